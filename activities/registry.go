@@ -1,0 +1,68 @@
+package activities
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// taskRunner runs one task type on an Activities value.
+type taskRunner func(a *Activities, ctx context.Context, in TaskInput) (TaskOutput, error)
+
+type entry struct {
+	decl plan.TaskType
+	run  taskRunner // nil for manual task types, which the workflow runs
+}
+
+// registry lists every task type. Adding a task type is one line here.
+func registry() []entry {
+	return []entry{
+		{decl: checklistType},
+	}
+}
+
+// Types returns the declarations of every task type, for plan validation
+// and the plan reference.
+func Types() plan.Catalog {
+	var decls []plan.TaskType
+	for _, e := range registry() {
+		decls = append(decls, e.decl)
+	}
+	return plan.NewCatalog(decls...)
+}
+
+// Activities holds the clients task types use. Build it once per worker.
+type Activities struct {
+	Logger *slog.Logger
+	// HTTPClient is used by HTTP task types; nil means a default client.
+	HTTPClient *http.Client
+	// Events publishes the run's event batches (PublishEvents).
+	Events EventPublisher
+}
+
+// Register registers every task type, under its type name, and the
+// PublishEvents activity.
+func (a *Activities) Register(r worker.ActivityRegistry) {
+	for _, e := range registry() {
+		if e.run == nil {
+			continue
+		}
+		run := e.run
+		r.RegisterActivityWithOptions(func(ctx context.Context, in TaskInput) (TaskOutput, error) {
+			return run(a, ctx, in)
+		}, activity.RegisterOptions{Name: e.decl.Name})
+	}
+	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: PublishEventsName})
+}
+
+func (a *Activities) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.Default()
+	}
+	return a.Logger
+}

@@ -1,0 +1,141 @@
+package plan
+
+import "time"
+
+// Status is the state of a run, phase, task or gate.
+type Status string
+
+// Statuses. Gates end pass, warning or fail; tasks and phases may also end
+// error, skipped or cancelled; approval phases end approved or rejected.
+const (
+	StatusPending   Status = "pending"
+	StatusRunning   Status = "running"
+	StatusWaiting   Status = "waiting" // for an approval or checklist confirmations
+	StatusPass      Status = "pass"
+	StatusWarning   Status = "warning"
+	StatusFail      Status = "fail"
+	StatusError     Status = "error"
+	StatusSkipped   Status = "skipped"
+	StatusCancelled Status = "cancelled"
+	StatusApproved  Status = "approved"
+	StatusRejected  Status = "rejected"
+)
+
+// Done reports whether s is final.
+func (s Status) Done() bool {
+	switch s {
+	case StatusPending, StatusRunning, StatusWaiting:
+		return false
+	}
+	return true
+}
+
+// RunResult is everything a run produced: the single value the Readiness
+// workflow returns and every report is rendered from. docs/report.md
+// documents its JSON form as a public contract.
+type RunResult struct {
+	Plan       string            `json:"plan"`
+	RunID      string            `json:"runId"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Result     Status            `json:"result"` // pass, warning, fail; running while in progress
+	Score      float64           `json:"score"`
+	Scoring    Scoring           `json:"scoring"`
+	StartedAt  time.Time         `json:"startedAt"`
+	FinishedAt time.Time         `json:"finishedAt,omitzero"`
+	// Error explains a run that ended without a verdict of its gates
+	// (cancelled, a key gate failed, a phase rejected).
+	Error  string        `json:"error,omitempty"`
+	Phases []PhaseResult `json:"phases"`
+}
+
+// PhaseResult is the outcome of one phase.
+type PhaseResult struct {
+	Name       string          `json:"name"`
+	Status     Status          `json:"status"`
+	Needs      []string        `json:"needs,omitempty"`
+	StartedAt  time.Time       `json:"startedAt,omitzero"`
+	FinishedAt time.Time       `json:"finishedAt,omitzero"`
+	Reason     string          `json:"reason,omitempty"`
+	Approval   *ApprovalResult `json:"approval,omitempty"`
+	Tasks      []TaskResult    `json:"tasks"`
+}
+
+// ApprovalResult records who decided an approval phase, and why.
+type ApprovalResult struct {
+	Decision Status    `json:"decision"` // approved or rejected
+	By       string    `json:"by,omitempty"`
+	Reason   string    `json:"reason,omitempty"`
+	At       time.Time `json:"at,omitzero"`
+	TimedOut bool      `json:"timedOut,omitempty"`
+}
+
+// TaskResult is the outcome of one task.
+type TaskResult struct {
+	Name       string    `json:"name"`
+	Uses       string    `json:"uses"`
+	Status     Status    `json:"status"`
+	Error      string    `json:"error,omitempty"`
+	Attempts   int       `json:"attempts,omitempty"`
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// Metrics maps metric names to values in base units (seconds, bytes,
+	// ratios from 0 to 1, counts).
+	Metrics map[string]float64 `json:"metrics"`
+	Gates   []GateResult       `json:"gates"`
+	// Output is the tail of what the task printed, when it prints.
+	Output string `json:"output,omitempty"`
+	// Tables are breakdowns for the report (per-package coverage, …).
+	Tables    []Table    `json:"tables,omitempty"`
+	Artifacts []Artifact `json:"artifacts,omitempty"`
+}
+
+// GateResult is one gate evaluated against its task's metrics.
+type GateResult struct {
+	Metric  string   `json:"metric"`
+	Value   *float64 `json:"value"` // null when the task did not report the metric
+	Pass    string   `json:"pass"`
+	Warning string   `json:"warning,omitempty"`
+	Status  Status   `json:"status"`
+	Weight  float64  `json:"weight"`
+	Key     bool     `json:"key"`
+	Reason  string   `json:"reason,omitempty"`
+}
+
+// Table is a small table a task adds to the report.
+type Table struct {
+	Title   string     `json:"title"`
+	Columns []string   `json:"columns"`
+	Rows    [][]string `json:"rows"`
+}
+
+// Artifact is a file a task produced, kept with the run.
+type Artifact struct {
+	Name      string `json:"name"`
+	Path      string `json:"path"`
+	MediaType string `json:"mediaType,omitempty"`
+}
+
+// Task returns a pointer to the named task's result, or nil.
+func (r *RunResult) Task(phase, task string) *TaskResult {
+	for i := range r.Phases {
+		if r.Phases[i].Name != phase {
+			continue
+		}
+		for j := range r.Phases[i].Tasks {
+			if r.Phases[i].Tasks[j].Name == task {
+				return &r.Phases[i].Tasks[j]
+			}
+		}
+	}
+	return nil
+}
+
+// Phase returns a pointer to the named phase's result, or nil.
+func (r *RunResult) Phase(name string) *PhaseResult {
+	for i := range r.Phases {
+		if r.Phases[i].Name == name {
+			return &r.Phases[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,118 @@
+package plan
+
+import (
+	"fmt"
+	"math"
+)
+
+// EvaluateGates evaluates a task's gates against the metrics it reported.
+// A task that failed (taskErr not empty) fails every gate, as does a metric
+// the task did not report.
+func EvaluateGates(gates []Gate, metrics map[string]float64, taskErr string) []GateResult {
+	out := make([]GateResult, 0, len(gates))
+	for _, g := range gates {
+		r := GateResult{Metric: g.Metric, Pass: g.Pass.Text, Weight: g.Weight, Key: g.Key}
+		if g.Warning != nil {
+			r.Warning = g.Warning.Text
+		}
+		v, ok := metrics[g.Metric]
+		if ok {
+			r.Value = &v
+		}
+		switch {
+		case taskErr != "":
+			r.Status, r.Reason = StatusFail, "task failed: "+taskErr
+		case !ok:
+			r.Status, r.Reason = StatusFail, "metric not reported"
+		case g.Pass.Holds(v):
+			r.Status = StatusPass
+		case g.Warning != nil && g.Warning.Holds(v):
+			r.Status = StatusWarning
+		default:
+			r.Status = StatusFail
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// FailGates returns the gates of a task that never ran, each failed with
+// the reason given.
+func FailGates(gates []Gate, reason string) []GateResult {
+	out := EvaluateGates(gates, nil, reason)
+	for i := range out {
+		out[i].Reason = reason
+	}
+	return out
+}
+
+// TaskStatus is a finished task's status: error if it failed, otherwise the
+// worst status of its gates (pass when it has none).
+func TaskStatus(gates []GateResult, taskErr string) Status {
+	if taskErr != "" {
+		return StatusError
+	}
+	return worst(gates)
+}
+
+func worst(gates []GateResult) Status {
+	s := StatusPass
+	for _, g := range gates {
+		switch g.Status {
+		case StatusFail:
+			return StatusFail
+		case StatusWarning:
+			s = StatusWarning
+		}
+	}
+	return s
+}
+
+// Score computes a run's score and result the way Keptn's quality gates do:
+// a passed gate earns its weight, a warning half of it, a failure nothing;
+// score = 100 × earned / total weight (100 when there are no gates). The
+// result is pass, warning or fail against the plan's scoring, except that a
+// run fails whatever its score when a key gate failed, a task errored
+// without gates to carry the failure, or an approval was rejected. Reason
+// says why a run failed despite its score; it is empty otherwise.
+func Score(r *RunResult) (score float64, result Status, reason string) {
+	var earned, total float64
+	for _, ph := range r.Phases {
+		if ph.Status == StatusRejected && reason == "" {
+			reason = fmt.Sprintf("phase %s was rejected", ph.Name)
+		}
+		for _, t := range ph.Tasks {
+			if len(t.Gates) == 0 && (t.Status == StatusError || t.Status == StatusCancelled) && reason == "" {
+				reason = fmt.Sprintf("task %s/%s failed: %s", ph.Name, t.Name, t.Error)
+			}
+			for _, g := range t.Gates {
+				total += g.Weight
+				switch g.Status {
+				case StatusPass:
+					earned += g.Weight
+				case StatusWarning:
+					earned += g.Weight / 2
+				case StatusFail:
+					if g.Key && reason == "" {
+						reason = fmt.Sprintf("key gate %s of %s/%s failed", g.Metric, ph.Name, t.Name)
+					}
+				}
+			}
+		}
+	}
+	score = 100
+	if total > 0 {
+		score = math.Round(100*earned/total*100) / 100
+	}
+	switch {
+	case reason != "":
+		result = StatusFail
+	case score >= r.Scoring.Pass:
+		result = StatusPass
+	case score >= r.Scoring.Warning:
+		result = StatusWarning
+	default:
+		result = StatusFail
+	}
+	return score, result, reason
+}

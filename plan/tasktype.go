@@ -1,0 +1,165 @@
+package plan
+
+import (
+	"sort"
+	"strings"
+	"time"
+)
+
+// TaskType declares what a task type accepts and what it emits. The
+// activities registry provides one per task type; validation, defaults and
+// the reference in docs/plan.md all come from these declarations.
+type TaskType struct {
+	Name    string
+	Summary string
+	Params  []Param
+	Metrics []Metric
+	// Timeout is the default start-to-close timeout of one attempt.
+	Timeout time.Duration
+	// Heartbeat is the default heartbeat timeout; zero: no heartbeat.
+	Heartbeat time.Duration
+	// MaxAttempts is the default number of attempts (0 means 3).
+	MaxAttempts int
+	// Manual marks a task type that the workflow itself runs by waiting for
+	// signals (a checklist), not an activity.
+	Manual bool
+}
+
+// ParamType is the type of a task parameter.
+type ParamType string
+
+// Parameter types. Duration and Bytes are written as text with units
+// ("30s", "10MiB") and reach activities as that text, already checked.
+const (
+	TypeString     ParamType = "string"
+	TypeInt        ParamType = "int"
+	TypeNumber     ParamType = "number"
+	TypeBool       ParamType = "bool"
+	TypeDuration   ParamType = "duration"
+	TypeBytes      ParamType = "bytes"
+	TypeStringList ParamType = "list of strings"
+	TypeStringMap  ParamType = "map of strings"
+	// TypeObjectList is a list of objects whose fields are Param.Fields.
+	TypeObjectList ParamType = "list of objects"
+	// TypeObject is one object whose fields are Param.Fields.
+	TypeObject ParamType = "object"
+)
+
+// Param declares one parameter of a task type.
+type Param struct {
+	Name     string
+	Type     ParamType
+	Required bool
+	// Default is filled in when the plan leaves the parameter out; nil: none.
+	Default any
+	// Enum, when set, lists the only values a string parameter may take.
+	Enum []string
+	// Fields declares the fields of TypeObject and TypeObjectList values.
+	Fields []Param
+	Doc    string
+}
+
+// Unit is the base unit of a metric. Every metric value is a number in its
+// base unit: seconds, bytes, a ratio from 0 to 1, or a plain count.
+type Unit string
+
+// Units of metrics, and what a threshold on them may be written with.
+const (
+	UnitSeconds Unit = "seconds" // thresholds: 200ms, 1.5s, 2m
+	UnitBytes   Unit = "bytes"   // thresholds: 512KB, 10MiB, 1GB
+	UnitRatio   Unit = "ratio"   // thresholds: 80%, or a bare 80 meaning 80 %
+	UnitCount   Unit = "count"   // thresholds: bare numbers
+	// UnitAny is for metrics whose unit only the emitter knows (a command's
+	// own metrics): thresholds may use any unit and compare in base units.
+	UnitAny Unit = "any"
+)
+
+// Metric declares a metric a task type emits. A name may end in a
+// placeholder segment such as "http.status.<code>" or be "<name>" alone,
+// which matches any metric name of that shape.
+type Metric struct {
+	Name string
+	Unit Unit
+	Doc  string
+}
+
+// Matches reports whether a concrete metric name fits the declaration.
+func (m Metric) Matches(name string) bool {
+	if !strings.Contains(m.Name, "<") {
+		return m.Name == name
+	}
+	decl := strings.Split(m.Name, ".")
+	got := strings.Split(name, ".")
+	last := decl[len(decl)-1]
+	// A trailing placeholder after a fixed prefix matches one or more segments.
+	if len(decl) == 1 && isPlaceholder(last) {
+		return name != ""
+	}
+	if len(got) < len(decl) {
+		return false
+	}
+	for i, seg := range decl {
+		if isPlaceholder(seg) {
+			if i == len(decl)-1 {
+				return true
+			}
+			continue
+		}
+		if got[i] != seg {
+			return false
+		}
+	}
+	return len(got) == len(decl)
+}
+
+func isPlaceholder(seg string) bool {
+	return strings.HasPrefix(seg, "<") && strings.HasSuffix(seg, ">")
+}
+
+// Metric returns the declaration matching name: an exact name wins over a
+// pattern.
+func (t TaskType) Metric(name string) (Metric, bool) {
+	for _, m := range t.Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	for _, m := range t.Metrics {
+		if m.Matches(name) {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+// Param returns the declaration of the parameter called name.
+func (t TaskType) Param(name string) (Param, bool) {
+	for _, p := range t.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// Catalog is the set of task types a plan may use, keyed by name.
+type Catalog map[string]TaskType
+
+// NewCatalog indexes task types by name.
+func NewCatalog(types ...TaskType) Catalog {
+	c := make(Catalog, len(types))
+	for _, t := range types {
+		c[t.Name] = t
+	}
+	return c
+}
+
+// Names returns the task type names in order.
+func (c Catalog) Names() []string {
+	names := make([]string, 0, len(c))
+	for n := range c {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
