@@ -2,10 +2,12 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/plan"
@@ -54,7 +56,14 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		}
 		run := e.run
 		r.RegisterActivityWithOptions(func(ctx context.Context, in TaskInput) (TaskOutput, error) {
-			return run(a, ctx, in)
+			attempt := int(activity.GetInfo(ctx).Attempt)
+			out, err := run(a, ctx, in)
+			out.Attempt = attempt
+			if failed, ok := OutputOf(err); ok {
+				failed.Attempt = attempt
+				err = temporal.NewApplicationError(causeOf(err), ErrCheckFailed, failed)
+			}
+			return out, err
 		}, activity.RegisterOptions{Name: e.decl.Name})
 	}
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: PublishEventsName})
@@ -65,4 +74,14 @@ func (a *Activities) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return a.Logger
+}
+
+// causeOf is the message of an application error without Temporal's
+// decoration.
+func causeOf(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
 }

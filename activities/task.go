@@ -36,6 +36,8 @@ type TaskOutput struct {
 	Output    string             `json:"output,omitempty"`
 	Tables    []plan.Table       `json:"tables,omitempty"`
 	Artifacts []plan.Artifact    `json:"artifacts,omitempty"`
+	// Attempt is the attempt that produced this output (set by the registry).
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // Progress is what long tasks record as heartbeat details, so the starter

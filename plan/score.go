@@ -116,3 +116,44 @@ func Score(r *RunResult) (score float64, result Status, reason string) {
 	}
 	return score, result, reason
 }
+
+// PhaseStatus is a finished phase's status from its tasks: cancelled or
+// error if any task was, fail if a key gate failed, otherwise the worst
+// task status.
+func PhaseStatus(tasks []TaskResult) Status {
+	s := StatusPass
+	rank := map[Status]int{StatusPass: 0, StatusWarning: 1, StatusFail: 2, StatusSkipped: 3, StatusError: 4, StatusCancelled: 5}
+	for _, t := range tasks {
+		if rank[t.Status] > rank[s] {
+			s = t.Status
+		}
+		for _, g := range t.Gates {
+			if g.Key && g.Status == StatusFail && rank[StatusFail] > rank[s] {
+				s = StatusFail
+			}
+		}
+	}
+	return s
+}
+
+// Blocks tells whether a finished phase stops the phases that need it, and
+// why: a phase blocks when it was rejected, skipped or cancelled, a task
+// errored, or a key gate failed. Ordinary gate failures only lower the
+// score, as in Keptn, so dependents still run and the report is complete.
+func (p PhaseResult) Blocks() string {
+	switch p.Status {
+	case StatusRejected, StatusSkipped, StatusCancelled:
+		return fmt.Sprintf("phase %s was %s", p.Name, p.Status)
+	}
+	for _, t := range p.Tasks {
+		if t.Status == StatusError || t.Status == StatusCancelled {
+			return fmt.Sprintf("task %s/%s ended %s", p.Name, t.Name, t.Status)
+		}
+		for _, g := range t.Gates {
+			if g.Key && g.Status == StatusFail {
+				return fmt.Sprintf("key gate %s of %s/%s failed", g.Metric, p.Name, t.Name)
+			}
+		}
+	}
+	return ""
+}

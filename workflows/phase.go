@@ -1,0 +1,280 @@
+package workflows
+
+import (
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// Defaults for plans that leave task policies out; the plan parser fills
+// them from the task type, these only guard against zero values.
+const (
+	defaultConcurrency = 4
+	defaultTimeout     = 10 * time.Minute
+	defaultAttempts    = 3
+)
+
+// phaseRun is the state of one ReadinessPhase execution.
+type phaseRun struct {
+	in     PhaseInput
+	result plan.PhaseResult
+	pub    *publisher
+	// confirmed maps task → item → who confirmed it.
+	confirmed map[string]map[string]string
+}
+
+// Phase runs the tasks of one phase, at most in.Concurrency at once, and
+// evaluates their gates. Task failures are results, not errors: Phase only
+// fails when it is cancelled, and then returns a CanceledError whose
+// details hold the result.
+func Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, error) {
+	ph := in.Phase
+	r := &phaseRun{
+		in:        in,
+		confirmed: map[string]map[string]string{},
+		result: plan.PhaseResult{
+			Name: ph.Name, Status: plan.StatusRunning, Needs: ph.Needs,
+			StartedAt: workflow.Now(ctx).UTC(), Tasks: []plan.TaskResult{},
+		},
+	}
+	for _, t := range ph.Tasks {
+		r.result.Tasks = append(r.result.Tasks, plan.TaskResult{Name: t.Name, Uses: t.Uses, Status: plan.StatusPending, Gates: []plan.GateResult{}})
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (plan.PhaseResult, error) { return r.result, nil }); err != nil {
+		return r.result, err
+	}
+	for _, c := range in.Confirmed {
+		r.confirm(c)
+	}
+	confirms := workflow.GetSignalChannel(ctx, SignalConfirm)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var c ConfirmSignal
+			if !confirms.Receive(ctx, &c) {
+				return
+			}
+			r.confirm(c)
+		}
+	})
+
+	r.pub = newPublisher(ctx, in.RunID, in.Plan)
+	r.pub.emit(ctx, events.PhaseStarted, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(plan.StatusRunning)})
+
+	// Waiting happens on a disconnected context: after cancellation the
+	// futures of cancelled tasks still resolve and are recorded.
+	wait, _ := workflow.NewDisconnectedContext(ctx)
+	sel := workflow.NewSelector(ctx)
+	limit := in.Concurrency
+	if limit <= 0 {
+		limit = defaultConcurrency
+	}
+	inflight := 0
+	for i := range ph.Tasks {
+		for inflight >= limit && ctx.Err() == nil {
+			sel.Select(wait)
+			inflight--
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		r.startTask(ctx, sel, i)
+		inflight++
+	}
+	for ; inflight > 0; inflight-- {
+		sel.Select(wait)
+	}
+
+	cancelled := ctx.Err() != nil
+	for i, t := range ph.Tasks {
+		if tr := &r.result.Tasks[i]; !tr.Status.Done() {
+			tr.Status, tr.Error = plan.StatusCancelled, "run cancelled"
+			tr.Gates = plan.FailGates(t.Gates, "run cancelled")
+		}
+	}
+	r.result.FinishedAt = workflow.Now(wait).UTC()
+	r.result.Status = plan.PhaseStatus(r.result.Tasks)
+	if cancelled {
+		r.result.Status, r.result.Reason = plan.StatusCancelled, "run cancelled"
+	} else if why := r.result.Blocks(); why != "" {
+		r.result.Reason = why
+	}
+	r.pub.emit(wait, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(r.result.Status), Reason: r.result.Reason})
+	r.pub.drain(wait)
+	if cancelled {
+		return r.result, temporal.NewCanceledError(r.result)
+	}
+	return r.result, nil
+}
+
+func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int) {
+	t := r.in.Phase.Tasks[i]
+	tr := &r.result.Tasks[i]
+	tr.Status = plan.StatusRunning
+	tr.StartedAt = workflow.Now(ctx).UTC()
+	r.pub.emit(ctx, events.TaskStarted, r.in.Phase.Name+"/"+t.Name, events.TaskData{
+		Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses, Status: string(plan.StatusRunning),
+	})
+	var fut workflow.Future
+	if t.Uses == activities.ChecklistType {
+		tr.Status = plan.StatusWaiting
+		fut = r.checklist(ctx, t)
+	} else {
+		fut = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(t)), t.Uses, activities.TaskInput{
+			RunID: r.in.RunID, Plan: r.in.Plan, Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses,
+			Params: activities.Params(t.With), ArtifactDir: r.in.ArtifactDir,
+		})
+	}
+	sel.AddFuture(fut, func(f workflow.Future) {
+		var out activities.TaskOutput
+		err := f.Get(ctx, &out)
+		r.finishTask(ctx, i, out, err)
+	})
+}
+
+// activityOptions are a task's timeouts and retry policy, from the plan.
+func activityOptions(t plan.Task) workflow.ActivityOptions {
+	timeout := t.Timeout.Std()
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	retry := &temporal.RetryPolicy{
+		InitialInterval:    t.Retry.InitialInterval.Std(),
+		BackoffCoefficient: t.Retry.Backoff,
+		MaximumInterval:    t.Retry.MaxInterval.Std(),
+		MaximumAttempts:    int32(t.Retry.MaxAttempts),
+	}
+	if retry.MaximumAttempts <= 0 {
+		retry.MaximumAttempts = defaultAttempts
+	}
+	if retry.InitialInterval <= 0 {
+		retry.InitialInterval = time.Second
+	}
+	if retry.BackoffCoefficient < 1 {
+		retry.BackoffCoefficient = 2
+	}
+	if retry.MaximumInterval < retry.InitialInterval {
+		retry.MaximumInterval = max(time.Minute, retry.InitialInterval)
+	}
+	return workflow.ActivityOptions{
+		ActivityID:          t.Name,
+		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    t.Heartbeat.Std(),
+		// Only a heartbeating activity learns it was cancelled; wait for
+		// those to clean up, don't wait for the others.
+		WaitForCancellation: t.Heartbeat > 0,
+		RetryPolicy:         retry,
+	}
+}
+
+func (r *phaseRun) finishTask(ctx workflow.Context, i int, out activities.TaskOutput, err error) {
+	t := r.in.Phase.Tasks[i]
+	tr := &r.result.Tasks[i]
+	now := workflow.Now(ctx).UTC()
+	tr.FinishedAt = now
+	msg := ""
+	if err != nil {
+		if o, ok := activities.OutputOf(err); ok {
+			out = o
+		}
+		msg = causeMessage(err)
+	}
+	if out.Metrics == nil {
+		out.Metrics = map[string]float64{}
+	}
+	tr.Metrics, tr.Output, tr.Tables, tr.Artifacts, tr.Attempts = out.Metrics, out.Output, out.Tables, out.Artifacts, out.Attempt
+	tr.Error = msg
+	tr.Gates = plan.EvaluateGates(t.Gates, out.Metrics, msg)
+	tr.Status = plan.TaskStatus(tr.Gates, msg)
+	if err != nil && temporal.IsCanceledError(err) {
+		tr.Status, tr.Error = plan.StatusCancelled, "run cancelled"
+		tr.Gates = plan.FailGates(t.Gates, "run cancelled")
+	}
+	phase := r.in.Phase.Name
+	for _, g := range tr.Gates {
+		r.pub.emit(ctx, events.GateEvaluated, phase+"/"+t.Name, events.GateData{
+			Phase: phase, Task: t.Name, Metric: g.Metric, Value: g.Value, Pass: g.Pass, Warning: g.Warning,
+			Status: string(g.Status), Weight: g.Weight, Key: g.Key, Reason: g.Reason,
+		})
+	}
+	r.pub.emit(ctx, events.TaskFinished, phase+"/"+t.Name, events.TaskData{
+		Phase: phase, Task: t.Name, Uses: t.Uses, Status: string(tr.Status), Attempt: tr.Attempts,
+		Error: tr.Error, Metrics: tr.Metrics, Duration: now.Sub(tr.StartedAt).Seconds(),
+	})
+}
+
+// causeMessage is the message of the innermost error: what the activity
+// said, not Temporal's wrapping of it.
+func causeMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
+	}
+}
+
+func (r *phaseRun) confirm(c ConfirmSignal) {
+	if c.Phase != "" && c.Phase != r.in.Phase.Name {
+		return
+	}
+	for _, t := range r.in.Phase.Tasks {
+		if t.Name != c.Task || t.Uses != activities.ChecklistType {
+			continue
+		}
+		if r.confirmed[t.Name] == nil {
+			r.confirmed[t.Name] = map[string]string{}
+		}
+		for _, item := range activities.Params(t.With).Strings("items") {
+			if c.Item == "" || c.Item == item {
+				if _, done := r.confirmed[t.Name][item]; !done {
+					r.confirmed[t.Name][item] = c.By
+				}
+			}
+		}
+	}
+}
+
+// checklist waits, in workflow code, until every item of a checklist task
+// is confirmed or its timeout passes, and reports the ratio confirmed.
+func (r *phaseRun) checklist(ctx workflow.Context, t plan.Task) workflow.Future {
+	fut, settle := workflow.NewFuture(ctx)
+	params := activities.Params(t.With)
+	items := params.Strings("items")
+	timeout := params.Duration("timeout")
+	if timeout <= 0 {
+		timeout = 24 * time.Hour
+	}
+	if r.in.AutoApprove {
+		r.confirm(ConfirmSignal{Phase: r.in.Phase.Name, Task: t.Name, By: AutoApprover})
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		done := func() int { return len(r.confirmed[t.Name]) }
+		_, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return done() >= len(items) })
+		table := plan.Table{Title: "Checklist", Columns: []string{"item", "confirmed by"}}
+		for _, item := range items {
+			table.Rows = append(table.Rows, []string{item, r.confirmed[t.Name][item]})
+		}
+		ratio := 1.0
+		if len(items) > 0 {
+			ratio = float64(done()) / float64(len(items))
+		}
+		out := activities.TaskOutput{
+			Metrics: map[string]float64{"checklist.done_ratio": ratio, "checklist.items": float64(len(items))},
+			Tables:  []plan.Table{table},
+			Attempt: 1,
+		}
+		if err != nil {
+			settle.Set(out, err)
+			return
+		}
+		settle.Set(out, nil)
+	})
+	return fut
+}

@@ -1,0 +1,361 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// AutoApprover is the name recorded for decisions made by AutoApprove.
+const AutoApprover = "shipshape (auto-approve)"
+
+// run is the state of one Readiness execution.
+type run struct {
+	in      ReadinessInput
+	result  plan.RunResult
+	pub     *publisher
+	running map[string]bool            // phase workflows in flight
+	waiting map[string]workflow.Future // approval phases: their timeout timers
+	cancels map[string]workflow.CancelFunc
+	// confirmed holds checklist confirmations for phases not yet started.
+	confirmed map[string][]ConfirmSignal
+}
+
+// Readiness runs a plan: phases as a DAG (each after all of its needs,
+// independent phases in parallel), each phase of tasks as a ReadinessPhase
+// child workflow, approval phases waiting for a signal. It returns the
+// scored result; a cancelled run returns a CanceledError whose details
+// hold the result.
+func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error) {
+	p := in.Plan
+	info := workflow.GetInfo(ctx)
+	r := &run{
+		in:        in,
+		running:   map[string]bool{},
+		waiting:   map[string]workflow.Future{},
+		cancels:   map[string]workflow.CancelFunc{},
+		confirmed: map[string][]ConfirmSignal{},
+		result: plan.RunResult{
+			Plan:      p.Metadata.Name,
+			RunID:     info.WorkflowExecution.ID,
+			Labels:    p.Metadata.Labels,
+			Result:    plan.StatusRunning,
+			Scoring:   p.Spec.Scoring,
+			StartedAt: workflow.Now(ctx).UTC(),
+		},
+	}
+	for _, ph := range p.Spec.Phases {
+		pr := plan.PhaseResult{Name: ph.Name, Status: plan.StatusPending, Needs: ph.Needs, Tasks: []plan.TaskResult{}}
+		for _, t := range ph.Tasks {
+			pr.Tasks = append(pr.Tasks, plan.TaskResult{Name: t.Name, Uses: t.Uses, Status: plan.StatusPending, Gates: []plan.GateResult{}})
+		}
+		r.result.Phases = append(r.result.Phases, pr)
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (plan.RunResult, error) {
+		s := r.result
+		if s.Result == plan.StatusRunning {
+			s.Score, _, _ = plan.Score(&s)
+		}
+		return s, nil
+	}); err != nil {
+		return r.result, fmt.Errorf("set status query: %w", err)
+	}
+
+	r.pub = newPublisher(ctx, r.result.RunID, r.result.Plan)
+	r.pub.emit(ctx, events.RunStarted, "", events.RunData{
+		Plan: r.result.Plan, RunID: r.result.RunID, Labels: p.Metadata.Labels,
+		Phases: len(p.Spec.Phases), Tasks: p.TaskCount(),
+	})
+	// run.started reaches the stream before any phase's events: phases
+	// publish on lanes of their own.
+	r.pub.flush(ctx)
+
+	sel := workflow.NewSelector(ctx)
+	approve := workflow.GetSignalChannel(ctx, SignalApprove)
+	reject := workflow.GetSignalChannel(ctx, SignalReject)
+	confirm := workflow.GetSignalChannel(ctx, SignalConfirm)
+	sel.AddReceive(approve, func(c workflow.ReceiveChannel, _ bool) {
+		var s ApprovalSignal
+		c.Receive(ctx, &s)
+		r.decide(ctx, s, plan.StatusApproved, false)
+	})
+	sel.AddReceive(reject, func(c workflow.ReceiveChannel, _ bool) {
+		var s ApprovalSignal
+		c.Receive(ctx, &s)
+		r.decide(ctx, s, plan.StatusRejected, false)
+	})
+	sel.AddReceive(confirm, func(c workflow.ReceiveChannel, _ bool) {
+		var s ConfirmSignal
+		c.Receive(ctx, &s)
+		r.forwardConfirm(ctx, s)
+	})
+
+	for ctx.Err() == nil {
+		r.startReady(ctx, sel)
+		if len(r.running) == 0 && len(r.waiting) == 0 {
+			break
+		}
+		sel.Select(ctx)
+	}
+
+	// Cleanup runs on a disconnected context so a cancelled run still
+	// settles its state and publishes its last events.
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	cancelled := ctx.Err() != nil
+	if cancelled {
+		// Phase workflows were cancelled with the run: let them cancel their
+		// tasks and report, within a bound.
+		expired := false
+		sel.AddFuture(workflow.NewTimer(dctx, waitTimeout), func(workflow.Future) { expired = true })
+		for len(r.running) > 0 && !expired {
+			sel.Select(dctx)
+		}
+		r.settleCancelled(dctx)
+	}
+	r.finish(dctx, cancelled)
+	if cancelled {
+		return r.result, temporal.NewCanceledError(r.result)
+	}
+	return r.result, nil
+}
+
+// startReady starts every pending phase whose needs have all finished, in
+// plan order, and skips those a finished need blocks.
+func (r *run) startReady(ctx workflow.Context, sel workflow.Selector) {
+	for progress := true; progress; {
+		progress = false
+		for i, ph := range r.in.Plan.Spec.Phases {
+			pr := &r.result.Phases[i]
+			if pr.Status != plan.StatusPending {
+				continue
+			}
+			ready, blocked := r.needsState(ph)
+			if !ready {
+				continue
+			}
+			progress = true
+			if blocked != "" {
+				r.skip(ctx, pr, ph, blocked)
+				continue
+			}
+			if ph.Approval != nil {
+				r.requestApproval(ctx, sel, pr, ph)
+			} else {
+				r.startPhase(ctx, sel, pr, ph)
+			}
+		}
+	}
+}
+
+// needsState reports whether all needs of a phase are done and, if one of
+// them blocks it, why.
+func (r *run) needsState(ph plan.Phase) (ready bool, blocked string) {
+	for _, need := range ph.Needs {
+		nr := r.result.Phase(need)
+		if nr == nil || !nr.Status.Done() {
+			return false, ""
+		}
+		if why := nr.Blocks(); why != "" && blocked == "" {
+			blocked = why
+		}
+	}
+	return true, blocked
+}
+
+func (r *run) skip(ctx workflow.Context, pr *plan.PhaseResult, ph plan.Phase, why string) {
+	pr.Status = plan.StatusSkipped
+	pr.Reason = "skipped: " + why
+	for j, t := range ph.Tasks {
+		tr := &pr.Tasks[j]
+		tr.Status = plan.StatusSkipped
+		tr.Gates = plan.FailGates(t.Gates, pr.Reason)
+	}
+	r.pub.emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status), Reason: pr.Reason})
+}
+
+func (r *run) startPhase(ctx workflow.Context, sel workflow.Selector, pr *plan.PhaseResult, ph plan.Phase) {
+	pr.Status = plan.StatusRunning
+	pr.StartedAt = workflow.Now(ctx).UTC()
+	r.running[ph.Name] = true
+	cctx, cancel := workflow.WithCancel(ctx)
+	r.cancels[ph.Name] = cancel
+	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
+		WorkflowID: PhaseWorkflowID(r.result.RunID, ph.Name),
+		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
+	})
+	fut := workflow.ExecuteChildWorkflow(cctx, PhaseName, PhaseInput{
+		RunID:       r.result.RunID,
+		Plan:        r.result.Plan,
+		Phase:       ph,
+		Concurrency: r.in.Plan.Spec.Concurrency,
+		AutoApprove: r.in.AutoApprove,
+		ArtifactDir: r.in.ArtifactDir,
+		Confirmed:   r.confirmed[ph.Name],
+	})
+	delete(r.confirmed, ph.Name)
+	name := ph.Name
+	sel.AddFuture(fut, func(f workflow.Future) {
+		delete(r.running, name)
+		delete(r.cancels, name)
+		var res plan.PhaseResult
+		err := f.Get(ctx, &res)
+		pr := r.result.Phase(name)
+		if err != nil {
+			var canceled *temporal.CanceledError
+			if errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&res) == nil {
+				*pr = res
+				return
+			}
+			r.failPhase(ctx, pr, ph, err)
+			return
+		}
+		*pr = res
+	})
+}
+
+// failPhase records a phase workflow that failed as a whole (it should
+// not: task failures are results, not errors).
+func (r *run) failPhase(ctx workflow.Context, pr *plan.PhaseResult, ph plan.Phase, err error) {
+	status := plan.StatusError
+	if temporal.IsCanceledError(err) {
+		status = plan.StatusCancelled
+	}
+	pr.Status = status
+	pr.Reason = err.Error()
+	pr.FinishedAt = workflow.Now(ctx).UTC()
+	for j, t := range ph.Tasks {
+		tr := &pr.Tasks[j]
+		if !tr.Status.Done() {
+			tr.Status = status
+			tr.Error = pr.Reason
+			tr.Gates = plan.FailGates(t.Gates, pr.Reason)
+		}
+	}
+}
+
+func (r *run) requestApproval(ctx workflow.Context, sel workflow.Selector, pr *plan.PhaseResult, ph plan.Phase) {
+	pr.Status = plan.StatusWaiting
+	pr.StartedAt = workflow.Now(ctx).UTC()
+	timeout := ph.Approval.Timeout.Std()
+	r.pub.emit(ctx, events.PhaseStarted, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status)})
+	r.pub.emit(ctx, events.ApprovalRequested, ph.Name, events.ApprovalData{Phase: ph.Name, Timeout: timeout.String()})
+	if r.in.AutoApprove || !ph.Approval.Required {
+		r.resolve(ctx, pr, plan.StatusApproved, AutoApprover, "auto-approved", false)
+		return
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	r.cancels[ph.Name] = cancel
+	timer := workflow.NewTimer(tctx, timeout)
+	r.waiting[ph.Name] = timer
+	name := ph.Name
+	sel.AddFuture(timer, func(f workflow.Future) {
+		if f.Get(ctx, nil) != nil { // cancelled: decided by a signal
+			return
+		}
+		r.decide(ctx, ApprovalSignal{Phase: name, Reason: fmt.Sprintf("no decision within %s", timeout)}, plan.StatusRejected, true)
+	})
+}
+
+// decide applies an approval decision to a waiting phase; decisions for
+// phases that are not waiting are logged and ignored.
+func (r *run) decide(ctx workflow.Context, s ApprovalSignal, decision plan.Status, timedOut bool) {
+	pr := r.result.Phase(s.Phase)
+	if pr == nil || pr.Status != plan.StatusWaiting || r.waiting[s.Phase] == nil {
+		workflow.GetLogger(ctx).Warn("approval decision ignored: phase is not waiting", "phase", s.Phase, "decision", decision, "by", s.By)
+		return
+	}
+	delete(r.waiting, s.Phase)
+	if cancel := r.cancels[s.Phase]; cancel != nil {
+		cancel()
+		delete(r.cancels, s.Phase)
+	}
+	r.resolve(ctx, pr, decision, s.By, s.Reason, timedOut)
+}
+
+func (r *run) resolve(ctx workflow.Context, pr *plan.PhaseResult, decision plan.Status, by, reason string, timedOut bool) {
+	now := workflow.Now(ctx).UTC()
+	pr.Status = decision
+	pr.FinishedAt = now
+	pr.Approval = &plan.ApprovalResult{Decision: decision, By: by, Reason: reason, At: now, TimedOut: timedOut}
+	if decision == plan.StatusRejected {
+		pr.Reason = "rejected: " + reason
+		if by != "" {
+			pr.Reason = fmt.Sprintf("rejected by %s: %s", by, reason)
+		}
+	}
+	r.pub.emit(ctx, events.ApprovalResolved, pr.Name, events.ApprovalData{
+		Phase: pr.Name, Decision: string(decision), By: by, Reason: reason, TimedOut: timedOut,
+	})
+	r.pub.emit(ctx, events.PhaseFinished, pr.Name, events.PhaseData{Phase: pr.Name, Status: string(decision), Reason: pr.Reason})
+}
+
+// forwardConfirm sends a checklist confirmation to its phase, or keeps it
+// until the phase starts.
+func (r *run) forwardConfirm(ctx workflow.Context, s ConfirmSignal) {
+	pr := r.result.Phase(s.Phase)
+	switch {
+	case pr == nil:
+		workflow.GetLogger(ctx).Warn("confirmation ignored: no such phase", "phase", s.Phase)
+	case pr.Status == plan.StatusPending:
+		r.confirmed[s.Phase] = append(r.confirmed[s.Phase], s)
+	case r.running[s.Phase]:
+		// Fire and forget: a phase that finished meanwhile has no use for it.
+		workflow.SignalExternalWorkflow(ctx, PhaseWorkflowID(r.result.RunID, s.Phase), "", SignalConfirm, s)
+	default:
+		workflow.GetLogger(ctx).Warn("confirmation ignored: phase is done", "phase", s.Phase)
+	}
+}
+
+// settleCancelled marks whatever had not finished when the run was
+// cancelled. Phase workflows were cancelled with the run and settle their
+// own tasks; their results arrive through their futures before this runs
+// only if they finished, so anything still open is marked here.
+func (r *run) settleCancelled(ctx workflow.Context) {
+	for i, ph := range r.in.Plan.Spec.Phases {
+		pr := &r.result.Phases[i]
+		if pr.Status.Done() {
+			continue
+		}
+		if pr.Status == plan.StatusWaiting {
+			r.pub.emit(ctx, events.ApprovalResolved, ph.Name, events.ApprovalData{Phase: ph.Name, Decision: string(plan.StatusCancelled), Reason: "run cancelled"})
+		}
+		if pr.Status != plan.StatusPending {
+			r.pub.emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(plan.StatusCancelled), Reason: "run cancelled"})
+		}
+		pr.Status = plan.StatusCancelled
+		pr.Reason = "run cancelled"
+		for j, t := range ph.Tasks {
+			tr := &pr.Tasks[j]
+			if !tr.Status.Done() {
+				tr.Status = plan.StatusCancelled
+				tr.Error = "run cancelled"
+				tr.Gates = plan.FailGates(t.Gates, "run cancelled")
+			}
+		}
+	}
+}
+
+func (r *run) finish(ctx workflow.Context, cancelled bool) {
+	res := &r.result
+	res.FinishedAt = workflow.Now(ctx).UTC()
+	score, result, reason := plan.Score(res)
+	res.Score, res.Result, res.Error = score, result, reason
+	if cancelled {
+		res.Result, res.Error = plan.StatusFail, "run cancelled"
+	}
+	tasks := r.in.Plan.TaskCount()
+	r.pub.emit(ctx, events.RunFinished, "", events.RunData{
+		Plan: res.Plan, RunID: res.RunID, Labels: res.Labels, Phases: len(res.Phases), Tasks: tasks,
+		Result: string(res.Result), Score: res.Score, Error: res.Error,
+	})
+	r.pub.drain(ctx)
+}
+
+// waitTimeout is how long a cancelled run waits for its phases to settle.
+const waitTimeout = time.Minute
