@@ -1,0 +1,130 @@
+// Package report renders a run's plan.RunResult, the one value the
+// Readiness workflow returns, as report.json (a public contract, documented
+// in docs/report.md), a Markdown report for pull-request comments, JUnit XML
+// for CI test views, and a compact terminal summary.
+//
+// Renderers only format: scores and statuses come from the RunResult as
+// plan computed them, never recomputed here.
+package report
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// Names of the files WriteDir writes.
+const (
+	JSONFile     = "report.json"
+	MarkdownFile = "report.md"
+	JUnitFile    = "junit.xml"
+)
+
+// errNoResult is returned by every renderer given a nil RunResult.
+var errNoResult = errors.New("no run result to report")
+
+// WriteDir creates dir if needed and writes report.json, report.md and
+// junit.xml into it. Each file is written to a temporary file in dir and
+// renamed into place, so a reader never sees half a report. It stops at the
+// first file it cannot write.
+func WriteDir(dir string, r *plan.RunResult) error {
+	if r == nil {
+		return errNoResult
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create report directory: %w", err)
+	}
+	files := []struct {
+		name   string
+		render func(io.Writer, *plan.RunResult) error
+	}{
+		{JSONFile, JSON},
+		{MarkdownFile, Markdown},
+		{JUnitFile, JUnit},
+	}
+	for _, f := range files {
+		var buf bytes.Buffer
+		path := filepath.Join(dir, f.name)
+		if err := f.render(&buf, r); err != nil {
+			return fmt.Errorf("render %s: %w", path, err)
+		}
+		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+			return fmt.Errorf("write %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to a temporary file next to path, syncs it and
+// renames it over path.
+func writeFileAtomic(path string, data []byte) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	// CreateTemp makes the file 0600; reports are meant to be read by CI
+	// and by people, like any file the umask allows.
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// writeAll writes what a renderer built in memory, so a renderer either
+// writes its whole output or reports why not.
+func writeAll(w io.Writer, buf *bytes.Buffer) error {
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// elapsed is the time from start to end, or false when either is unknown
+// (a phase that never started, a run still going).
+func elapsed(start, end time.Time) (time.Duration, bool) {
+	if start.IsZero() || end.IsZero() || end.Before(start) {
+		return 0, false
+	}
+	return end.Sub(start), true
+}
+
+// formatTime writes an instant in UTC, to the second.
+func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
+
+// isApproval reports whether a phase waits for a decision rather than
+// running tasks: it has one, ended approved or rejected, or is waiting
+// without tasks (a waiting phase with tasks waits for a checklist).
+func isApproval(ph *plan.PhaseResult) bool {
+	switch {
+	case ph.Approval != nil, ph.Status == plan.StatusApproved, ph.Status == plan.StatusRejected:
+		return true
+	}
+	return ph.Status == plan.StatusWaiting && len(ph.Tasks) == 0
+}
+
+// valueText formats a gate's value, or says it was not reported.
+func valueText(g plan.GateResult) string {
+	if g.Value == nil {
+		return "not reported"
+	}
+	return FormatValue(g.Metric, *g.Value)
+}
