@@ -1,0 +1,58 @@
+# Shipshape: `make demo` runs the quickstart plan on this machine, `make test`
+# runs every test (unit and integration, against real servers).
+GO      ?= go
+BIN     := $(CURDIR)/bin
+TEMPORAL_CLI_VERSION := v1.5.1
+export SHIPSHAPE_TEMPORAL_CLI := $(BIN)/temporal
+
+.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench fuzz clean
+
+build:
+	$(GO) build -o $(BIN)/starter ./cmd/starter
+	$(GO) build -o $(BIN)/worker ./cmd/worker
+
+# The dev mode runs the temporal CLI's dev server (SQLite, in a child
+# process). It is built once from the Go module proxy; later runs reuse it.
+temporal: $(BIN)/temporal
+$(BIN)/temporal:
+	@echo ">> building the Temporal dev server (temporal CLI $(TEMPORAL_CLI_VERSION)) into bin/ - once, about 3 minutes"
+	GOBIN=$(BIN) $(GO) install github.com/temporalio/cli/cmd/temporal@$(TEMPORAL_CLI_VERSION)
+
+demo: build temporal
+	$(BIN)/starter run --dev --approve-all examples/plans/quickstart.yaml --report-dir out/quickstart
+
+test: lint test-unit test-integration
+
+test-unit:
+	$(GO) test -race -count=1 ./...
+
+# Server-backed tests: Temporal dev server, NATS, the worker and starter binaries.
+test-integration: temporal
+	$(GO) test -race -count=1 -tags integration -timeout 20m ./...
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	$(GO) vet -tags integration ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# docs/plan.md is generated from the task types' declarations.
+docs:
+	$(GO) run ./cmd/starter docs plan > docs/plan.md
+
+# Re-record the workflow histories the replay test replays.
+replay-record: temporal
+	$(GO) test -tags integration -count=1 -run TestRecordHistories ./workflows/ -record
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./plan/
+
+clean:
+	rm -rf out

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/integrations/natsevents"
+	"github.com/shipshape-dev/shipshape/internal/devenv"
+	"github.com/shipshape-dev/shipshape/internal/host"
+)
+
+// devEnv is everything `run --dev` starts: a Temporal dev server, an
+// embedded NATS server, the demo service and an in-process worker. Its
+// state lives under stateDir, so later runs see earlier history.
+type devEnv struct {
+	temporal *devenv.Temporal
+	nats     *server.Server
+	demo     *devenv.Demo
+	events   *natsevents.Client
+	client   client.Client
+	worker   worker.Worker
+}
+
+type devOptions struct {
+	stateDir string
+	demoAddr string
+	logger   *slog.Logger
+}
+
+func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err error) {
+	env := &devEnv{}
+	defer func() {
+		if err != nil {
+			env.Close()
+		}
+	}()
+	if err := os.MkdirAll(opts.stateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	if env.demo, err = devenv.StartDemo(opts.demoAddr); err != nil {
+		return nil, err
+	}
+	if env.nats, err = devenv.StartNATS(devenv.NATSOptions{StoreDir: filepath.Join(opts.stateDir, "nats")}); err != nil {
+		return nil, err
+	}
+	env.temporal, err = devenv.StartTemporal(ctx, devenv.TemporalOptions{
+		DBFile:  filepath.Join(opts.stateDir, "temporal.db"),
+		LogFile: filepath.Join(opts.stateDir, "temporal.log"),
+		Logger:  opts.logger,
+	})
+	if err != nil {
+		if errors.Is(err, devenv.ErrNoTemporalCLI) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("dev temporal server (log in %s): %w", filepath.Join(opts.stateDir, "temporal.log"), err)
+	}
+	c.temporal.Address = env.temporal.Address()
+	c.temporal.Namespace = "default"
+	c.nats.URL = env.nats.ClientURL()
+	c.nats.Logger = opts.logger
+	env.events = natsevents.New(c.nats)
+	if err := env.events.Init(ctx); err != nil {
+		return nil, fmt.Errorf("dev nats: %w", err)
+	}
+	if env.client, err = c.dial(ctx, opts.logger); err != nil {
+		return nil, err
+	}
+	acts := &activities.Activities{Logger: opts.logger, Events: env.events}
+	env.worker = host.NewWorker(env.client, acts, host.WorkerOptions{})
+	if err := env.worker.Start(); err != nil {
+		return nil, fmt.Errorf("start in-process worker: %w", err)
+	}
+	return env, nil
+}
+
+// Close stops everything in reverse order of start.
+func (e *devEnv) Close() {
+	if e.worker != nil {
+		e.worker.Stop()
+	}
+	if e.client != nil {
+		e.client.Close()
+	}
+	if e.events != nil {
+		e.events.Close()
+	}
+	if e.temporal != nil {
+		e.temporal.Stop()
+	}
+	if e.nats != nil {
+		e.nats.Shutdown()
+		e.nats.WaitForShutdown()
+	}
+	if e.demo != nil {
+		_ = e.demo.Close()
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/shipshape-dev/shipshape/integrations/natsevents"
+	"github.com/shipshape-dev/shipshape/internal/host"
+)
+
+// conn holds the connection flags shared by commands.
+type conn struct {
+	temporal host.TemporalConfig
+	nats     natsevents.Config
+	logLevel string
+}
+
+func (c *conn) register(fs *flag.FlagSet) {
+	c.temporal.RegisterFlags(fs)
+	host.RegisterNATSFlags(fs, &c.nats)
+	fs.StringVar(&c.logLevel, "log-level", "warn", "log level: debug, info, warn, error")
+}
+
+func (c *conn) dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+	return c.temporal.Dial(ctx, logger)
+}
+
+// parseArgs parses flags that may come before, between or after the
+// positional arguments, and returns the positionals.
+func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) ([]string, error) {
+	fs.SetOutput(stderr)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, exitError{exitPass}
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func wantArgs(pos []string, n int, what string) error {
+	if len(pos) != n {
+		return usageError{fmt.Sprintf("want %s, got %d argument%s", what, len(pos), plural(len(pos)))}
+	}
+	return nil
+}
+
+// runsConn is a command's connection to Temporal.
+type runsConn struct {
+	Client client.Client
+}

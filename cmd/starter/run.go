@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/internal/devenv"
+	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/report"
+	"github.com/shipshape-dev/shipshape/runs"
+)
+
+func loadPlan(file string, sets []string) (*plan.Plan, error) {
+	overrides, err := plan.ParseSets(sets)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return plan.Load(file, activities.Types(), overrides)
+}
+
+func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var (
+		c             conn
+		sets          multiFlag
+		dev           = fs.Bool("dev", false, "start Temporal, NATS, a worker and the demo service on this machine (state in --state-dir)")
+		stateDir      = fs.String("state-dir", ".shipshape", "where --dev keeps Temporal's and NATS's state between runs")
+		demoAddr      = fs.String("demo-addr", devenv.DefaultDemoAddr, "where --dev serves the demo service")
+		reportDir     = fs.String("report-dir", "", "write report.json, report.md and junit.xml here")
+		artifactDir   = fs.String("artifact-dir", "", "where tasks write files kept with the run (default with --dev: STATE-DIR/artifacts/RUN)")
+		detach        = fs.Bool("detach", false, "only start the run and print its ID")
+		failOnWarning = fs.Bool("fail-on-warning", false, "exit 2 when the result is warning")
+		approveAll    = fs.Bool("approve-all", false, "approve every approval phase and confirm every checklist item (demos)")
+		runID         = fs.String("run-id", "", "run ID to use instead of a generated one")
+		quiet         = fs.Bool("quiet", false, "no live progress, only the report")
+	)
+	fs.Var(&sets, "set", "override a plan var: --set vars.NAME=VALUE (repeatable)")
+	c.register(fs)
+	pos, err := parseArgs(fs, args, stderr)
+	if err != nil {
+		return err
+	}
+	if err := wantArgs(pos, 1, "one PLAN file"); err != nil {
+		return err
+	}
+	logger := newLogger(stderr, c.logLevel)
+	p, err := loadPlan(pos[0], sets)
+	if err != nil {
+		return err
+	}
+
+	var cl client.Client
+	if *dev {
+		fmt.Fprintf(stderr, "dev mode: starting Temporal dev server, NATS (JetStream) and a worker; state in %s\n", *stateDir)
+		env, err := startDev(ctx, devOptions{stateDir: *stateDir, demoAddr: *demoAddr, logger: logger}, &c)
+		if err != nil {
+			return err
+		}
+		defer env.Close()
+		fmt.Fprintf(stderr, "dev mode: temporal %s · nats %s · demo service %s\n", c.temporal.Address, c.nats.URL, env.demo.URL())
+		cl = env.client
+	} else {
+		if cl, err = c.dial(ctx, logger); err != nil {
+			return err
+		}
+		defer cl.Close()
+	}
+
+	id := *runID
+	if id == "" {
+		id = runs.NewID(p.Metadata.Name)
+	}
+	artifacts := *artifactDir
+	if artifacts == "" && *dev {
+		if artifacts, err = filepath.Abs(filepath.Join(*stateDir, "artifacts", id)); err != nil {
+			return err
+		}
+	}
+	id, err = runs.Start(ctx, cl, p, runs.StartOptions{RunID: id, AutoApprove: *approveAll, ArtifactDir: artifacts})
+	if err != nil {
+		return err
+	}
+	if *detach {
+		fmt.Fprintln(stdout, id)
+		return nil
+	}
+	fmt.Fprintf(stdout, "run %s of %s started\n", id, p.Source)
+
+	res, err := follow(ctx, cl, id, stdout, !*quiet)
+	if err != nil {
+		return err
+	}
+	if err := report.Text(stdout, res); err != nil {
+		return err
+	}
+	if *reportDir != "" {
+		if err := report.WriteDir(*reportDir, res); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report written to %s\n", *reportDir)
+	}
+	return verdict(res, *failOnWarning)
+}
+
+// verdict maps a result to the exit code a pipeline gates on.
+func verdict(res *plan.RunResult, failOnWarning bool) error {
+	switch res.Result {
+	case plan.StatusPass:
+		return nil
+	case plan.StatusWarning:
+		if failOnWarning {
+			return exitError{exitWarning}
+		}
+		return nil
+	default:
+		return exitError{exitFail}
+	}
+}
+
+// follow shows a run's progress until it ends and returns its result.
+// An interrupt cancels the run, which still settles and reports.
+func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live bool) (*plan.RunResult, error) {
+	d := newDisplay(w, id)
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	cancelled := false
+	for {
+		// Poll on a context that survives the first interrupt.
+		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		st, err := runs.Status(pctx, cl, id)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		if live {
+			d.update(st)
+		}
+		if st.Closed {
+			return &st.Result, nil
+		}
+		select {
+		case <-ctx.Done():
+			if cancelled {
+				continue
+			}
+			cancelled = true
+			fmt.Fprintf(w, "\ncancelling run %s\n", id)
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			err := runs.Cancel(cctx, cl, id)
+			cancel()
+			if err != nil {
+				return nil, err
+			}
+			ctx = context.Background()
+		case <-tick.C:
+		}
+	}
+}

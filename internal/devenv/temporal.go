@@ -1,0 +1,200 @@
+// Package devenv starts what `starter run --dev` needs on this machine
+// without Docker: a Temporal dev server (the temporal CLI's start-dev, a
+// child process with a SQLite file), an embedded NATS server with
+// JetStream, and a small demo service on loopback.
+package devenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+)
+
+// TemporalCLIVersion is the temporal CLI the dev mode runs; `make temporal`
+// builds it into bin/.
+const TemporalCLIVersion = "v1.5.1"
+
+// ErrNoTemporalCLI means no temporal CLI binary was found.
+var ErrNoTemporalCLI = errors.New("temporal CLI not found: run `make temporal` (builds " +
+	"github.com/temporalio/cli/cmd/temporal@" + TemporalCLIVersion + " into bin/, about 3 minutes once), " +
+	"put `temporal` on PATH, or set SHIPSHAPE_TEMPORAL_CLI")
+
+// FindTemporalCLI returns the temporal CLI to run: $SHIPSHAPE_TEMPORAL_CLI,
+// then bin/temporal in the working directory or next to this executable,
+// then `temporal` on PATH.
+func FindTemporalCLI() (string, error) {
+	if p := os.Getenv("SHIPSHAPE_TEMPORAL_CLI"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("SHIPSHAPE_TEMPORAL_CLI: %w", err)
+		}
+		return p, nil
+	}
+	candidates := []string{filepath.Join("bin", "temporal")}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "temporal"))
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && !st.IsDir() {
+			return filepath.Abs(c)
+		}
+	}
+	if p, err := exec.LookPath("temporal"); err == nil {
+		return p, nil
+	}
+	return "", ErrNoTemporalCLI
+}
+
+// TemporalOptions configure a dev server.
+type TemporalOptions struct {
+	// CLI is the temporal binary; empty: FindTemporalCLI.
+	CLI string
+	// DBFile keeps the server's state across runs; empty: in memory.
+	DBFile string
+	// Port is the gRPC port; 0 picks a free one.
+	Port      int
+	Namespace string
+	Logger    *slog.Logger
+	// LogFile receives the server's own output; empty: discarded.
+	LogFile string
+}
+
+// Temporal is a running dev server.
+type Temporal struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan error
+}
+
+// StartTemporal starts `temporal server start-dev` on loopback and waits
+// until its frontend answers.
+func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
+	cli := opts.CLI
+	if cli == "" {
+		var err error
+		if cli, err = FindTemporalCLI(); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = "default"
+	}
+	port := opts.Port
+	if port == 0 {
+		var err error
+		if port, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"server", "start-dev", "--headless", "--ip", "127.0.0.1",
+		"--port", strconv.Itoa(port), "--http-port", strconv.Itoa(httpPort), "--metrics-port", strconv.Itoa(metricsPort),
+		"--namespace", opts.Namespace, "--log-level", "warn"}
+	if opts.DBFile != "" {
+		if err := os.MkdirAll(filepath.Dir(opts.DBFile), 0o755); err != nil {
+			return nil, fmt.Errorf("temporal state dir: %w", err)
+		}
+		args = append(args, "--db-filename", opts.DBFile)
+	}
+	cmd := exec.Command(cli, args...)
+	// Its own process group: a Ctrl-C at the terminal reaches the starter,
+	// which then stops the server in order, after the worker.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if opts.LogFile != "" {
+		f, err := os.OpenFile(opts.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("temporal log: %w", err)
+		}
+		defer f.Close()
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", cli, err)
+	}
+	t := &Temporal{cmd: cmd, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), done: make(chan error, 1)}
+	go func() { t.done <- cmd.Wait() }()
+	if err := t.waitReady(ctx, opts.Namespace); err != nil {
+		t.Stop()
+		return nil, err
+	}
+	if opts.Logger != nil {
+		opts.Logger.Info("temporal dev server ready", slog.String("address", t.addr), slog.String("db", opts.DBFile))
+	}
+	return t, nil
+}
+
+func (t *Temporal) waitReady(ctx context.Context, namespace string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		select {
+		case err := <-t.done:
+			t.done <- err
+			return fmt.Errorf("temporal dev server exited while starting: %v", err)
+		case <-ctx.Done():
+			return fmt.Errorf("temporal dev server not ready at %s: %w", t.addr, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+		c, err := client.Dial(client.Options{HostPort: t.addr, Namespace: namespace, Logger: quiet{}})
+		if err != nil {
+			continue
+		}
+		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		c.Close()
+		if err == nil {
+			return nil
+		}
+	}
+}
+
+// Address is the server's gRPC address.
+func (t *Temporal) Address() string { return t.addr }
+
+// PID is the server process ID, for tests that kill it.
+func (t *Temporal) PID() int { return t.cmd.Process.Pid }
+
+// Stop stops the server and waits for it, killing it after ten seconds.
+func (t *Temporal) Stop() {
+	_ = t.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-t.done:
+		t.done <- err
+	case <-time.After(10 * time.Second):
+		_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
+		err := <-t.done
+		t.done <- err
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// quiet silences the SDK's logger while probing readiness.
+type quiet struct{}
+
+func (quiet) Debug(string, ...any) {}
+func (quiet) Info(string, ...any)  {}
+func (quiet) Warn(string, ...any)  {}
+func (quiet) Error(string, ...any) {}

@@ -1,0 +1,140 @@
+// Package host wires Shipshape onto Temporal: connection settings (flags
+// and environment variables shared by the worker and the starter) and the
+// worker that hosts the workflows and task activities.
+package host
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/workflows"
+)
+
+// TemporalConfig says how to reach Temporal.
+type TemporalConfig struct {
+	Address   string
+	Namespace string
+	// APIKey authenticates to Temporal Cloud (implies TLS).
+	APIKey string
+	TLS    TLSConfig
+}
+
+// TLSConfig is a client TLS configuration; a certificate and key make it
+// mutual TLS.
+type TLSConfig struct {
+	Enabled            bool
+	CAFile             string
+	CertFile           string
+	KeyFile            string
+	ServerName         string
+	InsecureSkipVerify bool
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// RegisterFlags adds the Temporal flags to fs; each defaults to its
+// environment variable (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, …).
+func (c *TemporalConfig) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Address, "temporal-address", env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	fs.StringVar(&c.Namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&c.APIKey, "temporal-api-key", env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+	fs.BoolVar(&c.TLS.Enabled, "temporal-tls", env("TEMPORAL_TLS", "") == "true", "connect to Temporal with TLS (env TEMPORAL_TLS=true)")
+	fs.StringVar(&c.TLS.CAFile, "temporal-tls-ca", env("TEMPORAL_TLS_CA", ""), "CA bundle for Temporal's certificate (env TEMPORAL_TLS_CA)")
+	fs.StringVar(&c.TLS.CertFile, "temporal-tls-cert", env("TEMPORAL_TLS_CERT", ""), "client certificate for mTLS (env TEMPORAL_TLS_CERT)")
+	fs.StringVar(&c.TLS.KeyFile, "temporal-tls-key", env("TEMPORAL_TLS_KEY", ""), "client key for mTLS (env TEMPORAL_TLS_KEY)")
+	fs.StringVar(&c.TLS.ServerName, "temporal-tls-server-name", env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
+}
+
+func (t TLSConfig) config() (*tls.Config, error) {
+	if !t.Enabled && t.CAFile == "" && t.CertFile == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("load client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}
+
+// Dial connects to Temporal and checks that it answers.
+func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+	tlsCfg, err := c.TLS.config()
+	if err != nil {
+		return nil, fmt.Errorf("temporal tls: %w", err)
+	}
+	opts := client.Options{
+		HostPort:          c.Address,
+		Namespace:         c.Namespace,
+		Logger:            tlog.NewStructuredLogger(logger),
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+	}
+	if c.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
+		if opts.ConnectionOptions.TLS == nil {
+			opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+	}
+	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	cl, err := client.DialContext(dctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", c.Address, err)
+	}
+	return cl, nil
+}
+
+// WorkerOptions tune a worker.
+type WorkerOptions struct {
+	// StopTimeout is how long in-flight activities get to finish on stop.
+	StopTimeout time.Duration
+	// MaxConcurrentActivities bounds the activities one worker runs.
+	MaxConcurrentActivities int
+}
+
+// NewWorker returns a worker on the Shipshape task queue with every
+// workflow and task activity registered. Start or Run it.
+func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions) worker.Worker {
+	if opts.StopTimeout == 0 {
+		opts.StopTimeout = 30 * time.Second
+	}
+	w := worker.New(c, workflows.TaskQueue, worker.Options{
+		WorkerStopTimeout:                  opts.StopTimeout,
+		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+	})
+	w.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
+	w.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
+	acts.Register(w)
+	return w
+}
