@@ -25,6 +25,9 @@ type entry struct {
 func registry() []entry {
 	return []entry{
 		{decl: checklistType},
+		{decl: httpCheckType, run: (*Activities).HTTPCheck},
+		{decl: commandType, run: (*Activities).Command},
+		{decl: coverageType, run: (*Activities).Coverage},
 	}
 }
 

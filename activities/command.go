@@ -1,0 +1,454 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// CommandType is the name of the command task type.
+const CommandType = "command"
+
+// MetricsFileEnv names the environment variable that tells a command where
+// it may write its own metrics, as a JSON object of name → number.
+const MetricsFileEnv = "SHIPSHAPE_METRICS"
+
+const (
+	// commandGrace is how long a cancelled or timed-out command has between
+	// SIGTERM and SIGKILL, and how long its output may stay open after it
+	// exited (a background child holding the pipe).
+	commandGrace = 3 * time.Second
+	// commandHeartbeat is the longest interval between heartbeats.
+	commandHeartbeat = 5 * time.Second
+	// Output kept in memory: the last lines, each cut to maxLineBytes, at
+	// most maxOutputBytes in all (the tail travels in the activity result).
+	maxLineBytes   = 1024
+	maxOutputBytes = 64 << 10
+	// maxMetricsFile bounds the metrics file a command may write.
+	maxMetricsFile = 1 << 20
+)
+
+var commandType = plan.TaskType{
+	Name:    CommandType,
+	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS.",
+	Params: []plan.Param{
+		{Name: "argv", Type: plan.TypeStringList, Required: true, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH). With `shell: true`, exactly one string: the shell script."},
+		{Name: "shell", Type: plan.TypeBool, Default: false, Doc: "Run the single string of `argv` with `/bin/sh -c`."},
+		{Name: "env", Type: plan.TypeStringMap, Doc: "Environment variables added to the worker's environment."},
+		{Name: "dir", Type: plan.TypeString, Doc: "Working directory; default: the worker's."},
+		{Name: "timeout", Type: plan.TypeDuration, Default: "10m", Doc: "How long the command may run. Then its process group gets SIGTERM, and SIGKILL 3s later, and the task fails. Keep the task's own timeout longer."},
+		{Name: "allowFailure", Type: plan.TypeBool, Default: false, Doc: "Let a non-zero exit pass, so that gates decide on command.exit_code and the command's metrics. A timeout still fails."},
+		{Name: "outputLines", Type: plan.TypeInt, Default: 50, Doc: "How many of the last lines of output (stdout and stderr together) to keep in the report; long lines are cut to 1 KiB and the tail to 64 KiB."},
+	},
+	Metrics: []plan.Metric{
+		{Name: "command.exit_code", Unit: plan.UnitCount, Doc: "Exit code; 128+n when killed by signal n."},
+		{Name: "command.duration", Unit: plan.UnitSeconds, Doc: "Wall-clock time from start to exit."},
+		{Name: "<name>", Unit: plan.UnitAny, Doc: "Any metric the command writes to the file named by $SHIPSHAPE_METRICS: a JSON object of name → number, nested objects flattened with dots ({\"k6\": {\"p95\": 0.12}} is k6.p95). Write base units: seconds, bytes, ratios 0-1."},
+	},
+	Timeout:   15 * time.Minute,
+	Heartbeat: 30 * time.Second,
+	// A command is not known to be safe to repeat; plans may raise this.
+	MaxAttempts: 1,
+}
+
+// Command runs a process in its own process group and reports its exit
+// code, its duration and the metrics it wrote to $SHIPSHAPE_METRICS.
+func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, error) {
+	argv, err := commandArgv(in.Params)
+	if err != nil {
+		return TaskOutput{}, err
+	}
+	timeout := in.Params.Duration("timeout")
+	if timeout <= 0 {
+		return TaskOutput{}, InvalidParams("timeout %q is not a positive duration", in.Params.String("timeout"))
+	}
+	keepLines := in.Params.Int("outputLines")
+	if keepLines < 0 {
+		return TaskOutput{}, InvalidParams("outputLines %d is negative", keepLines)
+	}
+	dir := in.Params.String("dir")
+	if dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return TaskOutput{}, InvalidParams("dir %s is not a directory", dir)
+		}
+	}
+	env := os.Environ()
+	extra := in.Params.StringMap("env")
+	for _, k := range sortedKeys(extra) {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			return TaskOutput{}, InvalidParams("env: %q is not a valid variable name", k)
+		}
+		env = append(env, k+"="+extra[k])
+	}
+
+	metricsDir, err := os.MkdirTemp("", "shipshape-metrics-")
+	if err != nil {
+		return TaskOutput{}, fmt.Errorf("create metrics dir: %w", err)
+	}
+	defer os.RemoveAll(metricsDir)
+	metricsFile := filepath.Join(metricsDir, "metrics.json")
+	env = append(env, MetricsFileEnv+"="+metricsFile)
+
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tail := newTailBuffer(keepLines)
+	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = tail, tail
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// stopped records that the timeout or a cancellation ended the command,
+	// as opposed to a command that exited by itself just before.
+	var stopped atomic.Bool
+	cmd.Cancel = func() error {
+		stopped.Store(true)
+		return signalGroup(cmd.Process, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = commandGrace
+
+	log := a.logger().With(slog.String("task", in.Task), slog.String("program", argv[0]))
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
+			return TaskOutput{}, InvalidParams("start %s: %v", argv[0], err)
+		}
+		return TaskOutput{}, fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	log.InfoContext(ctx, "command started", slog.Int("pid", cmd.Process.Pid))
+
+	done := make(chan struct{})
+	var heartbeats sync.WaitGroup
+	heartbeats.Go(func() { heartbeatCommand(ctx, done, start, tail) })
+	waitErr := cmd.Wait()
+	close(done)
+	heartbeats.Wait()
+	// Whatever the command left running in its group goes with it.
+	_ = signalGroup(cmd.Process, syscall.SIGKILL)
+	elapsed := time.Since(start)
+
+	if ctx.Err() != nil {
+		log.InfoContext(ctx, "command cancelled", slog.Duration("after", elapsed))
+		return TaskOutput{}, fmt.Errorf("command %s stopped: %w", argv[0], ctx.Err())
+	}
+	timedOut := stopped.Load()
+	var exitErr *exec.ExitError
+	if waitErr != nil && !errors.As(waitErr, &exitErr) && !errors.Is(waitErr, exec.ErrWaitDelay) && !timedOut {
+		return TaskOutput{}, fmt.Errorf("wait for %s: %w", argv[0], waitErr)
+	}
+	code := exitCode(cmd.ProcessState)
+	out := TaskOutput{
+		Metrics: map[string]float64{
+			"command.exit_code": float64(code),
+			"command.duration":  elapsed.Seconds(),
+		},
+		Output: tail.String(),
+	}
+	log.InfoContext(ctx, "command finished", slog.Int("exit_code", code), slog.Duration("duration", elapsed), slog.Bool("timed_out", timedOut))
+
+	if err := readCommandMetrics(metricsFile, out.Metrics); err != nil {
+		return TaskOutput{}, CheckFailed(out, "metrics file ($%s): %v", MetricsFileEnv, err)
+	}
+	switch {
+	case timedOut:
+		return TaskOutput{}, CheckFailed(out, "command timed out after %s%s", timeout, lastLineNote(tail))
+	case code != 0 && !in.Params.Bool("allowFailure"):
+		return TaskOutput{}, CheckFailed(out, "command exited with code %d%s", code, lastLineNote(tail))
+	}
+	return out, nil
+}
+
+// commandArgv checks argv and wraps it in /bin/sh -c for shell commands.
+func commandArgv(p Params) ([]string, error) {
+	raw, _ := p["argv"].([]any)
+	argv := p.Strings("argv")
+	if len(argv) == 0 || (raw != nil && len(raw) != len(argv)) {
+		return nil, InvalidParams("argv: want a non-empty list of strings")
+	}
+	if argv[0] == "" {
+		return nil, InvalidParams("argv: the program name is empty")
+	}
+	if p.Bool("shell") {
+		if len(argv) != 1 {
+			return nil, InvalidParams("argv: with shell: true, want exactly one string (the script), got %d", len(argv))
+		}
+		return []string{"/bin/sh", "-c", argv[0]}, nil
+	}
+	return argv, nil
+}
+
+// signalGroup signals the process group that the command leads.
+func signalGroup(p *os.Process, sig syscall.Signal) error {
+	if p == nil {
+		return os.ErrProcessDone
+	}
+	err := syscall.Kill(-p.Pid, sig)
+	if errors.Is(err, syscall.ESRCH) {
+		return os.ErrProcessDone
+	}
+	return err
+}
+
+// exitCode is the process's exit code, or 128+n when signal n killed it,
+// as shells report it.
+func exitCode(state *os.ProcessState) int {
+	if state == nil {
+		return -1
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return state.ExitCode()
+}
+
+// heartbeatCommand records progress until done is closed: elapsed time and
+// the last line printed. Heartbeats are how a cancellation reaches us.
+func heartbeatCommand(ctx context.Context, done <-chan struct{}, start time.Time, tail *tailBuffer) {
+	interval := commandHeartbeat
+	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 && hb/3 < interval {
+		interval = max(hb/3, 100*time.Millisecond)
+	}
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-ticker.C:
+			elapsed := time.Since(start)
+			msg := elapsed.Round(time.Second).String()
+			if last := tail.LastLine(); last != "" {
+				msg += ": " + last
+			}
+			activity.RecordHeartbeat(ctx, Progress{
+				Done:    -1,
+				Message: msg,
+				Metrics: map[string]float64{"command.duration": elapsed.Seconds()},
+			})
+		}
+	}
+}
+
+func lastLineNote(tail *tailBuffer) string {
+	if last := tail.LastLine(); last != "" {
+		return ": " + last
+	}
+	return ""
+}
+
+// readCommandMetrics adds the metrics the command wrote to file, if any.
+func readCommandMetrics(file string, metrics map[string]float64) error {
+	f, err := os.Open(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open metrics file: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxMetricsFile+1))
+	if err != nil {
+		return fmt.Errorf("read metrics file: %w", err)
+	}
+	if len(data) > maxMetricsFile {
+		return fmt.Errorf("metrics file is larger than %d bytes", maxMetricsFile)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var doc any
+	if err := dec.Decode(&doc); err != nil {
+		return fmt.Errorf("want a JSON object of metric name to number: %v", err)
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return fmt.Errorf("want a JSON object of metric name to number, got %s", jsonKind(doc))
+	}
+	if dec.More() {
+		return errors.New("want one JSON object, found more after it")
+	}
+	return flattenMetrics("", obj, metrics)
+}
+
+func flattenMetrics(prefix string, doc map[string]any, metrics map[string]float64) error {
+	for _, k := range sortedKeys(doc) {
+		if k == "" || strings.Contains(k, "..") || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") {
+			return fmt.Errorf("metric name %q under %q is not usable", k, prefix)
+		}
+		name := k
+		if prefix != "" {
+			name = prefix + "." + k
+		}
+		switch v := doc[k].(type) {
+		case map[string]any:
+			if err := flattenMetrics(name, v, metrics); err != nil {
+				return err
+			}
+		case json.Number:
+			f, err := v.Float64()
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				return fmt.Errorf("metric %s: %s is not a finite number", name, v)
+			}
+			if _, taken := metrics[name]; taken {
+				if strings.HasPrefix(name, "command.") {
+					return fmt.Errorf("metric %s is reserved for the command task", name)
+				}
+				return fmt.Errorf("metric %s is written twice", name)
+			}
+			metrics[name] = f
+		default:
+			return fmt.Errorf("metric %s: want a number or an object, got %s", name, jsonKind(v))
+		}
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case []any:
+		return "an array"
+	case map[string]any:
+		return "an object"
+	case json.Number, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// tailBuffer is an io.Writer that keeps only the last lines written to it,
+// so that a command printing gigabytes costs a few kilobytes of memory.
+type tailBuffer struct {
+	mu       sync.Mutex
+	maxLines int
+	lines    []string // complete lines kept, oldest first
+	size     int      // bytes in lines
+	dropped  int      // complete lines not kept
+	partial  []byte   // the line being written, cut to maxLineBytes
+	cut      bool     // partial lost bytes beyond maxLineBytes
+	last     string   // the last non-blank complete line, kept even when maxLines is 0
+}
+
+func newTailBuffer(maxLines int) *tailBuffer {
+	return &tailBuffer{maxLines: maxLines}
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := len(p)
+	for {
+		i := bytes.IndexByte(p, '\n')
+		chunk := p
+		if i >= 0 {
+			chunk = p[:i]
+		}
+		if room := maxLineBytes - len(t.partial); len(chunk) > room {
+			t.partial = append(t.partial, chunk[:room]...)
+			t.cut = true
+		} else {
+			t.partial = append(t.partial, chunk...)
+		}
+		if i < 0 {
+			return n, nil
+		}
+		t.endLine()
+		p = p[i+1:]
+	}
+}
+
+// endLine moves the partial line to the kept lines.
+func (t *tailBuffer) endLine() {
+	line := lineText(t.partial, t.cut)
+	t.partial, t.cut = t.partial[:0], false
+	if strings.TrimSpace(line) != "" {
+		t.last = line
+	}
+	t.lines = append(t.lines, line)
+	t.size += len(line) + 1
+	for len(t.lines) > t.maxLines || t.size > maxOutputBytes {
+		t.size -= len(t.lines[0]) + 1
+		t.lines[0] = ""
+		t.lines = t.lines[1:]
+		t.dropped++
+	}
+	// Reslicing from the front never frees the backing array; copy now
+	// and then so that a long run does not grow it without bound.
+	if cap(t.lines) > 2*t.maxLines+64 {
+		t.lines = append([]string(nil), t.lines...)
+	}
+}
+
+func lineText(b []byte, cut bool) string {
+	line := strings.ToValidUTF8(strings.TrimSuffix(string(b), "\r"), "\uFFFD")
+	if cut {
+		line += " …[line cut]"
+	}
+	return line
+}
+
+// String returns the kept lines, with any unterminated last line, after a
+// note saying how many earlier lines were not kept.
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.maxLines == 0 {
+		return ""
+	}
+	lines, dropped := t.lines, t.dropped
+	if len(t.partial) > 0 {
+		lines = append(lines[:len(lines):len(lines)], lineText(t.partial, t.cut))
+		if len(lines) > t.maxLines {
+			lines, dropped = lines[1:], dropped+1
+		}
+	}
+	text := strings.Join(lines, "\n")
+	if dropped > 0 {
+		text = fmt.Sprintf("[… %d earlier lines not kept]\n", dropped) + text
+	}
+	return text
+}
+
+// LastLine returns the last non-blank line written, for progress messages.
+func (t *tailBuffer) LastLine() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if s := strings.TrimSpace(lineText(t.partial, t.cut)); s != "" {
+		return s
+	}
+	return strings.TrimSpace(t.last)
+}
