@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -85,7 +86,13 @@ func ParseThreshold(text string, unit Unit) (Threshold, error) {
 	if err != nil {
 		return Threshold{}, err
 	}
-	return Threshold{Op: op, Value: v * scale, Text: s}, nil
+	// Divide by a unit's reciprocal rather than multiply by a fraction:
+	// 70 / 100 is exactly the float64 a metric of 7/10 is, 70 * 0.01 is not.
+	value := v * scale
+	if scale < 1 {
+		value = v / math.Round(1/scale)
+	}
+	return Threshold{Op: op, Value: value, Text: s}, nil
 }
 
 func unitScale(suffix string, unit Unit) (float64, error) {

@@ -1,0 +1,419 @@
+package plan
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// fieldDoc documents one field of the plan document. Default and Doc are
+// Markdown.
+type fieldDoc struct {
+	Name     string
+	Type     string
+	Required bool
+	Default  string
+	Doc      string
+}
+
+// objectDoc documents one object of the plan document. Path is where the
+// object sits in the document ("" for the document itself). The decoder
+// allows exactly these fields in each object, so the reference and the
+// validation cannot drift apart.
+type objectDoc struct {
+	Path   string
+	Doc    string
+	Fields []fieldDoc
+}
+
+var documentDocs = []objectDoc{
+	{
+		Path: "",
+		Doc:  "A plan is one YAML document with four fields.",
+		Fields: []fieldDoc{
+			{Name: "apiVersion", Type: "string", Required: true, Doc: "Always `" + APIVersion + "`."},
+			{Name: "kind", Type: "string", Required: true, Doc: "Always `" + Kind + "`."},
+			{Name: "metadata", Type: "object", Required: true, Doc: "Names the plan."},
+			{Name: "spec", Type: "object", Required: true, Doc: "What the plan runs and how it scores."},
+		},
+	},
+	{
+		Path: "metadata",
+		Fields: []fieldDoc{
+			{Name: "name", Type: "string", Required: true, Doc: "The plan's name. It is part of workflow IDs and event subjects, so: " + nameRule + "."},
+			{Name: "labels", Type: string(TypeStringMap), Doc: "Labels carried into the run's result and events (team, service, environment…)."},
+		},
+	},
+	{
+		Path: "spec",
+		Doc:  "Field paths in error messages start below spec: `phases[1].tasks[0].gates[0].pass`.",
+		Fields: []fieldDoc{
+			{Name: "vars", Type: string(TypeStringMap), Doc: "Values to use as `${vars.NAME}` in any string under `phases`; see [Variables](#variables)."},
+			{Name: "scoring", Type: "object", Doc: "The scores a run needs to pass or to earn a warning."},
+			{Name: "concurrency", Type: string(TypeInt), Default: code(strconv.Itoa(defaultConcurrency)), Doc: "How many tasks of one phase run at once; at least 1."},
+			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time."},
+		},
+	},
+	{
+		Path: "spec.scoring",
+		Fields: []fieldDoc{
+			{Name: "pass", Type: string(TypeNumber), Default: code(strconv.Itoa(defaultPassScore)), Doc: "A score at or above this passes the run; 0 to 100."},
+			{Name: "warning", Type: string(TypeNumber), Default: code(strconv.Itoa(defaultWarningScore)), Doc: "A score at or above this but below pass is a warning, below it a failure; 0 to 100 and not above pass."},
+		},
+	},
+	{
+		Path: "spec.phases[]",
+		Doc:  "A phase has either tasks or an approval.",
+		Fields: []fieldDoc{
+			{Name: "name", Type: "string", Required: true, Doc: "Unique among the phases; the same rule as metadata.name."},
+			{Name: "needs", Type: string(TypeStringList), Doc: "Names of the phases that must finish first. They may not form a cycle."},
+			{Name: "tasks", Type: string(TypeObjectList), Doc: "The tasks of the phase, run in parallel (up to `concurrency` at once)."},
+			{Name: "approval", Type: "object", Doc: "Makes the phase wait for an approve or reject decision instead of running tasks. `approval: {}` takes the defaults."},
+		},
+	},
+	{
+		Path: "spec.phases[].approval",
+		Fields: []fieldDoc{
+			{Name: "required", Type: string(TypeBool), Default: code("true"), Doc: "Whether the run waits for a decision; false approves the phase without waiting."},
+			{Name: "timeout", Type: string(TypeDuration), Default: code(formatDuration(defaultApprovalTimeout)), Doc: "How long to wait for a decision; no decision in time is a rejection."},
+		},
+	},
+	{
+		Path: "spec.phases[].tasks[]",
+		Fields: []fieldDoc{
+			{Name: "name", Type: "string", Required: true, Doc: "Unique within the phase; the same rule as metadata.name."},
+			{Name: "uses", Type: "string", Required: true, Doc: "The task type; see [Task types](#task-types)."},
+			{Name: "with", Type: "mapping", Doc: "The task type's parameters. They are checked against its declaration and its defaults are filled in."},
+			{Name: "timeout", Type: string(TypeDuration), Default: "the task type's, else " + code(formatDuration(defaultTimeout)), Doc: "How long one attempt may take."},
+			{Name: "heartbeat", Type: string(TypeDuration), Default: "the task type's", Doc: "How long a running attempt may go without a heartbeat before it counts as lost; `0s` turns heartbeats off."},
+			{Name: "retry", Type: "object", Doc: "How a failed attempt is retried."},
+			{Name: "gates", Type: string(TypeObjectList), Doc: "Thresholds on the metrics the task reports; together they make up the score."},
+		},
+	},
+	{
+		Path: "spec.phases[].tasks[].retry",
+		Fields: []fieldDoc{
+			{Name: "maxAttempts", Type: string(TypeInt), Default: "the task type's, else " + code(strconv.Itoa(defaultMaxAttempts)), Doc: "Attempts in all, the first one included; at least 1."},
+			{Name: "initialInterval", Type: string(TypeDuration), Default: code(formatDuration(defaultInitialInterval)), Doc: "The wait before the first retry."},
+			{Name: "maxInterval", Type: string(TypeDuration), Default: code(formatDuration(defaultMaxInterval)), Doc: "The longest wait between attempts; not shorter than initialInterval."},
+			{Name: "backoff", Type: string(TypeNumber), Default: code(strconv.Itoa(defaultBackoff)), Doc: "Each wait is the previous one times this, up to maxInterval; at least 1."},
+		},
+	},
+	{
+		Path: "spec.phases[].tasks[].gates[]",
+		Fields: []fieldDoc{
+			{Name: "metric", Type: "string", Required: true, Doc: "A metric the task type declares (see its metrics table). A `<placeholder>` in a declared name stands for any name: `http.status.<code>` declares `http.status.200`."},
+			{Name: "pass", Type: "threshold", Required: true, Doc: "The gate passes when the metric meets this; see [Thresholds](#thresholds)."},
+			{Name: "warning", Type: "threshold", Doc: "A looser threshold: a metric that misses pass but meets this is a warning."},
+			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0."},
+			{Name: "key", Type: string(TypeBool), Default: code("false"), Doc: "A key gate that fails fails the run, whatever its score."},
+		},
+	},
+}
+
+// documentedFields returns the names of the fields allowed in the object
+// at path, in documentation order.
+func documentedFields(path string) []string {
+	for _, o := range documentDocs {
+		if o.Path == path {
+			names := make([]string, len(o.Fields))
+			for i, f := range o.Fields {
+				names[i] = f.Name
+			}
+			return names
+		}
+	}
+	return nil
+}
+
+// paramTypeDocs says how each parameter type is written.
+var paramTypeDocs = []struct {
+	Type ParamType
+	Doc  string
+}{
+	{TypeString, "Any scalar, taken as written: `version: 1.10` is the string `1.10`."},
+	{TypeInt, "A whole number: `200`."},
+	{TypeNumber, "A number: `0.5`, `3`."},
+	{TypeBool, "`true` or `false`."},
+	{TypeDuration, "A number with a unit (" + durationUnitList + "), or several: `500ms`, `30s`, `1h30m`."},
+	{TypeBytes, "A size: a bare number of bytes or a number with a unit (" + byteUnitList + "): `512KB`, `10MiB`."},
+	{TypeStringList, "A YAML list, even of one item: `[coverage.out]`."},
+	{TypeStringMap, "A mapping of names to strings: `{Accept: application/json}`."},
+	{TypeObject, "A mapping of the fields listed under the parameter as `param.field`."},
+	{TypeObjectList, "A list of mappings of the fields listed under the parameter as `param[].field`."},
+}
+
+// operatorDocs lists the comparison operators a threshold starts with.
+var operatorDocs = []struct{ Op, Doc string }{
+	{"<", "less than"},
+	{"<=", "at most"},
+	{">", "more than"},
+	{">=", "at least"},
+	{"==", "equal to"},
+	{"!=", "not equal to"},
+}
+
+// unitDocs says how thresholds are written for metrics of each unit.
+var unitDocs = []struct {
+	Unit     Unit
+	Write    string
+	Examples []string
+}{
+	{UnitSeconds, "a number with a duration unit (" + durationUnitList + "); the unit is required", []string{"< 200ms", "<= 1.5s", "< 2m"}},
+	{UnitBytes, "a number of bytes, bare or with a unit (" + byteUnitList + ")", []string{"<= 512KB", "< 10MiB", "< 1000000"}},
+	{UnitRatio, "a percentage: `80%` and a bare `80` both mean 80 %", []string{">= 80%", ">= 99.5"}},
+	{UnitCount, "a bare number", []string{"== 0", ">= 3"}},
+	{UnitAny, "a bare number, a percentage, or a number with any duration or byte unit, compared in base units", []string{"< 2s", ">= 50%", "== 0"}},
+}
+
+// Reference returns the plan reference (docs/plan.md) in Markdown: the
+// document's fields, variables, thresholds, scoring, and every task type
+// of c with its parameters and metrics. It is generated from the
+// declarations alone, so the same catalog always gives the same text.
+func Reference(c Catalog) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+
+	p("# Readiness plan reference\n\n")
+	p("<!-- Generated by plan.Reference from the plan package and the task type registry. Do not edit. -->\n\n")
+	p("A readiness plan is a YAML file that says what to check before a release, in which order, and how the results score. ")
+	p("Shipshape checks a plan against this reference before it runs anything, and reports every problem at once, each with its line, column and field path.\n\n")
+
+	p("## Document\n\n")
+	p("Unknown fields are errors. A field written as null (`timeout:` or `timeout: ~`) counts as left out.\n\n")
+	for _, o := range documentDocs {
+		title := "Top level"
+		if o.Path != "" {
+			title = "`" + o.Path + "`"
+		}
+		p("### %s\n\n", title)
+		if o.Doc != "" {
+			p("%s\n\n", o.Doc)
+		}
+		p("| Field | Type | Required | Default | Description |\n|---|---|---|---|---|\n")
+		for _, f := range o.Fields {
+			p("| `%s` | %s | %s | %s | %s |\n", f.Name, cell(f.Type), yesNo(f.Required), cell(f.Default), cell(f.Doc))
+		}
+		p("\n")
+	}
+
+	p("## Variables\n\n")
+	p("`spec.vars` declares values by name. `${vars.NAME}` in any string under `spec.phases` (task parameters at any depth, thresholds, durations) is replaced by the value before the plan is checked, ")
+	p("so `expectStatus: \"${vars.code}\"` with `code: \"200\"` is the int 200.\n\n")
+	p("- `starter --set vars.NAME=value` replaces a declared var; setting a var the plan does not declare is an error.\n")
+	p("- A reference to a var that is not declared is an error, as is any other `${…}`.\n")
+	p("- `$${` stands for a literal `${`, as in `run: echo $${HOME}`.\n")
+	p("- Vars may not refer to other vars. Var names are letters, digits, `_` and `-`, starting with a letter or `_`.\n\n")
+
+	p("## Thresholds\n\n")
+	p("A threshold is an operator and a value: `< 200ms`, `>= 80%%`. Quote it: YAML reads a leading `>` as a folded block and a leading `!` as a tag, so write `pass: \">= 80\"`.\n\n")
+	p("| Operator | Meaning |\n|---|---|\n")
+	for _, o := range operatorDocs {
+		p("| `%s` | %s |\n", o.Op, o.Doc)
+	}
+	p("\nThe value is written in the metric's unit and compared in its base unit: seconds, bytes, a ratio from 0 to 1, or a count.\n\n")
+	p("| Metric unit | Write the value as | Examples |\n|---|---|---|\n")
+	for _, u := range unitDocs {
+		examples := make([]string, len(u.Examples))
+		for i, e := range u.Examples {
+			examples[i] = "`" + e + "`"
+		}
+		p("| %s | %s | %s |\n", u.Unit, cell(u.Write), cell(strings.Join(examples, ", ")))
+	}
+	p("\n")
+
+	p("## Parameter types\n\n")
+	p("| Type | Written as |\n|---|---|\n")
+	for _, t := range paramTypeDocs {
+		p("| %s | %s |\n", t.Type, cell(t.Doc))
+	}
+	p("\n")
+
+	p("## Scoring\n\n")
+	p("Shipshape scores a run the way Keptn's quality gates do:\n\n")
+	p("- A gate whose metric meets `pass` earns its weight; one that meets only `warning` earns half of it; a failed gate earns nothing.\n")
+	p("- score = 100 × earned weight / total weight of all gates (100 when the plan has no gates).\n")
+	p("- The run passes when its score is at least `scoring.pass` (default %d), is a warning when it is at least `scoring.warning` (default %d), and fails below that.\n", defaultPassScore, defaultWarningScore)
+	p("- A task that errors, after its retries, fails all its gates; a metric the task did not report fails its gate.\n")
+	p("- Whatever the score, the run fails when a key gate fails, when a task without gates errors, or when an approval is rejected (or times out).\n\n")
+
+	p("## Task types\n\n")
+	names := c.Names()
+	if len(names) == 0 {
+		p("No task types are registered.\n")
+		return b.String()
+	}
+	for _, name := range names {
+		p("- [`%s`](#%s)\n", name, anchor(name))
+	}
+	p("\n")
+	for _, name := range names {
+		writeTaskType(&b, c[name])
+	}
+	return b.String()
+}
+
+func writeTaskType(b *strings.Builder, t TaskType) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	p("### `%s`\n\n", t.Name)
+	if t.Summary != "" {
+		p("%s\n\n", strings.TrimSpace(t.Summary))
+	}
+	if t.Manual {
+		p("Manual: the workflow runs it by waiting for confirmations, not a worker activity.\n\n")
+	}
+	timeout := defaultTimeout
+	if t.Timeout > 0 {
+		timeout = t.Timeout
+	}
+	heartbeat := "none"
+	if t.Heartbeat > 0 {
+		heartbeat = "`" + formatDuration(t.Heartbeat) + "`"
+	}
+	attempts := defaultMaxAttempts
+	if t.MaxAttempts > 0 {
+		attempts = t.MaxAttempts
+	}
+	p("Defaults: timeout `%s`, heartbeat %s, attempts %d.\n\n", formatDuration(timeout), heartbeat, attempts)
+
+	if len(t.Params) == 0 {
+		p("No parameters.\n\n")
+	} else {
+		p("| Parameter | Type | Required | Default | Description |\n|---|---|---|---|---|\n")
+		writeParams(b, "", t.Params)
+		p("\n")
+	}
+	if len(t.Metrics) == 0 {
+		p("No metrics.\n\n")
+	} else {
+		p("| Metric | Unit | Description |\n|---|---|---|\n")
+		for _, m := range t.Metrics {
+			p("| %s | %s | %s |\n", cell(code(m.Name)), m.Unit, cell(m.Doc))
+		}
+		p("\n")
+	}
+}
+
+// writeParams writes one row per parameter, and rows named param.field or
+// param[].field for the fields of objects.
+func writeParams(b *strings.Builder, prefix string, params []Param) {
+	for _, prm := range params {
+		name := prefix + prm.Name
+		doc := strings.TrimSpace(prm.Doc)
+		if len(prm.Enum) > 0 {
+			quoted := make([]string, len(prm.Enum))
+			for i, e := range prm.Enum {
+				quoted[i] = "`" + e + "`"
+			}
+			doc = strings.TrimSpace(doc + " One of " + strings.Join(quoted, ", ") + ".")
+		}
+		def := ""
+		if prm.Default != nil {
+			def = formatValue(normalise(prm.Default))
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", cell(code(name)), prm.Type, yesNo(prm.Required), codeCell(def), cell(doc))
+		switch prm.Type {
+		case TypeObject:
+			writeParams(b, name+".", prm.Fields)
+		case TypeObjectList:
+			writeParams(b, name+"[].", prm.Fields)
+		}
+	}
+}
+
+// formatValue writes a normalised default the way it would be written in
+// YAML flow style.
+func formatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		if x == "" || strings.ContainsAny(x, ",[]{}:#\"'") || strings.TrimSpace(x) != x {
+			return strconv.Quote(x)
+		}
+		return x
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	case []any:
+		items := make([]string, len(x))
+		for i, e := range x {
+			items[i] = formatValue(e)
+		}
+		return "[" + strings.Join(items, ", ") + "]"
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		items := make([]string, len(keys))
+		for i, k := range keys {
+			items[i] = formatValue(k) + ": " + formatValue(x[k])
+		}
+		return "{" + strings.Join(items, ", ") + "}"
+	}
+	return fmt.Sprint(v)
+}
+
+// formatDuration writes a duration without the zero units time.Duration
+// adds: 24h, not 24h0m0s.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// cell makes Markdown text safe for a table cell: one line, pipes
+// escaped, and "<" outside code spans escaped so that "<code>" in a
+// description is text, not an HTML tag.
+func cell(s string) string {
+	var b strings.Builder
+	inCode := false
+	for _, r := range strings.Join(strings.Fields(s), " ") {
+		switch {
+		case r == '`':
+			inCode = !inCode
+		case r == '|':
+			b.WriteString(`\`)
+		case r == '<' && !inCode:
+			b.WriteString("&lt;")
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func codeCell(s string) string {
+	if s == "" {
+		return ""
+	}
+	return cell(code(s))
+}
+
+func code(s string) string { return "`" + s + "`" }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// anchor is the GitHub heading anchor of a task type's section.
+func anchor(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,458 @@
+package plan
+
+import (
+	"math"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// phaseRef is what checkNeeds needs to know of a phase.
+type phaseRef struct {
+	name  string
+	needs []needRef
+}
+
+type needRef struct {
+	name string
+	node *yaml.Node
+	path string
+}
+
+func (d *decoder) phases(n *yaml.Node) []Phase {
+	items, ok := d.list(n, "phases", "a list of phases")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 {
+		d.errorf(deref(n), "phases", "at least one phase is required")
+		return nil
+	}
+	out := make([]Phase, 0, len(items))
+	refs := make([]phaseRef, 0, len(items))
+	first := map[string]*yaml.Node{}
+	for i, item := range items {
+		path := index("phases", i)
+		ph, ref, nameNode := d.phase(item, path)
+		if nameNode != nil {
+			if prev, dup := first[ph.Name]; dup {
+				d.errorf(nameNode, join(path, "name"), "duplicate phase name %q (first at line %d)", ph.Name, prev.Line)
+			} else {
+				first[ph.Name] = nameNode
+			}
+		}
+		out = append(out, ph)
+		refs = append(refs, ref)
+	}
+	d.checkNeeds(refs)
+	return out
+}
+
+func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node) {
+	var ph Phase
+	var ref phaseRef
+	if isNull(n) {
+		d.errorf(n, path, "must be a phase (a mapping with name, and tasks or approval), got null")
+		return ph, ref, nil
+	}
+	f, ok := d.object(n, path, "spec.phases[]")
+	if !ok {
+		return ph, ref, nil
+	}
+	var nameNode *yaml.Node
+	ph.Name, nameNode = d.name(f, n, path)
+	ref.name = ph.Name
+	if v, ok := optional(f, "needs"); ok {
+		needsPath := join(path, "needs")
+		if deref(v).Kind == yaml.ScalarNode && !d.bad[deref(v)] {
+			d.errorf(v, needsPath, "must be a list of phase names, got %s: write [%s]", describe(v), deref(v).Value)
+		} else if items, ok := d.list(v, needsPath, "a list of phase names"); ok {
+			for i, item := range items {
+				if s, ok := d.str(item, index(needsPath, i)); ok {
+					ph.Needs = append(ph.Needs, s)
+					ref.needs = append(ref.needs, needRef{name: s, node: item, path: index(needsPath, i)})
+				}
+			}
+		}
+	}
+	tasksNode, hasTasks := optional(f, "tasks")
+	approvalNode, hasApproval := optional(f, "approval")
+	switch {
+	case hasTasks && hasApproval:
+		d.errorf(f["approval"].key, path, "a phase has tasks or an approval, not both")
+	case !hasTasks && !hasApproval && !d.incomplete[deref(n)]:
+		d.errorf(deref(n), path, "a phase needs tasks or an approval (approval: {} waits for a decision, with the defaults)")
+	}
+	if hasTasks {
+		ph.Tasks = d.tasks(tasksNode, join(path, "tasks"), hasApproval)
+	}
+	if hasApproval {
+		ph.Approval = d.approval(approvalNode, join(path, "approval"))
+	}
+	return ph, ref, nameNode
+}
+
+func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
+	items, ok := d.list(n, path, "a list of tasks")
+	if !ok {
+		return nil
+	}
+	if len(items) == 0 && !hasApproval {
+		d.errorf(deref(n), path, "at least one task is required")
+		return nil
+	}
+	var out []Task
+	first := map[string]*yaml.Node{}
+	for i, item := range items {
+		taskPath := index(path, i)
+		t, nameNode := d.task(item, taskPath)
+		if nameNode != nil {
+			if prev, dup := first[t.Name]; dup {
+				d.errorf(nameNode, join(taskPath, "name"), "duplicate task name %q in this phase (first at line %d)", t.Name, prev.Line)
+			} else {
+				first[t.Name] = nameNode
+			}
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+func (d *decoder) approval(n *yaml.Node, path string) *Approval {
+	a := &Approval{Required: true, Timeout: Duration(defaultApprovalTimeout)}
+	f, ok := d.object(n, path, "spec.phases[].approval")
+	if !ok {
+		return a
+	}
+	if v, ok := optional(f, "required"); ok {
+		if b, ok := d.boolean(v, join(path, "required")); ok {
+			a.Required = b
+		}
+	}
+	if v, ok := optional(f, "timeout"); ok {
+		if t, ok := d.positiveDuration(v, join(path, "timeout")); ok {
+			a.Timeout = Duration(t)
+		}
+	}
+	return a
+}
+
+func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
+	t := Task{
+		Timeout: Duration(defaultTimeout),
+		Retry: Retry{
+			MaxAttempts:     defaultMaxAttempts,
+			InitialInterval: Duration(defaultInitialInterval),
+			MaxInterval:     Duration(defaultMaxInterval),
+			Backoff:         defaultBackoff,
+		},
+	}
+	if isNull(n) {
+		d.errorf(n, path, "must be a task (a mapping with name and uses), got null")
+		return t, nil
+	}
+	f, ok := d.object(n, path, "spec.phases[].tasks[]")
+	if !ok {
+		return t, nil
+	}
+	var nameNode *yaml.Node
+	t.Name, nameNode = d.name(f, n, path)
+
+	var tt TaskType
+	known := false
+	if v, ok := d.need(f, "uses", n, path); ok {
+		if s, ok := d.str(v, join(path, "uses")); ok {
+			t.Uses = s
+			tt, known = d.catalog[s]
+			if !known {
+				d.errorf(v, join(path, "uses"), "unknown task type %q (want %s)", s, formatList(d.catalog.Names()))
+			}
+		}
+	}
+	if known {
+		if tt.Timeout > 0 {
+			t.Timeout = Duration(tt.Timeout)
+		}
+		t.Heartbeat = Duration(tt.Heartbeat)
+		if tt.MaxAttempts > 0 {
+			t.Retry.MaxAttempts = tt.MaxAttempts
+		}
+		with, _ := optional(f, "with")
+		if params, _ := d.params(with, n, join(path, "with"), tt.Params, "parameter"); len(params) > 0 {
+			t.With = params
+		}
+	}
+	if v, ok := optional(f, "timeout"); ok {
+		if x, ok := d.positiveDuration(v, join(path, "timeout")); ok {
+			t.Timeout = Duration(x)
+		}
+	}
+	if v, ok := optional(f, "heartbeat"); ok {
+		if x, _, ok := d.duration(v, join(path, "heartbeat")); ok {
+			t.Heartbeat = Duration(x)
+		}
+	}
+	if v, ok := optional(f, "retry"); ok {
+		t.Retry = d.retry(v, join(path, "retry"), t.Retry)
+	}
+	if v, ok := optional(f, "gates"); ok {
+		gatesPath := join(path, "gates")
+		if items, ok := d.list(v, gatesPath, "a list of gates"); ok {
+			for i, item := range items {
+				if g, ok := d.gate(item, index(gatesPath, i), tt, known); ok {
+					t.Gates = append(t.Gates, g)
+				}
+			}
+		}
+	}
+	return t, nameNode
+}
+
+func (d *decoder) retry(n *yaml.Node, path string, r Retry) Retry {
+	f, ok := d.object(n, path, "spec.phases[].tasks[].retry")
+	if !ok {
+		return r
+	}
+	if v, ok := optional(f, "maxAttempts"); ok {
+		if x, ok := d.integer(v, join(path, "maxAttempts")); ok {
+			if x < 1 {
+				d.errorf(v, join(path, "maxAttempts"), "must be at least 1, got %d", x)
+			} else {
+				r.MaxAttempts = int(x)
+			}
+		}
+	}
+	initial, hasInitial := optional(f, "initialInterval")
+	if hasInitial {
+		if x, ok := d.positiveDuration(initial, join(path, "initialInterval")); ok {
+			r.InitialInterval = Duration(x)
+		} else {
+			hasInitial = false
+		}
+	}
+	maxNode, hasMax := optional(f, "maxInterval")
+	if hasMax {
+		if x, ok := d.positiveDuration(maxNode, join(path, "maxInterval")); ok {
+			r.MaxInterval = Duration(x)
+		} else {
+			hasMax = false
+		}
+	}
+	if r.MaxInterval < r.InitialInterval {
+		switch {
+		case hasMax:
+			d.errorf(maxNode, join(path, "maxInterval"), "must not be shorter than initialInterval (%s)", formatDuration(r.InitialInterval.Std()))
+		case hasInitial:
+			d.errorf(initial, join(path, "initialInterval"), "must not be longer than maxInterval (%s, the default)", formatDuration(r.MaxInterval.Std()))
+		}
+	}
+	if v, ok := optional(f, "backoff"); ok {
+		if x, ok := d.number(v, join(path, "backoff")); ok {
+			if x < 1 {
+				d.errorf(v, join(path, "backoff"), "must be at least 1 (1 retries at a fixed interval), got %v", x)
+			} else {
+				r.Backoff = x
+			}
+		}
+	}
+	return r
+}
+
+// gate reads one gate. When the task type is unknown (known is false, and
+// that is reported), the metric cannot be checked and thresholds are only
+// checked for their syntax.
+func (d *decoder) gate(n *yaml.Node, path string, tt TaskType, known bool) (Gate, bool) {
+	g := Gate{Weight: 1}
+	if isNull(n) {
+		d.errorf(n, path, "must be a gate (a mapping with metric and pass), got null")
+		return g, false
+	}
+	f, ok := d.object(n, path, "spec.phases[].tasks[].gates[]")
+	if !ok {
+		return g, false
+	}
+	unit := UnitAny
+	if v, ok := d.need(f, "metric", n, path); ok {
+		if s, ok := d.str(v, join(path, "metric")); ok {
+			g.Metric = s
+			if known {
+				m, found := tt.Metric(s)
+				if found {
+					unit = m.Unit
+				} else {
+					d.errorf(v, join(path, "metric"), "unknown metric %q of %s (want %s)", s, tt.Name, formatList(metricNames(tt)))
+				}
+			}
+		}
+	}
+	if v, ok := d.need(f, "pass", n, path); ok {
+		if th, ok := d.threshold(v, join(path, "pass"), unit); ok {
+			g.Pass = th
+		}
+	}
+	if v, ok := optional(f, "warning"); ok {
+		if th, ok := d.threshold(v, join(path, "warning"), unit); ok {
+			g.Warning = &th
+		}
+	}
+	if v, ok := optional(f, "weight"); ok {
+		if x, ok := d.number(v, join(path, "weight")); ok {
+			if x <= 0 {
+				d.errorf(v, join(path, "weight"), "must be more than 0, got %v", x)
+			} else {
+				g.Weight = x
+			}
+		}
+	}
+	if v, ok := optional(f, "key"); ok {
+		if b, ok := d.boolean(v, join(path, "key")); ok {
+			g.Key = b
+		}
+	}
+	return g, true
+}
+
+func (d *decoder) threshold(n *yaml.Node, path string, unit Unit) (Threshold, bool) {
+	text, ok := d.scalar(n, path, `a threshold such as "< 200ms" or ">= 80"`)
+	if !ok {
+		return Threshold{}, false
+	}
+	th, err := ParseThreshold(text, unit)
+	if err != nil {
+		d.errorf(deref(n), path, "%s", err)
+		return Threshold{}, false
+	}
+	if math.IsInf(th.Value, 0) || math.IsNaN(th.Value) {
+		d.errorf(deref(n), path, "threshold %q is out of range", text)
+		return Threshold{}, false
+	}
+	return th, true
+}
+
+func metricNames(tt TaskType) []string {
+	names := make([]string, len(tt.Metrics))
+	for i, m := range tt.Metrics {
+		names[i] = m.Name
+	}
+	return names
+}
+
+// maxCycles is the most cycles reported for one plan.
+const maxCycles = 10
+
+// checkNeeds checks every phase's needs against the phases there are, and
+// reports cycles.
+func (d *decoder) checkNeeds(refs []phaseRef) {
+	byName := map[string]int{}
+	var names []string
+	for i, r := range refs {
+		if _, dup := byName[r.name]; r.name != "" && !dup {
+			byName[r.name] = i
+			names = append(names, r.name)
+		}
+	}
+	// The phases a need may name, for messages: every phase but its own.
+	head := names[:min(len(names), maxListed+1)]
+	others := func(self string) string {
+		shown := make([]string, 0, maxListed)
+		for _, n := range head {
+			if n != self && len(shown) < maxListed {
+				shown = append(shown, n)
+			}
+		}
+		total := len(names)
+		if _, ok := byName[self]; ok {
+			total--
+		}
+		return listWithMore(shown, total-len(shown))
+	}
+	type edge struct {
+		to   int
+		need needRef
+	}
+	edges := make([][]edge, len(refs))
+	for i, r := range refs {
+		seen := map[string]bool{}
+		for _, need := range r.needs {
+			to, exists := byName[need.name]
+			switch {
+			case seen[need.name]:
+				d.errorf(need.node, need.path, "phase %q is listed twice", need.name)
+			case need.name == r.name:
+				d.errorf(need.node, need.path, "a phase cannot need itself")
+			case !exists:
+				d.errorf(need.node, need.path, "unknown phase %q (want %s)", need.name, others(r.name))
+			default:
+				edges[i] = append(edges[i], edge{to: to, need: need})
+			}
+			seen[need.name] = true
+		}
+	}
+
+	// A depth-first search: an edge back to a phase on the stack closes a
+	// cycle, and each such edge closes a different one.
+	const notOnStack = -1
+	stackPos := make([]int, len(refs))
+	visited := make([]bool, len(refs))
+	for i := range stackPos {
+		stackPos[i] = notOnStack
+	}
+	var stack []int
+	cycles := 0
+	var visit func(i int)
+	visit = func(i int) {
+		visited[i] = true
+		stackPos[i] = len(stack)
+		stack = append(stack, i)
+		for _, e := range edges[i] {
+			switch {
+			case stackPos[e.to] != notOnStack:
+				if cycles < maxCycles {
+					cycles++
+					d.reportCycle(refs, rotateToLowest(stack[stackPos[e.to]:]), func(from, to int) needRef {
+						for _, out := range edges[from] {
+							if out.to == to {
+								return out.need
+							}
+						}
+						return e.need
+					})
+				}
+			case !visited[e.to]:
+				visit(e.to)
+			}
+		}
+		stack = stack[:len(stack)-1]
+		stackPos[i] = notOnStack
+	}
+	for i := range refs {
+		if !visited[i] {
+			visit(i)
+		}
+	}
+}
+
+// reportCycle reports a cycle of phases at the need that leaves its first
+// phase, so a cycle reads the same wherever the search entered it.
+func (d *decoder) reportCycle(refs []phaseRef, cycle []int, need func(from, to int) needRef) {
+	names := make([]string, 0, len(cycle)+1)
+	for _, c := range cycle {
+		names = append(names, refs[c].name)
+	}
+	names = append(names, refs[cycle[0]].name)
+	at := need(cycle[0], cycle[1%len(cycle)])
+	d.errorf(at.node, at.path, "needs form a cycle: %s", strings.Join(names, " -> "))
+}
+
+// rotateToLowest returns a copy of cycle that starts at its lowest index.
+func rotateToLowest(cycle []int) []int {
+	low := 0
+	for i, c := range cycle {
+		if c < cycle[low] {
+			low = i
+		}
+	}
+	out := make([]int, 0, len(cycle))
+	out = append(out, cycle[low:]...)
+	return append(out, cycle[:low]...)
+}
