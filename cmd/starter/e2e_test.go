@@ -316,6 +316,8 @@ kind: ReadinessPlan
 metadata: {name: %s}
 spec:
   vars: {url: "http://127.0.0.1:1"}
+  # One gate: a warning earns half its weight, a score of 50.
+  scoring: {pass: 90, warning: 50}
   phases:
     - name: check
       tasks:
@@ -350,7 +352,7 @@ func TestExitCodes(t *testing.T) {
 			}
 		}},
 		{"invalid plan", []string{writePlan(t, strings.Replace(fmt.Sprintf(gatePlan, "exit-invalid", "< 1mss", "< 2s"), "", "", 1))}, 3, func(t *testing.T, r result, dir string) {
-			if !strings.Contains(r.stderr, `plan.yaml:13:`) || !strings.Contains(r.stderr, `phases[0].tasks[0].gates[0].pass: unknown unit "mss"`) {
+			if !strings.Contains(r.stderr, `plan.yaml:15:`) || !strings.Contains(r.stderr, `phases[0].tasks[0].gates[0].pass: unknown unit "mss"`) {
 				t.Errorf("stderr does not locate the error:\n%s", r.stderr)
 			}
 		}},

@@ -43,7 +43,7 @@ const (
 	DefaultStreamName     = events.Stream
 	DefaultStorage        = "file"
 	DefaultMaxAge         = 30 * 24 * time.Hour
-	DefaultDuplicates     = time.Hour
+	DefaultDuplicates     = 24 * time.Hour
 	DefaultConnectTimeout = 5 * time.Second
 )
 
@@ -121,7 +121,7 @@ type StreamConfig struct {
 	// Replicas defaults to 1; use 3 on a NATS cluster.
 	Replicas int
 	// Duplicates is the de-duplication window: a message whose ID was
-	// stored less than this long ago is dropped. Default 1h. It must cover
+	// stored less than this long ago is dropped. Default 24h, the span over which the workflows retry a batch. It must cover
 	// the time between an event being stored and a retry of its batch
 	// re-sending it (the PublishEvents retry policy), or a late retry
 	// stores the event twice.
