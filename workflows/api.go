@@ -33,6 +33,12 @@ const (
 	QueryStatus = "status"
 )
 
+// ErrInvalidPlan is the type of the non-retryable application error a run
+// fails with, before it starts anything, when its plan cannot run: a phase
+// needs one that does not exist or needs itself through a cycle, or a name
+// repeats.
+const ErrInvalidPlan = "InvalidPlan"
+
 // ReadinessInput is the input of the Readiness workflow.
 type ReadinessInput struct {
 	Plan plan.Plan `json:"plan"`

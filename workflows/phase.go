@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -208,16 +210,30 @@ func (r *phaseRun) finishTask(ctx workflow.Context, i int, out activities.TaskOu
 	})
 }
 
-// causeMessage is the message of the innermost error: what the activity
-// said, not Temporal's wrapping of it.
+// causeMessage says why a task failed in the words of whoever failed it:
+// the activity's own message, without the ActivityError around it nor the
+// "(type: CheckFailed, retryable: true)" that ApplicationError.Error adds,
+// or which of its timeouts expired.
 func causeMessage(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err.Error()
+	var timeout *temporal.TimeoutError
+	if errors.As(err, &timeout) {
+		msg := fmt.Sprintf("%s timeout", timeout.TimeoutType())
+		if cause := timeout.Unwrap(); cause != nil && !errors.Is(cause, context.DeadlineExceeded) {
+			msg += ": " + causeMessage(cause)
 		}
+		return msg
+	}
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		if cause := appErr.Unwrap(); cause != nil {
+			return appErr.Message() + ": " + causeMessage(cause)
+		}
+		return appErr.Message()
+	}
+	for next := errors.Unwrap(err); next != nil; next = errors.Unwrap(err) {
 		err = next
 	}
+	return err.Error()
 }
 
 func (r *phaseRun) confirm(c ConfirmSignal) {

@@ -20,13 +20,15 @@ const maxBatch = 200
 // order the workflow emits them and sends them in batches through the
 // PublishEvents activity, one batch at a time so order is kept. Event IDs
 // are <workflowID>/<runID>/<sequence>, so a retried batch is de-duplicated
-// by JetStream. The workflow never waits for it except at drain: when NATS
-// is down, the run goes on and the lane catches up when NATS is back.
+// by JetStream. The workflow waits for it only at flush (the run, for
+// run.started) and at drain: when NATS is down, the run goes on and the
+// lane catches up when NATS is back.
 type publisher struct {
 	lane    string
 	runID   string
 	plan    string
 	seq     int64
+	batches int
 	buf     []events.Event
 	sending bool
 	closed  bool
@@ -68,7 +70,14 @@ func (p *publisher) send(ctx workflow.Context) {
 		n := min(len(p.buf), maxBatch)
 		batch := p.buf[:n:n]
 		p.sending = true
-		err := workflow.ExecuteActivity(ctx, activities.PublishEventsName, activities.PublishEventsInput{Events: batch}).Get(ctx, nil)
+		p.batches++
+		// An ID of our own: left empty, the SDK would number it like any
+		// activity, and a task named "3" (a valid name) would collide
+		// with the third one. No plan name contains '/'.
+		opts := workflow.GetActivityOptions(ctx)
+		opts.ActivityID = fmt.Sprintf("events/%d", p.batches)
+		actx := workflow.WithActivityOptions(ctx, opts)
+		err := workflow.ExecuteActivity(actx, activities.PublishEventsName, activities.PublishEventsInput{Events: batch}).Get(ctx, nil)
 		p.buf = p.buf[n:]
 		p.sending = false
 		if err != nil {

@@ -20,8 +20,8 @@ type run struct {
 	in      ReadinessInput
 	result  plan.RunResult
 	pub     *publisher
-	running map[string]bool            // phase workflows in flight
-	waiting map[string]workflow.Future // approval phases: their timeout timers
+	running map[string]workflow.ChildWorkflowFuture // phase workflows in flight
+	waiting map[string]workflow.Future              // approval phases: their timeout timers
 	cancels map[string]workflow.CancelFunc
 	// confirmed holds checklist confirmations for phases not yet started.
 	confirmed map[string][]ConfirmSignal
@@ -34,10 +34,13 @@ type run struct {
 // hold the result.
 func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error) {
 	p := in.Plan
+	if err := checkPlan(p); err != nil {
+		return ReadinessResult{}, temporal.NewNonRetryableApplicationError("invalid plan: "+err.Error(), ErrInvalidPlan, nil)
+	}
 	info := workflow.GetInfo(ctx)
 	r := &run{
 		in:        in,
-		running:   map[string]bool{},
+		running:   map[string]workflow.ChildWorkflowFuture{},
 		waiting:   map[string]workflow.Future{},
 		cancels:   map[string]workflow.CancelFunc{},
 		confirmed: map[string][]ConfirmSignal{},
@@ -95,6 +98,10 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 		c.Receive(ctx, &s)
 		r.forwardConfirm(ctx, s)
 	})
+	// Cancellation must end the loop by itself: a phase workflow that
+	// cannot settle (its events stuck behind a NATS outage) would
+	// otherwise hold Select, and the run, far beyond waitTimeout.
+	sel.AddReceive(ctx.Done(), func(workflow.ReceiveChannel, bool) {})
 
 	for ctx.Err() == nil {
 		r.startReady(ctx, sel)
@@ -110,11 +117,18 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 	cancelled := ctx.Err() != nil
 	if cancelled {
 		// Phase workflows were cancelled with the run: let them cancel their
-		// tasks and report, within a bound.
+		// tasks and report, within a bound. A selector of its own: sel's
+		// ctx.Done case is ready for good now.
+		settle := workflow.NewSelector(dctx)
 		expired := false
-		sel.AddFuture(workflow.NewTimer(dctx, waitTimeout), func(workflow.Future) { expired = true })
+		settle.AddFuture(workflow.NewTimer(dctx, waitTimeout), func(workflow.Future) { expired = true })
+		for _, ph := range p.Spec.Phases {
+			if fut := r.running[ph.Name]; fut != nil {
+				settle.AddFuture(fut, func(f workflow.Future) { r.phaseDone(dctx, ph, f) })
+			}
+		}
 		for len(r.running) > 0 && !expired {
-			sel.Select(dctx)
+			settle.Select(dctx)
 		}
 		r.settleCancelled(dctx)
 	}
@@ -182,12 +196,15 @@ func (r *run) skip(ctx workflow.Context, pr *plan.PhaseResult, ph plan.Phase, wh
 func (r *run) startPhase(ctx workflow.Context, sel workflow.Selector, pr *plan.PhaseResult, ph plan.Phase) {
 	pr.Status = plan.StatusRunning
 	pr.StartedAt = workflow.Now(ctx).UTC()
-	r.running[ph.Name] = true
 	cctx, cancel := workflow.WithCancel(ctx)
 	r.cancels[ph.Name] = cancel
 	cctx = workflow.WithChildOptions(cctx, workflow.ChildWorkflowOptions{
 		WorkflowID: PhaseWorkflowID(r.result.RunID, ph.Name),
 		TaskQueue:  workflow.GetInfo(ctx).TaskQueueName,
+		// A cancelled run waits for its phases to cancel their tasks and
+		// return their results (bounded by waitTimeout), rather than
+		// settle them blind.
+		WaitForCancellation: true,
 	})
 	fut := workflow.ExecuteChildWorkflow(cctx, PhaseName, PhaseInput{
 		RunID:       r.result.RunID,
@@ -198,25 +215,29 @@ func (r *run) startPhase(ctx workflow.Context, sel workflow.Selector, pr *plan.P
 		ArtifactDir: r.in.ArtifactDir,
 		Confirmed:   r.confirmed[ph.Name],
 	})
+	r.running[ph.Name] = fut
 	delete(r.confirmed, ph.Name)
-	name := ph.Name
-	sel.AddFuture(fut, func(f workflow.Future) {
-		delete(r.running, name)
-		delete(r.cancels, name)
-		var res plan.PhaseResult
-		err := f.Get(ctx, &res)
-		pr := r.result.Phase(name)
-		if err != nil {
-			var canceled *temporal.CanceledError
-			if errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&res) == nil {
-				*pr = res
-				return
-			}
-			r.failPhase(ctx, pr, ph, err)
+	sel.AddFuture(fut, func(f workflow.Future) { r.phaseDone(ctx, ph, f) })
+}
+
+// phaseDone records the result of a phase workflow that ended: what it
+// returned, or what its CanceledError carries.
+func (r *run) phaseDone(ctx workflow.Context, ph plan.Phase, f workflow.Future) {
+	delete(r.running, ph.Name)
+	delete(r.cancels, ph.Name)
+	var res plan.PhaseResult
+	err := f.Get(ctx, &res)
+	pr := r.result.Phase(ph.Name)
+	if err != nil {
+		var canceled *temporal.CanceledError
+		if errors.As(err, &canceled) && canceled.HasDetails() && canceled.Details(&res) == nil {
+			*pr = res
 			return
 		}
-		*pr = res
-	})
+		r.failPhase(ctx, pr, ph, err)
+		return
+	}
+	*pr = res
 }
 
 // failPhase records a phase workflow that failed as a whole (it should
@@ -304,9 +325,17 @@ func (r *run) forwardConfirm(ctx workflow.Context, s ConfirmSignal) {
 		workflow.GetLogger(ctx).Warn("confirmation ignored: no such phase", "phase", s.Phase)
 	case pr.Status == plan.StatusPending:
 		r.confirmed[s.Phase] = append(r.confirmed[s.Phase], s)
-	case r.running[s.Phase]:
-		// Fire and forget: a phase that finished meanwhile has no use for it.
-		workflow.SignalExternalWorkflow(ctx, PhaseWorkflowID(r.result.RunID, s.Phase), "", SignalConfirm, s)
+	case r.running[s.Phase] != nil:
+		// Through the child's future, which waits until the phase workflow
+		// has started: a signal to a child that is initiated but not yet
+		// started fails, and the confirmation would be lost. Fire and
+		// forget: a phase that finished meanwhile has no use for it.
+		fut := r.running[s.Phase]
+		workflow.Go(ctx, func(ctx workflow.Context) {
+			if err := fut.SignalChildWorkflow(ctx, SignalConfirm, s).Get(ctx, nil); err != nil {
+				workflow.GetLogger(ctx).Warn("confirmation not delivered", "phase", s.Phase, "task", s.Task, "error", err)
+			}
+		})
 	default:
 		workflow.GetLogger(ctx).Warn("confirmation ignored: phase is done", "phase", s.Phase)
 	}
@@ -359,3 +388,55 @@ func (r *run) finish(ctx workflow.Context, cancelled bool) {
 
 // waitTimeout is how long a cancelled run waits for its phases to settle.
 const waitTimeout = time.Minute
+
+// checkPlan rejects the plans a run cannot carry out. plan.Load already
+// refuses them; a run started by other means would otherwise leave phases
+// pending forever and still report a verdict, or collide activity IDs.
+func checkPlan(p plan.Plan) error {
+	phases := p.Spec.Phases
+	index := map[string]int{}
+	for i, ph := range phases {
+		if _, dup := index[ph.Name]; dup {
+			return fmt.Errorf("phase %q appears twice", ph.Name)
+		}
+		index[ph.Name] = i
+		tasks := map[string]bool{}
+		for _, t := range ph.Tasks {
+			if tasks[t.Name] {
+				return fmt.Errorf("task %q appears twice in phase %q", t.Name, ph.Name)
+			}
+			tasks[t.Name] = true
+		}
+	}
+	for _, ph := range phases {
+		for _, need := range ph.Needs {
+			if _, ok := index[need]; !ok {
+				return fmt.Errorf("phase %q needs %q, which is not a phase of the plan", ph.Name, need)
+			}
+		}
+	}
+	// Mark phases reachable the way the run starts them; any left over
+	// waits on a cycle.
+	reached := make([]bool, len(phases))
+	for progress := true; progress; {
+		progress = false
+		for i, ph := range phases {
+			if reached[i] {
+				continue
+			}
+			ready := true
+			for _, need := range ph.Needs {
+				ready = ready && reached[index[need]]
+			}
+			if ready {
+				reached[i], progress = true, true
+			}
+		}
+	}
+	for i, ph := range phases {
+		if !reached[i] {
+			return fmt.Errorf("phase %q needs itself through a cycle of needs", ph.Name)
+		}
+	}
+	return nil
+}
