@@ -21,6 +21,9 @@ const (
 	ReadinessName = "Readiness"
 	// PhaseName is the registered name of the per-phase child workflow.
 	PhaseName = "ReadinessPhase"
+	// EventRelayName is the registered name of the workflow that delivers
+	// events a closed workflow could not (NATS was down).
+	EventRelayName = "EventRelay"
 	// SignalApprove and SignalReject decide an approval phase
 	// (payload ApprovalSignal).
 	SignalApprove = "approve"

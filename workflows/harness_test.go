@@ -92,6 +92,7 @@ func newHarness(t *testing.T) *harness {
 	})
 	h.env.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
 	h.env.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
+	h.env.RegisterWorkflowWithOptions(workflows.EventRelay, workflow.RegisterOptions{Name: workflows.EventRelayName})
 	h.env.RegisterActivityWithOptions(h.sink.publish, activity.RegisterOptions{Name: activities.PublishEventsName})
 	for _, name := range taskTypes {
 		h.env.RegisterActivityWithOptions(h.dispatch, activity.RegisterOptions{Name: name})

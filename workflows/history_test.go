@@ -113,13 +113,18 @@ func TestRecordHistories(t *testing.T) {
 	if _, err := runs.Result(ctx, c, id); err != nil {
 		t.Fatal(err)
 	}
-	ids := map[string]string{"quickstart.json": id}
+	ids := []string{id}
 	for _, ph := range p.Spec.Phases {
 		if len(ph.Tasks) > 0 {
-			ids["quickstart-phase-"+ph.Name+".json"] = workflows.PhaseWorkflowID(id, ph.Name)
+			ids = append(ids, workflows.PhaseWorkflowID(id, ph.Name))
 		}
 	}
-	for file, wid := range ids {
+	old, _ := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
+	for _, wid := range ids {
+		file := historyFile(wid)
 		data, err := protojson.MarshalOptions{Indent: "  "}.Marshal(history(t, c, wid))
 		if err != nil {
 			t.Fatal(err)

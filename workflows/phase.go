@@ -107,7 +107,7 @@ func Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, error) {
 		r.result.Reason = why
 	}
 	r.pub.emit(wait, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(r.result.Status), Reason: r.result.Reason})
-	r.pub.drain(wait)
+	r.pub.close(wait)
 	if cancelled {
 		return r.result, temporal.NewCanceledError(r.result)
 	}

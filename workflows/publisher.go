@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -20,9 +21,10 @@ const maxBatch = 200
 // order the workflow emits them and sends them in batches through the
 // PublishEvents activity, one batch at a time so order is kept. Event IDs
 // are <workflowID>/<runID>/<sequence>, so a retried batch is de-duplicated
-// by JetStream. The workflow waits for it only at flush (the run, for
-// run.started) and at drain: when NATS is down, the run goes on and the
-// lane catches up when NATS is back.
+// by JetStream. The workflow waits for it at most handoffWait, for
+// run.started and when it closes; when NATS is down, the run goes on, and
+// a workflow closing with events undelivered hands them, IDs unchanged, to
+// an EventRelay workflow that outlives it.
 type publisher struct {
 	lane    string
 	runID   string
@@ -32,6 +34,24 @@ type publisher struct {
 	buf     []events.Event
 	sending bool
 	closed  bool
+}
+
+// handoffWait is how long a lane waits for NATS before it goes on
+// without it: the run before starting its phases, a closing workflow
+// before handing its last events to an EventRelay.
+const handoffWait = 10 * time.Second
+
+// publishOptions are the PublishEvents activity's: NATS may be down for a
+// while, so keep trying for a day, then give up on the batch rather than
+// hold a workflow open forever.
+var publishOptions = workflow.ActivityOptions{
+	StartToCloseTimeout:    30 * time.Second,
+	ScheduleToCloseTimeout: 24 * time.Hour,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    30 * time.Second,
+	},
 }
 
 // newPublisher starts the lane's sender on a disconnected context, so
@@ -44,17 +64,7 @@ func newPublisher(ctx workflow.Context, runID, planName string) *publisher {
 		plan:  planName,
 	}
 	sendCtx, _ := workflow.NewDisconnectedContext(ctx)
-	sendCtx = workflow.WithActivityOptions(sendCtx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		// NATS may be down for a while; keep trying for a day, then give up
-		// on this batch rather than hold the run open forever.
-		ScheduleToCloseTimeout: 24 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    time.Second,
-			BackoffCoefficient: 2,
-			MaximumInterval:    30 * time.Second,
-		},
-	})
+	sendCtx = workflow.WithActivityOptions(sendCtx, publishOptions)
 	workflow.Go(sendCtx, p.send)
 	return p
 }
@@ -109,14 +119,56 @@ func (p *publisher) emit(ctx workflow.Context, typ events.Type, subject string, 
 	})
 }
 
-// flush waits until every event emitted so far has been published.
-func (p *publisher) flush(ctx workflow.Context) {
+func (p *publisher) delivered() bool { return len(p.buf) == 0 && !p.sending }
+
+// flush waits until every event emitted so far has been published, or
+// handoffWait has passed, and reports whether they were.
+func (p *publisher) flush(ctx workflow.Context) bool {
+	if p.delivered() {
+		return true
+	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	_ = workflow.Await(ctx, func() bool { return len(p.buf) == 0 && !p.sending })
+	ok, _ := workflow.AwaitWithTimeout(ctx, handoffWait, p.delivered)
+	return ok
 }
 
-// drain publishes everything emitted and stops the sender.
-func (p *publisher) drain(ctx workflow.Context) {
+// close stops the lane before its workflow closes. Events it could not
+// deliver within handoffWait go to an EventRelay workflow, which is left
+// running when this one closes. Events of a batch still being retried are
+// included: if that attempt succeeds after all, JetStream drops the
+// relay's copies by their IDs.
+func (p *publisher) close(ctx workflow.Context) {
 	p.closed = true
-	p.flush(ctx)
+	if p.flush(ctx) {
+		return
+	}
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	info := workflow.GetInfo(ctx)
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        info.WorkflowExecution.ID + "/events-relay",
+		TaskQueue:         info.TaskQueueName,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON,
+	})
+	relay := workflow.ExecuteChildWorkflow(cctx, EventRelayName, EventRelayInput{Events: p.buf})
+	// The relay only outlives this workflow once it has started.
+	if err := relay.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("events lost: relay did not start", "first", p.buf[0].ID, "count", len(p.buf), "error", err)
+		return
+	}
+	workflow.GetLogger(ctx).Warn("event stream unavailable; undelivered events handed to a relay", "count", len(p.buf))
+}
+
+// EventRelayInput holds the events a closed workflow could not deliver.
+type EventRelayInput struct {
+	Events []events.Event `json:"events"`
+}
+
+// EventRelay publishes events that a workflow could not deliver before it
+// closed, in order and with their original IDs, retrying for a day.
+func EventRelay(ctx workflow.Context, in EventRelayInput) error {
+	p := &publisher{buf: in.Events}
+	actx := workflow.WithActivityOptions(ctx, publishOptions)
+	workflow.Go(actx, p.send)
+	p.closed = true
+	return workflow.Await(ctx, p.delivered)
 }

@@ -75,8 +75,9 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 		Plan: r.result.Plan, RunID: r.result.RunID, Labels: p.Metadata.Labels,
 		Phases: len(p.Spec.Phases), Tasks: p.TaskCount(),
 	})
-	// run.started reaches the stream before any phase's events: phases
-	// publish on lanes of their own.
+	// run.started reaches the stream before any phase's events (phases
+	// publish on lanes of their own), unless NATS is down: then the run
+	// goes on after handoffWait and the lanes catch up when it is back.
 	r.pub.flush(ctx)
 
 	sel := workflow.NewSelector(ctx)
@@ -383,7 +384,7 @@ func (r *run) finish(ctx workflow.Context, cancelled bool) {
 		Plan: res.Plan, RunID: res.RunID, Labels: res.Labels, Phases: len(res.Phases), Tasks: tasks,
 		Result: string(res.Result), Score: res.Score, Error: res.Error,
 	})
-	r.pub.drain(ctx)
+	r.pub.close(ctx)
 }
 
 // waitTimeout is how long a cancelled run waits for its phases to settle.

@@ -1,14 +1,23 @@
 package workflows_test
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/shipshape-dev/shipshape/workflows"
 )
+
+// historyFile names a recorded history after its workflow ID; phase
+// workflow IDs derive from the run's, so replay needs the original ID.
+func historyFile(workflowID string) string {
+	return strings.ReplaceAll(workflowID, "/", "__") + ".json"
+}
 
 // TestReplay replays recorded histories of the example plans (make
 // replay-record) against the current workflow code: a change that breaks
@@ -26,7 +35,21 @@ func TestReplay(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
 			r.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			r.RegisterWorkflowWithOptions(workflows.EventRelay, workflow.RegisterOptions{Name: workflows.EventRelayName})
+			fh, err := os.Open(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fh.Close()
+			h, err := client.HistoryFromJSON(fh, client.HistoryJSONOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			id := strings.ReplaceAll(strings.TrimSuffix(filepath.Base(f), ".json"), "__", "/")
+			err = r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: id},
+			})
+			if err != nil {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})

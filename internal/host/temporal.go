@@ -135,6 +135,7 @@ func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions)
 	})
 	w.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
 	w.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
+	w.RegisterWorkflowWithOptions(workflows.EventRelay, workflow.RegisterOptions{Name: workflows.EventRelayName})
 	acts.Register(w)
 	return w
 }
