@@ -137,7 +137,7 @@ func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, err
 
 	done := make(chan struct{})
 	var heartbeats sync.WaitGroup
-	heartbeats.Go(func() { heartbeatCommand(ctx, done, start, tail) })
+	heartbeats.Go(func() { heartbeatCommand(ctx, a.progress(in), done, start, tail) })
 	waitErr := cmd.Wait()
 	close(done)
 	heartbeats.Wait()
@@ -221,7 +221,7 @@ func exitCode(state *os.ProcessState) int {
 
 // heartbeatCommand records progress until done is closed: elapsed time and
 // the last line printed. Heartbeats are how a cancellation reaches us.
-func heartbeatCommand(ctx context.Context, done <-chan struct{}, start time.Time, tail *tailBuffer) {
+func heartbeatCommand(ctx context.Context, report *progress, done <-chan struct{}, start time.Time, tail *tailBuffer) {
 	interval := commandHeartbeat
 	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 && hb/3 < interval {
 		interval = max(hb/3, 100*time.Millisecond)
@@ -238,7 +238,7 @@ func heartbeatCommand(ctx context.Context, done <-chan struct{}, start time.Time
 			if last := tail.LastLine(); last != "" {
 				msg += ": " + last
 			}
-			activity.RecordHeartbeat(ctx, Progress{
+			report.report(ctx, Progress{
 				Done:    -1,
 				Message: msg,
 				Metrics: map[string]float64{"command.duration": elapsed.Seconds()},
