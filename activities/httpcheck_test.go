@@ -234,8 +234,9 @@ func TestHTTPCheckConnectionRefused(t *testing.T) {
 
 	_, err = runTask(t, activities.HTTPCheckType, map[string]any{"url": "http://" + addr + "/health"})
 	mustKind(t, err, errRetryable, "connection refused")
-	if _, ok := activities.OutputOf(err); ok {
-		t.Errorf("a connection error carries a task output; want none")
+	// It carries the attempt for the report, and no metrics: nothing was measured.
+	if out, ok := activities.OutputOf(err); !ok || out.Attempt != 1 || len(out.Metrics) != 0 {
+		t.Errorf("a connection error carries %+v (%v); want attempt 1 and no metrics", out, ok)
 	}
 }
 

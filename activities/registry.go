@@ -62,11 +62,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 			attempt := int(activity.GetInfo(ctx).Attempt)
 			out, err := run(a, ctx, in)
 			out.Attempt = attempt
-			if failed, ok := OutputOf(err); ok {
-				failed.Attempt = attempt
-				err = temporal.NewApplicationError(causeOf(err), ErrCheckFailed, failed)
-			}
-			return out, err
+			return out, withAttempt(ctx, err, attempt)
 		}, activity.RegisterOptions{Name: e.decl.Name})
 	}
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: PublishEventsName})
@@ -77,6 +73,27 @@ func (a *Activities) logger() *slog.Logger {
 		return slog.Default()
 	}
 	return a.Logger
+}
+
+// withAttempt makes every task error an application error that carries
+// the attempt (and, for CheckFailed, the metrics measured) in its details,
+// so the report says how often a failed task was tried. Its type and
+// retryability are the original error's; cancellation passes unchanged.
+func withAttempt(ctx context.Context, err error, attempt int) error {
+	if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	failed, _ := OutputOf(err)
+	failed.Attempt = attempt
+	typ, nonRetryable := ErrTaskFailed, false
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		typ, nonRetryable = appErr.Type(), appErr.NonRetryable()
+	}
+	return temporal.NewApplicationErrorWithOptions(causeOf(err), typ, temporal.ApplicationErrorOptions{
+		NonRetryable: nonRetryable,
+		Details:      []any{failed},
+	})
 }
 
 // causeOf is the message of an application error without Temporal's

@@ -59,6 +59,10 @@ const ErrCheckFailed = "CheckFailed"
 // whose parameters cannot work (a file that does not exist, a bad URL).
 const ErrInvalidParams = "InvalidParams"
 
+// ErrTaskFailed is the application error type of a task that failed for
+// any other reason (a connection refused, a file unreadable): retried.
+const ErrTaskFailed = "TaskFailed"
+
 // CheckFailed returns the error of a task whose check did not hold, with
 // the output it measured.
 func CheckFailed(out TaskOutput, format string, args ...any) error {
@@ -70,10 +74,11 @@ func InvalidParams(format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrInvalidParams, nil)
 }
 
-// OutputOf extracts the TaskOutput carried by a CheckFailed error, if any.
+// OutputOf extracts the TaskOutput a task error carries, if any: the
+// metrics of a CheckFailed error, the attempt of every task error.
 func OutputOf(err error) (TaskOutput, bool) {
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrCheckFailed || !appErr.HasDetails() {
+	if !errors.As(err, &appErr) || !appErr.HasDetails() {
 		return TaskOutput{}, false
 	}
 	var out TaskOutput

@@ -114,6 +114,9 @@ func Status(ctx context.Context, c client.Client, runID string) (*Live, error) {
 			}
 		}
 	}
+	// The run's own query knows phases only once they finish: score again
+	// with the running phases' finished tasks.
+	live.Result.Score, _, _ = plan.Score(&live.Result)
 	return live, nil
 }
 
