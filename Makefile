@@ -21,14 +21,16 @@ $(BIN)/temporal:
 demo: build temporal
 	$(BIN)/starter run --dev --approve-all examples/plans/quickstart.yaml --report-dir out/quickstart
 
-test: lint test-unit test-integration
+# Every test once: unit tests and the server-backed ones (build tag
+# integration: Temporal dev server, NATS, worker and starter binaries).
+test: lint temporal
+	$(GO) test -race -count=1 -tags integration -timeout 25m ./...
 
+# Fast loop without servers.
 test-unit:
 	$(GO) test -race -count=1 ./...
 
-# Server-backed tests: Temporal dev server, NATS, the worker and starter binaries.
-test-integration: temporal
-	$(GO) test -race -count=1 -tags integration -timeout 20m ./...
+test-integration: test
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -82,7 +82,7 @@ func TestInitCreatesStream(t *testing.T) {
 			name: "defaults",
 			want: natsevents.StreamInfo{
 				Name: "SHIPSHAPE", Subjects: []string{"shipshape.>"}, Storage: "file",
-				MaxAge: 30 * 24 * time.Hour, Duplicates: time.Hour, Replicas: 1,
+				MaxAge: 30 * 24 * time.Hour, Duplicates: natsevents.DefaultDuplicates, Replicas: 1,
 			},
 		},
 		{
