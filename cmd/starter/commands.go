@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
+	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/report"
 	"github.com/shipshape-dev/shipshape/runs"
@@ -201,12 +203,26 @@ func eventsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	planName := fs.String("plan", "", "only this plan's events")
 	durable := fs.String("durable", "", "read through this durable consumer (resumes where it left off)")
 	asJSON := fs.Bool("json", false, "print each event as its CloudEvents JSON")
+	dev := fs.Bool("dev", false, "read the events `run --dev` kept in --state-dir (starts NATS on that store)")
+	stateDir := fs.String("state-dir", ".shipshape", "with --dev: the dev mode's state directory")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
 	}
 	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
+	}
+	if *dev {
+		store := filepath.Join(*stateDir, "nats")
+		if _, err := os.Stat(store); err != nil {
+			return usageError{fmt.Sprintf("no dev-mode event store at %s: run `starter run --dev` first", store)}
+		}
+		srv, err := devenv.StartNATS(devenv.NATSOptions{StoreDir: store})
+		if err != nil {
+			return err
+		}
+		defer srv.Shutdown()
+		c.nats.URL = srv.ClientURL()
 	}
 	c.nats.ReadOnly = true
 	c.nats.Logger = newLogger(stderr, c.logLevel)

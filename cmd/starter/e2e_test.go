@@ -223,6 +223,11 @@ func TestQuickstartDev(t *testing.T) {
 	if got := sequence(evs); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// `starter events --dev` reads the same store.
+	tail := starter(t, ctx, "events", "--dev", "--state-dir", state, "--run", r.RunID, "--json")
+	if lines := strings.Count(tail.stdout, "\n"); tail.code != 0 || lines != len(want) {
+		t.Errorf("starter events --dev: exit %d, %d events, want %d\n%s", tail.code, lines, len(want), tail.stderr)
+	}
 	var fin events.RunData
 	if err := json.Unmarshal(evs[len(evs)-1].Data, &fin); err != nil || fin.Result != "pass" || fin.Score != 93.75 {
 		t.Errorf("run.finished data %+v (%v), want pass 93.75", fin, err)
