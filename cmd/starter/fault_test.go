@@ -142,6 +142,7 @@ func TestNATSOutageMidRun(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	assertNoDuplicates(t, evs)
+	evs = lifecycle(evs)
 	// run.started, run.finished, and per phase: phase.started, task.started,
 	// gate.evaluated, task.finished, phase.finished.
 	want := 2 + 2*5
@@ -176,9 +177,22 @@ func TestWorkerKilledMidTask(t *testing.T) {
 	if res.Result != plan.StatusPass || tr == nil || tr.Attempts < 2 {
 		t.Errorf("result %s, slow task %+v: want pass after a retry", res.Result, tr)
 	}
-	evs := consume(t, c.natsURL(), runID)
-	assertNoDuplicates(t, evs)
+	all := consume(t, c.natsURL(), runID)
+	assertNoDuplicates(t, all)
+	evs := lifecycle(all)
 	if len(evs) != 12 {
 		t.Errorf("%d events, want 12:\n%s", len(evs), strings.Join(sequence(evs), "\n"))
 	}
+}
+
+// lifecycle drops task.progress events: they are best effort (published
+// by the activity, skipped while NATS is down), the others are exact.
+func lifecycle(evs []events.Event) []events.Event {
+	var out []events.Event
+	for _, e := range evs {
+		if e.Type != events.TaskProgress {
+			out = append(out, e)
+		}
+	}
+	return out
 }
