@@ -32,8 +32,11 @@ test-unit:
 
 test-integration: test
 
+WORKFLOWCHECK_VERSION := v0.6.0
+
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
 
 vet:
 	$(GO) vet ./...
