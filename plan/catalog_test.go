@@ -9,7 +9,8 @@ import (
 // testCatalog is a fixture catalog shaped like the real registry: an HTTP
 // check with every scalar parameter type, a coverage type with ratio
 // metrics, a command type whose own metrics have any name, a load test with
-// an object and a list of objects, and a manual checklist. Tests use it
+// an object and a list of objects, a load type whose values are under
+// safety rules, and a manual checklist. Tests use it
 // instead of the activities package, which plan must not depend on.
 func testCatalog() plan.Catalog {
 	return plan.NewCatalog(
@@ -88,6 +89,33 @@ func testCatalog() plan.Catalog {
 				{Name: "load.latency.p95", Unit: plan.UnitSeconds, Doc: "95th percentile latency."},
 				{Name: "load.error_ratio", Unit: plan.UnitRatio, Doc: "Failed requests / all requests."},
 				{Name: "load.requests", Unit: plan.UnitCount, Doc: "Requests sent."},
+			},
+		},
+		plan.TaskType{
+			Name:        "http-load",
+			Summary:     "Sends load to HTTP targets, within the plan's allowed hosts and limits.",
+			AbortOnFail: true,
+			Heartbeat:   10 * time.Second,
+			Check: func(with map[string]any) []plan.ParamProblem {
+				if _, rate := with["rate"]; rate == (with["users"] != nil) {
+					return []plan.ParamProblem{{Param: "users", Msg: "give rate or users, not both nor neither"}}
+				}
+				return nil
+			},
+			Params: []plan.Param{
+				{Name: "targets", Type: plan.TypeObjectList, Required: true, Doc: "The endpoints to load.", Fields: []plan.Param{
+					{Name: "url", Type: plan.TypeString, Required: true, Safety: plan.SafetyHost, Doc: "The URL to request."},
+				}},
+				{Name: "rate", Type: plan.TypeRate, Safety: plan.SafetyRate, Doc: "Requests per unit of time."},
+				{Name: "stages", Type: plan.TypeObjectList, Doc: "A ramp.", Fields: []plan.Param{
+					{Name: "target", Type: plan.TypeRate, Required: true, Safety: plan.SafetyRate, Doc: "The rate to reach."},
+				}},
+				{Name: "users", Type: plan.TypeInt, Safety: plan.SafetyConcurrency, Doc: "Concurrent users."},
+				{Name: "allow", Type: plan.TypeStringList, Safety: plan.SafetyAllowHosts, Doc: "More hosts to allow."},
+			},
+			Metrics: []plan.Metric{
+				{Name: "http.latency.p95", Unit: plan.UnitSeconds, Doc: "95th percentile latency."},
+				{Name: "http.errors.rate", Unit: plan.UnitRatio, Doc: "Failed requests / all requests."},
 			},
 		},
 		plan.TaskType{

@@ -32,6 +32,11 @@ type decoder struct {
 	// varsKnown is false when spec.vars itself is unreadable: references
 	// then cannot be checked.
 	varsKnown bool
+	// allowedHosts and limits are spec's, read before the phases; guards
+	// collects the values of the task being read that have a Safety rule.
+	allowedHosts []string
+	limits       Limits
+	guards       []guarded
 }
 
 // errorf records a problem at n's position; n may be nil for problems

@@ -68,8 +68,16 @@ func (d *decoder) params(n, at *yaml.Node, path string, decl []Param, kind strin
 }
 
 // value checks one parameter value against its declaration and returns it
-// normalised.
+// normalised. A value with a Safety rule is kept for checkSafety.
 func (d *decoder) value(n *yaml.Node, path string, p Param) (any, bool) {
+	v, ok := d.typedValue(n, path, p)
+	if ok && p.Safety != "" {
+		d.guards = append(d.guards, guarded{safety: p.Safety, node: deref(n), path: path, value: v})
+	}
+	return v, ok
+}
+
+func (d *decoder) typedValue(n *yaml.Node, path string, p Param) (any, bool) {
 	n = deref(n)
 	if d.bad[n] {
 		return nil, false
@@ -102,6 +110,16 @@ func (d *decoder) value(n *yaml.Node, path string, p Param) (any, bool) {
 			return nil, false
 		}
 		return text, true
+	case TypeRate:
+		text, ok := d.scalar(n, path, "a rate such as 500/s")
+		if !ok {
+			return nil, false
+		}
+		if _, err := ParseRate(text); err != nil {
+			d.errorf(n, path, "%s", err)
+			return nil, false
+		}
+		return strings.TrimSpace(text), true
 	case TypeStringList:
 		if n.Kind == yaml.ScalarNode && !isNull(n) {
 			d.errorf(n, path, "must be a list of strings, got %s: write a one-item list, [%s]", describe(n), n.Value)

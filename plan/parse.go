@@ -251,6 +251,14 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 			}
 		}
 	}
+	if v, ok := optional(f, "allowedHosts"); ok {
+		s.AllowedHosts = d.allowedHostList(v)
+		d.allowedHosts = s.AllowedHosts
+	}
+	if v, ok := optional(f, "limits"); ok {
+		s.Limits = d.readLimits(v)
+		d.limits = s.Limits
+	}
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
 		d.substitute(v, "phases")
 		s.Phases = d.phases(v)

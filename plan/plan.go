@@ -36,8 +36,22 @@ type Spec struct {
 	Vars    map[string]string `json:"vars,omitempty"`
 	Scoring Scoring           `json:"scoring"`
 	// Concurrency bounds how many tasks of one phase run at once (default 4).
-	Concurrency int     `json:"concurrency"`
-	Phases      []Phase `json:"phases"`
+	Concurrency int `json:"concurrency"`
+	// AllowedHosts are the hosts that parameters declared with SafetyHost
+	// (a load test's targets) may name; a task may add its own.
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
+	// Limits cap what parameters declared with SafetyRate and
+	// SafetyConcurrency may ask for.
+	Limits Limits  `json:"limits,omitzero"`
+	Phases []Phase `json:"phases"`
+}
+
+// Limits cap the load a plan may generate; zero means no cap.
+type Limits struct {
+	// MaxRate is the highest request rate, per second, a task may ask for.
+	MaxRate float64 `json:"maxRate,omitempty"`
+	// MaxConcurrency is the most concurrent requests a task may ask for.
+	MaxConcurrency int `json:"maxConcurrency,omitempty"`
 }
 
 // Scoring holds the score a run needs to pass or to earn a warning.
@@ -96,6 +110,9 @@ type Gate struct {
 	Weight  float64    `json:"weight"`
 	// Key fails the whole run when this gate fails, whatever the score.
 	Key bool `json:"key,omitempty"`
+	// AbortOnFail asks a task type that measures as it goes to stop early
+	// once this gate fails on the results so far.
+	AbortOnFail bool `json:"abortOnFail,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as text ("1m30s").

@@ -53,6 +53,8 @@ var documentDocs = []objectDoc{
 			{Name: "vars", Type: string(TypeStringMap), Doc: "Values to use as `${vars.NAME}` in any string under `phases`; see [Variables](#variables)."},
 			{Name: "scoring", Type: "object", Doc: "The scores a run needs to pass or to earn a warning."},
 			{Name: "concurrency", Type: string(TypeInt), Default: code(strconv.Itoa(defaultConcurrency)), Doc: "How many tasks of one phase run at once; at least 1."},
+			{Name: "allowedHosts", Type: string(TypeStringList), Doc: "The hosts that load may be sent to; see [Load safety](#load-safety). Each is a host name or address (`api.example.com`, `127.0.0.1`), which allows every port, a `host:port`, or `*.example.com` for every subdomain."},
+			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
 			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time."},
 		},
 	},
@@ -61,6 +63,13 @@ var documentDocs = []objectDoc{
 		Fields: []fieldDoc{
 			{Name: "pass", Type: string(TypeNumber), Default: code(strconv.Itoa(defaultPassScore)), Doc: "A score at or above this passes the run; 0 to 100."},
 			{Name: "warning", Type: string(TypeNumber), Default: code(strconv.Itoa(defaultWarningScore)), Doc: "A score at or above this but below pass is a warning, below it a failure; 0 to 100 and not above pass."},
+		},
+	},
+	{
+		Path: "spec.limits",
+		Fields: []fieldDoc{
+			{Name: "maxRate", Type: string(TypeRate), Doc: "The highest request rate a task may ask for (`1000/s`); more is an invalid plan. Unset: no cap."},
+			{Name: "maxConcurrency", Type: string(TypeInt), Doc: "The most concurrent requests (users of a closed-model load test) a task may ask for; at least 1. Unset: no cap."},
 		},
 	},
 	{
@@ -109,6 +118,7 @@ var documentDocs = []objectDoc{
 			{Name: "warning", Type: "threshold", Doc: "A looser threshold: a metric that misses pass but meets this is a warning."},
 			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0."},
 			{Name: "key", Type: string(TypeBool), Default: code("false"), Doc: "A key gate that fails fails the run, whatever its score."},
+			{Name: "abortOnFail", Type: string(TypeBool), Default: code("false"), Doc: "Stop the task early once this gate fails on the results so far, as k6's abortOnFail does: checked every second, from the first second with 20 results. Only for task types that measure as they go (their section says so)."},
 		},
 	},
 }
@@ -143,6 +153,15 @@ var paramTypeDocs = []struct {
 	{TypeStringMap, "A mapping of names to strings: `{Accept: application/json}`."},
 	{TypeObject, "A mapping of the fields listed under the parameter as `param.field`."},
 	{TypeObjectList, "A list of mappings of the fields listed under the parameter as `param[].field`."},
+	{TypeRate, "A number per unit of time: `500/s`, `30/m`, `10/100ms`; a bare number is per second (`0`)."},
+}
+
+// safetyDocs is what the reference says of a parameter with a Safety rule.
+var safetyDocs = map[Safety]string{
+	SafetyHost:        "*Host must be allowed* ([Load safety](#load-safety)).",
+	SafetyAllowHosts:  "*Allow-list* of this task, added to `spec.allowedHosts` ([Load safety](#load-safety)).",
+	SafetyRate:        "*At most spec.limits.maxRate* ([Load safety](#load-safety)).",
+	SafetyConcurrency: "*At most spec.limits.maxConcurrency* ([Load safety](#load-safety)).",
 }
 
 // operatorDocs lists the comparison operators a threshold starts with.
@@ -231,6 +250,12 @@ func Reference(c Catalog) string {
 	}
 	p("\n")
 
+	p("## Load safety\n\n")
+	p("A task type that sends load (see the parameters marked so) may only send it where the plan says, and no harder than the plan allows. Shipshape checks this before it runs anything, and an offending value is an invalid plan, with its line and column, never a request:\n\n")
+	p("- A URL marked *host must be allowed* must be absolute `http://` or `https://`, and its host must be in `spec.allowedHosts` or in the task's own allow-list parameter. The check applies to the URL with its vars resolved, so `--set vars.target=…` cannot point a test at a host the plan does not name.\n")
+	p("- A rate marked *at most spec.limits.maxRate* (a `rate`, each stage's target) may not exceed `spec.limits.maxRate`.\n")
+	p("- A number of concurrent requests marked *at most spec.limits.maxConcurrency* may not exceed `spec.limits.maxConcurrency`.\n\n")
+
 	p("## Scoring\n\n")
 	p("Shipshape scores a run the way Keptn's quality gates do:\n\n")
 	p("- A gate whose metric meets `pass` earns its weight; one that meets only `warning` earns half of it; a failed gate earns nothing.\n")
@@ -277,6 +302,9 @@ func writeTaskType(b *strings.Builder, t TaskType) {
 		attempts = t.MaxAttempts
 	}
 	p("Defaults: timeout `%s`, heartbeat %s, attempts %d.\n\n", formatDuration(timeout), heartbeat, attempts)
+	if t.AbortOnFail {
+		p("Measures as it goes: a gate with `abortOnFail: true` stops it early once the gate fails.\n\n")
+	}
 
 	if len(t.Params) == 0 {
 		p("No parameters.\n\n")
@@ -308,6 +336,9 @@ func writeParams(b *strings.Builder, prefix string, params []Param) {
 				quoted[i] = "`" + e + "`"
 			}
 			doc = strings.TrimSpace(doc + " One of " + strings.Join(quoted, ", ") + ".")
+		}
+		if note := safetyDocs[prm.Safety]; note != "" {
+			doc = strings.TrimSpace(doc + " " + note)
 		}
 		def := ""
 		if prm.Default != nil {

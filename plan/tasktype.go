@@ -23,6 +23,21 @@ type TaskType struct {
 	// Manual marks a task type that the workflow itself runs by waiting for
 	// signals (a checklist), not an activity.
 	Manual bool
+	// AbortOnFail marks a task type that checks the gates written with
+	// abortOnFail while it runs, and stops early once one fails. Plans may
+	// write abortOnFail only on the gates of such task types.
+	AbortOnFail bool
+	// Check, when set, checks what the parameter declarations alone cannot
+	// (two parameters that exclude each other). It gets a task's validated
+	// parameters, defaults filled in, and returns every problem found.
+	Check func(with map[string]any) []ParamProblem
+}
+
+// ParamProblem is a problem a TaskType.Check found with one parameter; an
+// empty Param places it on the task's with.
+type ParamProblem struct {
+	Param string
+	Msg   string
 }
 
 // ParamType is the type of a task parameter.
@@ -43,6 +58,29 @@ const (
 	TypeObjectList ParamType = "list of objects"
 	// TypeObject is one object whose fields are Param.Fields.
 	TypeObject ParamType = "object"
+	// TypeRate is a rate such as "500/s" or "30/m"; a bare number is per
+	// second. It reaches activities as its text, already checked.
+	TypeRate ParamType = "rate"
+)
+
+// Safety names a rule the plan applies to a parameter's value before
+// anything runs, whatever the task type: what a task may hit, and how hard.
+type Safety string
+
+// Safety rules.
+const (
+	// SafetyHost: the value (a string) is an absolute http:// or https://
+	// URL whose host must be in spec.allowedHosts or in one of the task's
+	// SafetyAllowHosts parameters.
+	SafetyHost Safety = "host"
+	// SafetyAllowHosts: the value (a list of strings) names hosts this task
+	// may reach on top of spec.allowedHosts.
+	SafetyAllowHosts Safety = "allow-hosts"
+	// SafetyRate: the value (a rate) is at most spec.limits.maxRate.
+	SafetyRate Safety = "rate"
+	// SafetyConcurrency: the value (an int) is at most
+	// spec.limits.maxConcurrency.
+	SafetyConcurrency Safety = "concurrency"
 )
 
 // Param declares one parameter of a task type.
@@ -56,6 +94,8 @@ type Param struct {
 	Enum []string
 	// Fields declares the fields of TypeObject and TypeObjectList values.
 	Fields []Param
+	// Safety, when set, is a rule the plan checks the value against.
+	Safety Safety
 	Doc    string
 }
 

@@ -178,8 +178,17 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
 			t.Retry.MaxAttempts = tt.MaxAttempts
 		}
 		with, _ := optional(f, "with")
-		if params, _ := d.params(with, n, join(path, "with"), tt.Params, "parameter"); len(params) > 0 {
+		d.guards = nil
+		before := len(d.errs)
+		params, valid := d.params(with, n, join(path, "with"), tt.Params, "parameter")
+		valid = valid && len(d.errs) == before
+		if len(params) > 0 {
 			t.With = params
+		}
+		d.checkSafety(d.guards, safetyParams(tt, SafetyAllowHosts))
+		d.guards = nil
+		if valid && tt.Check != nil {
+			d.checkParams(tt, with, n, join(path, "with"), params)
 		}
 	}
 	if v, ok := optional(f, "timeout"); ok {
@@ -309,7 +318,59 @@ func (d *decoder) gate(n *yaml.Node, path string, tt TaskType, known bool) (Gate
 			g.Key = b
 		}
 	}
+	if v, ok := optional(f, "abortOnFail"); ok {
+		if b, ok := d.boolean(v, join(path, "abortOnFail")); ok {
+			g.AbortOnFail = b
+			if b && known && !tt.AbortOnFail {
+				d.errorf(v, join(path, "abortOnFail"), "task type %s cannot stop early (task types that can: %s)", tt.Name, formatList(d.abortingTypes()))
+			}
+		}
+	}
 	return g, true
+}
+
+// abortingTypes lists the task types that honour abortOnFail.
+func (d *decoder) abortingTypes() []string {
+	var names []string
+	for _, name := range d.catalog.Names() {
+		if d.catalog[name].AbortOnFail {
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// safetyParams names the task type's top-level parameters with a rule.
+func safetyParams(tt TaskType, rule Safety) []string {
+	var names []string
+	for _, p := range tt.Params {
+		if p.Safety == rule {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}
+
+// checkParams runs the task type's own check over its valid parameters
+// and reports each problem at the parameter it names, else at with.
+func (d *decoder) checkParams(tt TaskType, with, task *yaml.Node, path string, params map[string]any) {
+	at := task
+	if present(with) {
+		at = deref(with)
+	}
+	entries, _ := d.entries(with, path, "a mapping of parameters")
+	for _, p := range tt.Check(params) {
+		n, where := at, path
+		if p.Param != "" {
+			where = join(path, p.Param)
+			for _, e := range entries {
+				if e.key.Value == p.Param {
+					n = e.key
+				}
+			}
+		}
+		d.errorf(n, where, "%s", p.Msg)
+	}
 }
 
 func (d *decoder) threshold(n *yaml.Node, path string, unit Unit) (Threshold, bool) {
