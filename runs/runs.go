@@ -66,9 +66,22 @@ type Live struct {
 	Closed bool
 }
 
+// Option tunes how runs talks to Temporal.
+type Option func(*options)
+
+type options struct{ dc converter.DataConverter }
+
+// WithConverter decodes raw payloads (heartbeat progress) with dc: pass
+// the client's converter when it encrypts payloads.
+func WithConverter(dc converter.DataConverter) Option { return func(o *options) { o.dc = dc } }
+
 // Status returns a run's live state: the run's own status, each running
 // phase's task states, and the progress running tasks last reported.
-func Status(ctx context.Context, c client.Client, runID string) (*Live, error) {
+func Status(ctx context.Context, c client.Client, runID string, opts ...Option) (*Live, error) {
+	o := options{dc: converter.GetDefaultDataConverter()}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	desc, err := c.DescribeWorkflowExecution(ctx, runID, "")
 	if err != nil {
 		return nil, notFound(runID, err)
@@ -109,7 +122,7 @@ func Status(ctx context.Context, c client.Client, runID string) (*Live, error) {
 				continue
 			}
 			var p activities.Progress
-			if converter.GetDefaultDataConverter().FromPayloads(pa.GetHeartbeatDetails(), &p) == nil {
+			if o.dc.FromPayloads(pa.GetHeartbeatDetails(), &p) == nil {
 				live.Progress[ph.Name+"/"+pa.GetActivityId()] = p
 			}
 		}

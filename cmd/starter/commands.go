@@ -71,7 +71,7 @@ func connected(ctx context.Context, name string, args []string, stderr io.Writer
 		return err
 	}
 	defer cl.Close()
-	return fn(ctx, &runsConn{Client: cl}, pos)
+	return fn(ctx, &runsConn{Client: cl, opts: c.statusOptions()}, pos)
 }
 
 func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -79,7 +79,7 @@ func statusCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return connected(ctx, "status", args, stderr, func(fs *flag.FlagSet) {
 		asJSON = fs.Bool("json", false, "print the live result as JSON")
 	}, 1, "one RUN", func(ctx context.Context, c *runsConn, pos []string) error {
-		live, err := runs.Status(ctx, c.Client, pos[0])
+		live, err := runs.Status(ctx, c.Client, pos[0], c.opts...)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		var res *plan.RunResult
 		if *noWait {
-			live, err := runs.Status(ctx, c.Client, pos[0])
+			live, err := runs.Status(ctx, c.Client, pos[0], c.opts...)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
+	"github.com/shipshape-dev/shipshape/internal/codec"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/internal/host"
 )
@@ -65,6 +66,12 @@ func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err err
 	}
 	c.temporal.Address = env.temporal.Address()
 	c.temporal.Namespace = "default"
+	// Payloads are encrypted in dev mode too, with a keyring kept beside
+	// the state it protects.
+	c.temporal.CodecKeys = filepath.Join(opts.stateDir, "codec.keys")
+	if _, err := codec.EnsureKeyring(c.temporal.CodecKeys); err != nil {
+		return nil, err
+	}
 	c.nats.URL = env.nats.ClientURL()
 	c.nats.Logger = opts.logger
 	env.events = natsevents.New(c.nats)

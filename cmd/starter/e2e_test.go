@@ -20,6 +20,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
+	"github.com/shipshape-dev/shipshape/internal/codec"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -243,6 +244,7 @@ type cluster struct {
 	natsPort int
 	worker   *exec.Cmd
 	demo     *devenv.Demo
+	keys     string // the payload codec keyring, shared by worker and starter
 	logs     *bytes.Buffer
 	mu       sync.Mutex
 }
@@ -252,6 +254,10 @@ func startCluster(t *testing.T) *cluster {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := &cluster{natsDir: t.TempDir(), logs: &bytes.Buffer{}}
+	c.keys = filepath.Join(t.TempDir(), "codec.keys")
+	if _, err := codec.EnsureKeyring(c.keys); err != nil {
+		t.Fatal(err)
+	}
 	var err error
 	c.temporal, err = devenv.StartTemporal(ctx, devenv.TemporalOptions{CLI: temporalCLI(t)})
 	if err != nil {
@@ -288,7 +294,7 @@ func (c *cluster) natsURL() string { return fmt.Sprintf("nats://127.0.0.1:%d", c
 
 func (c *cluster) startWorker(t *testing.T) {
 	t.Helper()
-	cmd := exec.Command(workerBin, "--temporal-address", c.temporal.Address(), "--nats-url", c.natsURL(), "--stop-timeout", "5s")
+	cmd := exec.Command(workerBin, "--temporal-address", c.temporal.Address(), "--nats-url", c.natsURL(), "--stop-timeout", "5s", "--codec-keys", c.keys)
 	cmd.Stdout, cmd.Stderr = c.logs, c.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -304,7 +310,7 @@ func (c *cluster) stopWorker() {
 }
 
 func (c *cluster) args(extra ...string) []string {
-	return append([]string{"--temporal-address", c.temporal.Address(), "--nats-url", c.natsURL()}, extra...)
+	return append([]string{"--temporal-address", c.temporal.Address(), "--nats-url", c.natsURL(), "--codec-keys", c.keys}, extra...)
 }
 
 func writePlan(t *testing.T, body string) string {

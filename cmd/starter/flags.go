@@ -12,6 +12,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/host"
+	"github.com/shipshape-dev/shipshape/runs"
 )
 
 // conn holds the connection flags shared by commands.
@@ -29,6 +30,15 @@ func (c *conn) register(fs *flag.FlagSet) {
 
 func (c *conn) dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
 	return c.temporal.Dial(ctx, logger)
+}
+
+// statusOptions let runs decode payloads the way the client does.
+func (c *conn) statusOptions() []runs.Option {
+	dc, err := c.temporal.DataConverter()
+	if err != nil {
+		return nil // Dial already failed on the same error
+	}
+	return []runs.Option{runs.WithConverter(dc)}
 }
 
 // parseArgs parses flags that may come before, between or after the
@@ -61,4 +71,5 @@ func wantArgs(pos []string, n int, what string) error {
 // runsConn is a command's connection to Temporal.
 type runsConn struct {
 	Client client.Client
+	opts   []runs.Option
 }

@@ -93,7 +93,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "run %s of %s started\n", id, p.Source)
 
-	res, err := follow(ctx, cl, id, stdout, !*quiet)
+	res, err := follow(ctx, cl, id, stdout, !*quiet, c.statusOptions()...)
 	if err != nil {
 		return err
 	}
@@ -126,7 +126,7 @@ func verdict(res *plan.RunResult, failOnWarning bool) error {
 
 // follow shows a run's progress until it ends and returns its result.
 // An interrupt cancels the run, which still settles and reports.
-func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live bool) (*plan.RunResult, error) {
+func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live bool, opts ...runs.Option) (*plan.RunResult, error) {
 	d := newDisplay(w, id)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
@@ -134,7 +134,7 @@ func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live 
 	for {
 		// Poll on a context that survives the first interrupt.
 		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		st, err := runs.Status(pctx, cl, id)
+		st, err := runs.Status(pctx, cl, id, opts...)
 		cancel()
 		if err != nil {
 			return nil, err

@@ -14,11 +14,13 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/internal/codec"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
 
@@ -29,6 +31,9 @@ type TemporalConfig struct {
 	// APIKey authenticates to Temporal Cloud (implies TLS).
 	APIKey string
 	TLS    TLSConfig
+	// CodecKeys is the payload codec's keyring file; empty: payloads are
+	// not encrypted. Starter and worker must share it.
+	CodecKeys string
 }
 
 // TLSConfig is a client TLS configuration; a certificate and key make it
@@ -60,6 +65,20 @@ func (c *TemporalConfig) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLS.CertFile, "temporal-tls-cert", env("TEMPORAL_TLS_CERT", ""), "client certificate for mTLS (env TEMPORAL_TLS_CERT)")
 	fs.StringVar(&c.TLS.KeyFile, "temporal-tls-key", env("TEMPORAL_TLS_KEY", ""), "client key for mTLS (env TEMPORAL_TLS_KEY)")
 	fs.StringVar(&c.TLS.ServerName, "temporal-tls-server-name", env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
+	fs.StringVar(&c.CodecKeys, "codec-keys", env("SHIPSHAPE_CODEC_KEYS", ""), "payload codec keyring file (ID=BASE64 lines, first encrypts); the same for starter and worker (env SHIPSHAPE_CODEC_KEYS)")
+}
+
+// DataConverter is the converter payloads go through: Temporal's default,
+// encrypted by the payload codec when CodecKeys is set.
+func (c TemporalConfig) DataConverter() (converter.DataConverter, error) {
+	if c.CodecKeys == "" {
+		return converter.GetDefaultDataConverter(), nil
+	}
+	keys, err := codec.LoadKeyring(c.CodecKeys)
+	if err != nil {
+		return nil, err
+	}
+	return codec.New(keys).DataConverter(), nil
 }
 
 func (t TLSConfig) config() (*tls.Config, error) {
@@ -94,11 +113,19 @@ func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger) (client.C
 	if err != nil {
 		return nil, fmt.Errorf("temporal tls: %w", err)
 	}
+	dc, err := c.DataConverter()
+	if err != nil {
+		return nil, err
+	}
+	if c.CodecKeys == "" {
+		logger.Warn("payload codec off: workflow inputs and results are stored unencrypted in Temporal; set --codec-keys")
+	}
 	opts := client.Options{
 		HostPort:          c.Address,
 		Namespace:         c.Namespace,
 		Logger:            tlog.NewStructuredLogger(logger),
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
+		DataConverter:     dc,
 	}
 	if c.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
