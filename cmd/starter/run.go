@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -124,6 +125,10 @@ func verdict(res *plan.RunResult, failOnWarning bool) error {
 	}
 }
 
+// followPatience is how long follow keeps polling a run whose status it
+// cannot read.
+const followPatience = time.Minute
+
 // follow shows a run's progress until it ends and returns its result.
 // An interrupt cancels the run, which still settles and reports.
 func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live bool, opts ...runs.Option) (*plan.RunResult, error) {
@@ -131,14 +136,28 @@ func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live 
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
 	cancelled := false
+	var failingSince time.Time
 	for {
 		// Poll on a context that survives the first interrupt.
 		pctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		st, err := runs.Status(pctx, cl, id, opts...)
 		cancel()
-		if err != nil {
+		switch {
+		case errors.Is(err, runs.ErrNotFound):
 			return nil, err
+		case err != nil:
+			// Temporal restarting or a network blip: the run goes on
+			// regardless, so keep asking for a while before giving up.
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+			}
+			if time.Since(failingSince) > followPatience {
+				return nil, fmt.Errorf("follow run %s (it may still be running: starter status %s): %w", id, id, err)
+			}
+			time.Sleep(time.Second)
+			continue
 		}
+		failingSince = time.Time{}
 		if live {
 			d.update(st)
 		}
