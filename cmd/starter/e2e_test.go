@@ -251,6 +251,13 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	t.Helper()
+	return startClusterWith(t, devenv.TemporalOptions{})
+}
+
+// startClusterWith starts a cluster whose Temporal server has opts (a
+// state file and fixed port, for tests that restart it).
+func startClusterWith(t *testing.T, opts devenv.TemporalOptions) *cluster {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	c := &cluster{natsDir: t.TempDir(), logs: &bytes.Buffer{}}
@@ -259,11 +266,12 @@ func startCluster(t *testing.T) *cluster {
 		t.Fatal(err)
 	}
 	var err error
-	c.temporal, err = devenv.StartTemporal(ctx, devenv.TemporalOptions{CLI: temporalCLI(t)})
+	opts.CLI = temporalCLI(t)
+	c.temporal, err = devenv.StartTemporal(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.temporal.Stop)
+	t.Cleanup(func() { c.temporal.Stop() })
 	c.startNATS(t)
 	t.Cleanup(func() { c.nats.Shutdown() })
 	if c.demo, err = devenv.StartDemo("127.0.0.1:0"); err != nil {

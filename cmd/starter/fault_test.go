@@ -6,12 +6,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -195,4 +198,44 @@ func lifecycle(evs []events.Event) []events.Event {
 		}
 	}
 	return out
+}
+
+// TestTemporalKilledMidRun kills the Temporal server (SIGKILL) while a task
+// runs and starts it again on the same port and state file: the worker and
+// the following `starter run` reconnect, the run completes, and its events
+// are in the stream exactly once.
+func TestTemporalKilledMidRun(t *testing.T) {
+	port := freeAddr(t)[len("127.0.0.1:"):]
+	opts := devenv.TemporalOptions{DBFile: filepath.Join(t.TempDir(), "temporal.db")}
+	opts.Port, _ = strconv.Atoi(port)
+	c := startClusterWith(t, opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		done <- starter(t, ctx, append([]string{"run", "--run-id", "temporal-crash-1", "--report-dir", t.TempDir()},
+			c.args(writePlan(t, fmt.Sprintf(slowPlan, "temporal-crash")))...)...)
+	}()
+	waitPhase(t, ctx, c, "temporal-crash-1", "work", plan.StatusRunning)
+	time.Sleep(time.Second) // the task is running
+	if err := syscall.Kill(c.temporal.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.temporal.Stop() // reaps the killed process
+	time.Sleep(2 * time.Second)
+	opts.CLI = temporalCLI(t)
+	restarted, err := devenv.StartTemporal(ctx, opts)
+	if err != nil {
+		t.Fatalf("restart temporal: %v", err)
+	}
+	c.temporal = restarted
+	r := <-done
+	if r.code != 0 {
+		t.Fatalf("starter run across the restart: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	evs := consume(t, c.natsURL(), "temporal-crash-1")
+	assertNoDuplicates(t, evs)
+	if got := len(lifecycle(evs)); got != 12 {
+		t.Errorf("%d events, want 12:\n%s", got, strings.Join(sequence(lifecycle(evs)), "\n"))
+	}
 }
