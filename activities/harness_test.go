@@ -27,6 +27,8 @@ type taskRun struct {
 	// ctx, when set, is the worker's background context: cancelling it
 	// cancels the activity.
 	ctx context.Context
+	// artifactDir, when set, is the run's artifact directory.
+	artifactDir string
 
 	mu         sync.Mutex
 	heartbeats []activities.Progress
@@ -70,7 +72,7 @@ func (r *taskRun) run(t testing.TB, uses string, with map[string]any) (activitie
 
 	val, err := env.ExecuteActivity(uses, activities.TaskInput{
 		RunID: "test-run", Plan: "test", Phase: "phase", Task: t.Name(), Uses: uses,
-		Params: withDefaults(t, uses, with),
+		Params: withDefaults(t, uses, with), ArtifactDir: r.artifactDir,
 	})
 	if err != nil {
 		return activities.TaskOutput{}, err

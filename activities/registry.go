@@ -5,11 +5,13 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -28,6 +30,7 @@ func registry() []entry {
 		{decl: httpCheckType, run: (*Activities).HTTPCheck},
 		{decl: commandType, run: (*Activities).Command},
 		{decl: coverageType, run: (*Activities).Coverage},
+		{decl: sbomScanType, run: (*Activities).SBOMScan},
 	}
 }
 
@@ -48,6 +51,10 @@ type Activities struct {
 	HTTPClient *http.Client
 	// Events publishes the run's event batches (PublishEvents).
 	Events EventPublisher
+	// Vulns keeps the advisory databases sbom-scan tasks indexed, so a
+	// worker reads each once; nil: one is made on first use.
+	Vulns     *vulndb.Cache
+	vulnsOnce sync.Once
 }
 
 // Register registers every task type, under its type name, and the
