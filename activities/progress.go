@@ -12,8 +12,13 @@ import (
 )
 
 // progressEventInterval bounds how often one task publishes task.progress
-// events; heartbeats themselves are throttled by the SDK.
-const progressEventInterval = time.Second
+// events; heartbeats themselves are throttled by the SDK. A task that
+// reports once a second on a ticker reports a hair early now and then: the
+// slack keeps those reports.
+const (
+	progressEventInterval = time.Second
+	progressEventSlack    = 100 * time.Millisecond
+)
 
 // progress reports a long task's progress: as the heartbeat details (which
 // `starter run` shows as a progress bar) and as a task.progress event.
@@ -33,7 +38,7 @@ func (a *Activities) progress(in TaskInput) *progress { return &progress{a: a, i
 // publishes it.
 func (r *progress) report(ctx context.Context, p Progress) {
 	activity.RecordHeartbeat(ctx, p)
-	if r.a.Events == nil || time.Since(r.last) < progressEventInterval {
+	if r.a.Events == nil || time.Since(r.last) < progressEventInterval-progressEventSlack {
 		return
 	}
 	r.last = time.Now()

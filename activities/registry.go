@@ -31,6 +31,7 @@ func registry() []entry {
 		{decl: commandType, run: (*Activities).Command},
 		{decl: coverageType, run: (*Activities).Coverage},
 		{decl: sbomScanType, run: (*Activities).SBOMScan},
+		{decl: loadTestType, run: (*Activities).LoadTest},
 	}
 }
 

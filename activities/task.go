@@ -27,6 +27,9 @@ type TaskInput struct {
 	// ArtifactDir, when set, is a directory where the task may write files
 	// that are kept with the run.
 	ArtifactDir string `json:"artifactDir,omitempty"`
+	// AbortOn are the task's gates written with abortOnFail: a task type
+	// that measures as it goes stops early once one of them fails.
+	AbortOn []plan.Gate `json:"abortOn,omitempty"`
 }
 
 // TaskOutput is the result of every task activity.

@@ -129,7 +129,7 @@ func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int)
 	} else {
 		fut = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(t)), t.Uses, activities.TaskInput{
 			RunID: r.in.RunID, Plan: r.in.Plan, Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses,
-			Params: activities.Params(t.With), ArtifactDir: r.in.ArtifactDir,
+			Params: activities.Params(t.With), ArtifactDir: r.in.ArtifactDir, AbortOn: abortOn(t.Gates),
 		})
 	}
 	sel.AddFuture(fut, func(f workflow.Future) {
@@ -137,6 +137,17 @@ func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int)
 		err := f.Get(ctx, &out)
 		r.finishTask(ctx, i, out, err)
 	})
+}
+
+// abortOn returns the gates a task should check as it runs, if any.
+func abortOn(gates []plan.Gate) []plan.Gate {
+	var out []plan.Gate
+	for _, g := range gates {
+		if g.AbortOnFail {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // activityOptions are a task's timeouts and retry policy, from the plan.

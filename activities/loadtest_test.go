@@ -1,0 +1,271 @@
+package activities_test
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// loadRun runs the loadtest activity the way the worker registers it,
+// with the parts of its input that other task types do not use.
+type loadRun struct {
+	ctx         context.Context // the worker's: cancelling it cancels the activity
+	abortOn     []plan.Gate
+	artifactDir string
+	events      activities.EventPublisher
+	heartbeats  []activities.Progress
+}
+
+func (r *loadRun) run(t *testing.T, with map[string]any) (activities.TaskOutput, error) {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := suite.NewTestActivityEnvironment()
+	// Every heartbeat reaches the listener, as it reaches the server with
+	// the task type's 10s heartbeat timeout (throttled to 8s at most).
+	env.SetWorkerOptions(worker.Options{
+		BackgroundActivityContext:        r.ctx,
+		MaxHeartbeatThrottleInterval:     10 * time.Millisecond,
+		DefaultHeartbeatThrottleInterval: 10 * time.Millisecond,
+	})
+	var mu sync.Mutex
+	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+		var p activities.Progress
+		if err := details.Get(&p); err != nil {
+			t.Errorf("heartbeat details: %v", err)
+			return
+		}
+		mu.Lock()
+		r.heartbeats = append(r.heartbeats, p)
+		mu.Unlock()
+	})
+	(&activities.Activities{Logger: slog.New(slog.DiscardHandler), Events: r.events}).Register(env)
+	val, err := env.ExecuteActivity(activities.LoadTestType, activities.TaskInput{
+		RunID: "test-run", Plan: "test", Phase: "phase", Task: "load", Uses: activities.LoadTestType,
+		Params: withDefaults(t, activities.LoadTestType, with), ArtifactDir: r.artifactDir, AbortOn: r.abortOn,
+	})
+	if err != nil {
+		return activities.TaskOutput{}, err
+	}
+	var out activities.TaskOutput
+	if err := val.Get(&out); err != nil {
+		t.Fatalf("decode task output: %v", err)
+	}
+	return out, nil
+}
+
+// loadTarget is a real HTTP server on loopback for load tests: it counts
+// the requests it receives and the most it handled at once, and answers
+// each with behave (given the request's number, from 1), or 200 "ok".
+type loadTarget struct {
+	*httptest.Server
+	requests atomic.Int64
+	inflight atomic.Int64
+	peak     atomic.Int64
+	mu       sync.Mutex
+	arrivals []time.Time
+}
+
+func startLoadTarget(t *testing.T, behave func(n int64, w http.ResponseWriter, r *http.Request)) *loadTarget {
+	t.Helper()
+	lt := &loadTarget{}
+	lt.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := lt.requests.Add(1)
+		now := lt.inflight.Add(1)
+		defer lt.inflight.Add(-1)
+		for peak := lt.peak.Load(); now > peak && !lt.peak.CompareAndSwap(peak, now); peak = lt.peak.Load() {
+		}
+		lt.mu.Lock()
+		lt.arrivals = append(lt.arrivals, time.Now())
+		lt.mu.Unlock()
+		if behave != nil {
+			behave(n, w, r)
+			return
+		}
+		_, _ = w.Write([]byte("ok"))
+	}))
+	t.Cleanup(lt.Close)
+	return lt
+}
+
+// arrivedAfter counts the requests that arrived after t.
+func (lt *loadTarget) arrivedAfter(t time.Time) int {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	n := 0
+	for _, a := range lt.arrivals {
+		if a.After(t) {
+			n++
+		}
+	}
+	return n
+}
+
+func targets(urls ...string) []any {
+	out := make([]any, len(urls))
+	for i, u := range urls {
+		out[i] = map[string]any{"url": u}
+	}
+	return out
+}
+
+func within(t *testing.T, name string, got, want, tolerance float64) {
+	t.Helper()
+	if got < want-tolerance || got > want+tolerance {
+		t.Errorf("%s = %v, want %v ± %v", name, got, want, tolerance)
+	}
+}
+
+func tableOf(t *testing.T, out activities.TaskOutput, title string) plan.Table {
+	t.Helper()
+	for _, tab := range out.Tables {
+		if strings.HasPrefix(tab.Title, title) {
+			return tab
+		}
+	}
+	t.Fatalf("no table %q in %+v", title, out.Tables)
+	return plan.Table{}
+}
+
+// TestLoadTestFixedRate: at a fixed open-model rate, the test sends the
+// rate times the duration, the server receives every request, and the
+// per-second series has a row per second.
+func TestLoadTestFixedRate(t *testing.T) {
+	srv := startLoadTarget(t, nil)
+	out, err := runTask(t, activities.LoadTestType, map[string]any{
+		"targets": []any{map[string]any{"url": srv.URL + "/a", "method": "POST", "body": "hello"}},
+		"rate":    "100/s", "duration": "2s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.Metrics
+	// The schedule holds exactly 200 requests; a loaded machine may send
+	// a few fewer in time.
+	within(t, "http.requests", m["http.requests"], 199, 2)
+	within(t, "http.rps", m["http.rps"], 100, 2)
+	mustMetrics(t, m, map[string]float64{
+		"http.status.200":   m["http.requests"],
+		"http.errors.count": 0,
+		"http.errors.rate":  0,
+		"http.bytes.in":     2 * m["http.requests"],
+		"http.bytes.out":    5 * m["http.requests"],
+	}, 0)
+	if got := srv.requests.Load(); float64(got) != m["http.requests"] {
+		t.Errorf("server received %d requests, the test measured %v", got, m["http.requests"])
+	}
+	for _, name := range []string{"http.latency.p50", "http.latency.p90", "http.latency.p95", "http.latency.p99", "http.latency.max", "http.latency.mean"} {
+		if v, ok := m[name]; !ok || v <= 0 || v > 1 {
+			t.Errorf("%s = %v (reported %v), want a loopback latency", name, v, ok)
+		}
+	}
+	if m["http.latency.p50"] > m["http.latency.p99"] || m["http.latency.p99"] > m["http.latency.max"] {
+		t.Errorf("percentiles out of order: %v", m)
+	}
+	series := tableOf(t, out, "Per second")
+	if len(series.Rows) != 2 {
+		t.Errorf("per-second rows: %v, want 2", series.Rows)
+	}
+	summary := tableOf(t, out, "Load test")
+	if got := summary.Rows[0][0]; got != "100/s for 2s" {
+		t.Errorf("summary load %q, want 100/s for 2s", got)
+	}
+	if !strings.Contains(out.Output, "target POST "+srv.URL+"/a") {
+		t.Errorf("output does not name the target:\n%s", out.Output)
+	}
+}
+
+// TestLoadTestCharts: with an artifact directory, the test draws its
+// latency over time and its latency histogram as SVG files.
+func TestLoadTestCharts(t *testing.T) {
+	srv := startLoadTarget(t, nil)
+	dir := t.TempDir()
+	out, err := (&loadRun{artifactDir: dir}).run(t, map[string]any{
+		"targets": targets(srv.URL), "rate": "50/s", "duration": "2s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Artifacts) != 2 {
+		t.Fatalf("artifacts %+v, want 2 charts", out.Artifacts)
+	}
+	for _, a := range out.Artifacts {
+		if a.MediaType != "image/svg+xml" || !strings.HasPrefix(a.Path, dir) {
+			t.Errorf("artifact %+v", a)
+		}
+		data, err := os.ReadFile(a.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := xml.Unmarshal(data, new(struct{ XMLName xml.Name })); err != nil || !strings.HasPrefix(string(data), "<svg") {
+			t.Errorf("%s is not an SVG document: %v", filepath.Base(a.Path), err)
+		}
+	}
+	if svg, _ := os.ReadFile(out.Artifacts[0].Path); strings.Count(string(svg), "<polyline") != 3 {
+		t.Errorf("latency chart lacks its p50, p95 and p99 lines")
+	}
+}
+
+// TestLoadTestNothingAnswers: when every request fails, the task fails
+// without a retry, with what it measured.
+func TestLoadTestNothingAnswers(t *testing.T) {
+	srv := startLoadTarget(t, nil)
+	url := srv.URL
+	srv.Close()
+	_, err := runTask(t, activities.LoadTestType, map[string]any{"targets": targets(url), "rate": "20/s", "duration": "1s"})
+	mustKind(t, err, errCheckFailed, "every request failed (connection refused)")
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
+		t.Errorf("error %v is retryable", err)
+	}
+	got, ok := activities.OutputOf(err)
+	if !ok || got.Metrics["http.errors.rate"] != 1 || got.Metrics["http.requests"] < 10 {
+		t.Errorf("output %+v, want the failed requests measured", got)
+	}
+}
+
+// TestLoadTestInvalidParams: what validation would refuse is refused by
+// the activity too, without a retry and without a request.
+func TestLoadTestInvalidParams(t *testing.T) {
+	srv := startLoadTarget(t, nil)
+	tests := []struct {
+		name string
+		with map[string]any
+		want string
+	}{
+		{"no model", map[string]any{"targets": targets(srv.URL), "duration": "1s"}, "give rate"},
+		{"two models", map[string]any{"targets": targets(srv.URL), "duration": "1s", "rate": "1/s", "users": 2}, "only one of"},
+		{"no duration", map[string]any{"targets": targets(srv.URL), "rate": "1/s"}, "duration: required"},
+		{"zero weights", map[string]any{"targets": []any{map[string]any{"url": srv.URL, "weight": 0.0}}, "rate": "1/s", "duration": "1s"}, "weights add up to 0"},
+		{"missing body file", map[string]any{"targets": []any{map[string]any{"url": srv.URL, "bodyFile": "no/such/file"}}, "rate": "1/s", "duration": "1s"}, "bodyFile"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := runTask(t, activities.LoadTestType, tt.with)
+			mustKind(t, err, errInvalid, tt.want)
+		})
+	}
+	if n := srv.requests.Load(); n != 0 {
+		t.Errorf("invalid tests sent %d requests", n)
+	}
+}
