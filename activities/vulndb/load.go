@@ -32,7 +32,8 @@ type source struct {
 
 // Load reads and indexes every OSV advisory at path: a directory (searched
 // recursively for *.json advisories and *.zip archives of them, such as
-// osv.dev's per-ecosystem all.zip), a zip archive, or one JSON file. JSON
+// osv.dev's per-ecosystem all.zip; hidden files and directories are
+// skipped), a zip archive, or one JSON file. JSON
 // files that are not advisories (a database's index files) are skipped;
 // one that is not JSON is an error. Files are parsed in parallel.
 func Load(ctx context.Context, path string) (*Index, error) {
@@ -105,10 +106,14 @@ func listSources(path string) (_ []source, closeAll func(), err error) {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() {
-				if p != path && strings.HasPrefix(d.Name(), ".") {
+			if p != path && strings.HasPrefix(d.Name(), ".") {
+				// Hidden: a sync's temporary download, an editor's backup.
+				if d.IsDir() {
 					return filepath.SkipDir
 				}
+				return nil
+			}
+			if d.IsDir() {
 				return nil
 			}
 			switch {
@@ -212,10 +217,13 @@ func Fingerprint(path string) (string, error) {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() {
-			if p != path && strings.HasPrefix(d.Name(), ".") {
+		if p != path && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
 				return filepath.SkipDir
 			}
+			return nil
+		}
+		if d.IsDir() {
 			return nil
 		}
 		lower := strings.ToLower(p)

@@ -40,6 +40,7 @@ Usage:
   starter events [--follow] [--run RUN] [--plan NAME] [--durable NAME] [--json]
   starter report RUN [--format md|json|junit|text] [--out FILE]
   starter docs plan
+  starter vulndb sync [--dir DIR] [--ecosystem Go,npm] [--data-url URL]
 
 Connection flags (every command that talks to Temporal or NATS):
   --temporal-address, --namespace, --temporal-tls*, --temporal-api-key, --nats-url, --nats-creds, ...
@@ -77,7 +78,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"run": runCmd, "validate": validateCmd, "status": statusCmd, "approve": approveCmd,
 		"reject": rejectCmd, "confirm": confirmCmd, "cancel": cancelCmd, "events": eventsCmd,
-		"report": reportCmd, "docs": docsCmd,
+		"report": reportCmd, "docs": docsCmd, "vulndb": vulndbCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
