@@ -142,6 +142,9 @@ func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger) (client.C
 	return cl, nil
 }
 
+// heartbeatThrottle is the longest a worker holds back a heartbeat.
+const heartbeatThrottle = time.Second
+
 // WorkerOptions tune a worker.
 type WorkerOptions struct {
 	// StopTimeout is how long in-flight activities get to finish on stop.
@@ -159,6 +162,10 @@ func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions)
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		WorkerStopTimeout:                  opts.StopTimeout,
 		MaxConcurrentActivityExecutionSize: opts.MaxConcurrentActivities,
+		// Tasks report progress once a second (a load test's live
+		// numbers); without this the SDK holds heartbeats back for 80% of
+		// the heartbeat timeout, and `starter run` would show them late.
+		MaxHeartbeatThrottleInterval: heartbeatThrottle,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
 	w.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
