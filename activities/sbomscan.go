@@ -534,7 +534,7 @@ func scanSummary(inv sbom.Inventory, found []vulndb.Finding, v scanVerdict, sour
 	if unmatched > 0 {
 		fmt.Fprintf(&b, " (%d not looked up: local, unversioned or without a package URL)", unmatched)
 	}
-	fmt.Fprintf(&b, "\nadvisories: %s, matched in %s\n", source, matchTime.Round(time.Millisecond))
+	fmt.Fprintf(&b, "\nadvisories: %s; looked up in %s\n", source, matchTime.Round(time.Millisecond))
 	counts := map[vulndb.Severity]int{}
 	for _, f := range v.counted {
 		counts[f.Rating.Severity]++
