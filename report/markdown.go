@@ -6,6 +6,7 @@ import (
 	"html"
 	"io"
 	"maps"
+	"path"
 	"slices"
 	"strings"
 
@@ -292,13 +293,20 @@ func writeOutputs(b *bytes.Buffer, tasks []plan.TaskResult) {
 	}
 }
 
+// writeArtifacts shows images (charts) inline, each under its task's name,
+// and links every other artifact.
 func writeArtifacts(b *bytes.Buffer, tasks []plan.TaskResult) {
 	var lines []string
+	var images []string
 	for _, t := range tasks {
 		for _, a := range t.Artifacts {
 			name := a.Name
 			if name == "" {
 				name = a.Path
+			}
+			if isImage(a) {
+				images = append(images, fmt.Sprintf("%s · %s\n\n![%s](%s)", codeSpan(t.Name), escapeText(name), escapeText(name), linkTarget(a.Path)))
+				continue
 			}
 			line := fmt.Sprintf("- [%s](%s) · %s", escapeText(name), linkTarget(a.Path), codeSpan(t.Name))
 			if a.MediaType != "" {
@@ -307,10 +315,29 @@ func writeArtifacts(b *bytes.Buffer, tasks []plan.TaskResult) {
 			lines = append(lines, line)
 		}
 	}
-	if len(lines) == 0 {
+	if len(lines) == 0 && len(images) == 0 {
 		return
 	}
-	b.WriteString("**Artifacts**\n\n" + strings.Join(lines, "\n") + "\n\n")
+	b.WriteString("**Artifacts**\n\n")
+	for _, img := range images {
+		b.WriteString(img + "\n\n")
+	}
+	if len(lines) > 0 {
+		b.WriteString(strings.Join(lines, "\n") + "\n\n")
+	}
+}
+
+// imageExtensions are the files a Markdown viewer shows as images.
+var imageExtensions = []string{".svg", ".png", ".jpg", ".jpeg", ".gif", ".webp"}
+
+// isImage reports whether an artifact is an image, by media type or, when
+// it has none, by its file's extension.
+func isImage(a plan.Artifact) bool {
+	if a.MediaType != "" {
+		return strings.HasPrefix(a.MediaType, "image/")
+	}
+	ext := strings.ToLower(path.Ext(a.Path))
+	return slices.Contains(imageExtensions, ext)
 }
 
 // writeCodeBlock fences s with more backticks than it contains in a row, the

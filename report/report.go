@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/plan"
@@ -45,7 +46,7 @@ func WriteDir(dir string, r *plan.RunResult) error {
 		render func(io.Writer, *plan.RunResult) error
 	}{
 		{JSONFile, JSON},
-		{MarkdownFile, Markdown},
+		{MarkdownFile, func(w io.Writer, r *plan.RunResult) error { return Markdown(w, relativeArtifacts(dir, r)) }},
 		{JUnitFile, JUnit},
 	}
 	for _, f := range files {
@@ -59,6 +60,35 @@ func WriteDir(dir string, r *plan.RunResult) error {
 		}
 	}
 	return nil
+}
+
+// relativeArtifacts returns r with its absolute artifact paths made
+// relative to dir, where report.md goes, so that its links and images work
+// wherever the directories are opened together. r itself is unchanged.
+func relativeArtifacts(dir string, r *plan.RunResult) *plan.RunResult {
+	base, err := filepath.Abs(dir)
+	if err != nil {
+		return r
+	}
+	out := *r
+	out.Phases = slices.Clone(r.Phases)
+	for i := range out.Phases {
+		tasks := slices.Clone(out.Phases[i].Tasks)
+		for j := range tasks {
+			artifacts := slices.Clone(tasks[j].Artifacts)
+			for k, a := range artifacts {
+				if !filepath.IsAbs(a.Path) {
+					continue
+				}
+				if rel, err := filepath.Rel(base, a.Path); err == nil {
+					artifacts[k].Path = filepath.ToSlash(rel)
+				}
+			}
+			tasks[j].Artifacts = artifacts
+		}
+		out.Phases[i].Tasks = tasks
+	}
+	return &out
 }
 
 // writeFileAtomic writes data to a temporary file next to path, syncs it and

@@ -21,9 +21,15 @@ type TextOptions struct {
 // maxTextMetrics bounds the metrics listed for a task without gates.
 const maxTextMetrics = 4
 
+// maxTextTableRows is the most rows a task's table may have to be shown
+// in the terminal: short tables are summaries (a load test's figures, a
+// checklist); longer ones are breakdowns, left to report.md.
+const maxTextTableRows = 5
+
 // Text writes a compact summary of r for a terminal, without colours: each
 // phase with its tasks, their status, time and the metrics their gates
-// judged, every gate that failed or only warned, then the score and result.
+// judged, every gate that failed or only warned, the tasks' short tables,
+// then the score and result.
 func Text(w io.Writer, r *plan.RunResult) error { return TextWith(w, r, TextOptions{}) }
 
 // TextWith writes what Text does, as opts ask.
@@ -95,6 +101,7 @@ type taskRow struct {
 	took    string
 	details string
 	gates   []string // lines under the task, one per gate that failed or warned
+	tables  []string // lines of the task's short tables, under the gates
 }
 
 func (p *textPrinter) phases(r *plan.RunResult) {
@@ -133,6 +140,9 @@ func (p *textPrinter) phases(r *plan.RunResult) {
 			p.b.WriteString(strings.TrimRight(line, " ") + "\n")
 			for _, g := range row.gates {
 				p.b.WriteString(strings.Repeat(" ", 2+width.status+2) + g + "\n")
+			}
+			for _, l := range row.tables {
+				p.b.WriteString(strings.TrimRight(strings.Repeat(" ", 2+width.status+2)+l, " ") + "\n")
 			}
 		}
 	}
@@ -193,7 +203,50 @@ func (p *textPrinter) taskRow(t plan.TaskResult) taskRow {
 		}
 		row.gates = append(row.gates, p.status(g.Status)+": "+line)
 	}
+	for _, tab := range t.Tables {
+		if len(tab.Rows) > 0 && len(tab.Rows) <= maxTextTableRows {
+			row.tables = append(row.tables, p.table(tab)...)
+		}
+	}
 	return row
+}
+
+// table lays a task's table out in aligned columns under its title.
+func (p *textPrinter) table(tab plan.Table) []string {
+	width := len(tab.Columns)
+	for _, r := range tab.Rows {
+		width = max(width, len(r))
+	}
+	cell := func(cells []string, i int) string {
+		if i < len(cells) {
+			return oneLine(cells[i])
+		}
+		return ""
+	}
+	widths := make([]int, width)
+	for _, cells := range append([][]string{tab.Columns}, tab.Rows...) {
+		for i := range widths {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell(cells, i)))
+		}
+	}
+	line := func(cells []string) string {
+		var b strings.Builder
+		for i, w := range widths {
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			b.WriteString(pad(cell(cells, i), cell(cells, i), w))
+		}
+		return "  " + strings.TrimRight(b.String(), " ")
+	}
+	lines := []string{p.paint(ansiDim, oneLine(tab.Title))}
+	if len(tab.Columns) > 0 {
+		lines = append(lines, p.paint(ansiDim, line(tab.Columns)))
+	}
+	for _, r := range tab.Rows {
+		lines = append(lines, line(r))
+	}
+	return lines
 }
 
 func (p *textPrinter) result(r *plan.RunResult) {
