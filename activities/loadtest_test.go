@@ -269,3 +269,25 @@ func TestLoadTestInvalidParams(t *testing.T) {
 		t.Errorf("invalid tests sent %d requests", n)
 	}
 }
+
+// TestLoadTestExamplePlan: the runnable example validates against the
+// registry, and a target outside its allowed hosts is refused before
+// anything runs, with its position.
+func TestLoadTestExamplePlan(t *testing.T) {
+	file := filepath.Join("..", "examples", "plans", "loadtest.yaml")
+	p, err := plan.Load(file, activities.Types(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, task, ok := p.Task("perf", "api-load"); !ok || task.Uses != activities.LoadTestType || len(task.Gates) != 3 || !task.Gates[1].AbortOnFail {
+		t.Errorf("example task %+v", task)
+	}
+	_, err = plan.Load(file, activities.Types(), map[string]string{"target": "https://shop.example.com/"})
+	if err == nil || !strings.Contains(err.Error(), `loadtest.yaml:25:29: phases[0].tasks[0].with.targets[0].url: host "shop.example.com" is not allowed`) {
+		t.Errorf("a target outside allowedHosts: %v", err)
+	}
+	_, err = plan.Load(file, activities.Types(), map[string]string{"rate": "5000/s"})
+	if err == nil || !strings.Contains(err.Error(), "rate 5000/s is above spec.limits.maxRate (2000/s)") {
+		t.Errorf("a rate above maxRate: %v", err)
+	}
+}
