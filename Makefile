@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
 export SHIPSHAPE_TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench fuzz clean
+.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-sbom fuzz clean
 
 build:
 	$(GO) build -o $(BIN)/starter ./cmd/starter
@@ -55,6 +55,12 @@ replay-record: temporal
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# sbom-scan against the Go vulnerability database beside the repository and
+# 50,000 generated advisories: first and cached scans, peak memory, and
+# govulncheck on the same module when it is installed (docs/benchmarks.md).
+bench-sbom:
+	$(GO) run ./bench/sbom
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./plan/

@@ -11,12 +11,22 @@ import (
 // DefaultCacheSize is how many databases a Cache made with size 0 keeps.
 const DefaultCacheSize = 4
 
+// DefaultRecheck is how often a Cache compares every file of a database
+// with what it indexed; in between, directory modification times tell.
+const DefaultRecheck = time.Minute
+
 // Cache keeps indexed databases for the life of a worker, so that only
 // the first scan against a database reads and parses it. An index is
-// reused while the database's Fingerprint is unchanged and rebuilt when a
-// file is added, removed or rewritten. Concurrent scans of one database
-// wait for a single load. It is safe for concurrent use.
+// reused while the database is unchanged and rebuilt when a file is
+// added, removed or renamed (seen at once, from directory modification
+// times) or rewritten in place (seen within Recheck, from every file's
+// size and modification time). Concurrent scans of one database wait for
+// a single load. It is safe for concurrent use.
 type Cache struct {
+	// Recheck is how often every file's Fingerprint is compared; 0
+	// compares on every Get.
+	Recheck time.Duration
+
 	size int
 	load func(ctx context.Context, path string) (*Index, error)
 
@@ -26,6 +36,8 @@ type Cache struct {
 }
 
 type cacheEntry struct {
+	quick       string    // quickFingerprint when last checked
+	checked     time.Time // when fingerprint was last compared
 	fingerprint string
 	done        chan struct{} // closed when index or err is set
 	index       *Index
@@ -40,7 +52,7 @@ func NewCache(size int) *Cache {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	return &Cache{size: size, load: Load, entries: map[string]*cacheEntry{}}
+	return &Cache{Recheck: DefaultRecheck, size: size, load: Load, entries: map[string]*cacheEntry{}}
 }
 
 // Lookup says how Get found an index.
@@ -58,7 +70,7 @@ func (c *Cache) Get(ctx context.Context, path string) (*Index, Lookup, error) {
 	if err != nil {
 		return nil, Lookup{}, err
 	}
-	fp, err := Fingerprint(abs)
+	quick, err := quickFingerprint(abs)
 	if err != nil {
 		// Load explains a missing database best.
 		if _, lerr := c.load(ctx, abs); lerr != nil {
@@ -66,12 +78,25 @@ func (c *Cache) Get(ctx context.Context, path string) (*Index, Lookup, error) {
 		}
 		return nil, Lookup{}, fmt.Errorf("read advisory database %s: %w", abs, err)
 	}
+	c.mu.Lock()
+	e, ok := c.entries[abs]
+	fresh := ok && e.quick == quick && time.Since(e.checked) < c.Recheck
+	c.mu.Unlock()
+	var fp string
+	if !fresh {
+		if fp, err = Fingerprint(abs); err != nil {
+			return nil, Lookup{}, fmt.Errorf("read advisory database %s: %w", abs, err)
+		}
+	}
 
 	c.mu.Lock()
 	c.clock++
-	e, ok := c.entries[abs]
-	if ok && e.fingerprint == fp {
+	e, ok = c.entries[abs]
+	if ok && (fresh || e.fingerprint == fp) {
 		e.used = c.clock
+		if !fresh {
+			e.quick, e.checked = quick, time.Now()
+		}
 		c.mu.Unlock()
 		select {
 		case <-e.done:
@@ -83,7 +108,7 @@ func (c *Cache) Get(ctx context.Context, path string) (*Index, Lookup, error) {
 		}
 		return e.index, Lookup{Cached: true, LoadTime: e.loadedIn}, nil
 	}
-	e = &cacheEntry{fingerprint: fp, done: make(chan struct{}), used: c.clock}
+	e = &cacheEntry{quick: quick, checked: time.Now(), fingerprint: fp, done: make(chan struct{}), used: c.clock}
 	c.entries[abs] = e
 	c.evictLocked()
 	c.mu.Unlock()

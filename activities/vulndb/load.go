@@ -230,7 +230,7 @@ func Fingerprint(path string) (string, error) {
 		if !strings.HasSuffix(lower, ".json") && !isZip(lower) {
 			return nil
 		}
-		info, err := d.Info()
+		info, err := os.Stat(p) // through symlinks: their targets change
 		if err != nil {
 			return err
 		}
@@ -242,4 +242,42 @@ func Fingerprint(path string) (string, error) {
 		return "", err
 	}
 	return fmt.Sprintf("%x-%d", h.Sum64(), files), nil
+}
+
+// quickFingerprint identifies the state of the directories at path from
+// their modification times alone, without a call per file: adding,
+// removing or renaming a file (as a sync or a git checkout does) changes
+// it; rewriting a file in place does not, which is why Cache still checks
+// the full Fingerprint now and then.
+func quickFingerprint(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d %d\n", st.Size(), st.ModTime().UnixNano())
+	if !st.IsDir() {
+		return fmt.Sprintf("%x", h.Sum64()), nil
+	}
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == path || !d.IsDir() {
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), ".") {
+			return filepath.SkipDir
+		}
+		info, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s %d\n", p, info.ModTime().UnixNano())
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%x", h.Sum64()), nil
 }

@@ -206,6 +206,23 @@ func TestCacheReusesIndexUntilTheDatabaseChanges(t *testing.T) {
 		t.Fatalf("after adding an advisory: cached=%v advisories=%d err=%v, want a fresh index of 2", look.Cached, fresh.Advisories, err)
 	}
 
+	// A file rewritten in place leaves the directory's time alone: it is
+	// seen when every file is compared, every Recheck.
+	withdrawn := strings.Replace(string(src), `"modified"`, `"withdrawn": "2099-03-01T00:00:00Z", "modified"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "GO-2099-0004.json"), []byte(withdrawn), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	evenLater := later.Add(time.Second)
+	_ = os.Chtimes(filepath.Join(dir, "GO-2099-0004.json"), evenLater, evenLater)
+	if stale, look, _ := c.Get(ctx, dir); !look.Cached || stale.Withdrawn != 0 {
+		t.Errorf("in-place rewrite within Recheck: cached=%v withdrawn=%d, want the cached index", look.Cached, stale.Withdrawn)
+	}
+	c.Recheck = 0
+	rewritten, look, err := c.Get(ctx, dir)
+	if err != nil || look.Cached || rewritten.Withdrawn != 1 {
+		t.Fatalf("after an in-place rewrite with Recheck 0: cached=%v withdrawn=%d err=%v, want a fresh index", look.Cached, rewritten.Withdrawn, err)
+	}
+
 	if _, _, err := c.Get(ctx, filepath.Join(dir, "missing")); !errors.Is(err, vulndb.ErrNoDatabase) {
 		t.Errorf("missing database: %v, want ErrNoDatabase", err)
 	}
