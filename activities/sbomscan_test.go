@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"archive/zip"
 	"bufio"
 	"encoding/json"
 	"os"
@@ -214,11 +215,28 @@ func TestSBOMScanSources(t *testing.T) {
 func zipFixtureDB(t *testing.T, dir string) string {
 	t.Helper()
 	zipPath := filepath.Join(dir, "all.zip")
-	cmd := exec.Command("zip", "-q", "-j", zipPath)
+	f, err := os.Create(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zw := zip.NewWriter(f)
 	files, _ := filepath.Glob(filepath.Join(fixtureVulnDB, "*.json"))
-	cmd.Args = append(cmd.Args, files...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("no zip tool to build the fixture archive: %v %s", err, out)
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := zw.Create(filepath.Base(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
 	}
 	return zipPath
 }
