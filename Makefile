@@ -56,6 +56,12 @@ replay-record: temporal
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+# The loadtest task type's load generator against wrk on one loopback
+# server (needs wrk: apt-get install -y wrk); about 4 minutes. Figures go
+# to docs/benchmarks.md.
+bench-loadgen:
+	$(GO) run ./bench/loadgen
+
 # sbom-scan against the Go vulnerability database beside the repository and
 # 50,000 generated advisories: first and cached scans, peak memory, and
 # govulncheck on the same module when it is installed (docs/benchmarks.md).
