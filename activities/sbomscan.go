@@ -102,7 +102,7 @@ func (a *Activities) SBOMScan(ctx context.Context, in TaskInput) (TaskOutput, er
 	prog := a.progress(in)
 	prog.report(ctx, Progress{Done: 0, Message: "reading inputs"})
 
-	inv, err := a.sbomInventory(ctx, p)
+	inv, err := a.sbomInventory(ctx, p, prog)
 	if err != nil {
 		return TaskOutput{}, err
 	}
@@ -110,7 +110,7 @@ func (a *Activities) SBOMScan(ctx context.Context, in TaskInput) (TaskOutput, er
 
 	prog.report(ctx, Progress{Done: 0.3, Message: fmt.Sprintf("matching %d components against %s", len(inv.Components), p.db)})
 	start := time.Now()
-	found, source, err := a.findVulnerabilities(ctx, p, inv)
+	found, source, err := a.findVulnerabilities(ctx, p, inv, prog)
 	if err != nil {
 		return TaskOutput{}, err
 	}
@@ -231,7 +231,7 @@ func inputError(err error) error {
 }
 
 // sbomInventory reads every input into one inventory.
-func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams) (sbom.Inventory, error) {
+func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams, prog *progress) (sbom.Inventory, error) {
 	var inv sbom.Inventory
 	for _, m := range p.goModules {
 		file := p.path(m)
@@ -298,7 +298,9 @@ func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams) (sbom.
 			return inv, InvalidParams("images: %v", err)
 		}
 		for _, img := range p.images {
-			data, err := gen.Generate(ctx, img, p.base)
+			data, err := whileRunning(ctx, prog, Progress{Done: 0.1, Message: "syft: cataloguing " + img}, func() ([]byte, error) {
+				return gen.Generate(ctx, img, p.base)
+			})
 			if err != nil {
 				return inv, fmt.Errorf("syft %s: %w", img, err)
 			}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -56,27 +57,39 @@ func (a *Activities) vulnCache() *vulndb.Cache {
 
 // findVulnerabilities matches the inventory against the task's source and
 // says what the source was.
-func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory) ([]vulndb.Finding, string, error) {
+func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *progress) ([]vulndb.Finding, string, error) {
 	switch {
 	case p.db == "grype":
 		scanner, err := grype.New(grype.Config{})
 		if err != nil {
 			return nil, "", InvalidParams("db grype: %v", err)
 		}
-		return grypeFindings(ctx, scanner, inv)
+		return whileRunning3(ctx, prog, Progress{Done: 0.4, Message: "grype: scanning the SBOM"}, func() ([]vulndb.Finding, string, error) {
+			return grypeFindings(ctx, scanner, inv)
+		})
 	case p.db == "osv.dev" || strings.HasPrefix(p.db, "https://") || strings.HasPrefix(p.db, "http://"):
 		base := p.db
 		if base == "osv.dev" {
 			base = osv.DefaultAPIURL
 		}
 		client := osv.New(osv.Config{APIURL: base, HTTPClient: a.HTTPClient, UserAgent: "shipshape/" + toolVersion()})
-		return osvAPIFindings(ctx, client, base, inv)
+		return whileRunning3(ctx, prog, Progress{Done: 0.4, Message: "querying " + base}, func() ([]vulndb.Finding, string, error) {
+			return osvAPIFindings(ctx, client, base, inv)
+		})
 	}
 	path := p.db
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(p.base, path)
 	}
-	idx, look, err := a.vulnCache().Get(ctx, path)
+	type got struct {
+		idx  *vulndb.Index
+		look vulndb.Lookup
+	}
+	g, err := whileRunning(ctx, prog, Progress{Done: 0.4, Message: "indexing " + p.db}, func() (got, error) {
+		idx, look, err := a.vulnCache().Get(ctx, path)
+		return got{idx, look}, err
+	})
+	idx, look := g.idx, g.look
 	if errors.Is(err, vulndb.ErrNoDatabase) {
 		return nil, "", InvalidParams("db: %v (run `starter vulndb sync`, or set db to a directory or zip of OSV advisories)", err)
 	}
@@ -194,6 +207,49 @@ func findingsFromGrype(doc grype.Document, inv sbom.Inventory) []vulndb.Finding 
 		matches = append(matches, vulndb.Match{Advisory: adv, Package: pkg})
 	}
 	return vulndb.Merge(matches)
+}
+
+// heartbeatEvery is how often a long step reports progress, well inside
+// the task's heartbeat timeout.
+const heartbeatEvery = 15 * time.Second
+
+// whileRunning runs fn, reporting p as progress every heartbeatEvery until
+// it returns, so that a long step (syft, grype, the OSV API, indexing a
+// large database) keeps the task's heartbeat.
+func whileRunning[T any](ctx context.Context, prog *progress, p Progress, fn func() (T, error)) (T, error) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(heartbeatEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				prog.report(ctx, p)
+			}
+		}
+	})
+	defer wg.Wait()
+	defer close(done)
+	return fn()
+}
+
+// whileRunning3 is whileRunning for steps that also say where their
+// findings came from.
+func whileRunning3(ctx context.Context, prog *progress, p Progress, fn func() ([]vulndb.Finding, string, error)) ([]vulndb.Finding, string, error) {
+	type res struct {
+		findings []vulndb.Finding
+		source   string
+	}
+	r, err := whileRunning(ctx, prog, p, func() (res, error) {
+		f, s, err := fn()
+		return res{f, s}, err
+	})
+	return r.findings, r.source, err
 }
 
 func firstSentence(s string) string {
