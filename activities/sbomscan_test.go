@@ -4,12 +4,15 @@ import (
 	"archive/zip"
 	"bufio"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -552,5 +555,64 @@ func TestSBOMScanDeclarationAndExample(t *testing.T) {
 	}
 	if task := p.Spec.Phases[0].Tasks[0]; task.Uses != activities.SBOMScanType {
 		t.Errorf("examples/plans/sbom.yaml runs %s, want sbom-scan", task.Uses)
+	}
+}
+
+// TestSBOMScanOSVAPI scans against a fake of the osv.dev API (an httptest
+// server: osv.dev is not reachable from here). The advisories it names are
+// matched locally, so a stale answer from the API cannot add findings.
+func TestSBOMScanOSVAPI(t *testing.T) {
+	var stdlibVersion atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/v1/querybatch":
+			var req struct {
+				Queries []struct {
+					Package struct{ Name string } `json:"package"`
+					Version string                `json:"version"`
+				} `json:"queries"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			var results []map[string]any
+			for _, q := range req.Queries {
+				var vulns []map[string]string
+				switch q.Package.Name {
+				case "lodash":
+					vulns = append(vulns, map[string]string{"id": "GHSA-2099-lodash-0001"})
+				case "left-pad":
+					// A withdrawn advisory of another package: matched
+					// locally, it is not a finding.
+					vulns = append(vulns, map[string]string{"id": "GO-2099-0103"})
+				case "stdlib":
+					stdlibVersion.Store(q.Version)
+				}
+				results = append(results, map[string]any{"vulns": vulns})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"results": results})
+		case strings.HasPrefix(r.URL.Path, "/v1/vulns/"):
+			http.ServeFile(w, r, filepath.Join(fixtureVulnDB, strings.TrimPrefix(r.URL.Path, "/v1/vulns/")+".json"))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	out, _, err := runScan(t, &activities.Activities{HTTPClient: srv.Client()}, map[string]any{
+		"npmLockfiles": []any{"testdata/sbom/package-lock.json"}, "goModules": []any{"testdata/sbom/vulnmod"}, "db": srv.URL,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only what the API named is looked at (not x/text's GO-2099-0101).
+	if got := findingIDs(t, out); !slices.Equal(got, []string{"GHSA-2099-lodash-0001"}) {
+		t.Errorf("findings %v, want only the lodash advisory", got)
+	}
+	if v, _ := stdlibVersion.Load().(string); v != "1.21.0" {
+		t.Errorf("stdlib asked as %q, want the API's form 1.21.0", v)
+	}
+	if !strings.Contains(out.Output, "OSV API "+srv.URL) {
+		t.Errorf("output does not name the API:\n%s", out.Output)
 	}
 }
