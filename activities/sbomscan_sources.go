@@ -77,9 +77,11 @@ func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, 
 			return osvAPIFindings(ctx, client, base, inv)
 		})
 	}
-	path := p.db
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(p.base, path)
+	// Relative to the worker's working directory, like `starter vulndb
+	// sync --dir`: the database belongs to the worker, not to the code.
+	path, err := filepath.Abs(p.db)
+	if err != nil {
+		return nil, "", fmt.Errorf("resolve db: %w", err)
 	}
 	type got struct {
 		idx  *vulndb.Index
