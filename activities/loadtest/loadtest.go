@@ -135,7 +135,8 @@ type Snapshot struct {
 	Measured time.Duration
 	// Requests and Errors are the responses measured so far.
 	Requests, Errors int64
-	// Rate and P95 are those of the last whole second.
+	// Rate and P95 are those of the last whole second (before the first
+	// one ends, of the measuring so far).
 	Rate float64
 	P95  time.Duration
 	// Metrics are the run's metrics so far, as Result.Metrics.
@@ -236,6 +237,11 @@ func Run(ctx context.Context, c Config, every func(Snapshot) string) (*Result, e
 				P95:      rec.lastFull.P95,
 			}
 			snap.Metrics = rec.metrics(snap.Measured)
+			if rec.rowIndex == 0 && rec.requests > 0 {
+				// No whole second yet: the figures so far.
+				snap.Rate = snap.Metrics["http.rps"]
+				snap.P95 = time.Duration(snap.Metrics["http.latency.p95"] * float64(time.Second))
+			}
 			if why := every(snap); why != "" {
 				stopped, stoppedAt = why, now
 				attacker.Stop()
