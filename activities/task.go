@@ -30,6 +30,12 @@ type TaskInput struct {
 	// AbortOn are the task's gates written with abortOnFail: a task type
 	// that measures as it goes stops early once one of them fails.
 	AbortOn []plan.Gate `json:"abortOn,omitempty"`
+	// Timeout is the task's timeout, set for task workflows, which bound
+	// their own work by it and then still undo what they made.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Retry is the task's retry policy, set for task workflows, whose
+	// activities retry by it.
+	Retry plan.Retry `json:"retry,omitempty"`
 }
 
 // TaskOutput is the result of every task activity.

@@ -289,6 +289,9 @@ func writeTaskType(b *strings.Builder, t TaskType) {
 	if t.Manual {
 		p("Manual: the workflow runs it by waiting for confirmations, not a worker activity.\n\n")
 	}
+	if t.Workflow {
+		p("Runs as a child workflow of its own (several activities, each retried on its own, with compensation), not one activity; the task's timeout bounds the whole workflow.\n\n")
+	}
 	timeout := defaultTimeout
 	if t.Timeout > 0 {
 		timeout = t.Timeout

@@ -23,6 +23,10 @@ type TaskType struct {
 	// Manual marks a task type that the workflow itself runs by waiting for
 	// signals (a checklist), not an activity.
 	Manual bool
+	// Workflow marks a task type that a child workflow of the same name
+	// runs (workflows.taskWorkflows), orchestrating activities of its own:
+	// a saga that always tears down what it made, a durable timer.
+	Workflow bool
 	// AbortOnFail marks a task type that checks the gates written with
 	// abortOnFail while it runs, and stops early once one fails. Plans may
 	// write abortOnFail only on the gates of such task types.

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/events"
@@ -90,9 +89,7 @@ func newHarness(t *testing.T) *harness {
 		// without anything being wrong with the workflow.
 		DeadlockDetectionTimeout: 30 * time.Second,
 	})
-	h.env.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
-	h.env.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
-	h.env.RegisterWorkflowWithOptions(workflows.EventRelay, workflow.RegisterOptions{Name: workflows.EventRelayName})
+	workflows.Register(h.env)
 	h.env.RegisterActivityWithOptions(h.sink.publish, activity.RegisterOptions{Name: activities.PublishEventsName})
 	for _, name := range taskTypes {
 		h.env.RegisterActivityWithOptions(h.dispatch, activity.RegisterOptions{Name: name})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -122,15 +123,20 @@ func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int)
 	r.pub.emit(ctx, events.TaskStarted, r.in.Phase.Name+"/"+t.Name, events.TaskData{
 		Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses, Status: string(plan.StatusRunning),
 	})
+	in := activities.TaskInput{
+		RunID: r.in.RunID, Plan: r.in.Plan, Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses,
+		Params: activities.Params(t.With), ArtifactDir: r.in.ArtifactDir, AbortOn: abortOn(t.Gates),
+	}
 	var fut workflow.Future
-	if t.Uses == activities.ChecklistType {
+	switch {
+	case t.Uses == activities.ChecklistType:
 		tr.Status = plan.StatusWaiting
 		fut = r.checklist(ctx, t)
-	} else {
-		fut = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(t)), t.Uses, activities.TaskInput{
-			RunID: r.in.RunID, Plan: r.in.Plan, Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses,
-			Params: activities.Params(t.With), ArtifactDir: r.in.ArtifactDir, AbortOn: abortOn(t.Gates),
-		})
+	case isTaskWorkflow(t.Uses):
+		in.Timeout, in.Retry = taskTimeout(t), t.Retry
+		fut = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, r.childOptions(t)), t.Uses, in)
+	default:
+		fut = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(t)), t.Uses, in)
 	}
 	sel.AddFuture(fut, func(f workflow.Future) {
 		var out activities.TaskOutput
@@ -148,6 +154,38 @@ func abortOn(gates []plan.Gate) []plan.Gate {
 		}
 	}
 	return out
+}
+
+// isTaskWorkflow says whether a child workflow runs tasks of this type.
+func isTaskWorkflow(uses string) bool {
+	_, ok := taskWorkflows()[uses]
+	return ok
+}
+
+// undoGrace is how long a task workflow may take, past its task's
+// timeout, to undo what it made before the server stops it.
+const undoGrace = 30 * time.Minute
+
+func taskTimeout(t plan.Task) time.Duration {
+	if d := t.Timeout.Std(); d > 0 {
+		return d
+	}
+	return defaultTimeout
+}
+
+// childOptions run a task workflow. The task's timeout (in its input)
+// bounds its work, which it then undoes; the server's execution timeout
+// comes undoGrace later. A cancelled or closing phase asks it to cancel
+// and waits, so it always gets to undo what it made (tear down a scratch
+// database, roll back a half-done rotation). It is not retried as a
+// whole: its activities retry on their own.
+func (r *phaseRun) childOptions(t plan.Task) workflow.ChildWorkflowOptions {
+	return workflow.ChildWorkflowOptions{
+		WorkflowID:               TaskWorkflowID(r.in.RunID, r.in.Phase.Name, t.Name),
+		WorkflowExecutionTimeout: taskTimeout(t) + undoGrace,
+		WaitForCancellation:      true,
+		ParentClosePolicy:        enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
+	}
 }
 
 // activityOptions are a task's timeouts and retry policy, from the plan.

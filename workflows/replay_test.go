@@ -33,9 +33,7 @@ func TestReplay(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			r.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
-			r.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
-			r.RegisterWorkflowWithOptions(workflows.EventRelay, workflow.RegisterOptions{Name: workflows.EventRelayName})
+			workflows.Register(r)
 			fh, err := os.Open(f)
 			if err != nil {
 				t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"go.temporal.io/sdk/converter"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/internal/codec"
@@ -167,9 +166,7 @@ func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions)
 		// the heartbeat timeout, and `starter run` would show them late.
 		MaxHeartbeatThrottleInterval: heartbeatThrottle,
 	})
-	w.RegisterWorkflowWithOptions(workflows.Readiness, workflow.RegisterOptions{Name: workflows.ReadinessName})
-	w.RegisterWorkflowWithOptions(workflows.Phase, workflow.RegisterOptions{Name: workflows.PhaseName})
-	w.RegisterWorkflowWithOptions(workflows.EventRelay, workflow.RegisterOptions{Name: workflows.EventRelayName})
+	workflows.Register(w)
 	acts.Register(w)
 	return w
 }
