@@ -14,6 +14,7 @@ func RegisterNATSFlags(fs *flag.FlagSet, c *natsevents.Config) {
 	fs.StringVar(&c.NKeyFile, "nats-nkey", env("NATS_NKEY", ""), "NATS nkey seed file (env NATS_NKEY)")
 	fs.StringVar(&c.User, "nats-user", env("NATS_USER", ""), "NATS user (env NATS_USER)")
 	fs.StringVar(&c.Password, "nats-password", env("NATS_PASSWORD", ""), "NATS password (env NATS_PASSWORD)")
+	fs.StringVar(&c.Token, "nats-token", env("NATS_TOKEN", ""), "NATS token (env NATS_TOKEN; prefer the env var: flags show in ps)")
 	fs.StringVar(&c.TLS.CAFile, "nats-tls-ca", env("NATS_TLS_CA", ""), "CA bundle for NATS's certificate (env NATS_TLS_CA)")
 	fs.StringVar(&c.TLS.CertFile, "nats-tls-cert", env("NATS_TLS_CERT", ""), "client certificate for NATS mTLS (env NATS_TLS_CERT)")
 	fs.StringVar(&c.TLS.KeyFile, "nats-tls-key", env("NATS_TLS_KEY", ""), "client key for NATS mTLS (env NATS_TLS_KEY)")
