@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/shipshape-dev/shipshape/events"
 )
 
@@ -28,7 +30,9 @@ func (a *Activities) PublishEvents(ctx context.Context, in PublishEventsInput) e
 	if a.Events == nil {
 		return nil // no event stream configured
 	}
+	traceParent := traceParent(ctx)
 	for _, e := range in.Events {
+		e.TraceParent = traceParent
 		data, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encode event %s: %w", e.ID, err)
@@ -38,4 +42,14 @@ func (a *Activities) PublishEvents(ctx context.Context, in PublishEventsInput) e
 		}
 	}
 	return nil
+}
+
+// traceParent is the W3C traceparent of the span in ctx (the activity's,
+// when the worker traces), or "".
+func traceParent(ctx context.Context) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return ""
+	}
+	return fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())
 }

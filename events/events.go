@@ -67,8 +67,13 @@ type Event struct {
 	Plan string `json:"plan"`
 	// Sequence (extension "sequence") orders the events one workflow
 	// emitted: the run's own, or one phase's.
-	Sequence int64           `json:"sequence"`
-	Data     json.RawMessage `json:"data"`
+	Sequence int64 `json:"sequence"`
+	// TraceParent (extension "traceparent", CloudEvents distributed
+	// tracing) is the W3C trace context of the worker span that published
+	// the event, when the worker traces: every event of a run carries the
+	// run's trace ID.
+	TraceParent string          `json:"traceparent,omitempty"`
+	Data        json.RawMessage `json:"data"`
 }
 
 // NATSSubject is the subject the event is published on.
