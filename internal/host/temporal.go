@@ -15,6 +15,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -106,8 +107,9 @@ func (t TLSConfig) config() (*tls.Config, error) {
 	return cfg, nil
 }
 
-// Dial connects to Temporal and checks that it answers.
-func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+// Dial connects to Temporal and checks that it answers. extra adjust the
+// client options last (metrics handler, interceptors).
+func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger, extra ...func(*client.Options)) (client.Client, error) {
 	tlsCfg, err := c.TLS.config()
 	if err != nil {
 		return nil, fmt.Errorf("temporal tls: %w", err)
@@ -132,6 +134,9 @@ func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger) (client.C
 			opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 	}
+	for _, f := range extra {
+		f(&opts)
+	}
 	dctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	cl, err := client.DialContext(dctx, opts)
@@ -150,6 +155,9 @@ type WorkerOptions struct {
 	StopTimeout time.Duration
 	// MaxConcurrentActivities bounds the activities one worker runs.
 	MaxConcurrentActivities int
+	// Interceptors wrap workflows and activities (metrics); the client's
+	// interceptors (tracing) apply as well.
+	Interceptors []interceptor.WorkerInterceptor
 }
 
 // NewWorker returns a worker on the Shipshape task queue with every
@@ -165,6 +173,7 @@ func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions)
 		// numbers); without this the SDK holds heartbeats back for 80% of
 		// the heartbeat timeout, and `starter run` would show them late.
 		MaxHeartbeatThrottleInterval: heartbeatThrottle,
+		Interceptors:                 opts.Interceptors,
 	})
 	workflows.Register(w)
 	acts.Register(w)
