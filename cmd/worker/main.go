@@ -40,6 +40,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	)
 	temporal.RegisterFlags(fs)
 	host.RegisterNATSFlags(fs, &nats)
+	telemetryFlags := registerTelemetryFlags(fs)
 	logFormat := fs.String("log-format", envOr("SHIPSHAPE_LOG_FORMAT", "text"), "log format: text or json (env SHIPSHAPE_LOG_FORMAT)")
 	logLevel := fs.String("log-level", envOr("SHIPSHAPE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SHIPSHAPE_LOG_LEVEL)")
 	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight activities get to finish")
@@ -54,6 +55,11 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	obs, logger, err := telemetryFlags.start(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
 	nats.Logger = logger
 
 	events := natsevents.New(nats)
@@ -64,14 +70,14 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer events.Close()
 
-	cl, err := temporal.Dial(ctx, logger)
+	cl, err := temporal.Dial(ctx, logger, obs.clientOptions)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	w := host.NewWorker(cl, &activities.Activities{Logger: logger, Events: events}, host.WorkerOptions{
+	w := host.NewWorker(cl, &activities.Activities{Logger: logger, Events: events}, obs.workerOptions(host.WorkerOptions{
 		StopTimeout: *stopTimeout, MaxConcurrentActivities: *maxActivities,
-	})
+	}))
 	logger.Info("worker starting", slog.String("temporal", temporal.Address), slog.String("namespace", temporal.Namespace),
 		slog.String("taskQueue", workflows.TaskQueue))
 	interrupt := make(chan any)
@@ -80,7 +86,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		logger.Info("stopping: no new work; in-flight activities may finish", slog.Duration("timeout", *stopTimeout))
 		close(interrupt)
 	}()
-	return w.Run(interrupt)
+	return obs.run(cl, w, interrupt)
 }
 
 func envOr(name, def string) string {

@@ -158,6 +158,8 @@ type WorkerOptions struct {
 	// Interceptors wrap workflows and activities (metrics); the client's
 	// interceptors (tracing) apply as well.
 	Interceptors []interceptor.WorkerInterceptor
+	// OnFatalError hears why a started worker stopped by itself.
+	OnFatalError func(error)
 }
 
 // NewWorker returns a worker on the Shipshape task queue with every
@@ -174,6 +176,7 @@ func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions)
 		// the heartbeat timeout, and `starter run` would show them late.
 		MaxHeartbeatThrottleInterval: heartbeatThrottle,
 		Interceptors:                 opts.Interceptors,
+		OnFatalError:                 opts.OnFatalError,
 	})
 	workflows.Register(w)
 	acts.Register(w)
