@@ -43,6 +43,13 @@ func TestWorkerMetrics(t *testing.T) {
 	if got := httpStatus(base + "/healthz"); got != http.StatusOK {
 		t.Errorf("/healthz: %d", got)
 	}
+	// The container health check (images without a shell).
+	if out, err := exec.Command(workerBin, "healthcheck", base+"/readyz").CombinedOutput(); err != nil {
+		t.Errorf("worker healthcheck: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(workerBin, "healthcheck", "http://"+freeAddr(t)+"/readyz").CombinedOutput(); err == nil {
+		t.Errorf("worker healthcheck of nothing succeeded: %s", out)
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -32,6 +32,9 @@ func main() {
 
 // Main runs a worker until ctx is done.
 func Main(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:])
+	}
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (

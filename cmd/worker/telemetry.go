@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -168,4 +173,37 @@ func (t *workerTelemetry) close() {
 	if err := errors.Join(errs...); err != nil {
 		t.logger.Warn("telemetry shutdown", slog.String("error", err.Error()))
 	}
+}
+
+// healthcheck is `worker healthcheck [URL]`: it exits 0 when the worker's
+// /readyz answers 200, for container health checks in images without a
+// shell or curl. The default URL is /readyz on SHIPSHAPE_METRICS_ADDR's
+// port (default 9090) on loopback.
+func healthcheck(ctx context.Context, args []string) error {
+	url := ""
+	if len(args) > 0 {
+		url = args[0]
+	} else {
+		_, port, err := net.SplitHostPort(envOr("SHIPSHAPE_METRICS_ADDR", defaultMetricsAddr))
+		if err != nil || port == "" {
+			return fmt.Errorf("healthcheck: SHIPSHAPE_METRICS_ADDR: want host:port, got %q", os.Getenv("SHIPSHAPE_METRICS_ADDR"))
+		}
+		url = "http://127.0.0.1:" + port + "/readyz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s: %s %s", url, resp.Status, strings.TrimSpace(string(body)))
+	}
+	return nil
 }
