@@ -68,6 +68,16 @@ bench-loadgen:
 bench-sbom:
 	$(GO) run ./bench/sbom
 
+# The deployment files, checked without Docker or a cluster: Kubernetes
+# manifests decoded strictly into k8s.io/api types, docker-compose.yml
+# schema-validated by compose-go, Dockerfile rules, and the ports, paths
+# and secrets they share (deploy/validate, its own module). Not part of
+# lint: its first run downloads those modules.
+.PHONY: deploy-check
+deploy-check:
+	cd deploy/validate && $(GO) test -count=1 ./...
+	@if command -v kubectl >/dev/null; then kubectl kustomize deploy/kubernetes >/dev/null && echo "kustomize build ok"; fi
+
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./plan/
 
