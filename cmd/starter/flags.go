@@ -29,7 +29,7 @@ func (c *conn) register(fs *flag.FlagSet) {
 }
 
 func (c *conn) dial(ctx context.Context, logger *slog.Logger) (client.Client, error) {
-	return c.temporal.Dial(ctx, logger)
+	return dialTraced(ctx, c.temporal, logger)
 }
 
 // statusOptions let runs decode payloads the way the client does.

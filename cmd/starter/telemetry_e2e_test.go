@@ -5,14 +5,17 @@ package main_test
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +23,8 @@ import (
 	"github.com/prometheus/common/model"
 
 	dto "github.com/prometheus/client_model/go"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/shipshape-dev/shipshape/internal/telemetry"
 )
@@ -208,4 +213,114 @@ func sampleNames(families map[string]*dto.MetricFamily) map[string]bool {
 		}
 	}
 	return names
+}
+
+// fakeCollector is an OTLP/HTTP trace receiver (POST /v1/traces,
+// protobuf), standing in for an OpenTelemetry collector: it keeps the spans
+// it is sent.
+type fakeCollector struct {
+	mu    sync.Mutex
+	spans []collectedSpan
+}
+
+type collectedSpan struct {
+	service, name, traceID string
+}
+
+func (f *fakeCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" {
+		http.NotFound(w, r)
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(body, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	f.mu.Lock()
+	for _, rs := range req.GetResourceSpans() {
+		var service string
+		for _, a := range rs.GetResource().GetAttributes() {
+			if a.GetKey() == "service.name" {
+				service = a.GetValue().GetStringValue()
+			}
+		}
+		for _, ss := range rs.GetScopeSpans() {
+			for _, s := range ss.GetSpans() {
+				f.spans = append(f.spans, collectedSpan{service, s.GetName(), hex.EncodeToString(s.GetTraceId())})
+			}
+		}
+	}
+	f.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	out, _ := proto.Marshal(&coltracepb.ExportTraceServiceResponse{})
+	_, _ = w.Write(out)
+}
+
+func (f *fakeCollector) find(service, name string) (collectedSpan, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, s := range f.spans {
+		if s.service == service && s.name == name {
+			return s, true
+		}
+	}
+	return collectedSpan{}, false
+}
+
+// TestTracesExportedOverOTLP runs the worker and the starter with only the
+// standard OTEL_* variables pointing at an OTLP/HTTP receiver: both export
+// spans, the run is one trace from the starter's StartWorkflow to the
+// worker's task, and its events carry that trace.
+func TestTracesExportedOverOTLP(t *testing.T) {
+	collector := &fakeCollector{}
+	srv := httptest.NewServer(collector)
+	t.Cleanup(srv.Close)
+	otel := []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + srv.URL, "OTEL_BSP_SCHEDULE_DELAY=100"}
+
+	c := startCluster(t)
+	c.stopWorker() // replaced by one that traces
+	worker := exec.Command(workerBin, c.args("--stop-timeout", "5s", "--metrics-addr", "")...)
+	worker.Env = append(os.Environ(), otel...)
+	worker.Stdout, worker.Stderr = c.logs, c.logs
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.worker = worker
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	runID := "traced-otlp-1"
+	cmd := exec.CommandContext(ctx, starterBin, append([]string{"run", "--quiet", "--run-id", runID},
+		c.args("--set", "vars.url="+c.demo.URL()+"/health", writePlan(t, fmt.Sprintf(gatePlan, "traced", "< 5s", "< 5s")))...)...)
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), otel...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("starter run: %v\n%s", err, out)
+	}
+
+	var start, task collectedSpan
+	waitFor(t, 20*time.Second, func() bool {
+		var ok1, ok2 bool
+		start, ok1 = collector.find("shipshape-starter", "StartWorkflow:Readiness")
+		task, ok2 = collector.find("shipshape-worker", "RunActivity:http-check")
+		return ok1 && ok2
+	})
+	if start.traceID != task.traceID {
+		t.Errorf("starter's span in trace %s, the worker's task in %s: want one trace", start.traceID, task.traceID)
+	}
+	evs := consume(t, c.natsURL(), runID)
+	if len(evs) == 0 {
+		t.Fatal("no events")
+	}
+	for _, e := range evs {
+		if !strings.Contains(e.TraceParent, "-"+start.traceID+"-") {
+			t.Errorf("event %s traceparent %q, want trace %s", e.Type, e.TraceParent, start.traceID)
+		}
+	}
 }
