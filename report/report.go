@@ -1,7 +1,8 @@
 // Package report renders a run's plan.RunResult, the one value the
 // Readiness workflow returns, as report.json (a public contract, documented
 // in docs/report.md), a Markdown report for pull-request comments, JUnit XML
-// for CI test views, and a compact terminal summary.
+// for CI test views, a self-contained HTML page, and a compact terminal
+// summary.
 //
 // Renderers only format: scores and statuses come from the RunResult as
 // plan computed them, never recomputed here.
@@ -30,8 +31,8 @@ const (
 // errNoResult is returned by every renderer given a nil RunResult.
 var errNoResult = errors.New("no run result to report")
 
-// WriteDir creates dir if needed and writes report.json, report.md and
-// junit.xml into it. Each file is written to a temporary file in dir and
+// WriteDir creates dir if needed and writes report.json, report.md,
+// junit.xml and report.html into it. Each file is written to a temporary file in dir and
 // renamed into place, so a reader never sees half a report. It stops at the
 // first file it cannot write.
 func WriteDir(dir string, r *plan.RunResult) error {
@@ -48,6 +49,9 @@ func WriteDir(dir string, r *plan.RunResult) error {
 		{JSONFile, JSON},
 		{MarkdownFile, func(w io.Writer, r *plan.RunResult) error { return Markdown(w, relativeArtifacts(dir, r)) }},
 		{JUnitFile, JUnit},
+		{HTMLFile, func(w io.Writer, r *plan.RunResult) error {
+			return HTMLWith(w, relativeArtifacts(dir, r), HTMLOptions{ReadArtifact: ArtifactReader(dir)})
+		}},
 	}
 	for _, f := range files {
 		var buf bytes.Buffer
@@ -89,6 +93,18 @@ func relativeArtifacts(dir string, r *plan.RunResult) *plan.RunResult {
 		out.Phases[i].Tasks = tasks
 	}
 	return &out
+}
+
+// ArtifactReader reads an artifact named relative to dir (where
+// relativeArtifacts put it) or by an absolute path: the HTMLOptions
+// ReadArtifact of a report written into dir.
+func ArtifactReader(dir string) func(string) ([]byte, error) {
+	return func(path string) ([]byte, error) {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dir, filepath.FromSlash(path))
+		}
+		return os.ReadFile(path)
+	}
 }
 
 // writeFileAtomic writes data to a temporary file next to path, syncs it and

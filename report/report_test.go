@@ -68,7 +68,7 @@ func TestRenderersMatchGoldenFiles(t *testing.T) {
 
 func TestRenderersRefuseNilResult(t *testing.T) {
 	for name, render := range map[string]func(io.Writer, *plan.RunResult) error{
-		"JSON": report.JSON, "Markdown": report.Markdown, "JUnit": report.JUnit, "Text": report.Text,
+		"JSON": report.JSON, "Markdown": report.Markdown, "JUnit": report.JUnit, "Text": report.Text, "HTML": report.HTML,
 	} {
 		if err := render(io.Discard, nil); err == nil {
 			t.Errorf("%s(nil) returned no error", name)
@@ -322,7 +322,7 @@ func TestTextWithColorOnlyAddsColor(t *testing.T) {
 	}
 }
 
-func TestWriteDirWritesTheThreeReports(t *testing.T) {
+func TestWriteDirWritesTheFourReports(t *testing.T) {
 	r := MustFixture(t)
 	dir := filepath.Join(t.TempDir(), "runs", r.RunID)
 	if err := report.WriteDir(dir, r); err != nil {
@@ -336,6 +336,7 @@ func TestWriteDirWritesTheThreeReports(t *testing.T) {
 		report.JSONFile:     MustRender(t, report.JSON, r),
 		report.MarkdownFile: MustRender(t, report.Markdown, r),
 		report.JUnitFile:    MustRender(t, report.JUnit, r),
+		report.HTMLFile:     MustRender(t, report.HTML, r),
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {

@@ -158,15 +158,19 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var format, out *string
 	var noWait *bool
 	return connected(ctx, "report", args, stderr, func(fs *flag.FlagSet) {
-		format = fs.String("format", "md", "md, json, junit or text")
+		format = fs.String("format", "md", "md, json, junit, text or html")
 		out = fs.String("out", "", "write to this file instead of standard output")
 		noWait = fs.Bool("no-wait", false, "report a run still in progress as it stands now, instead of waiting for it to finish")
 	}, 1, "one RUN", func(ctx context.Context, c *runsConn, pos []string) error {
 		render := map[string]func(io.Writer, *plan.RunResult) error{
 			"md": report.Markdown, "json": report.JSON, "junit": report.JUnit, "text": report.Text,
+			// Charts are inlined from the artifacts beside the output file.
+			"html": func(w io.Writer, r *plan.RunResult) error {
+				return report.HTMLWith(w, r, report.HTMLOptions{ReadArtifact: report.ArtifactReader(filepath.Dir(*out))})
+			},
 		}[*format]
 		if render == nil {
-			return usageError{fmt.Sprintf("unknown --format %q (want md, json, junit or text)", *format)}
+			return usageError{fmt.Sprintf("unknown --format %q (want md, json, junit, text or html)", *format)}
 		}
 		var res *plan.RunResult
 		if *noWait {

@@ -38,7 +38,7 @@ Usage:
   starter confirm RUN --phase P --task T [--item ITEM] --by NAME
   starter cancel RUN
   starter events [--follow] [--run RUN] [--plan NAME] [--durable NAME] [--json]
-  starter report RUN [--format md|json|junit|text] [--out FILE]
+  starter report RUN [--format md|json|junit|text|html] [--out FILE]
   starter docs plan
   starter vulndb sync [--dir DIR] [--ecosystem Go,npm] [--data-url URL]
 
