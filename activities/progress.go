@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -79,5 +80,30 @@ func (r *progress) report(ctx context.Context, p Progress) {
 	defer cancel()
 	if err := r.a.Events.Publish(pctx, e.NATSSubject(), e.ID, body); err != nil {
 		r.a.logger().Debug("progress event not published", "task", r.in.Phase+"/"+r.in.Task, "error", err)
+	}
+}
+
+// every reports now() every interval, until the returned stop is called
+// (stop waits for a report under way).
+func (r *progress) every(ctx context.Context, interval time.Duration, now func() Progress) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				r.report(ctx, now())
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
 	}
 }

@@ -32,6 +32,7 @@ func registry() []entry {
 		{decl: coverageType, run: (*Activities).Coverage},
 		{decl: sbomScanType, run: (*Activities).SBOMScan},
 		{decl: loadTestType, run: (*Activities).LoadTest},
+		{decl: backupType, run: (*Activities).Backup},
 	}
 }
 

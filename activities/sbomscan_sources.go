@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -219,24 +218,7 @@ const heartbeatEvery = 15 * time.Second
 // it returns, so that a long step (syft, grype, the OSV API, indexing a
 // large database) keeps the task's heartbeat.
 func whileRunning[T any](ctx context.Context, prog *progress, p Progress, fn func() (T, error)) (T, error) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		tick := time.NewTicker(heartbeatEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-				prog.report(ctx, p)
-			}
-		}
-	})
-	defer wg.Wait()
-	defer close(done)
+	defer prog.every(ctx, heartbeatEvery, func() Progress { return p })()
 	return fn()
 }
 
