@@ -329,16 +329,23 @@ func backupOutput(m *pgbackup.Manifest, store string, started time.Time, expired
 	}
 }
 
-// runPG runs a PostgreSQL client program with the source's password in
-// its environment, its standard output to stdout (nil: discarded), and
-// returns its error with the end of its standard error.
-func runPG(ctx context.Context, src pgSource, bin string, stdout io.Writer, args ...string) error {
+// pgCommand is a PostgreSQL client program run with the source's
+// password in its environment, not its arguments.
+func pgCommand(ctx context.Context, src pgSource, bin string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = src.env()
+	cmd.WaitDelay = 5 * time.Second
+	return cmd
+}
+
+// runPG runs a PostgreSQL client program, its standard output to stdout
+// (nil: discarded), and returns its error with the end of its standard
+// error.
+func runPG(ctx context.Context, src pgSource, bin string, stdout io.Writer, args ...string) error {
+	cmd := pgCommand(ctx, src, bin, args...)
 	cmd.Stdout = stdout
 	stderr := newTailBuffer(20)
 	cmd.Stderr = stderr
-	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		msg := strings.TrimSpace(stderr.String())
 		return fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, redactErr(errors.New(msg), src.password))

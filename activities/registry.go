@@ -33,6 +33,7 @@ func registry() []entry {
 		{decl: sbomScanType, run: (*Activities).SBOMScan},
 		{decl: loadTestType, run: (*Activities).LoadTest},
 		{decl: backupType, run: (*Activities).Backup},
+		{decl: restoreDrillType},
 	}
 }
 
@@ -57,6 +58,9 @@ type Activities struct {
 	// worker reads each once; nil: one is made on first use.
 	Vulns     *vulndb.Cache
 	vulnsOnce sync.Once
+	// ScratchDir is where restore drills make local targets and keep
+	// downloads; empty: DrillScratchDir().
+	ScratchDir string
 }
 
 // Register registers every task type, under its type name, and the
@@ -75,6 +79,19 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 		}, activity.RegisterOptions{Name: e.decl.Name})
 	}
 	r.RegisterActivityWithOptions(a.PublishEvents, activity.RegisterOptions{Name: PublishEventsName})
+	for _, steps := range a.stepActivities() {
+		for name, fn := range steps {
+			r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+		}
+	}
+}
+
+// stepActivities are the activities task workflows call, by name: one
+// line per task workflow type.
+func (a *Activities) stepActivities() []map[string]any {
+	return []map[string]any{
+		a.drillSteps(),
+	}
 }
 
 func (a *Activities) logger() *slog.Logger {

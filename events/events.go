@@ -42,11 +42,15 @@ const (
 	GateEvaluated     Type = typePrefix + "gate.evaluated"
 	ApprovalRequested Type = typePrefix + "approval.requested"
 	ApprovalResolved  Type = typePrefix + "approval.resolved"
+	// DrillStarted and DrillFinished bracket a restore drill (task type
+	// restore-drill), so DR dashboards need not parse task metrics.
+	DrillStarted  Type = typePrefix + "drill.started"
+	DrillFinished Type = typePrefix + "drill.finished"
 )
 
 // Types lists every event type in documentation order.
 var Types = []Type{RunStarted, RunFinished, PhaseStarted, PhaseFinished, TaskStarted,
-	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved}
+	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, DrillStarted, DrillFinished}
 
 // Short is the type without its "dev.shipshape." prefix, e.g. "task.finished".
 func (t Type) Short() string { return strings.TrimPrefix(string(t), typePrefix) }
@@ -137,4 +141,30 @@ type ApprovalData struct {
 	By       string `json:"by,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	TimedOut bool   `json:"timedOut,omitempty"`
+}
+
+// DrillData is the data of drill.started and drill.finished.
+type DrillData struct {
+	Phase string `json:"phase"`
+	Task  string `json:"task"`
+	// Target is the scratch target's kind (local, url, …).
+	Target string `json:"target"`
+	// Database and Backup name the backup restored, once chosen.
+	Database string `json:"database,omitempty"`
+	Backup   string `json:"backup,omitempty"`
+	// The rest is set on drill.finished. Status is pass or fail.
+	Status string `json:"status,omitempty"`
+	// RTO and RPO are in seconds: drill start until verified, and drill
+	// start minus the backup's end. RTO is absent when the drill did not
+	// get as far as verifying.
+	RTO        *float64 `json:"rto,omitempty"`
+	RPO        *float64 `json:"rpo,omitempty"`
+	Verified   bool     `json:"verified"`
+	Mismatches int      `json:"mismatches"`
+	// Step is the step that failed (select, provision, fetch, restore,
+	// verify), and Error why.
+	Step  string `json:"step,omitempty"`
+	Error string `json:"error,omitempty"`
+	// TornDown says the scratch target was removed.
+	TornDown bool `json:"tornDown"`
 }

@@ -194,11 +194,25 @@ func activityOptions(t plan.Task) workflow.ActivityOptions {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
+	retry := retryPolicy(t.Retry)
+	return workflow.ActivityOptions{
+		ActivityID:          t.Name,
+		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    t.Heartbeat.Std(),
+		// Only a heartbeating activity learns it was cancelled; wait for
+		// those to clean up, don't wait for the others.
+		WaitForCancellation: t.Heartbeat > 0,
+		RetryPolicy:         retry,
+	}
+}
+
+// retryPolicy is a task's retry policy, defaults in place of zero values.
+func retryPolicy(r plan.Retry) *temporal.RetryPolicy {
 	retry := &temporal.RetryPolicy{
-		InitialInterval:    t.Retry.InitialInterval.Std(),
-		BackoffCoefficient: t.Retry.Backoff,
-		MaximumInterval:    t.Retry.MaxInterval.Std(),
-		MaximumAttempts:    int32(t.Retry.MaxAttempts),
+		InitialInterval:    r.InitialInterval.Std(),
+		BackoffCoefficient: r.Backoff,
+		MaximumInterval:    r.MaxInterval.Std(),
+		MaximumAttempts:    int32(r.MaxAttempts),
 	}
 	if retry.MaximumAttempts <= 0 {
 		retry.MaximumAttempts = defaultAttempts
@@ -212,15 +226,7 @@ func activityOptions(t plan.Task) workflow.ActivityOptions {
 	if retry.MaximumInterval < retry.InitialInterval {
 		retry.MaximumInterval = max(time.Minute, retry.InitialInterval)
 	}
-	return workflow.ActivityOptions{
-		ActivityID:          t.Name,
-		StartToCloseTimeout: timeout,
-		HeartbeatTimeout:    t.Heartbeat.Std(),
-		// Only a heartbeating activity learns it was cancelled; wait for
-		// those to clean up, don't wait for the others.
-		WaitForCancellation: t.Heartbeat > 0,
-		RetryPolicy:         retry,
-	}
+	return retry
 }
 
 func (r *phaseRun) finishTask(ctx workflow.Context, i int, out activities.TaskOutput, err error) {

@@ -2,6 +2,8 @@ package workflows
 
 import (
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/shipshape-dev/shipshape/activities"
 )
 
 // Registry is where workflows are registered: a worker, a replayer or a
@@ -18,7 +20,9 @@ type Registry interface {
 // like a task activity, with an error whose details hold that output.
 // Adding one is one line here.
 func taskWorkflows() map[string]any {
-	return map[string]any{}
+	return map[string]any{
+		activities.RestoreDrillType: RestoreDrill,
+	}
 }
 
 // Register registers every Shipshape workflow under its name: Readiness,

@@ -1,0 +1,782 @@
+package activities
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/klauspost/compress/zstd"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// RestoreDrillType is the name of the restore drill task type. A
+// RestoreDrill workflow runs it, step by step, with the activities below.
+const RestoreDrillType = "restore-drill"
+
+// The restore drill's steps, each an activity taking a DrillStep.
+const (
+	DrillSelect    = "restore-drill.select"
+	DrillProvision = "restore-drill.provision"
+	DrillFetch     = "restore-drill.fetch"
+	DrillRestore   = "restore-drill.restore"
+	DrillVerify    = "restore-drill.verify"
+	DrillTeardown  = "restore-drill.teardown"
+)
+
+// Target kinds.
+const (
+	TargetLocal = "local"
+	TargetURL   = "url"
+)
+
+// ErrBackupCorrupt is the application error type of a drill whose backup
+// does not match its manifest's size and hash: not retried.
+const ErrBackupCorrupt = "BackupCorrupt"
+
+var restoreDrillType = plan.TaskType{
+	Name: RestoreDrillType,
+	Summary: "Restores the newest (or a named) backup taken by `backup` onto a scratch database, verifies it and measures how long it took. " +
+		"It downloads the dump and checks its SHA-256 against the manifest, provisions the target (`local`: an ephemeral PostgreSQL cluster from the worker's binaries; `url`: a database you give), " +
+		"runs pg_restore with `jobs`, compares every table's row count and checksum with the manifest's and runs the plan's SQL assertions. " +
+		"The scratch target is torn down on success, failure, cancellation and timeout, and after a worker crash when the run resumes; `starter drills cleanup` removes anything left by a lost worker. " +
+		"A verified backup is marked so retention keeps it. See [Backups and restore drills](drills.md).",
+	Params: []plan.Param{
+		{Name: "storage", Type: plan.TypeString, Required: true, Doc: "Where the backups are: the `storage` of the backup task."},
+		{Name: "database", Type: plan.TypeString, Required: true, Doc: "The database whose backups to restore: the database name in the backup task's source."},
+		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
+		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
+			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `url`: an existing database, given by `url`."},
+			{Name: "url", Type: plan.TypeString, Doc: "kind url: the database to restore into, `postgres://user[:password]@host:port/db`. It must not be the backup's source, and must be empty unless allowWipe."},
+			{Name: "allowWipe", Type: plan.TypeBool, Default: false, Doc: "kind url: empty the database first (drop every schema, large objects too). Without it, a database that is not empty is refused."},
+		}},
+		{Name: "jobs", Type: plan.TypeInt, Default: 2, Doc: "Tables pg_restore restores at once."},
+		{Name: "assertions", Type: plan.TypeObjectList, Doc: "SQL checks run on the restored database after the checksums: each query returns one number.", Fields: []plan.Param{
+			{Name: "name", Type: plan.TypeString, Required: true, Doc: "What it checks, for the report."},
+			{Name: "sql", Type: plan.TypeString, Required: true, Doc: "A query returning one row with one number (`SELECT count(*) FROM users WHERE active`)."},
+			{Name: "expect", Type: plan.TypeString, Required: true, Doc: "The value (`42`) or a threshold (`>= 1000`)."},
+		}},
+		{Name: "pgRestoreArgs", Type: plan.TypeStringList, Doc: "Extra pg_restore arguments. The drill always passes --no-owner --no-privileges --exit-on-error."},
+	},
+	Metrics: []plan.Metric{
+		{Name: "drill.rto", Unit: plan.UnitSeconds, Doc: "Recovery time: from the drill's start until the restore was verified (absent when it was not)."},
+		{Name: "drill.rpo", Unit: plan.UnitSeconds, Doc: "Recovery point: the drill's start minus the end of the backup restored."},
+		{Name: "drill.fetch.duration", Unit: plan.UnitSeconds, Doc: "Downloading, hash-checking and unpacking the backup."},
+		{Name: "drill.restore.duration", Unit: plan.UnitSeconds, Doc: "pg_restore's run."},
+		{Name: "drill.verify.duration", Unit: plan.UnitSeconds, Doc: "Checksums and assertions."},
+		{Name: "drill.verify.mismatches", Unit: plan.UnitCount, Doc: "Tables whose count or checksum differ from the manifest's, missing or extra."},
+		{Name: "drill.assertions.failed", Unit: plan.UnitCount, Doc: "SQL assertions that did not hold (or did not run)."},
+		{Name: "drill.bytes", Unit: plan.UnitBytes, Doc: "Backup bytes downloaded (compressed)."},
+		{Name: "drill.tables", Unit: plan.UnitCount, Doc: "Tables verified."},
+		{Name: "drill.rows", Unit: plan.UnitCount, Doc: "Rows verified."},
+	},
+	Timeout:     time.Hour,
+	Heartbeat:   time.Minute,
+	MaxAttempts: 3,
+	Workflow:    true,
+	Check:       checkRestoreDrill,
+}
+
+func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
+	p := Params(with)
+	var problems []plan.ParamProblem
+	add := func(param, format string, args ...any) {
+		problems = append(problems, plan.ParamProblem{Param: param, Msg: fmt.Sprintf(format, args...)})
+	}
+	t := p.Object("target")
+	switch kind := targetKind(t); kind {
+	case TargetURL:
+		if _, err := parseSource(t.String("url")); err != nil {
+			add("target.url", "%v", err)
+		}
+	case TargetLocal:
+		if t.String("url") != "" {
+			add("target.url", "only for kind url")
+		}
+	}
+	for i, a := range p.Objects("assertions") {
+		if _, err := parseExpect(a.String("expect")); err != nil {
+			add(fmt.Sprintf("assertions[%d].expect", i), "%v", err)
+		}
+	}
+	if p.Int("jobs") < 1 && with["jobs"] != nil {
+		add("jobs", "must be at least 1")
+	}
+	return problems
+}
+
+func targetKind(t Params) string {
+	if k := t.String("kind"); k != "" {
+		return k
+	}
+	return TargetLocal
+}
+
+// parseExpect reads an assertion's expectation: a threshold, or a bare
+// number meaning equal to it.
+func parseExpect(s string) (plan.Threshold, error) {
+	s = strings.TrimSpace(s)
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		s = "== " + s
+	}
+	return plan.ParseThreshold(s, plan.UnitCount)
+}
+
+// DrillStep is the input of every drill step: the task, the drill's ID
+// (its workflow's ID, which keys what it makes), and what the steps before
+// found. It holds no secret: passwords stay in the plan's URLs or in the
+// scratch directory.
+type DrillStep struct {
+	Task   TaskInput   `json:"task"`
+	ID     string      `json:"id"`
+	Backup DrillBackup `json:"backup"`
+	Target DrillTarget `json:"target"`
+}
+
+// DrillBackup is the backup a drill restores, from its manifest.
+type DrillBackup struct {
+	ID       string          `json:"id"`
+	Database string          `json:"database"`
+	Key      string          `json:"key"`
+	Format   string          `json:"format"`
+	Size     int64           `json:"size"`
+	SHA256   string          `json:"sha256"`
+	Finished time.Time       `json:"finished"`
+	Source   pgbackup.Source `json:"source"`
+}
+
+// DrillTarget is a provisioned scratch target.
+type DrillTarget struct {
+	Kind     string `json:"kind"`
+	Host     string `json:"host,omitempty"`
+	Port     int    `json:"port,omitempty"`
+	User     string `json:"user,omitempty"`
+	Database string `json:"database,omitempty"`
+	// Dir is a local target's cluster directory.
+	Dir string `json:"dir,omitempty"`
+}
+
+// DrillResult is what a drill step reports.
+type DrillResult struct {
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Tables  []plan.Table       `json:"tables,omitempty"`
+	Message string             `json:"message,omitempty"`
+	// Verified: every table matched and every assertion held.
+	Verified bool `json:"verified,omitempty"`
+}
+
+// drillSteps are the restore drill's step activities, by name.
+func (a *Activities) drillSteps() map[string]any {
+	return map[string]any{
+		DrillSelect:    a.DrillSelect,
+		DrillProvision: a.DrillProvision,
+		DrillFetch:     a.DrillFetch,
+		DrillRestore:   a.DrillRestore,
+		DrillVerify:    a.DrillVerify,
+		DrillTeardown:  a.DrillTeardown,
+	}
+}
+
+// DrillScratchDir is where local targets and downloads go when the worker
+// names no scratch directory.
+func DrillScratchDir() string { return filepath.Join(os.TempDir(), "shipshape-drills") }
+
+func (a *Activities) scratchDir() string {
+	if a.ScratchDir != "" {
+		return a.ScratchDir
+	}
+	return DrillScratchDir()
+}
+
+// DrillTag is the tag of the scratch clusters drill id makes.
+func DrillTag(id string) string { return "restore-drill:" + id }
+
+// drillDir is the drill's working directory (downloads, the restored
+// dump, the local target's password).
+func (a *Activities) drillDir(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(a.scratchDir(), "shipshape-drill-"+hex.EncodeToString(sum[:8]))
+}
+
+// DrillSelect picks the backup: the named one or the newest complete one.
+func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup, error) {
+	p := s.Task.Params
+	store, err := openStore(ctx, p.String("storage"))
+	if err != nil {
+		return DrillBackup{}, InvalidParams("storage: %v", err)
+	}
+	m, err := pgbackup.Find(ctx, store, p.String("database"), p.String("backup"))
+	if errors.Is(err, pgbackup.ErrNoBackup) {
+		return DrillBackup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%v in %s", err, store), ErrInvalidParams, nil)
+	}
+	if err != nil {
+		return DrillBackup{}, err
+	}
+	return DrillBackup{ID: m.ID, Database: m.Source.Database, Key: m.Key, Format: m.Format, Size: m.Size,
+		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source}, nil
+}
+
+// DrillProvision makes the scratch target. It is idempotent by drill:
+// a retry first removes what an earlier attempt of the same drill made.
+func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarget, error) {
+	t := s.Task.Params.Object("target")
+	switch kind := targetKind(t); kind {
+	case TargetLocal:
+		if _, err := a.DrillTeardown(ctx, s); err != nil {
+			return DrillTarget{}, err
+		}
+		dir := a.drillDir(s.ID)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return DrillTarget{}, err
+		}
+		c, err := postgres.StartCluster(ctx, postgres.ClusterOptions{Parent: a.scratchDir(), Tag: DrillTag(s.ID)})
+		if err != nil {
+			return DrillTarget{}, fmt.Errorf("provision a local cluster: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "password"), []byte(c.Password), 0o600); err != nil {
+			_ = c.Stop(context.WithoutCancel(ctx))
+			return DrillTarget{}, err
+		}
+		a.logger().Info("drill target provisioned", "drill", s.ID, "dir", c.Dir, "port", c.Port)
+		return DrillTarget{Kind: kind, Host: c.Host, Port: c.Port, User: c.Superuser, Database: s.Backup.Database, Dir: c.Dir}, nil
+	case TargetURL:
+		dst, err := parseSource(t.String("url"))
+		if err != nil {
+			return DrillTarget{}, InvalidParams("target.url: %v", err)
+		}
+		if err := os.MkdirAll(a.drillDir(s.ID), 0o700); err != nil {
+			return DrillTarget{}, err
+		}
+		target := DrillTarget{Kind: kind, Host: dst.Host, Port: dst.Port, User: dst.User, Database: dst.Database}
+		if sameDatabase(s.Backup.Source, dst) {
+			return DrillTarget{}, InvalidParams("target.url: %s is the backup's source (%s:%d/%s): a drill restores elsewhere", dst, s.Backup.Source.Host, s.Backup.Source.Port, s.Backup.Source.Database)
+		}
+		conn, err := dst.connect(ctx)
+		if err != nil {
+			return DrillTarget{}, err
+		}
+		defer conn.Close(context.WithoutCancel(ctx))
+		var system string
+		_ = conn.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&system)
+		if system != "" && system == s.Backup.Source.SystemID && dst.Database == s.Backup.Source.Database {
+			return DrillTarget{}, InvalidParams("target.url: %s is the backup's source database (same cluster, system identifier %s): a drill restores elsewhere", dst, system)
+		}
+		n, err := userObjects(ctx, conn)
+		if err != nil {
+			return DrillTarget{}, err
+		}
+		if n > 0 && !t.Bool("allowWipe") {
+			return DrillTarget{}, InvalidParams("target.url: database %q is not empty (%d relations); set target.allowWipe: true to empty it first", dst.Database, n)
+		}
+		return target, nil
+	default:
+		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, url)", kind)
+	}
+}
+
+// sameDatabase says whether dst names the source's database: same
+// database name and port on the same host, loopback names counting as one.
+func sameDatabase(src pgbackup.Source, dst pgSource) bool {
+	if src.Database != dst.Database || src.Port != dst.Port {
+		return false
+	}
+	norm := func(h string) string {
+		if h == "localhost" || h == "" || strings.HasPrefix(h, "/") {
+			return "loopback"
+		}
+		if ip := net.ParseIP(h); ip != nil && ip.IsLoopback() {
+			return "loopback"
+		}
+		return strings.ToLower(h)
+	}
+	return norm(src.Host) == norm(dst.Host)
+}
+
+// userObjects counts the relations and large objects in a database
+// outside the system schemas.
+func userObjects(ctx context.Context, conn *pgx.Conn) (int, error) {
+	var n int
+	err := conn.QueryRow(ctx, `SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%')
+		+ (SELECT count(*) FROM pg_largeobject_metadata)`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("inspect the target: %w", err)
+	}
+	return n, nil
+}
+
+// wipe empties a database: every schema but the system's is dropped (and
+// public made again), every large object unlinked.
+func wipe(ctx context.Context, conn *pgx.Conn) error {
+	rows, err := conn.Query(ctx, `SELECT nspname FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', 'information_schema')
+		AND nspname NOT LIKE 'pg\_toast%' AND nspname NOT LIKE 'pg\_temp\_%'`)
+	if err != nil {
+		return err
+	}
+	var schemas []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return err
+		}
+		schemas = append(schemas, s)
+	}
+	rows.Close()
+	for _, s := range schemas {
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{s}.Sanitize()+" CASCADE"); err != nil {
+			return fmt.Errorf("wipe: %w", err)
+		}
+	}
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS public"); err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	if _, err := conn.Exec(ctx, "SELECT lo_unlink(oid) FROM pg_largeobject_metadata"); err != nil {
+		return fmt.Errorf("wipe: %w", err)
+	}
+	return nil
+}
+
+// fetched is the marker a finished fetch leaves in the drill directory.
+type fetched struct {
+	Bytes int64  `json:"bytes"`
+	Dump  string `json:"dump"`
+}
+
+// DrillFetch downloads the backup into the drill directory, checks its
+// size and SHA-256 against the manifest, and unpacks it for pg_restore.
+// A retried fetch resumes the download where the last attempt stopped
+// (the bytes on disk are hashed again, not downloaded again), and one
+// that finished is not repeated.
+func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, error) {
+	started := time.Now()
+	dir := a.drillDir(s.ID)
+	marker := filepath.Join(dir, "fetched.json")
+	if b, err := os.ReadFile(marker); err == nil {
+		var f fetched
+		if json.Unmarshal(b, &f) == nil {
+			return DrillResult{Metrics: map[string]float64{"drill.bytes": float64(f.Bytes), "drill.fetch.duration": 0},
+				Message: "already fetched"}, nil
+		}
+	}
+	store, err := openStore(ctx, s.Task.Params.String("storage"))
+	if err != nil {
+		return DrillResult{}, InvalidParams("storage: %v", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return DrillResult{}, err
+	}
+	part := filepath.Join(dir, "download.part")
+	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return DrillResult{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	offset, err := io.Copy(h, f) // what an earlier attempt downloaded
+	if err != nil {
+		return DrillResult{}, err
+	}
+	if offset > s.Backup.Size {
+		offset = 0
+		h.Reset()
+		if err := f.Truncate(0); err != nil {
+			return DrillResult{}, err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return DrillResult{}, err
+		}
+	}
+	resumed := offset
+	var got atomic.Int64
+	got.Store(offset)
+	prog := a.progress(s.Task)
+	report := func() Progress {
+		n := got.Load()
+		done := -1.0
+		if s.Backup.Size > 0 {
+			done = float64(n) / float64(s.Backup.Size)
+		}
+		return Progress{Done: done, Message: fmt.Sprintf("fetch: %s of %s", mib(n), mib(s.Backup.Size)),
+			Metrics: map[string]float64{"drill.bytes": float64(n)}}
+	}
+	stop := prog.every(ctx, 5*time.Second, report)
+	if offset < s.Backup.Size {
+		r, err := store.Open(ctx, s.Backup.Key, offset)
+		if err != nil {
+			stop()
+			return DrillResult{}, fmt.Errorf("open %s: %w", s.Backup.Key, err)
+		}
+		_, err = io.Copy(io.MultiWriter(f, h, writerFunc(func(p []byte) { got.Add(int64(len(p))) })), r)
+		r.Close()
+		if err != nil {
+			stop()
+			return DrillResult{}, fmt.Errorf("download %s: %w", s.Backup.Key, err)
+		}
+	}
+	stop()
+	// Whatever is left past the manifest's size counts against the hash.
+	if rest, err := io.Copy(h, f); err == nil {
+		got.Add(rest)
+	}
+	n := got.Load()
+	sum := hex.EncodeToString(h.Sum(nil))
+	metrics := map[string]float64{"drill.bytes": float64(n - resumed)}
+	if n != s.Backup.Size || sum != s.Backup.SHA256 {
+		f.Close()
+		_ = os.Remove(part)
+		out := TaskOutput{Metrics: metrics}
+		return DrillResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("backup %s is corrupt: %d bytes with sha256 %s, the manifest says %d bytes with sha256 %s", s.Backup.ID, n, sum, s.Backup.Size, s.Backup.SHA256),
+			ErrBackupCorrupt, nil, out)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return DrillResult{}, err
+	}
+	dump := filepath.Join(dir, "dump")
+	_ = os.RemoveAll(dump)
+	if err := unpack(f, s.Backup.Format, dump); err != nil {
+		return DrillResult{}, fmt.Errorf("unpack %s: %w", s.Backup.Key, err)
+	}
+	f.Close()
+	_ = os.Remove(part)
+	b, _ := json.Marshal(fetched{Bytes: n, Dump: dump})
+	if err := os.WriteFile(marker, b, 0o600); err != nil {
+		return DrillResult{}, err
+	}
+	metrics["drill.fetch.duration"] = time.Since(started).Seconds()
+	msg := fmt.Sprintf("fetched %s (%s), sha256 verified", s.Backup.Key, mib(n))
+	if resumed > 0 {
+		msg += fmt.Sprintf(", resumed at %s", mib(resumed))
+	}
+	return DrillResult{Metrics: metrics, Message: msg}, nil
+}
+
+type writerFunc func(p []byte)
+
+func (w writerFunc) Write(p []byte) (int, error) {
+	w(p)
+	return len(p), nil
+}
+
+// unpack decompresses a stored dump into dst: the custom format's file,
+// or the directory format's directory.
+func unpack(r io.Reader, format, dst string) error {
+	dec, err := zstd.NewReader(r)
+	if err != nil {
+		return err
+	}
+	defer dec.Close()
+	if format != pgbackup.FormatDirectory {
+		out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, dec); err != nil {
+			out.Close()
+			return err
+		}
+		return out.Close()
+	}
+	if err := os.MkdirAll(dst, 0o700); err != nil {
+		return err
+	}
+	tr := tar.NewReader(dec)
+	for {
+		hdr, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := path.Clean(hdr.Name)
+		if hdr.Typeflag != tar.TypeReg || strings.Contains(name, "/") || name == "." || name == ".." {
+			return fmt.Errorf("unexpected entry %q in a directory-format dump", hdr.Name)
+		}
+		out, err := os.OpenFile(filepath.Join(dst, name), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(out, tr); err != nil {
+			out.Close()
+			return err
+		}
+		if err := out.Close(); err != nil {
+			return err
+		}
+	}
+}
+
+// targetSource is how the drill's steps reach the target: a local
+// target's superuser password is in the drill directory, a url target's
+// is in its URL.
+func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
+	switch s.Target.Kind {
+	case TargetLocal:
+		pw, err := os.ReadFile(filepath.Join(a.drillDir(s.ID), "password"))
+		if err != nil {
+			return pgSource{}, fmt.Errorf("the local target's password is gone (was it torn down?): %w", err)
+		}
+		return parseSource(fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", s.Target.User, pw,
+			net.JoinHostPort(s.Target.Host, strconv.Itoa(s.Target.Port)), s.Target.Database))
+	case TargetURL:
+		return parseSource(s.Task.Params.Object("target").String("url"))
+	}
+	return pgSource{}, fmt.Errorf("target kind %q", s.Target.Kind)
+}
+
+// DrillRestore restores the fetched dump into the target with pg_restore.
+// A retry starts the restore again on an emptied database.
+func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult, error) {
+	started := time.Now()
+	dst, err := a.targetSource(s)
+	if err != nil {
+		return DrillResult{}, err
+	}
+	dir := a.drillDir(s.ID)
+	dump := filepath.Join(dir, "dump")
+	if _, err := os.Stat(dump); err != nil {
+		return DrillResult{}, fmt.Errorf("the fetched dump is gone: %w", err)
+	}
+	startedMarker := filepath.Join(dir, "restore-started")
+	switch s.Target.Kind {
+	case TargetLocal:
+		admin := dst
+		u := *dst.url
+		u.Path = "/postgres"
+		admin.url = &u
+		conn, err := admin.connect(ctx)
+		if err != nil {
+			return DrillResult{}, err
+		}
+		db := pgx.Identifier{dst.Database}.Sanitize()
+		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
+		if err == nil {
+			_, err = conn.Exec(ctx, "CREATE DATABASE "+db)
+		}
+		conn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return DrillResult{}, fmt.Errorf("create the scratch database: %w", err)
+		}
+	case TargetURL:
+		_, again := os.Stat(startedMarker)
+		if s.Task.Params.Object("target").Bool("allowWipe") || again == nil {
+			conn, err := dst.connect(ctx)
+			if err != nil {
+				return DrillResult{}, err
+			}
+			err = wipe(ctx, conn)
+			conn.Close(context.WithoutCancel(ctx))
+			if err != nil {
+				return DrillResult{}, err
+			}
+		}
+	}
+	if err := os.WriteFile(startedMarker, nil, 0o600); err != nil {
+		return DrillResult{}, err
+	}
+	bin, err := postgres.Bin("pg_restore")
+	if err != nil {
+		return DrillResult{}, err
+	}
+	jobs := max(s.Task.Params.Int("jobs"), 1)
+	args := append([]string{"--no-owner", "--no-privileges", "--exit-on-error", "--verbose", "--no-password",
+		"--jobs=" + strconv.Itoa(jobs), "--dbname=" + dst.conninfo()}, s.Task.Params.Strings("pgRestoreArgs")...)
+	args = append(args, dump)
+	var tables atomic.Int64
+	prog := a.progress(s.Task)
+	defer prog.every(ctx, 5*time.Second, func() Progress {
+		return Progress{Done: -1, Message: fmt.Sprintf("restore: %d tables loaded", tables.Load()),
+			Metrics: map[string]float64{"drill.restore.tables": float64(tables.Load())}}
+	})()
+	err = runPGLines(ctx, dst, bin, args, func(line string) {
+		if strings.Contains(line, "processing data for table") {
+			tables.Add(1)
+		}
+	})
+	if err != nil {
+		return DrillResult{}, err
+	}
+	d := time.Since(started)
+	return DrillResult{
+		Metrics: map[string]float64{"drill.restore.duration": d.Seconds()},
+		Message: fmt.Sprintf("pg_restore --jobs %d: %d tables loaded in %s", jobs, tables.Load(), d.Round(time.Millisecond)),
+	}, nil
+}
+
+// runPGLines runs a PostgreSQL client program and passes each line of
+// its standard error to line; its error carries the last lines.
+func runPGLines(ctx context.Context, src pgSource, bin string, args []string, line func(string)) error {
+	pr, pw := io.Pipe()
+	tail := newTailBuffer(20)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line(sc.Text())
+			if !strings.Contains(sc.Text(), ": processing ") && !strings.Contains(sc.Text(), ": launching ") && !strings.Contains(sc.Text(), ": finished ") {
+				_, _ = tail.Write(append(sc.Bytes(), '\n'))
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	cmd := pgCommand(ctx, src, bin, args...)
+	cmd.Stderr = pw
+	err := cmd.Run()
+	pw.Close()
+	<-done
+	if err != nil {
+		return fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, redactErr(errors.New(strings.TrimSpace(tail.String())), src.password))
+	}
+	return nil
+}
+
+// DrillVerify compares the restored tables with the manifest's sums and
+// runs the plan's assertions. A backup that passes is marked verified in
+// the store, so retention keeps it.
+func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult, error) {
+	started := time.Now()
+	store, err := openStore(ctx, s.Task.Params.String("storage"))
+	if err != nil {
+		return DrillResult{}, InvalidParams("storage: %v", err)
+	}
+	m, err := pgbackup.Read(ctx, store, path.Dir(s.Backup.Key)+"/"+pgbackup.ManifestKey)
+	if err != nil {
+		return DrillResult{}, err
+	}
+	dst, err := a.targetSource(s)
+	if err != nil {
+		return DrillResult{}, err
+	}
+	conn, err := dst.connect(ctx)
+	if err != nil {
+		return DrillResult{}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	prog := a.progress(s.Task)
+	stop := prog.every(ctx, 5*time.Second, func() Progress { return Progress{Done: -1, Message: "verify: checksumming tables"} })
+	got, err := postgres.TableSums(ctx, conn)
+	stop()
+	if err != nil {
+		return DrillResult{}, fmt.Errorf("checksum the restore: %w", err)
+	}
+	diffs := postgres.CompareSums(m.Tables, got)
+	restored := map[string]postgres.TableSum{}
+	var rows int64
+	for _, g := range got {
+		restored[g.Schema+"."+g.Name] = g
+	}
+	check := plan.Table{Title: "Verification against the manifest", Columns: []string{"table", "rows in backup", "rows restored", "result"}}
+	for _, w := range m.Tables {
+		g, ok := restored[w.Schema+"."+w.Name]
+		result, n := "match", "missing"
+		if ok {
+			n = strconv.FormatInt(g.Rows, 10)
+			rows += g.Rows
+		}
+		switch {
+		case !ok:
+			result = "missing"
+		case g.Rows != w.Rows:
+			result = "count differs"
+		case g.Checksum != w.Checksum:
+			result = "checksum differs"
+		}
+		check.Rows = append(check.Rows, []string{w.Schema + "." + w.Name, strconv.FormatInt(w.Rows, 10), n, result})
+	}
+	asserts := plan.Table{Title: "Assertions", Columns: []string{"assertion", "value", "expected", "result"}}
+	failed := 0
+	for _, as := range s.Task.Params.Objects("assertions") {
+		want, err := parseExpect(as.String("expect"))
+		if err != nil {
+			return DrillResult{}, InvalidParams("assertion %q: %v", as.String("name"), err)
+		}
+		var v float64
+		result, value := "pass", ""
+		if err := conn.QueryRow(ctx, as.String("sql")).Scan(&v); err != nil {
+			result, value = "error: "+err.Error(), "—"
+			failed++
+		} else {
+			value = strconv.FormatFloat(v, 'f', -1, 64)
+			if !want.Holds(v) {
+				result = "fail"
+				failed++
+			}
+		}
+		asserts.Rows = append(asserts.Rows, []string{as.String("name"), value, want.String(), result})
+	}
+	res := DrillResult{
+		Metrics: map[string]float64{
+			"drill.verify.mismatches": float64(len(diffs)),
+			"drill.assertions.failed": float64(failed),
+			"drill.tables":            float64(m.TableCount()),
+			"drill.rows":              float64(rows),
+			"drill.verify.duration":   time.Since(started).Seconds(),
+		},
+		Tables:   []plan.Table{check},
+		Verified: len(diffs) == 0 && failed == 0,
+	}
+	if len(asserts.Rows) > 0 {
+		res.Tables = append(res.Tables, asserts)
+	}
+	if res.Verified {
+		res.Message = fmt.Sprintf("verified %d tables, %d rows and %d assertions against backup %s", m.TableCount(), rows, len(asserts.Rows), m.ID)
+		if err := pgbackup.MarkVerified(ctx, store, m, pgbackup.Verification{Drill: s.ID, Verified: time.Now().UTC(), Tables: m.TableCount(), Rows: rows}); err != nil {
+			res.Message += fmt.Sprintf(" (could not mark it verified: %v)", err)
+		}
+	} else {
+		res.Message = fmt.Sprintf("verification failed: %d table mismatches, %d assertions failed", len(diffs), failed)
+		if len(diffs) > 0 {
+			res.Message += "\n" + strings.Join(diffs, "\n")
+		}
+	}
+	return res, nil
+}
+
+// DrillTeardown removes what the drill made: a local target's cluster
+// (found by its tag, so it works after a crash) and the drill directory.
+// It is idempotent; a url target is left as the restore made it.
+func (a *Activities) DrillTeardown(ctx context.Context, s DrillStep) (DrillResult, error) {
+	left, err := postgres.Leftovers(a.scratchDir(), DrillTag(s.ID))
+	if err != nil {
+		return DrillResult{}, err
+	}
+	removed := 0
+	for _, l := range left {
+		if l.Tag != DrillTag(s.ID) {
+			continue // a longer ID with ours as its prefix
+		}
+		if err := postgres.Remove(ctx, l.Dir); err != nil {
+			return DrillResult{}, err
+		}
+		removed++
+	}
+	if err := os.RemoveAll(a.drillDir(s.ID)); err != nil {
+		return DrillResult{}, err
+	}
+	if removed > 0 {
+		a.logger().Info("drill target torn down", "drill", s.ID, "clusters", removed)
+	}
+	return DrillResult{Message: fmt.Sprintf("torn down: %d clusters removed", removed)}, nil
+}

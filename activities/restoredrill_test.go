@@ -1,0 +1,246 @@
+package activities_test
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
+	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+)
+
+// drillSteps runs the restore drill's step activities, one by one, in
+// Temporal's activity test environment, as the RestoreDrill workflow does.
+type drillSteps struct {
+	t    *testing.T
+	acts *activities.Activities
+	step activities.DrillStep
+}
+
+func newDrill(t *testing.T, with map[string]any) *drillSteps {
+	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler), ScratchDir: t.TempDir()}
+	return &drillSteps{t: t, acts: acts, step: activities.DrillStep{
+		ID: "run-1/task/dr/" + t.Name(),
+		Task: activities.TaskInput{RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: activities.RestoreDrillType,
+			Params: withDefaults(t, activities.RestoreDrillType, with)},
+	}}
+}
+
+// do runs step name and decodes its result into out.
+func (d *drillSteps) do(name string, out any) error {
+	d.t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := suite.NewTestActivityEnvironment()
+	d.acts.Register(env)
+	val, err := env.ExecuteActivity(name, d.step)
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		return val.Get(out)
+	}
+	return nil
+}
+
+func (d *drillSteps) must(name string, out any) {
+	d.t.Helper()
+	if err := d.do(name, out); err != nil {
+		d.t.Fatalf("%s: %v", name, err)
+	}
+}
+
+// untilRestored runs select, provision, fetch and restore.
+func (d *drillSteps) untilRestored() (fetch, restore activities.DrillResult) {
+	d.t.Helper()
+	d.must(activities.DrillSelect, &d.step.Backup)
+	d.must(activities.DrillProvision, &d.step.Target)
+	d.must(activities.DrillFetch, &fetch)
+	d.must(activities.DrillRestore, &restore)
+	return fetch, restore
+}
+
+// targetURL is the URL of a local target, password included.
+func (d *drillSteps) targetURL() string {
+	pw, err := os.ReadFile(filepath.Join(d.acts.ScratchDir, "shipshape-drill-"+drillDirSuffix(d), "password"))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return "postgres://" + d.step.Target.User + ":" + string(pw) + "@127.0.0.1:" + strconv.Itoa(d.step.Target.Port) + "/" + d.step.Target.Database + "?sslmode=disable"
+}
+
+func drillDirSuffix(d *drillSteps) string {
+	m, _ := filepath.Glob(filepath.Join(d.acts.ScratchDir, "shipshape-drill-*"))
+	if len(m) != 1 {
+		d.t.Fatalf("drill directories: %v", m)
+	}
+	return strings.TrimPrefix(filepath.Base(m[0]), "shipshape-drill-")
+}
+
+// seededBackup backs up a seeded database into a directory store.
+func seededBackup(t *testing.T, format string) (c *postgres.Cluster, src, storeDir string) {
+	c = pgtest.Start(t, "test/drill-source")
+	src = pgtest.CreateDB(t, c, "app")
+	pgtest.Seed(t, src, 1)
+	storeDir = t.TempDir()
+	if _, err := runTask(t, "backup", map[string]any{"source": src, "storage": storeDir, "format": format, "jobs": map[string]int{"custom": 1, "directory": 2}[format]}); err != nil {
+		t.Fatal(err)
+	}
+	return c, src, storeDir
+}
+
+// TestDrillLocalTarget restores a real backup (both formats) on a local
+// scratch cluster, verifies every table against the manifest, runs the
+// assertions, marks the backup verified and tears the cluster down.
+func TestDrillLocalTarget(t *testing.T) {
+	for _, format := range []string{"custom", "directory"} {
+		t.Run(format, func(t *testing.T) {
+			_, _, storeDir := seededBackup(t, format)
+			d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "jobs": 2, "assertions": []any{
+				map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"},
+				map[string]any{"name": "documents", "sql": "SELECT count(*) FROM docs WHERE body ? 'tags'", "expect": ">= 500"},
+			}})
+			fetch, restore := d.untilRestored()
+			if fetch.Metrics["drill.bytes"] <= 0 || restore.Metrics["drill.restore.duration"] <= 0 {
+				t.Fatalf("fetch %v, restore %v", fetch, restore)
+			}
+			if d.step.Target.Kind != "local" || d.step.Target.Port == 0 || d.step.Backup.Database != "app" {
+				t.Fatalf("step %+v", d.step)
+			}
+			var v activities.DrillResult
+			d.must(activities.DrillVerify, &v)
+			if !v.Verified || v.Metrics["drill.verify.mismatches"] != 0 || v.Metrics["drill.assertions.failed"] != 0 || v.Metrics["drill.tables"] != 5 {
+				t.Fatalf("verify %+v", v)
+			}
+			store, _ := blobstore.NewDir(storeDir)
+			list, _ := pgbackup.List(context.Background(), store, "app")
+			if len(list) != 1 || list[0].Verified == nil || list[0].Verified.Drill != d.step.ID {
+				t.Fatalf("the backup is not marked verified: %+v", list[0])
+			}
+			clusters, _ := postgres.Leftovers(d.acts.ScratchDir, activities.DrillTag(d.step.ID))
+			if len(clusters) != 1 || !clusters[0].Running {
+				t.Fatalf("scratch clusters before teardown: %+v", clusters)
+			}
+			d.must(activities.DrillTeardown, nil)
+			d.must(activities.DrillTeardown, nil) // idempotent
+			if left, _ := postgres.Leftovers(d.acts.ScratchDir, ""); len(left) != 0 {
+				t.Fatalf("left after teardown: %+v", left)
+			}
+			if m, _ := filepath.Glob(filepath.Join(d.acts.ScratchDir, "*")); len(m) != 0 {
+				t.Fatalf("scratch directory not empty: %v", m)
+			}
+		})
+	}
+}
+
+// TestDrillDetectsAlteredRestore changes the restored data before
+// verification: one deleted row and one changed row are mismatches, a
+// failing assertion is counted, and the backup is not marked verified.
+func TestDrillDetectsAlteredRestore(t *testing.T) {
+	_, _, storeDir := seededBackup(t, "custom")
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "assertions": []any{
+		map[string]any{"name": "branches", "sql": "SELECT count(*) FROM pgbench_branches", "expect": "1"},
+		map[string]any{"name": "broken", "sql": "SELECT count(*) FROM no_such_table", "expect": "0"},
+	}})
+	d.untilRestored()
+	pgtest.Exec(t, d.targetURL(), `DELETE FROM docs WHERE id = 7`, `UPDATE pgbench_tellers SET tbalance = 1 WHERE tid = 3`)
+	var v activities.DrillResult
+	d.must(activities.DrillVerify, &v)
+	if v.Verified || v.Metrics["drill.verify.mismatches"] != 2 || v.Metrics["drill.assertions.failed"] != 1 {
+		t.Fatalf("verify %+v", v)
+	}
+	for _, want := range []string{`"docs": 499 rows, backup had 500`, `"pgbench_tellers": checksum differs`} {
+		if !strings.Contains(v.Message, want) {
+			t.Errorf("message lacks %q:\n%s", want, v.Message)
+		}
+	}
+	store, _ := blobstore.NewDir(storeDir)
+	if list, _ := pgbackup.List(context.Background(), store, "app"); list[0].Verified != nil {
+		t.Fatal("an altered restore marked the backup verified")
+	}
+	d.must(activities.DrillTeardown, nil)
+}
+
+// TestDrillRefusesCorruptBackup flips one byte of a stored dump: the
+// fetch fails, not retryable, naming both hashes.
+func TestDrillRefusesCorruptBackup(t *testing.T) {
+	_, _, storeDir := seededBackup(t, "custom")
+	store, _ := blobstore.NewDir(storeDir)
+	m, _ := pgbackup.Find(context.Background(), store, "app", "")
+	path := filepath.Join(storeDir, filepath.FromSlash(m.Key))
+	b, _ := os.ReadFile(path)
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app"})
+	d.must(activities.DrillSelect, &d.step.Backup)
+	d.must(activities.DrillProvision, &d.step.Target)
+	err := d.do(activities.DrillFetch, nil)
+	mustKind(t, err, "non-retryable "+activities.ErrBackupCorrupt, "is corrupt", m.SHA256)
+	d.must(activities.DrillTeardown, nil)
+}
+
+// TestDrillFetchResumes leaves half a download behind, as a worker killed
+// mid-fetch would: the next attempt downloads only the rest and the hash
+// still checks out.
+func TestDrillFetchResumes(t *testing.T) {
+	_, _, storeDir := seededBackup(t, "custom")
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "target": map[string]any{"kind": "local"}})
+	d.must(activities.DrillSelect, &d.step.Backup)
+	d.must(activities.DrillProvision, &d.step.Target)
+	whole, _ := os.ReadFile(filepath.Join(storeDir, filepath.FromSlash(d.step.Backup.Key)))
+	half := len(whole) / 2
+	dir := filepath.Join(d.acts.ScratchDir, "shipshape-drill-"+drillDirSuffix(d))
+	if err := os.WriteFile(filepath.Join(dir, "download.part"), whole[:half], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var fetch activities.DrillResult
+	d.must(activities.DrillFetch, &fetch)
+	if fetch.Metrics["drill.bytes"] != float64(len(whole)-half) || !strings.Contains(fetch.Message, "resumed at") {
+		t.Fatalf("fetch %+v (whole %d)", fetch, len(whole))
+	}
+	d.must(activities.DrillRestore, nil)
+	var v activities.DrillResult
+	d.must(activities.DrillVerify, &v)
+	if !v.Verified {
+		t.Fatalf("verify %+v", v)
+	}
+	d.must(activities.DrillTeardown, nil)
+}
+
+// TestDrillURLTarget restores into a database given by URL: the source
+// itself is refused, a non-empty database is refused without allowWipe
+// and emptied with it.
+func TestDrillURLTarget(t *testing.T) {
+	c, src, storeDir := seededBackup(t, "custom")
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "target": map[string]any{"kind": "url", "url": src}})
+	d.must(activities.DrillSelect, &d.step.Backup)
+	mustKind(t, d.do(activities.DrillProvision, nil), errInvalid, "target.url", "is the backup's source")
+
+	other := pgtest.CreateDB(t, c, "scratch")
+	pgtest.Exec(t, other, `CREATE TABLE leftover (x int)`, `INSERT INTO leftover VALUES (1)`)
+	d.step.Task.Params["target"] = map[string]any{"kind": "url", "url": other}
+	mustKind(t, d.do(activities.DrillProvision, nil), errInvalid, `database "scratch" is not empty`, "allowWipe")
+
+	d.step.Task.Params["target"] = map[string]any{"kind": "url", "url": other, "allowWipe": true}
+	d.must(activities.DrillProvision, &d.step.Target)
+	d.must(activities.DrillFetch, nil)
+	d.must(activities.DrillRestore, nil)
+	var v activities.DrillResult
+	d.must(activities.DrillVerify, &v)
+	if !v.Verified {
+		t.Fatalf("verify %+v", v)
+	}
+	d.must(activities.DrillTeardown, nil)
+}

@@ -1,0 +1,205 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// drillStepHeartbeat is the heartbeat timeout of the drill's long steps,
+// which report every few seconds: a dead worker is noticed within it.
+const drillStepHeartbeat = time.Minute
+
+// teardownOptions: teardown must happen, so it retries for as long as the
+// drill's grace allows, and runs even when the drill is cancelled.
+var teardownOptions = workflow.ActivityOptions{
+	ActivityID:             "teardown",
+	StartToCloseTimeout:    5 * time.Minute,
+	ScheduleToCloseTimeout: undoGrace - time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+	},
+}
+
+// drill is the state of one RestoreDrill execution.
+type drill struct {
+	in      activities.TaskInput
+	step    activities.DrillStep
+	out     activities.TaskOutput
+	lines   []string
+	started time.Time
+}
+
+// RestoreDrill runs a restore-drill task: select the backup, provision a
+// scratch target, fetch, restore, verify, and tear the target down. It is
+// a saga: once provisioning has begun, teardown runs whatever happens
+// after — success, a failed step, cancellation, the task's timeout — on a
+// disconnected context with its own retries; and because teardown finds
+// what it removes by the drill's ID, a worker that dies mid-drill leaves
+// nothing behind once the run resumes on another.
+func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+	d := &drill{
+		in:      in,
+		step:    activities.DrillStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID},
+		out:     activities.TaskOutput{Metrics: map[string]float64{}, Attempt: 1},
+		started: workflow.Now(ctx),
+	}
+	kind := activities.Params(in.Params).Object("target").String("kind")
+	if kind == "" {
+		kind = activities.TargetLocal
+	}
+	pub := newPublisher(ctx, in.RunID, in.Plan)
+	subject := in.Phase + "/" + in.Task
+	pub.emit(ctx, events.DrillStarted, subject, events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind,
+		Database: activities.Params(in.Params).String("database")})
+
+	// The task's timeout bounds the drill's work; teardown comes after.
+	work, cancelWork := workflow.WithCancel(ctx)
+	timedOut := false
+	if in.Timeout > 0 {
+		workflow.Go(work, func(c workflow.Context) {
+			if workflow.NewTimer(c, in.Timeout).Get(c, nil) == nil {
+				timedOut = true
+				cancelWork()
+			}
+		})
+	}
+
+	failedStep, err := d.run(work)
+	if err != nil && timedOut && ctx.Err() == nil {
+		err = fmt.Errorf("the drill did not finish within its timeout (%s)", in.Timeout)
+	}
+
+	data := events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind, Database: d.step.Backup.Database, Backup: d.step.Backup.ID}
+	if failedStep != "select" { // provisioning began: undo it
+		cleanup, _ := workflow.NewDisconnectedContext(ctx)
+		cleanup = workflow.WithActivityOptions(cleanup, teardownOptions)
+		var res activities.DrillResult
+		if terr := workflow.ExecuteActivity(cleanup, activities.DrillTeardown, d.step).Get(cleanup, &res); terr != nil {
+			d.note("teardown failed: " + causeMessage(terr) + " (run `starter drills cleanup`)")
+			if err == nil {
+				failedStep, err = "teardown", terr
+			}
+		} else {
+			data.TornDown = true
+			d.note(res.Message)
+		}
+	}
+
+	if rto, ok := d.out.Metrics["drill.rto"]; ok {
+		data.RTO = &rto
+	}
+	if rpo, ok := d.out.Metrics["drill.rpo"]; ok {
+		data.RPO = &rpo
+	}
+	data.Mismatches = int(d.out.Metrics["drill.verify.mismatches"])
+	data.Verified = err == nil
+	data.Status = string(plan.StatusPass)
+	if err != nil {
+		data.Status, data.Step, data.Error = string(plan.StatusFail), failedStep, causeMessage(err)
+	}
+	closing, _ := workflow.NewDisconnectedContext(ctx)
+	pub.emit(closing, events.DrillFinished, subject, data)
+	pub.close(closing)
+
+	d.out.Output = strings.Join(d.lines, "\n")
+	switch {
+	case ctx.Err() != nil:
+		return d.out, temporal.NewCanceledError(d.out)
+	case err != nil:
+		return d.out, drillError(failedStep, err, d.out)
+	}
+	return d.out, nil
+}
+
+// run runs the drill's steps up to verification and says which failed.
+func (d *drill) run(ctx workflow.Context) (string, error) {
+	timeout := d.in.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: min(timeout, 10*time.Minute),
+		RetryPolicy:         retryPolicy(d.in.Retry),
+		WaitForCancellation: true,
+	})
+	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		HeartbeatTimeout:    drillStepHeartbeat,
+		RetryPolicy:         retryPolicy(d.in.Retry),
+		WaitForCancellation: true,
+	})
+
+	if err := workflow.ExecuteActivity(short, activities.DrillSelect, d.step).Get(ctx, &d.step.Backup); err != nil {
+		return "select", err
+	}
+	b := d.step.Backup
+	d.out.Metrics["drill.rpo"] = d.started.Sub(b.Finished).Seconds()
+	d.note(fmt.Sprintf("backup %s of %q (finished %s, %d bytes)", b.ID, b.Database, b.Finished.Format(time.RFC3339), b.Size))
+
+	if err := workflow.ExecuteActivity(short, activities.DrillProvision, d.step).Get(ctx, &d.step.Target); err != nil {
+		return "provision", err
+	}
+	t := d.step.Target
+	d.note(fmt.Sprintf("target %s: %s:%d/%s", t.Kind, t.Host, t.Port, t.Database))
+
+	for _, s := range []struct{ name, activity string }{
+		{"fetch", activities.DrillFetch},
+		{"restore", activities.DrillRestore},
+		{"verify", activities.DrillVerify},
+	} {
+		var res activities.DrillResult
+		err := workflow.ExecuteActivity(long, s.activity, d.step).Get(ctx, &res)
+		if err != nil {
+			if o, ok := activities.OutputOf(err); ok {
+				d.merge(activities.DrillResult{Metrics: o.Metrics})
+			}
+			return s.name, err
+		}
+		d.merge(res)
+		if s.name == "verify" {
+			if !res.Verified {
+				return "verify", errors.New(res.Message)
+			}
+			d.out.Metrics["drill.rto"] = workflow.Now(ctx).Sub(d.started).Seconds()
+		}
+	}
+	return "", nil
+}
+
+func (d *drill) merge(res activities.DrillResult) {
+	// Copying a map gives the same map in any order.
+	//workflowcheck:ignore
+	for k, v := range res.Metrics {
+		d.out.Metrics[k] = v
+	}
+	d.out.Tables = append(d.out.Tables, res.Tables...)
+	d.note(res.Message)
+}
+
+func (d *drill) note(line string) {
+	if line != "" {
+		d.lines = append(d.lines, line)
+	}
+}
+
+// drillError fails the task with the output measured, as a failed task
+// activity would: a verification that did not hold is a CheckFailed,
+// anything else says which step failed.
+func drillError(step string, err error, out activities.TaskOutput) error {
+	msg := step + ": " + causeMessage(err)
+	if step == "verify" {
+		return activities.CheckFailed(out, "%s", msg)
+	}
+	return temporal.NewNonRetryableApplicationError(msg, activities.ErrTaskFailed, nil, out)
+}

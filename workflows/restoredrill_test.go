@@ -1,0 +1,276 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/workflows"
+)
+
+// drillEnv runs RestoreDrill with its step activities replaced by
+// functions that record their calls: the real steps are tested against
+// real PostgreSQL in activities and end to end in cmd/starter; these
+// tests are about the saga — teardown runs after every outcome.
+type drillEnv struct {
+	env   *testsuite.TestWorkflowEnvironment
+	sink  *eventSink
+	mu    sync.Mutex
+	calls []string
+	fail  map[string]error
+	block map[string]bool
+	// verified is what verify reports.
+	verified bool
+}
+
+func newDrillEnv(t *testing.T) *drillEnv {
+	d := &drillEnv{sink: &eventSink{inflight: map[string]int{}}, fail: map[string]error{}, block: map[string]bool{}, verified: true}
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	d.env = suite.NewTestWorkflowEnvironment()
+	d.env.SetStartTime(testStart)
+	d.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/dr/drill", TaskQueue: workflows.TaskQueue})
+	d.env.SetTestTimeout(30 * time.Second)
+	d.env.SetWorkerOptions(worker.Options{MaxHeartbeatThrottleInterval: 50 * time.Millisecond, DeadlockDetectionTimeout: 30 * time.Second})
+	workflows.Register(d.env)
+	d.env.RegisterActivityWithOptions(d.sink.publish, activity.RegisterOptions{Name: activities.PublishEventsName})
+	step := func(name string, res func(s activities.DrillStep) any) {
+		short := strings.TrimPrefix(name, "restore-drill.")
+		switch name {
+		case activities.DrillSelect:
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s activities.DrillStep) (activities.DrillBackup, error) {
+				if err := d.record(ctx, short); err != nil {
+					return activities.DrillBackup{}, err
+				}
+				return res(s).(activities.DrillBackup), nil
+			}, activity.RegisterOptions{Name: name})
+		case activities.DrillProvision:
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s activities.DrillStep) (activities.DrillTarget, error) {
+				if err := d.record(ctx, short); err != nil {
+					return activities.DrillTarget{}, err
+				}
+				return res(s).(activities.DrillTarget), nil
+			}, activity.RegisterOptions{Name: name})
+		default:
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s activities.DrillStep) (activities.DrillResult, error) {
+				if err := d.record(ctx, short); err != nil {
+					return activities.DrillResult{}, err
+				}
+				return res(s).(activities.DrillResult), nil
+			}, activity.RegisterOptions{Name: name})
+		}
+	}
+	backupEnd := testStart.Add(-2 * time.Hour)
+	step(activities.DrillSelect, func(activities.DrillStep) any {
+		return activities.DrillBackup{ID: "b1", Database: "app", Key: "app/b1/dump.zst", Size: 10, Finished: backupEnd}
+	})
+	step(activities.DrillProvision, func(activities.DrillStep) any {
+		return activities.DrillTarget{Kind: "local", Host: "127.0.0.1", Port: 5555, Database: "app"}
+	})
+	step(activities.DrillFetch, func(activities.DrillStep) any {
+		return activities.DrillResult{Metrics: map[string]float64{"drill.bytes": 10}}
+	})
+	step(activities.DrillRestore, func(s activities.DrillStep) any {
+		if s.Target.Port != 5555 || s.Backup.ID != "b1" {
+			t.Errorf("restore got step %+v", s)
+		}
+		return activities.DrillResult{Metrics: map[string]float64{"drill.restore.duration": 3}}
+	})
+	step(activities.DrillVerify, func(activities.DrillStep) any {
+		m := 0.0
+		if !d.verified {
+			m = 2
+		}
+		return activities.DrillResult{Metrics: map[string]float64{"drill.verify.mismatches": m}, Verified: d.verified, Message: "checked"}
+	})
+	step(activities.DrillTeardown, func(activities.DrillStep) any {
+		return activities.DrillResult{Message: "torn down: 1 clusters removed"}
+	})
+	return d
+}
+
+// record notes a call and fails or blocks it as the test set.
+func (d *drillEnv) record(ctx context.Context, step string) error {
+	d.mu.Lock()
+	d.calls = append(d.calls, step)
+	err, block := d.fail[step], d.block[step]
+	d.mu.Unlock()
+	if block {
+		for ctx.Err() == nil {
+			activity.RecordHeartbeat(ctx)
+			time.Sleep(10 * time.Millisecond)
+		}
+		return ctx.Err()
+	}
+	return err
+}
+
+func (d *drillEnv) run(timeout time.Duration) (activities.TaskOutput, error) {
+	return d.runRetrying(timeout, plan.Retry{})
+}
+
+func (d *drillEnv) runRetrying(timeout time.Duration, retry plan.Retry) (activities.TaskOutput, error) {
+	d.env.ExecuteWorkflow(workflows.RestoreDrill, activities.TaskInput{
+		Retry: retry,
+		RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: activities.RestoreDrillType,
+		Params:  activities.Params{"storage": "/x", "database": "app", "target": map[string]any{"kind": "local"}},
+		Timeout: timeout,
+	})
+	var out activities.TaskOutput
+	err := d.env.GetWorkflowError()
+	if err == nil {
+		err = d.env.GetWorkflowResult(&out)
+	} else if o, ok := activities.OutputOf(err); ok {
+		out = o
+	}
+	return out, err
+}
+
+func (d *drillEnv) callList() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return strings.Join(d.calls, ",")
+}
+
+func (d *drillEnv) finished(t *testing.T) events.DrillData {
+	t.Helper()
+	var data events.DrillData
+	var types []string
+	for _, e := range d.sink.all() {
+		types = append(types, e.Type.Short())
+		if e.Type == events.DrillFinished {
+			if err := json.Unmarshal(e.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if strings.Join(types, ",") != "drill.started,drill.finished" {
+		t.Fatalf("events %v", types)
+	}
+	return data
+}
+
+func TestRestoreDrillSucceedsAndTearsDown(t *testing.T) {
+	d := newDrillEnv(t)
+	out, err := d.run(time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.callList(); got != "select,provision,fetch,restore,verify,teardown" {
+		t.Fatalf("steps %s", got)
+	}
+	if out.Metrics["drill.rpo"] != 7200 || out.Metrics["drill.rto"] < 0 || out.Metrics["drill.restore.duration"] != 3 || out.Metrics["drill.bytes"] != 10 {
+		t.Fatalf("metrics %v", out.Metrics)
+	}
+	if _, ok := out.Metrics["drill.rto"]; !ok {
+		t.Fatal("no drill.rto")
+	}
+	if !strings.Contains(out.Output, "torn down") {
+		t.Fatalf("output %q", out.Output)
+	}
+	f := d.finished(t)
+	if f.Status != "pass" || !f.Verified || !f.TornDown || f.RPO == nil || *f.RPO != 7200 || f.RTO == nil || f.Backup != "b1" || f.Target != "local" {
+		t.Fatalf("drill.finished %+v", f)
+	}
+}
+
+func TestRestoreDrillTearsDownWhenAStepFails(t *testing.T) {
+	for _, step := range []string{"provision", "fetch", "restore"} {
+		t.Run(step, func(t *testing.T) {
+			d := newDrillEnv(t)
+			d.fail[step] = temporal.NewNonRetryableApplicationError("boom in "+step, "TaskFailed", nil)
+			_, err := d.run(time.Hour)
+			if err == nil || !strings.Contains(err.Error(), step+": boom in "+step) {
+				t.Fatalf("err = %v", err)
+			}
+			calls := d.callList()
+			if !strings.HasSuffix(calls, step+",teardown") || strings.Count(calls, "teardown") != 1 {
+				t.Fatalf("steps %s", calls)
+			}
+			f := d.finished(t)
+			if f.Status != "fail" || f.Step != step || !f.TornDown || f.Verified || f.RTO != nil {
+				t.Fatalf("drill.finished %+v", f)
+			}
+		})
+	}
+}
+
+func TestRestoreDrillVerificationFailureFailsTheCheck(t *testing.T) {
+	d := newDrillEnv(t)
+	d.verified = false
+	out, err := d.run(time.Hour)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrCheckFailed {
+		t.Fatalf("err = %v", err)
+	}
+	if out.Metrics["drill.verify.mismatches"] != 2 {
+		t.Fatalf("metrics %v", out.Metrics)
+	}
+	if _, ok := out.Metrics["drill.rto"]; ok {
+		t.Fatal("an unverified drill has no RTO")
+	}
+	if !strings.HasSuffix(d.callList(), "verify,teardown") {
+		t.Fatalf("steps %s", d.callList())
+	}
+}
+
+func TestRestoreDrillNoTeardownWithoutProvisioning(t *testing.T) {
+	d := newDrillEnv(t)
+	d.fail["select"] = temporal.NewNonRetryableApplicationError("no complete backup", "InvalidParams", nil)
+	if _, err := d.run(time.Hour); err == nil || !strings.Contains(err.Error(), "select: no complete backup") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := d.callList(); got != "select" {
+		t.Fatalf("steps %s", got)
+	}
+}
+
+func TestRestoreDrillTearsDownOnCancellation(t *testing.T) {
+	d := newDrillEnv(t)
+	d.block["restore"] = true
+	d.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		if info.ActivityType.Name == activities.DrillRestore {
+			d.env.CancelWorkflow()
+		}
+	})
+	_, err := d.run(time.Hour)
+	if !temporal.IsCanceledError(err) {
+		t.Fatalf("err = %v", err)
+	}
+	if got := d.callList(); got != "select,provision,fetch,restore,teardown" {
+		t.Fatalf("steps %s", got)
+	}
+	if f := d.finished(t); !f.TornDown || f.Status != "fail" {
+		t.Fatalf("drill.finished %+v", f)
+	}
+}
+
+func TestRestoreDrillTearsDownAtItsTimeout(t *testing.T) {
+	d := newDrillEnv(t)
+	// A fetch that keeps failing, retried every minute, until the
+	// drill's timeout stops it.
+	d.fail["fetch"] = errors.New("store unreachable")
+	_, err := d.runRetrying(10*time.Minute, plan.Retry{MaxAttempts: 1000, InitialInterval: plan.Duration(time.Minute), MaxInterval: plan.Duration(time.Minute)})
+	if err == nil || !strings.Contains(err.Error(), "did not finish within its timeout (10m0s)") {
+		t.Fatalf("err = %v", err)
+	}
+	if got := d.callList(); !strings.HasPrefix(got, "select,provision,fetch,fetch,fetch,") || !strings.HasSuffix(got, ",fetch,teardown") {
+		t.Fatalf("steps %s", got)
+	}
+}
