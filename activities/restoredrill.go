@@ -61,7 +61,8 @@ var restoreDrillType = plan.TaskType{
 		"A verified backup is marked so retention keeps it. See [Backups and restore drills](drills.md).",
 	Params: []plan.Param{
 		{Name: "storage", Type: plan.TypeString, Required: true, Doc: "Where the backups are: the `storage` of the backup task."},
-		{Name: "database", Type: plan.TypeString, Required: true, Doc: "The database whose backups to restore: the database name in the backup task's source."},
+		{Name: "source", Type: plan.TypeString, Doc: "The database the backups are of, as the backup task's `source` URL: it names the database (instead of `database`) and lets validation refuse a `url` target that is the source. The drill never connects to it."},
+		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
 			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `url`: an existing database, given by `url`."},
@@ -101,11 +102,29 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 	add := func(param, format string, args ...any) {
 		problems = append(problems, plan.ParamProblem{Param: param, Msg: fmt.Sprintf(format, args...)})
 	}
+	var src *pgSource
+	switch {
+	case p.String("source") != "":
+		s, err := parseSource(p.String("source"))
+		if err != nil {
+			add("source", "%v", err)
+		} else {
+			src = &s
+		}
+		if db := p.String("database"); db != "" && err == nil && db != s.Database {
+			add("database", "%q is not the database of source (%q): give one of them", db, s.Database)
+		}
+	case p.String("database") == "":
+		add("", "name the backups' database: give source (the backup task's source URL) or database")
+	}
 	t := p.Object("target")
 	switch kind := targetKind(t); kind {
 	case TargetURL:
-		if _, err := parseSource(t.String("url")); err != nil {
+		dst, err := parseSource(t.String("url"))
+		if err != nil {
 			add("target.url", "%v", err)
+		} else if src != nil && sameDatabase(pgbackup.Source{Host: src.Host, Port: src.Port, Database: src.Database}, dst) {
+			add("target.url", "is the source database (%s): a drill restores elsewhere", dst)
 		}
 	case TargetLocal:
 		if t.String("url") != "" {
@@ -197,7 +216,13 @@ func (a *Activities) drillSteps() map[string]any {
 
 // DrillScratchDir is where local targets and downloads go when the worker
 // names no scratch directory.
-func DrillScratchDir() string { return filepath.Join(os.TempDir(), "shipshape-drills") }
+// SHIPSHAPE_SCRATCH_DIR overrides it for the worker and the starter alike.
+func DrillScratchDir() string {
+	if d := os.Getenv("SHIPSHAPE_SCRATCH_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "shipshape-drills")
+}
 
 func (a *Activities) scratchDir() string {
 	if a.ScratchDir != "" {
@@ -216,6 +241,18 @@ func (a *Activities) drillDir(id string) string {
 	return filepath.Join(a.scratchDir(), "shipshape-drill-"+hex.EncodeToString(sum[:8]))
 }
 
+// DrillIDFile names, in a drill directory, the drill it belongs to.
+const DrillIDFile = "drill-id"
+
+// makeDrillDir makes the drill's directory, saying whose it is.
+func (a *Activities) makeDrillDir(id string) (string, error) {
+	dir := a.drillDir(id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(filepath.Join(dir, DrillIDFile), []byte(id), 0o600)
+}
+
 // DrillSelect picks the backup: the named one or the newest complete one.
 func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup, error) {
 	p := s.Task.Params
@@ -223,7 +260,7 @@ func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup,
 	if err != nil {
 		return DrillBackup{}, InvalidParams("storage: %v", err)
 	}
-	m, err := pgbackup.Find(ctx, store, p.String("database"), p.String("backup"))
+	m, err := pgbackup.Find(ctx, store, DrillDatabase(p), p.String("backup"))
 	if errors.Is(err, pgbackup.ErrNoBackup) {
 		return DrillBackup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%v in %s", err, store), ErrInvalidParams, nil)
 	}
@@ -232,6 +269,15 @@ func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup,
 	}
 	return DrillBackup{ID: m.ID, Database: m.Source.Database, Key: m.Key, Format: m.Format, Size: m.Size,
 		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source}, nil
+}
+
+// DrillDatabase is the database whose backups a drill restores.
+func DrillDatabase(p Params) string {
+	if db := p.String("database"); db != "" {
+		return db
+	}
+	src, _ := parseSource(p.String("source"))
+	return src.Database
 }
 
 // DrillProvision makes the scratch target. It is idempotent by drill:
@@ -243,8 +289,8 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		if _, err := a.DrillTeardown(ctx, s); err != nil {
 			return DrillTarget{}, err
 		}
-		dir := a.drillDir(s.ID)
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+		dir, err := a.makeDrillDir(s.ID)
+		if err != nil {
 			return DrillTarget{}, err
 		}
 		c, err := postgres.StartCluster(ctx, postgres.ClusterOptions{Parent: a.scratchDir(), Tag: DrillTag(s.ID)})
@@ -262,7 +308,7 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		if err != nil {
 			return DrillTarget{}, InvalidParams("target.url: %v", err)
 		}
-		if err := os.MkdirAll(a.drillDir(s.ID), 0o700); err != nil {
+		if _, err := a.makeDrillDir(s.ID); err != nil {
 			return DrillTarget{}, err
 		}
 		target := DrillTarget{Kind: kind, Host: dst.Host, Port: dst.Port, User: dst.User, Database: dst.Database}
@@ -381,7 +427,7 @@ func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, 
 	if err != nil {
 		return DrillResult{}, InvalidParams("storage: %v", err)
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if _, err := a.makeDrillDir(s.ID); err != nil {
 		return DrillResult{}, err
 	}
 	part := filepath.Join(dir, "download.part")
@@ -674,10 +720,11 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 		return DrillResult{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	var phase atomic.Value
+	phase.Store("verify: checksumming tables")
 	prog := a.progress(s.Task)
-	stop := prog.every(ctx, 5*time.Second, func() Progress { return Progress{Done: -1, Message: "verify: checksumming tables"} })
+	defer prog.every(ctx, 5*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
 	got, err := postgres.TableSums(ctx, conn)
-	stop()
 	if err != nil {
 		return DrillResult{}, fmt.Errorf("checksum the restore: %w", err)
 	}
@@ -707,6 +754,7 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	}
 	asserts := plan.Table{Title: "Assertions", Columns: []string{"assertion", "value", "expected", "result"}}
 	failed := 0
+	phase.Store("verify: running assertions")
 	for _, as := range s.Task.Params.Objects("assertions") {
 		want, err := parseExpect(as.String("expect"))
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 
 // drillStepHeartbeat is the heartbeat timeout of the drill's long steps,
 // which report every few seconds: a dead worker is noticed within it.
-const drillStepHeartbeat = time.Minute
+const drillStepHeartbeat = 30 * time.Second
 
 // teardownOptions: teardown must happen, so it retries for as long as the
 // drill's grace allows, and runs even when the drill is cancelled.
@@ -61,7 +61,7 @@ func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.Tas
 	pub := newPublisher(ctx, in.RunID, in.Plan)
 	subject := in.Phase + "/" + in.Task
 	pub.emit(ctx, events.DrillStarted, subject, events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind,
-		Database: activities.Params(in.Params).String("database")})
+		Database: activities.DrillDatabase(activities.Params(in.Params))})
 
 	// The task's timeout bounds the drill's work; teardown comes after.
 	work, cancelWork := workflow.WithCancel(ctx)

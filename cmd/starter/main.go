@@ -41,6 +41,7 @@ Usage:
   starter report RUN [--format md|json|junit|text|html] [--out FILE]
   starter docs plan
   starter vulndb sync [--dir DIR] [--ecosystem Go,npm] [--data-url URL]
+  starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]
 
 Connection flags (every command that talks to Temporal or NATS):
   --temporal-address, --namespace, --temporal-tls*, --temporal-api-key, --nats-url, --nats-creds, ...
@@ -78,7 +79,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"run": runCmd, "validate": validateCmd, "status": statusCmd, "approve": approveCmd,
 		"reject": rejectCmd, "confirm": confirmCmd, "cancel": cancelCmd, "events": eventsCmd,
-		"report": reportCmd, "docs": docsCmd, "vulndb": vulndbCmd,
+		"report": reportCmd, "docs": docsCmd, "vulndb": vulndbCmd, "drills": drillsCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {

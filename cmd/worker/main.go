@@ -48,6 +48,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	logLevel := fs.String("log-level", envOr("SHIPSHAPE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SHIPSHAPE_LOG_LEVEL)")
 	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight activities get to finish")
 	maxActivities := fs.Int("max-activities", 0, "most activities this worker runs at once (0: SDK default)")
+	scratchDir := fs.String("scratch-dir", activities.DrillScratchDir(), "where restore drills make local scratch clusters and keep downloads (env SHIPSHAPE_SCRATCH_DIR)")
 	fs.DurationVar(&nats.Stream.MaxAge, "stream-max-age", 30*24*time.Hour, "how long the SHIPSHAPE stream keeps events")
 	fs.Int64Var(&nats.Stream.MaxBytes, "stream-max-bytes", -1, "size limit of the SHIPSHAPE stream (-1: none)")
 	fs.IntVar(&nats.Stream.Replicas, "stream-replicas", 1, "replicas of the SHIPSHAPE stream (3 on a JetStream cluster)")
@@ -78,7 +79,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	w := host.NewWorker(cl, &activities.Activities{Logger: logger, Events: events}, obs.workerOptions(host.WorkerOptions{
+	w := host.NewWorker(cl, &activities.Activities{Logger: logger, Events: events, ScratchDir: *scratchDir}, obs.workerOptions(host.WorkerOptions{
 		StopTimeout: *stopTimeout, MaxConcurrentActivities: *maxActivities,
 	}))
 	logger.Info("worker starting", slog.String("temporal", temporal.Address), slog.String("namespace", temporal.Namespace),
