@@ -259,6 +259,9 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 		s.Limits = d.readLimits(v)
 		d.limits = s.Limits
 	}
+	if v, ok := optional(f, "schedule"); ok {
+		s.Schedule = d.schedule(v)
+	}
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
 		d.substitute(v, "phases")
 		s.Phases = d.phases(v)

@@ -42,8 +42,10 @@ type Spec struct {
 	AllowedHosts []string `json:"allowedHosts,omitempty"`
 	// Limits cap what parameters declared with SafetyRate and
 	// SafetyConcurrency may ask for.
-	Limits Limits  `json:"limits,omitzero"`
-	Phases []Phase `json:"phases"`
+	Limits Limits `json:"limits,omitzero"`
+	// Schedule is when the plan runs on its own, for `starter schedule`.
+	Schedule *Schedule `json:"schedule,omitempty"`
+	Phases   []Phase   `json:"phases"`
 }
 
 // Limits cap the load a plan may generate; zero means no cap.

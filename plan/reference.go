@@ -55,6 +55,7 @@ var documentDocs = []objectDoc{
 			{Name: "concurrency", Type: string(TypeInt), Default: code(strconv.Itoa(defaultConcurrency)), Doc: "How many tasks of one phase run at once; at least 1."},
 			{Name: "allowedHosts", Type: string(TypeStringList), Doc: "The hosts that load may be sent to; see [Load safety](#load-safety). Each is a host name or address (`api.example.com`, `127.0.0.1`), which allows every port, a `host:port`, or `*.example.com` for every subdomain."},
 			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
+			{Name: "schedule", Type: "object", Doc: "When the plan runs on its own: `starter schedule create NAME --plan FILE` makes a Temporal Schedule from it ([Schedules](schedules.md)). Running the plan with `starter run` ignores it."},
 			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time."},
 		},
 	},
@@ -70,6 +71,15 @@ var documentDocs = []objectDoc{
 		Fields: []fieldDoc{
 			{Name: "maxRate", Type: string(TypeRate), Doc: "The highest request rate a task may ask for (`1000/s`); more is an invalid plan. Unset: no cap."},
 			{Name: "maxConcurrency", Type: string(TypeInt), Doc: "The most concurrent requests (users of a closed-model load test) a task may ask for; at least 1. Unset: no cap."},
+		},
+	},
+	{
+		Path: "spec.schedule",
+		Fields: []fieldDoc{
+			{Name: "cron", Type: "string or list of strings", Doc: "Cron expressions, five fields (minute hour day-of-month month day-of-week; `*`, numbers, `a-b`, `a,b`, `/step`, month and weekday names) or a macro (`@daily`, `@weekly`, `@monthly`, `@yearly`, `@hourly`). `0 6 1 1,4,7,10 *` is 06:00 on the first day of each quarter."},
+			{Name: "every", Type: string(TypeDuration), Doc: "Start a run at this interval (at least `1m`), instead of or as well as cron: `720h` is every 30 days."},
+			{Name: "timezone", Type: "string", Doc: "IANA time zone the cron expressions are read in (`Europe/Berlin`); UTC when unset."},
+			{Name: "jitter", Type: string(TypeDuration), Doc: "Delay each start by a random time up to this, so that many schedules do not start at once."},
 		},
 	},
 	{
