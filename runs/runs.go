@@ -75,13 +75,18 @@ type options struct{ dc converter.DataConverter }
 // the client's converter when it encrypts payloads.
 func WithConverter(dc converter.DataConverter) Option { return func(o *options) { o.dc = dc } }
 
-// Status returns a run's live state: the run's own status, each running
-// phase's task states, and the progress running tasks last reported.
-func Status(ctx context.Context, c client.Client, runID string, opts ...Option) (*Live, error) {
+func newOptions(opts []Option) options {
 	o := options{dc: converter.GetDefaultDataConverter()}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	return o
+}
+
+// Status returns a run's live state: the run's own status, each running
+// phase's task states, and the progress running tasks last reported.
+func Status(ctx context.Context, c client.Client, runID string, opts ...Option) (*Live, error) {
+	o := newOptions(opts)
 	desc, err := c.DescribeWorkflowExecution(ctx, runID, "")
 	if err != nil {
 		return nil, notFound(runID, err)
