@@ -10,6 +10,7 @@ export SHIPSHAPE_TEMPORAL_CLI := $(BIN)/temporal
 build:
 	$(GO) build -o $(BIN)/starter ./cmd/starter
 	$(GO) build -o $(BIN)/worker ./cmd/worker
+	$(GO) build -o $(BIN)/notifier ./cmd/notifier
 
 # The dev mode runs the temporal CLI's dev server (SQLite, in a child
 # process). It is built once from the Go module proxy; later runs reuse it.

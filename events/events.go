@@ -42,6 +42,9 @@ const (
 	GateEvaluated     Type = typePrefix + "gate.evaluated"
 	ApprovalRequested Type = typePrefix + "approval.requested"
 	ApprovalResolved  Type = typePrefix + "approval.resolved"
+	// ApprovalRefused: the approval bridge refused a decision sent by chat
+	// (not an approver of the phase, the phase not waiting, …).
+	ApprovalRefused Type = typePrefix + "approval.refused"
 	// DrillStarted and DrillFinished bracket a restore drill (task type
 	// restore-drill), so DR dashboards need not parse task metrics.
 	DrillStarted  Type = typePrefix + "drill.started"
@@ -50,7 +53,7 @@ const (
 
 // Types lists every event type in documentation order.
 var Types = []Type{RunStarted, RunFinished, PhaseStarted, PhaseFinished, TaskStarted,
-	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, DrillStarted, DrillFinished}
+	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, ApprovalRefused, DrillStarted, DrillFinished}
 
 // Short is the type without its "dev.shipshape." prefix, e.g. "task.finished".
 func (t Type) Short() string { return strings.TrimPrefix(string(t), typePrefix) }
@@ -141,6 +144,17 @@ type ApprovalData struct {
 	By       string `json:"by,omitempty"`
 	Reason   string `json:"reason,omitempty"`
 	TimedOut bool   `json:"timedOut,omitempty"`
+}
+
+// ApprovalRefusedData is the data of approval.refused: a decision sent on
+// shipshape.approvals.<run> that the approval bridge did not pass on.
+type ApprovalRefusedData struct {
+	Phase    string `json:"phase"`
+	Approver string `json:"approver"`
+	Decision string `json:"decision"`         // approve or reject, as sent
+	Reason   string `json:"reason,omitempty"` // the approver's, as sent
+	// Why says why the bridge refused it.
+	Why string `json:"why"`
 }
 
 // DrillData is the data of drill.started and drill.finished.
