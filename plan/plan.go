@@ -76,6 +76,10 @@ type Phase struct {
 type Approval struct {
 	Required bool     `json:"required"`
 	Timeout  Duration `json:"timeout"`
+	// Approvers, when set, are the only names whose decisions count;
+	// others are refused (an approval.refused event). Empty: anyone who
+	// may signal the run.
+	Approvers []string `json:"approvers,omitempty"`
 }
 
 // Task is one unit of work: a task type (Uses) with parameters (With) and

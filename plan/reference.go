@@ -97,6 +97,7 @@ var documentDocs = []objectDoc{
 		Fields: []fieldDoc{
 			{Name: "required", Type: string(TypeBool), Default: code("true"), Doc: "Whether the run waits for a decision; false approves the phase without waiting."},
 			{Name: "timeout", Type: string(TypeDuration), Default: code(formatDuration(defaultApprovalTimeout)), Doc: "How long to wait for a decision; no decision in time is a rejection."},
+			{Name: "approvers", Type: string(TypeStringList), Doc: "Who may decide (the names sent as `--by` or by the chat bot as `approver`). A decision by anyone else is refused and reported as an `approval.refused` event; the phase keeps waiting. Unset: anyone who may signal the run."},
 		},
 	},
 	{

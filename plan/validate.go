@@ -134,6 +134,15 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 			a.Timeout = Duration(t)
 		}
 	}
+	if v, ok := optional(f, "approvers"); ok {
+		if items, ok := d.list(v, join(path, "approvers"), "a list of names"); ok {
+			for i, item := range items {
+				if s, ok := d.str(item, index(join(path, "approvers"), i)); ok && strings.TrimSpace(s) != "" {
+					a.Approvers = append(a.Approvers, strings.TrimSpace(s))
+				}
+			}
+		}
+	}
 	return a
 }
 

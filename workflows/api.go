@@ -61,6 +61,10 @@ type ApprovalSignal struct {
 	Phase  string `json:"phase"`
 	By     string `json:"by"`
 	Reason string `json:"reason,omitempty"`
+	// Via names the channel a decision came through ("chat" for the
+	// approval bridge); decisions with one are answered by an
+	// approval.refused event when they do not count.
+	Via string `json:"via,omitempty"`
 }
 
 // ConfirmSignal confirms one checklist item; an empty Item confirms all.

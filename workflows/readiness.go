@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -290,6 +291,13 @@ func (r *run) decide(ctx workflow.Context, s ApprovalSignal, decision plan.Statu
 	pr := r.result.Phase(s.Phase)
 	if pr == nil || pr.Status != plan.StatusWaiting || r.waiting[s.Phase] == nil {
 		workflow.GetLogger(ctx).Warn("approval decision ignored: phase is not waiting", "phase", s.Phase, "decision", decision, "by", s.By)
+		if s.Via != "" {
+			r.refuse(ctx, s, decision, fmt.Sprintf("phase %q is not waiting for a decision", s.Phase))
+		}
+		return
+	}
+	if ph := r.phase(s.Phase); !timedOut && ph != nil && ph.Approval != nil && len(ph.Approval.Approvers) > 0 && !slices.Contains(ph.Approval.Approvers, s.By) {
+		r.refuse(ctx, s, decision, fmt.Sprintf("%q is not an approver of phase %q", s.By, s.Phase))
 		return
 	}
 	delete(r.waiting, s.Phase)
@@ -298,6 +306,28 @@ func (r *run) decide(ctx workflow.Context, s ApprovalSignal, decision plan.Statu
 		delete(r.cancels, s.Phase)
 	}
 	r.resolve(ctx, pr, decision, s.By, s.Reason, timedOut)
+}
+
+// refuse reports a decision that does not count; the phase keeps waiting.
+func (r *run) refuse(ctx workflow.Context, s ApprovalSignal, decision plan.Status, why string) {
+	workflow.GetLogger(ctx).Warn("approval decision refused", "phase", s.Phase, "by", s.By, "why", why)
+	verb := "approve"
+	if decision == plan.StatusRejected {
+		verb = "reject"
+	}
+	r.pub.emit(ctx, events.ApprovalRefused, s.Phase, events.ApprovalRefusedData{
+		Phase: s.Phase, Approver: s.By, Decision: verb, Reason: s.Reason, Why: why,
+	})
+}
+
+// phase returns the plan's phase of that name, or nil.
+func (r *run) phase(name string) *plan.Phase {
+	for i := range r.in.Plan.Spec.Phases {
+		if r.in.Plan.Spec.Phases[i].Name == name {
+			return &r.in.Plan.Spec.Phases[i]
+		}
+	}
+	return nil
 }
 
 func (r *run) resolve(ctx workflow.Context, pr *plan.PhaseResult, decision plan.Status, by, reason string, timedOut bool) {

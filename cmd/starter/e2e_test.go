@@ -112,7 +112,7 @@ func readReport(t *testing.T, dir string) plan.RunResult {
 	return r
 }
 
-// consume reads every Shipshape event of a run from the stream.
+// consume reads every run event of a run (of every run: "") from the stream.
 func consume(t *testing.T, natsURL, runID string) []events.Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -123,7 +123,7 @@ func consume(t *testing.T, natsURL, runID string) []events.Event {
 	}
 	defer c.Close()
 	var got []events.Event
-	err := c.Consume(ctx, natsevents.ConsumeOptions{}, func(m natsevents.Message) error {
+	err := c.Consume(ctx, natsevents.ConsumeOptions{FilterSubject: events.SubjectPrefix + ".run.>"}, func(m natsevents.Message) error {
 		var e events.Event
 		if err := json.Unmarshal(m.Data, &e); err != nil {
 			return err
@@ -131,7 +131,7 @@ func consume(t *testing.T, natsURL, runID string) []events.Event {
 		if e.ID != m.MsgID {
 			t.Errorf("event %s sent with Nats-Msg-Id %q", e.ID, m.MsgID)
 		}
-		if e.RunID == runID {
+		if runID == "" || e.RunID == runID {
 			got = append(got, e)
 		}
 		return nil

@@ -48,6 +48,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	logLevel := fs.String("log-level", envOr("SHIPSHAPE_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env SHIPSHAPE_LOG_LEVEL)")
 	stopTimeout := fs.Duration("stop-timeout", 30*time.Second, "on SIGTERM, how long in-flight activities get to finish")
 	maxActivities := fs.Int("max-activities", 0, "most activities this worker runs at once (0: SDK default)")
+	approvals := fs.Bool("approvals", envOr("SHIPSHAPE_APPROVALS", "true") == "true", "pass chat decisions published on shipshape.approvals.<run> to the runs (env SHIPSHAPE_APPROVALS)")
 	scratchDir := fs.String("scratch-dir", activities.DrillScratchDir(), "where restore drills make local scratch clusters and keep downloads (env SHIPSHAPE_SCRATCH_DIR)")
 	fs.DurationVar(&nats.Stream.MaxAge, "stream-max-age", 30*24*time.Hour, "how long the SHIPSHAPE stream keeps events")
 	fs.Int64Var(&nats.Stream.MaxBytes, "stream-max-bytes", -1, "size limit of the SHIPSHAPE stream (-1: none)")
@@ -84,6 +85,14 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	}))
 	logger.Info("worker starting", slog.String("temporal", temporal.Address), slog.String("namespace", temporal.Namespace),
 		slog.String("taskQueue", workflows.TaskQueue))
+	if *approvals {
+		dc, err := temporal.DataConverter()
+		if err != nil {
+			return err
+		}
+		bridge := &approvalBridge{temporal: cl, stream: events, dc: dc, log: logger.With(slog.String("component", "approvals"))}
+		go func() { _ = bridge.run(ctx) }()
+	}
 	interrupt := make(chan any)
 	go func() {
 		<-ctx.Done()
