@@ -137,6 +137,30 @@ func EnsureKeyring(path string) (*Keyring, error) {
 	return LoadKeyring(path)
 }
 
+// Seal encrypts plain with the current key, authenticating aad with it,
+// and returns the key's ID and nonce‖ciphertext.
+func (k *Keyring) Seal(plain, aad []byte) (keyID string, sealed []byte, err error) {
+	aead := k.keys[k.Current]
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", nil, err
+	}
+	return k.Current, aead.Seal(nonce, nonce, plain, aad), nil
+}
+
+// Open decrypts what Seal returned, with the key keyID.
+func (k *Keyring) Open(keyID string, sealed, aad []byte) ([]byte, error) {
+	aead, ok := k.keys[keyID]
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownKey, keyID)
+	}
+	if len(sealed) < aead.NonceSize() {
+		return nil, errors.New("ciphertext too short")
+	}
+	n := aead.NonceSize()
+	return aead.Open(nil, sealed[:n], sealed[n:], aad)
+}
+
 // Codec is a converter.PayloadCodec that encrypts with a Keyring.
 type Codec struct{ keys *Keyring }
 
@@ -152,26 +176,25 @@ func (c *Codec) DataConverter() converter.DataConverter {
 
 // Encode encrypts each payload with the current key.
 func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
-	aead := c.keys.keys[c.keys.Current]
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
 		plain, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("encode payload: %w", err)
 		}
-		nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plain)+aead.Overhead())
-		if _, err := rand.Read(nonce); err != nil {
+		// The key ID is authenticated with the data, so a payload cannot
+		// be relabelled to another key.
+		id, sealed, err := c.keys.Seal(plain, []byte(c.keys.Current))
+		if err != nil {
 			return nil, fmt.Errorf("encode payload: %w", err)
 		}
 		out[i] = &commonpb.Payload{
 			Metadata: map[string][]byte{
 				converter.MetadataEncoding: []byte(Encoding),
-				MetadataKeyID:              []byte(c.keys.Current),
+				MetadataKeyID:              []byte(id),
 				MetadataCipher:             []byte(cipherName),
 			},
-			// The key ID is authenticated with the data, so a payload
-			// cannot be relabelled to another key.
-			Data: aead.Seal(nonce, nonce, plain, []byte(c.keys.Current)),
+			Data: sealed,
 		}
 	}
 	return out, nil
@@ -186,15 +209,10 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			continue
 		}
 		id := string(p.GetMetadata()[MetadataKeyID])
-		aead, ok := c.keys.keys[id]
-		if !ok {
-			return nil, fmt.Errorf("%w: %q", ErrUnknownKey, id)
+		plain, err := c.keys.Open(id, p.GetData(), []byte(id))
+		if errors.Is(err, ErrUnknownKey) {
+			return nil, err
 		}
-		data := p.GetData()
-		if len(data) < aead.NonceSize() {
-			return nil, errors.New("decode payload: ciphertext too short")
-		}
-		plain, err := aead.Open(nil, data[:aead.NonceSize()], data[aead.NonceSize():], []byte(id))
 		if err != nil {
 			return nil, fmt.Errorf("decode payload with key %s: %w", id, err)
 		}
