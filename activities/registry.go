@@ -34,6 +34,8 @@ func registry() []entry {
 		{decl: loadTestType, run: (*Activities).LoadTest},
 		{decl: backupType, run: (*Activities).Backup},
 		{decl: restoreDrillType},
+		{decl: secretRotationType},
+		{decl: secretAgeType, run: (*Activities).SecretAge},
 	}
 }
 
@@ -61,6 +63,9 @@ type Activities struct {
 	// ScratchDir is where restore drills make local targets and keep
 	// downloads; empty: DrillScratchDir().
 	ScratchDir string
+	// SecretsDir is the local secret store's directory; empty:
+	// SecretsDir().
+	SecretsDir string
 }
 
 // Register registers every task type, under its type name, and the
@@ -91,6 +96,7 @@ func (a *Activities) Register(r worker.ActivityRegistry) {
 func (a *Activities) stepActivities() []map[string]any {
 	return []map[string]any{
 		a.drillSteps(),
+		a.rotationSteps(),
 	}
 }
 

@@ -21,7 +21,8 @@ type Registry interface {
 // Adding one is one line here.
 func taskWorkflows() map[string]any {
 	return map[string]any{
-		activities.RestoreDrillType: RestoreDrill,
+		activities.RestoreDrillType:   RestoreDrill,
+		activities.SecretRotationType: SecretRotation,
 	}
 }
 

@@ -1,0 +1,475 @@
+package activities
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/big"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/internal/codec"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// SecretRotationType and SecretAgeType name the secret task types. A
+// SecretRotation workflow runs the first, step by step.
+const (
+	SecretRotationType = "secret-rotation"
+	SecretAgeType      = "secret-age"
+)
+
+// The rotation's steps, each an activity taking a RotationStep: the four
+// steps AWS Secrets Manager defines, and the undo.
+const (
+	RotateCreate   = "secret-rotation.create"
+	RotateSet      = "secret-rotation.set"
+	RotateTest     = "secret-rotation.test"
+	RotateFinish   = "secret-rotation.finish"
+	RotateRollback = "secret-rotation.rollback"
+)
+
+// ErrRotationTest is the application error type of a pending secret that
+// failed its test: not retried, the rotation rolls back.
+const ErrRotationTest = "RotationTestFailed"
+
+// ResourcePostgresRole is the resource kind whose password rotates.
+const ResourcePostgresRole = "postgres-role"
+
+const defaultAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+var secretRotationType = plan.TaskType{
+	Name: SecretRotationType,
+	Summary: "Rotates a secret in four durable steps, as AWS Secrets Manager defines them: create a new value as the store's pending version, set it on the resource, test it, then finish by promoting it to current (the old one becomes previous). " +
+		"A failure before finish rolls back: the resource gets the current value again and the pending version is removed. " +
+		"Values never leave the activities: Temporal, events, logs and reports see only the secret's reference. See [Secrets](secrets.md).",
+	Params: []plan.Param{
+		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store)."},
+		{Name: "resource", Type: plan.TypeObject, Required: true, Doc: "What the secret opens.", Fields: []plan.Param{
+			{Name: "kind", Type: plan.TypeString, Default: ResourcePostgresRole, Enum: []string{ResourcePostgresRole}, Doc: "`postgres-role`: the password of a PostgreSQL role, changed with ALTER ROLE over a connection made with the current password."},
+			{Name: "url", Type: plan.TypeString, Required: true, Doc: "postgres-role: `postgres://ROLE@host:port/db`, without a password (the secret holds it). The role changes its own password."},
+			{Name: "testQuery", Type: plan.TypeString, Default: "SELECT 1", Doc: "postgres-role: the query the test step runs with the new password; make it what the application needs (`SELECT count(*) FROM orders`)."},
+		}},
+		{Name: "length", Type: plan.TypeInt, Default: 32, Doc: "Characters in a generated password."},
+		{Name: "alphabet", Type: plan.TypeString, Default: defaultAlphabet, Doc: "Characters a generated password is drawn from (uniformly, crypto/rand)."},
+	},
+	Metrics: []plan.Metric{
+		{Name: "secret.age", Unit: plan.UnitSeconds, Doc: "Age of the current version before the rotation."},
+		{Name: "rotation.duration", Unit: plan.UnitSeconds, Doc: "From create to finish (or to the end of the rollback)."},
+		{Name: "rotation.steps", Unit: plan.UnitCount, Doc: "Steps completed: 4 for a rotation that finished."},
+		{Name: "rotation.rolled_back", Unit: plan.UnitCount, Doc: "1 when the rotation was rolled back."},
+	},
+	Timeout:     30 * time.Minute,
+	MaxAttempts: 5,
+	Workflow:    true,
+	Check:       checkSecretRotation,
+}
+
+var secretAgeType = plan.TaskType{
+	Name:    SecretAgeType,
+	Summary: "Reports how old a secret's current version is, and fails its check when it is older than `maxAge`, without rotating it.",
+	Params: []plan.Param{
+		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference (`local://NAME`)."},
+		{Name: "maxAge", Type: plan.TypeDuration, Default: "0s", Doc: "Fail the check when the current version is older (0: never)."},
+	},
+	Metrics: []plan.Metric{
+		{Name: "secret.age", Unit: plan.UnitSeconds, Doc: "Age of the current version."},
+	},
+	Timeout: time.Minute,
+	Check: func(with map[string]any) []plan.ParamProblem {
+		if _, err := parseSecretRef(Params(with).String("secret")); err != nil {
+			return []plan.ParamProblem{{Param: "secret", Msg: err.Error()}}
+		}
+		return nil
+	},
+}
+
+func checkSecretRotation(with map[string]any) []plan.ParamProblem {
+	p := Params(with)
+	var problems []plan.ParamProblem
+	if _, err := parseSecretRef(p.String("secret")); err != nil {
+		problems = append(problems, plan.ParamProblem{Param: "secret", Msg: err.Error()})
+	}
+	r := p.Object("resource")
+	if src, err := parseSource(r.String("url")); err != nil {
+		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: err.Error()})
+	} else if src.password != "" {
+		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "leave the password out: the secret holds it"})
+	} else if src.User == "" {
+		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "name the role: postgres://ROLE@host/db"})
+	}
+	if with["length"] != nil && (p.Int("length") < 12 || p.Int("length") > 1024) {
+		problems = append(problems, plan.ParamProblem{Param: "length", Msg: "must be 12 to 1024"})
+	}
+	if a, ok := with["alphabet"]; ok && len([]rune(fmt.Sprint(a))) < 10 {
+		problems = append(problems, plan.ParamProblem{Param: "alphabet", Msg: "needs at least 10 characters"})
+	}
+	return problems
+}
+
+// secretRef is a parsed secret reference.
+type secretRef struct {
+	Scheme, Name string
+}
+
+func (r secretRef) String() string { return r.Scheme + "://" + r.Name }
+
+// parseSecretRef reads local://NAME.
+func parseSecretRef(s string) (secretRef, error) {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" {
+		return secretRef{}, fmt.Errorf("want a secret reference such as local://NAME, got %q", s)
+	}
+	switch u.Scheme {
+	case "local":
+		name := u.Host + u.Path
+		if name == "" || strings.Contains(name, "/") {
+			return secretRef{}, fmt.Errorf("local secret reference %q: want local://NAME", s)
+		}
+		return secretRef{Scheme: "local", Name: name}, nil
+	case "aws-sm", "azkv":
+		return secretRef{}, fmt.Errorf("%s:// secrets are not supported by this build yet: use local://", u.Scheme)
+	}
+	return secretRef{}, fmt.Errorf("unknown secret store %q in %q (want local://NAME)", u.Scheme, s)
+}
+
+// SecretsDir is the local secret store's directory when the worker names
+// none: SHIPSHAPE_SECRETS_DIR, else .shipshape/secrets.
+func SecretsDir() string {
+	if d := os.Getenv("SHIPSHAPE_SECRETS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(".shipshape", "secrets")
+}
+
+// OpenLocalSecrets opens the local store in dir, with its key file
+// (.keyring, made on first use, mode 0600) beside the secrets.
+func OpenLocalSecrets(dir string) (*secretstore.Local, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	keys, err := codec.EnsureKeyring(filepath.Join(dir, ".keyring"))
+	if err != nil {
+		return nil, fmt.Errorf("secret store key: %w", err)
+	}
+	return secretstore.NewLocal(dir, keys)
+}
+
+func (a *Activities) secretStore(ref secretRef) (*secretstore.Local, error) {
+	dir := a.SecretsDir
+	if dir == "" {
+		dir = SecretsDir()
+	}
+	return OpenLocalSecrets(dir)
+}
+
+// RotationStep is the input of every rotation step: the task and the
+// rotation's ID (its workflow's), from which the pending version's
+// request token is derived, so a retried create makes no second version.
+type RotationStep struct {
+	Task TaskInput `json:"task"`
+	ID   string    `json:"id"`
+}
+
+// RotationResult is what a rotation step reports; never a value.
+type RotationResult struct {
+	Version string             `json:"version,omitempty"`
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Message string             `json:"message,omitempty"`
+}
+
+// rotationSteps are the rotation's step activities, by name.
+func (a *Activities) rotationSteps() map[string]any {
+	return map[string]any{
+		RotateCreate:   a.RotateCreate,
+		RotateSet:      a.RotateSet,
+		RotateTest:     a.RotateTest,
+		RotateFinish:   a.RotateFinish,
+		RotateRollback: a.RotateRollback,
+	}
+}
+
+// token is the pending version's request token: the same for every
+// attempt of one rotation, different for the next rotation.
+func (s RotationStep) token() string {
+	sum := sha256.Sum256([]byte(s.ID))
+	return "rot-" + hex.EncodeToString(sum[:10])
+}
+
+type rotation struct {
+	ref   secretRef
+	store *secretstore.Local
+	role  pgSource
+	query string
+}
+
+func (a *Activities) rotation(s RotationStep) (*rotation, error) {
+	p := s.Task.Params
+	ref, err := parseSecretRef(p.String("secret"))
+	if err != nil {
+		return nil, InvalidParams("secret: %v", err)
+	}
+	store, err := a.secretStore(ref)
+	if err != nil {
+		return nil, err
+	}
+	r := p.Object("resource")
+	role, err := parseSource(r.String("url"))
+	if err != nil {
+		return nil, InvalidParams("resource.url: %v", err)
+	}
+	q := r.String("testQuery")
+	if q == "" {
+		q = "SELECT 1"
+	}
+	return &rotation{ref: ref, store: store, role: role, query: q}, nil
+}
+
+// as returns the role's connection with password pw.
+func (r *rotation) as(pw []byte) pgSource {
+	src := r.role
+	u := *src.url
+	u.User = url.UserPassword(src.User, string(pw))
+	src.url, src.password = &u, string(pw)
+	return src
+}
+
+// RotateCreate generates the new value and stores it as the pending
+// version. It reports the current version's age.
+func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	_, cur, err := r.store.Get(ctx, r.ref.Name, secretstore.Current)
+	if errors.Is(err, secretstore.ErrNotFound) {
+		return RotationResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("%s has no current value: store the role's password first (starter secrets put %s)", r.ref, r.ref), ErrInvalidParams, nil)
+	}
+	if err != nil {
+		return RotationResult{}, err
+	}
+	// The value is random, so a create retried after a crash must find
+	// the version it made rather than Put another value under its token.
+	if v, ver, err := r.store.Get(ctx, r.ref.Name, secretstore.Pending); err == nil && ver.ID == s.token() && len(v) > 0 {
+		return RotationResult{Version: ver.ID, Metrics: map[string]float64{"secret.age": time.Since(cur.Created).Seconds()},
+			Message: "pending version " + ver.ID + " already created"}, nil
+	}
+	value, err := generate(s.Task.Params.Int("length"), s.Task.Params.String("alphabet"))
+	if err != nil {
+		return RotationResult{}, err
+	}
+	ver, err := r.store.Put(ctx, r.ref.Name, s.token(), value, secretstore.Pending)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Version: ver.ID, Metrics: map[string]float64{"secret.age": time.Since(cur.Created).Seconds()},
+		Message: fmt.Sprintf("created pending version %s of %s", ver.ID, r.ref)}, nil
+}
+
+// generate draws n characters uniformly from alphabet.
+func generate(n int, alphabet string) ([]byte, error) {
+	if n <= 0 {
+		n = 32
+	}
+	if alphabet == "" {
+		alphabet = defaultAlphabet
+	}
+	chars := []rune(alphabet)
+	out := make([]rune, n)
+	for i := range out {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(chars))))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = chars[k.Int64()]
+	}
+	return []byte(string(out)), nil
+}
+
+// values returns the current and pending values.
+func (r *rotation) values(ctx context.Context, token string) (cur, pending []byte, err error) {
+	cur, _, err = r.store.Get(ctx, r.ref.Name, secretstore.Current)
+	if err != nil {
+		return nil, nil, err
+	}
+	pending, ver, err := r.store.Get(ctx, r.ref.Name, secretstore.Pending)
+	if err != nil {
+		return nil, nil, err
+	}
+	if ver.ID != token {
+		return nil, nil, fmt.Errorf("%s: the pending version is %s, not this rotation's %s", r.ref, ver.ID, token)
+	}
+	return cur, pending, nil
+}
+
+// setPassword connects as the role with from and sets its password to to.
+func (r *rotation) setPassword(ctx context.Context, from, to []byte) error {
+	conn, err := r.as(from).connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	// Utility statements take no parameters: quote the literal.
+	stmt := "ALTER ROLE " + pgx.Identifier{r.role.User}.Sanitize() + " PASSWORD '" + strings.ReplaceAll(string(to), "'", "''") + "'"
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("ALTER ROLE %s: %w", r.role.User, redactErr(redactErr(err, string(to)), string(from)))
+	}
+	return nil
+}
+
+// opens says whether pw opens the role's database.
+func (r *rotation) opens(ctx context.Context, pw []byte) (bool, error) {
+	conn, err := r.as(pw).connect(ctx)
+	if err == nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return true, nil
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "28P01" { // invalid_password
+		return false, nil
+	}
+	return false, err
+}
+
+// RotateSet gives the role the pending password, over a connection made
+// with the current one. Retried after it already happened (the current
+// password no longer opens, the pending one does), it does nothing.
+func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	cur, pending, err := r.values(ctx, s.token())
+	if err != nil {
+		return RotationResult{}, err
+	}
+	if ok, err := r.opens(ctx, cur); err != nil {
+		return RotationResult{}, err
+	} else if !ok {
+		if ok, _ := r.opens(ctx, pending); ok {
+			return RotationResult{Message: "the role has the pending password already"}, nil
+		}
+		return RotationResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("neither the current nor the pending password of %s opens %s", r.ref, r.role), ErrTaskFailed, nil)
+	}
+	if err := r.setPassword(ctx, cur, pending); err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Message: fmt.Sprintf("set the pending password on role %s", r.role.User)}, nil
+}
+
+// RotateTest connects with the pending password and runs the test query.
+func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	_, pending, err := r.values(ctx, s.token())
+	if err != nil {
+		return RotationResult{}, err
+	}
+	fail := func(format string, args ...any) error {
+		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrRotationTest, nil)
+	}
+	conn, err := r.as(pending).connect(ctx)
+	if err != nil {
+		return RotationResult{}, fail("the pending password does not open %s: %v", r.role, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, r.query)
+	if err == nil {
+		for rows.Next() {
+		}
+		rows.Close()
+		err = rows.Err()
+	}
+	if err != nil {
+		return RotationResult{}, fail("test query as %s failed: %v", r.role.User, redactErr(err, string(pending)))
+	}
+	return RotationResult{Message: fmt.Sprintf("the pending password opens %s and runs %q", r.role, r.query)}, nil
+}
+
+// RotateFinish promotes the pending version to current; the old one
+// becomes previous. Promoting again changes nothing.
+func (a *Activities) RotateFinish(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	if err := r.store.Promote(ctx, r.ref.Name, s.token()); err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Version: s.token(), Message: fmt.Sprintf("version %s of %s is current", s.token(), r.ref)}, nil
+}
+
+// RotateRollback undoes a rotation that did not finish: the role gets
+// the current password back if it has the pending one, and the pending
+// version is removed. It is idempotent, and safe at any step.
+func (a *Activities) RotateRollback(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	cur, _, err := r.store.Get(ctx, r.ref.Name, secretstore.Current)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	pending, ver, err := r.store.Get(ctx, r.ref.Name, secretstore.Pending)
+	if errors.Is(err, secretstore.ErrNotFound) || err == nil && ver.ID != s.token() {
+		return RotationResult{Message: "nothing to roll back: no pending version of this rotation"}, nil
+	}
+	if err != nil {
+		return RotationResult{}, err
+	}
+	msg := "the role kept the current password"
+	if ok, err := r.opens(ctx, cur); err != nil {
+		return RotationResult{}, err
+	} else if !ok {
+		if err := r.setPassword(ctx, pending, cur); err != nil {
+			return RotationResult{}, fmt.Errorf("restore the current password: %w", err)
+		}
+		msg = "the role got the current password back"
+	}
+	if err := r.store.Discard(ctx, r.ref.Name, ver.ID); err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Message: msg + "; pending version " + ver.ID + " removed"}, nil
+}
+
+// SecretAge reports the age of a secret's current version.
+func (a *Activities) SecretAge(ctx context.Context, in TaskInput) (TaskOutput, error) {
+	ref, err := parseSecretRef(in.Params.String("secret"))
+	if err != nil {
+		return TaskOutput{}, InvalidParams("secret: %v", err)
+	}
+	store, err := a.secretStore(ref)
+	if err != nil {
+		return TaskOutput{}, err
+	}
+	_, cur, err := store.Get(ctx, ref.Name, secretstore.Current)
+	if errors.Is(err, secretstore.ErrNotFound) {
+		return TaskOutput{}, InvalidParams("secret: %s has no current value", ref)
+	}
+	if err != nil {
+		return TaskOutput{}, err
+	}
+	age := time.Since(cur.Created)
+	out := TaskOutput{Metrics: map[string]float64{"secret.age": age.Seconds()},
+		Output: fmt.Sprintf("%s: current version %s created %s (%s ago)", ref, cur.ID, cur.Created.Format(time.RFC3339), age.Round(time.Second))}
+	if maxAge := in.Params.Duration("maxAge"); maxAge > 0 && age > maxAge {
+		return out, CheckFailed(out, "%s is %s old, more than %s: rotate it", ref, age.Round(time.Second), maxAge)
+	}
+	return out, nil
+}

@@ -1,0 +1,107 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/shipshape-dev/shipshape/activities"
+)
+
+// rollbackOptions: a rollback must happen, so it retries for as long as
+// the task's grace allows, and runs even when the rotation is cancelled.
+var rollbackOptions = workflow.ActivityOptions{
+	ActivityID:             "rollback",
+	StartToCloseTimeout:    2 * time.Minute,
+	ScheduleToCloseTimeout: undoGrace - time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval:    time.Second,
+		BackoffCoefficient: 2,
+		MaximumInterval:    time.Minute,
+	},
+}
+
+// SecretRotation runs a secret-rotation task: create, set, test, finish.
+// Each step is an idempotent activity keyed by the rotation (a worker
+// killed at any step resumes and completes or rolls back); any failure
+// before finish — a step that keeps failing, the test, cancellation, the
+// task's timeout — rolls back on a disconnected context, so the resource
+// and the store never disagree. Only references travel through here.
+func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+	started := workflow.Now(ctx)
+	step := activities.RotationStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	out := activities.TaskOutput{Metrics: map[string]float64{"rotation.steps": 0, "rotation.rolled_back": 0}, Attempt: 1}
+	var lines []string
+
+	work, cancelWork := workflow.WithCancel(ctx)
+	timedOut := false
+	if in.Timeout > 0 {
+		workflow.Go(work, func(c workflow.Context) {
+			if workflow.NewTimer(c, in.Timeout).Get(c, nil) == nil {
+				timedOut = true
+				cancelWork()
+			}
+		})
+	}
+	timeout := in.Timeout
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	actx := workflow.WithActivityOptions(work, workflow.ActivityOptions{
+		StartToCloseTimeout: min(timeout, 5*time.Minute),
+		RetryPolicy:         retryPolicy(in.Retry),
+		WaitForCancellation: true,
+	})
+
+	failed := ""
+	var err error
+	for _, s := range []struct{ name, activity string }{
+		{"create", activities.RotateCreate},
+		{"set", activities.RotateSet},
+		{"test", activities.RotateTest},
+		{"finish", activities.RotateFinish},
+	} {
+		var res activities.RotationResult
+		if err = workflow.ExecuteActivity(actx, s.activity, step).Get(work, &res); err != nil {
+			failed = s.name
+			break
+		}
+		out.Metrics["rotation.steps"]++
+		if age, ok := res.Metrics["secret.age"]; ok {
+			out.Metrics["secret.age"] = age
+		}
+		lines = append(lines, s.name+": "+res.Message)
+	}
+	if err != nil && timedOut && ctx.Err() == nil {
+		err = fmt.Errorf("the rotation did not finish within its timeout (%s)", in.Timeout)
+	}
+	// A create that failed may still have stored its version (the worker
+	// died after the write): roll back whenever the rotation did not finish.
+	if err != nil {
+		undo, _ := workflow.NewDisconnectedContext(ctx)
+		undo = workflow.WithActivityOptions(undo, rollbackOptions)
+		var res activities.RotationResult
+		if rerr := workflow.ExecuteActivity(undo, activities.RotateRollback, step).Get(undo, &res); rerr != nil {
+			lines = append(lines, "rollback failed: "+causeMessage(rerr))
+		} else {
+			out.Metrics["rotation.rolled_back"] = 1
+			lines = append(lines, "rollback: "+res.Message)
+		}
+	}
+	out.Metrics["rotation.duration"] = workflow.Now(ctx).Sub(started).Seconds()
+	out.Output = strings.Join(lines, "\n")
+	switch {
+	case ctx.Err() != nil:
+		return out, temporal.NewCanceledError(out)
+	case err != nil:
+		msg := failed + ": " + causeMessage(err)
+		if failed == "test" {
+			return out, activities.CheckFailed(out, "%s", msg)
+		}
+		return out, temporal.NewNonRetryableApplicationError(msg, activities.ErrTaskFailed, nil, out)
+	}
+	return out, nil
+}

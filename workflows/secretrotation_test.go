@@ -1,0 +1,111 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/workflows"
+)
+
+// runRotation runs SecretRotation with its steps replaced by recorders
+// (the real steps are tested against PostgreSQL in activities): fail
+// makes a step fail, once (then succeed) when transient.
+func runRotation(t *testing.T, fail map[string]error, transient bool) (activities.TaskOutput, error, string) {
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/rotate/db", TaskQueue: workflows.TaskQueue})
+	workflows.Register(env)
+	var mu sync.Mutex
+	var calls []string
+	failed := map[string]bool{}
+	for _, name := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish, activities.RotateRollback} {
+		short := strings.TrimPrefix(name, "secret-rotation.")
+		env.RegisterActivityWithOptions(func(ctx context.Context, s activities.RotationStep) (activities.RotationResult, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			calls = append(calls, short)
+			if s.ID != "run-1/task/rotate/db" {
+				t.Errorf("step ID %q", s.ID)
+			}
+			if err := fail[short]; err != nil && !(transient && failed[short]) {
+				failed[short] = true
+				return activities.RotationResult{}, err
+			}
+			r := activities.RotationResult{Message: short + " done"}
+			if short == "create" {
+				r.Metrics = map[string]float64{"secret.age": 86400}
+			}
+			return r, nil
+		}, activity.RegisterOptions{Name: name})
+	}
+	env.ExecuteWorkflow(workflows.SecretRotation, activities.TaskInput{RunID: "run-1", Phase: "rotate", Task: "db", Uses: activities.SecretRotationType, Timeout: time.Hour})
+	var out activities.TaskOutput
+	err := env.GetWorkflowError()
+	if err == nil {
+		err = env.GetWorkflowResult(&out)
+	} else if o, ok := activities.OutputOf(err); ok {
+		out = o
+	}
+	return out, err, strings.Join(calls, ",")
+}
+
+func TestSecretRotationFinishes(t *testing.T) {
+	out, err, calls := runRotation(t, nil, false)
+	if err != nil || calls != "create,set,test,finish" {
+		t.Fatalf("%v, steps %s", err, calls)
+	}
+	if out.Metrics["rotation.steps"] != 4 || out.Metrics["secret.age"] != 86400 || out.Metrics["rotation.rolled_back"] != 0 {
+		t.Fatalf("metrics %v", out.Metrics)
+	}
+}
+
+// TestSecretRotationRollsBackAtEachStep: whichever step fails for good,
+// the rotation rolls back once and says which step failed.
+func TestSecretRotationRollsBackAtEachStep(t *testing.T) {
+	for _, step := range []string{"create", "set", "test", "finish"} {
+		t.Run(step, func(t *testing.T) {
+			out, err, calls := runRotation(t, map[string]error{step: temporal.NewNonRetryableApplicationError("boom", "X", nil)}, false)
+			if err == nil || !strings.HasPrefix(causeOf(err), step+": boom") {
+				t.Fatalf("err %v", err)
+			}
+			if !strings.HasSuffix(calls, step+",rollback") || strings.Count(calls, "rollback") != 1 {
+				t.Fatalf("steps %s", calls)
+			}
+			if out.Metrics["rotation.rolled_back"] != 1 {
+				t.Fatalf("metrics %v", out.Metrics)
+			}
+		})
+	}
+}
+
+// TestSecretRotationResumesAfterTransientFailures: a step that fails once
+// (a worker lost mid-step) is retried and the rotation completes without
+// rolling back.
+func TestSecretRotationResumesAfterTransientFailures(t *testing.T) {
+	boom := errors.New("worker lost")
+	_, err, calls := runRotation(t, map[string]error{"create": boom, "set": boom, "test": boom, "finish": boom}, true)
+	if err != nil || calls != "create,create,set,set,test,test,finish,finish" {
+		t.Fatalf("%v, steps %s", err, calls)
+	}
+}
+
+func causeOf(err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	return err.Error()
+}
