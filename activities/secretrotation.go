@@ -58,7 +58,8 @@ var secretRotationType = plan.TaskType{
 		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store)."},
 		{Name: "resource", Type: plan.TypeObject, Required: true, Doc: "What the secret opens.", Fields: []plan.Param{
 			{Name: "kind", Type: plan.TypeString, Default: ResourcePostgresRole, Enum: []string{ResourcePostgresRole}, Doc: "`postgres-role`: the password of a PostgreSQL role, changed with ALTER ROLE over a connection made with the current password."},
-			{Name: "url", Type: plan.TypeString, Required: true, Doc: "postgres-role: `postgres://ROLE@host:port/db`, without a password (the secret holds it). The role changes its own password."},
+			{Name: "url", Type: plan.TypeString, Required: true, Doc: "postgres-role: the database, `postgres://[ROLE@]host:port/db`, without a password (the secret holds it)."},
+			{Name: "role", Type: plan.TypeString, Doc: "postgres-role: the role whose password rotates (default: the URL's user). It changes its own password."},
 			{Name: "testQuery", Type: plan.TypeString, Default: "SELECT 1", Doc: "postgres-role: the query the test step runs with the new password; make it what the application needs (`SELECT count(*) FROM orders`)."},
 		}},
 		{Name: "length", Type: plan.TypeInt, Default: 32, Doc: "Characters in a generated password."},
@@ -106,8 +107,8 @@ func checkSecretRotation(with map[string]any) []plan.ParamProblem {
 		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: err.Error()})
 	} else if src.password != "" {
 		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "leave the password out: the secret holds it"})
-	} else if src.User == "" {
-		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "name the role: postgres://ROLE@host/db"})
+	} else if src.User == "" && r.String("role") == "" {
+		problems = append(problems, plan.ParamProblem{Param: "resource.role", Msg: "name the role: role: NAME, or postgres://ROLE@host/db"})
 	}
 	if with["length"] != nil && (p.Int("length") < 12 || p.Int("length") > 1024) {
 		problems = append(problems, plan.ParamProblem{Param: "length", Msg: "must be 12 to 1024"})
@@ -228,6 +229,11 @@ func (a *Activities) rotation(s RotationStep) (*rotation, error) {
 	role, err := parseSource(r.String("url"))
 	if err != nil {
 		return nil, InvalidParams("resource.url: %v", err)
+	}
+	if name := r.String("role"); name != "" {
+		u := *role.url
+		u.User = url.User(name)
+		role.url, role.User = &u, name
 	}
 	q := r.String("testQuery")
 	if q == "" {

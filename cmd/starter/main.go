@@ -43,6 +43,7 @@ Usage:
   starter vulndb sync [--dir DIR] [--ecosystem Go,npm] [--data-url URL]
   starter schedule create NAME --plan FILE [--cron EXPR]... [--every D] [--timezone TZ] [--paused]
   starter schedule list|describe|trigger|pause|unpause|delete [NAME]
+  starter secrets get|put|list|versions [local://NAME] [--dir DIR]
   starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]
 
 Connection flags (every command that talks to Temporal or NATS):
@@ -82,7 +83,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"run": runCmd, "validate": validateCmd, "status": statusCmd, "approve": approveCmd,
 		"reject": rejectCmd, "confirm": confirmCmd, "cancel": cancelCmd, "events": eventsCmd,
 		"report": reportCmd, "docs": docsCmd, "vulndb": vulndbCmd, "drills": drillsCmd,
-		"schedule": scheduleCmd,
+		"schedule": scheduleCmd, "secrets": secretsCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
