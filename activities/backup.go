@@ -67,6 +67,9 @@ func checkBackup(with map[string]any) []plan.ParamProblem {
 	if _, err := parseSource(p.String("source")); err != nil {
 		problems = append(problems, plan.ParamProblem{Param: "source", Msg: err.Error()})
 	}
+	if _, err := parseStorage(p.String("storage")); err != nil {
+		problems = append(problems, plan.ParamProblem{Param: "storage", Msg: err.Error()})
+	}
 	if l := p.Int("compressionLevel"); with["compressionLevel"] != nil && (l < 1 || l > 4) {
 		problems = append(problems, plan.ParamProblem{Param: "compressionLevel", Msg: "must be 1 to 4"})
 	}

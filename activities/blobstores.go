@@ -34,17 +34,47 @@ type blobStore interface {
 //	s3://bucket/prefix
 //	azblob://account/container/prefix
 func openStore(ctx context.Context, raw string) (blobStore, error) {
+	st, err := parseStorage(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.s3 != nil:
+		return blobstore.NewS3(ctx, *st.s3)
+	case st.azure != nil:
+		return blobstore.NewAzure(ctx, *st.azure)
+	default:
+		return blobstore.NewDir(st.dir)
+	}
+}
+
+// storage is a parsed storage URL: one of its fields is set.
+type storage struct {
+	dir   string
+	s3    *blobstore.S3Options
+	azure *blobstore.AzureOptions
+}
+
+// parseStorage reads a storage URL without opening the store, so plan
+// validation can check it with neither credentials nor network.
+func parseStorage(raw string) (storage, error) {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // C:\ on Windows
-		return blobstore.NewDir(filepath.FromSlash(raw))
+	if err != nil || u.Scheme == "" || len(u.Scheme) == 1 { // a path; C:\ on Windows
+		return storage{dir: filepath.FromSlash(raw)}, nil
 	}
 	switch u.Scheme {
 	case "file":
 		if u.Host != "" && u.Host != "localhost" {
-			return nil, fmt.Errorf("storage %q: a file URL names a local path (file:///dir)", raw)
+			return storage{}, fmt.Errorf("a file URL names a local path (file:///dir)")
 		}
-		return blobstore.NewDir(filepath.FromSlash(u.Path))
+		return storage{dir: filepath.FromSlash(u.Path)}, nil
+	case "s3":
+		o, err := blobstore.ParseS3URL(raw)
+		return storage{s3: &o}, err
+	case "azblob":
+		o, err := blobstore.ParseAzblobURL(raw)
+		return storage{azure: &o}, err
 	default:
-		return nil, fmt.Errorf("storage %q: unknown scheme %q (want file, s3 or azblob)", raw, u.Scheme)
+		return storage{}, fmt.Errorf("unknown scheme %q (want file, s3 or azblob)", u.Scheme)
 	}
 }

@@ -117,6 +117,9 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 	case p.String("database") == "":
 		add("", "name the backups' database: give source (the backup task's source URL) or database")
 	}
+	if _, err := parseStorage(p.String("storage")); err != nil {
+		add("storage", "%v", err)
+	}
 	t := p.Object("target")
 	switch kind := targetKind(t); kind {
 	case TargetURL:

@@ -5,6 +5,9 @@ package blobstore
 
 import (
 	"errors"
+	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -19,3 +22,13 @@ type Object struct {
 
 // ErrNotFound is returned (wrapped) when an object does not exist.
 var ErrNotFound = errors.New("object not found")
+
+// objectName is key under prefix, for stores whose names are flat
+// strings (S3, Azure): a key must be relative and must not climb out of
+// the prefix.
+func objectName(prefix, key string) (string, error) {
+	if key == "" || strings.HasPrefix(key, "/") || slices.Contains(strings.Split(key, "/"), "..") {
+		return "", fmt.Errorf("blobstore: invalid key %q", key)
+	}
+	return prefix + key, nil
+}
