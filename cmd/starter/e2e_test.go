@@ -244,9 +244,28 @@ type cluster struct {
 	natsPort int
 	worker   *exec.Cmd
 	demo     *devenv.Demo
-	keys     string // the payload codec keyring, shared by worker and starter
-	logs     *bytes.Buffer
+	keys     string        // the payload codec keyring, shared by worker and starter
+	logs     *lockedBuffer // the worker's output, written while tests read it
 	mu       sync.Mutex
+}
+
+// lockedBuffer is a bytes.Buffer that a child process's output is copied
+// into while the test reads it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func startCluster(t *testing.T) *cluster {
@@ -260,7 +279,7 @@ func startClusterWith(t *testing.T, opts devenv.TemporalOptions) *cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := &cluster{natsDir: t.TempDir(), logs: &bytes.Buffer{}}
+	c := &cluster{natsDir: t.TempDir(), logs: &lockedBuffer{}}
 	c.keys = filepath.Join(t.TempDir(), "codec.keys")
 	if _, err := codec.EnsureKeyring(c.keys); err != nil {
 		t.Fatal(err)
