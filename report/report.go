@@ -18,6 +18,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/internal/atomicfile"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -59,7 +60,7 @@ func WriteDir(dir string, r *plan.RunResult) error {
 		if err := f.render(&buf, r); err != nil {
 			return fmt.Errorf("render %s: %w", path, err)
 		}
-		if err := writeFileAtomic(path, buf.Bytes()); err != nil {
+		if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", path, err)
 		}
 	}
@@ -105,36 +106,6 @@ func ArtifactReader(dir string) func(string) ([]byte, error) {
 		}
 		return os.ReadFile(path)
 	}
-}
-
-// writeFileAtomic writes data to a temporary file next to path, syncs it and
-// renames it over path.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	// CreateTemp makes the file 0600; reports are meant to be read by CI
-	// and by people, like any file the umask allows.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // writeAll writes what a renderer built in memory, so a renderer either
