@@ -38,6 +38,7 @@ const (
 	RotateTest     = "secret-rotation.test"
 	RotateFinish   = "secret-rotation.finish"
 	RotateRollback = "secret-rotation.rollback"
+	RotateRetire   = "secret-rotation.retire"
 )
 
 // ErrRotationTest is the application error type of a pending secret that
@@ -57,19 +58,25 @@ var secretRotationType = plan.TaskType{
 	Params: []plan.Param{
 		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store)."},
 		{Name: "resource", Type: plan.TypeObject, Required: true, Doc: "What the secret opens.", Fields: []plan.Param{
-			{Name: "kind", Type: plan.TypeString, Default: ResourcePostgresRole, Enum: []string{ResourcePostgresRole}, Doc: "`postgres-role`: the password of a PostgreSQL role, changed with ALTER ROLE over a connection made with the current password."},
-			{Name: "url", Type: plan.TypeString, Required: true, Doc: "postgres-role: the database, `postgres://[ROLE@]host:port/db`, without a password (the secret holds it)."},
+			{Name: "kind", Type: plan.TypeString, Default: ResourcePostgresRole, Enum: []string{ResourcePostgresRole, ResourceJWTKey}, Doc: "`postgres-role`: the password of a PostgreSQL role, changed with ALTER ROLE over a connection made with the current password. `jwt-signing-key`: a JWT signing key (the secret holds the private key) whose public keys are published as a JWKS document."},
+			{Name: "url", Type: plan.TypeString, Doc: "postgres-role: the database, `postgres://[ROLE@]host:port/db`, without a password (the secret holds it)."},
 			{Name: "role", Type: plan.TypeString, Doc: "postgres-role: the role whose password rotates (default: the URL's user). It changes its own password."},
 			{Name: "testQuery", Type: plan.TypeString, Default: "SELECT 1", Doc: "postgres-role: the query the test step runs with the new password; make it what the application needs (`SELECT count(*) FROM orders`)."},
+			{Name: "jwks", Type: plan.TypeString, Doc: "jwt-signing-key: the JWKS file the worker publishes (written atomically, public keys only), where verifiers get it: a web server's document root, a shared volume."},
+			{Name: "jwksURL", Type: plan.TypeString, Doc: "jwt-signing-key: the URL verifiers fetch the JWKS from; the test step verifies its token against the document served there (retried while the new key has not appeared). Empty: against the file."},
+			{Name: "algorithm", Type: plan.TypeString, Default: AlgEdDSA, Enum: []string{AlgEdDSA, AlgRS256}, Doc: "jwt-signing-key: `EdDSA` (Ed25519) or `RS256` (RSA PKCS#1 v1.5 with SHA-256)."},
+			{Name: "keyBits", Type: plan.TypeInt, Default: 2048, Doc: "jwt-signing-key, RS256: the RSA key size, 2048, 3072 or 4096."},
+			{Name: "overlap", Type: plan.TypeDuration, Default: "24h", Doc: "jwt-signing-key: how long the old public key stays in the JWKS after the new key becomes current, so tokens it signed still verify (a durable timer: the task ends after it). Make it at least the tokens' lifetime."},
 		}},
-		{Name: "length", Type: plan.TypeInt, Default: 32, Doc: "Characters in a generated password."},
-		{Name: "alphabet", Type: plan.TypeString, Default: defaultAlphabet, Doc: "Characters a generated password is drawn from (uniformly, crypto/rand)."},
+		{Name: "length", Type: plan.TypeInt, Default: 32, Doc: "postgres-role: characters in a generated password."},
+		{Name: "alphabet", Type: plan.TypeString, Default: defaultAlphabet, Doc: "postgres-role: characters a generated password is drawn from (uniformly, crypto/rand)."},
 	},
 	Metrics: []plan.Metric{
 		{Name: "secret.age", Unit: plan.UnitSeconds, Doc: "Age of the current version before the rotation."},
 		{Name: "rotation.duration", Unit: plan.UnitSeconds, Doc: "From create to finish (or to the end of the rollback)."},
 		{Name: "rotation.steps", Unit: plan.UnitCount, Doc: "Steps completed: 4 for a rotation that finished."},
 		{Name: "rotation.rolled_back", Unit: plan.UnitCount, Doc: "1 when the rotation was rolled back."},
+		{Name: "rotation.overlap", Unit: plan.UnitSeconds, Doc: "jwt-signing-key: how long the old key stayed published after the new one became current (0 if it was not retired)."},
 	},
 	Timeout:     30 * time.Minute,
 	MaxAttempts: 5,
@@ -103,12 +110,30 @@ func checkSecretRotation(with map[string]any) []plan.ParamProblem {
 		problems = append(problems, plan.ParamProblem{Param: "secret", Msg: err.Error()})
 	}
 	r := p.Object("resource")
-	if src, err := parseSource(r.String("url")); err != nil {
-		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: err.Error()})
-	} else if src.password != "" {
-		problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "leave the password out: the secret holds it"})
-	} else if src.User == "" && r.String("role") == "" {
-		problems = append(problems, plan.ParamProblem{Param: "resource.role", Msg: "name the role: role: NAME, or postgres://ROLE@host/db"})
+	switch r.String("kind") {
+	case ResourceJWTKey:
+		if r.String("jwks") == "" {
+			problems = append(problems, plan.ParamProblem{Param: "resource.jwks", Msg: "name the JWKS file the worker publishes"})
+		}
+		if u := r.String("jwksURL"); u != "" {
+			if pu, err := url.Parse(u); err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+				problems = append(problems, plan.ParamProblem{Param: "resource.jwksURL", Msg: "want an http(s):// URL"})
+			}
+		}
+		if b := r.Int("keyBits"); b != 0 && b != 2048 && b != 3072 && b != 4096 {
+			problems = append(problems, plan.ParamProblem{Param: "resource.keyBits", Msg: "must be 2048, 3072 or 4096"})
+		}
+		if o := r.Duration("overlap"); o < 0 {
+			problems = append(problems, plan.ParamProblem{Param: "resource.overlap", Msg: "must not be negative"})
+		}
+	default:
+		if src, err := parseSource(r.String("url")); err != nil {
+			problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: err.Error()})
+		} else if src.password != "" {
+			problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "leave the password out: the secret holds it"})
+		} else if src.User == "" && r.String("role") == "" {
+			problems = append(problems, plan.ParamProblem{Param: "resource.role", Msg: "name the role: role: NAME, or postgres://ROLE@host/db"})
+		}
 	}
 	if with["length"] != nil && (p.Int("length") < 12 || p.Int("length") > 1024) {
 		problems = append(problems, plan.ParamProblem{Param: "length", Msg: "must be 12 to 1024"})
@@ -198,6 +223,7 @@ func (a *Activities) rotationSteps() map[string]any {
 		RotateTest:     a.RotateTest,
 		RotateFinish:   a.RotateFinish,
 		RotateRollback: a.RotateRollback,
+		RotateRetire:   a.RotateRetire,
 	}
 }
 
@@ -208,11 +234,35 @@ func (s RotationStep) token() string {
 	return "rot-" + hex.EncodeToString(sum[:10])
 }
 
+// rotated is what a rotated secret opens: a PostgreSQL role, or the
+// JWKS that verifiers of a JWT signing key read.
+type rotated interface {
+	// describe names the resource in messages.
+	describe() string
+	// bootstrap says whether a secret with no current value may rotate
+	// (its first key); a password must be stored first.
+	bootstrap() bool
+	// generate makes a new value.
+	generate() ([]byte, error)
+	// set applies pending to the resource; cur is nil when bootstrapping.
+	// Done already, it does nothing.
+	set(ctx context.Context, cur, pending []byte) (string, error)
+	// test checks that pending works; testFailure marks a failed test.
+	test(ctx context.Context, pending []byte) (string, error)
+	// undo gives the resource back cur, whatever step the rotation
+	// reached; idempotent.
+	undo(ctx context.Context, cur, pending []byte) (string, error)
+}
+
+// testFailure is a failed test: not retried, the rotation rolls back.
+func testFailure(err error) error {
+	return temporal.NewNonRetryableApplicationError(err.Error(), ErrRotationTest, nil)
+}
+
 type rotation struct {
 	ref   secretRef
 	store *secretstore.Local
-	role  pgSource
-	query string
+	res   rotated
 }
 
 func (a *Activities) rotation(s RotationStep) (*rotation, error) {
@@ -226,6 +276,27 @@ func (a *Activities) rotation(s RotationStep) (*rotation, error) {
 		return nil, err
 	}
 	r := p.Object("resource")
+	switch r.String("kind") {
+	case ResourceJWTKey:
+		return &rotation{ref: ref, store: store, res: newJWTKey(r)}, nil
+	default:
+		role, err := newPGRole(r, p)
+		if err != nil {
+			return nil, err
+		}
+		return &rotation{ref: ref, store: store, res: role}, nil
+	}
+}
+
+// pgRole rotates the password of a PostgreSQL role.
+type pgRole struct {
+	role     pgSource
+	query    string
+	length   int
+	alphabet string
+}
+
+func newPGRole(r, p Params) (*pgRole, error) {
 	role, err := parseSource(r.String("url"))
 	if err != nil {
 		return nil, InvalidParams("resource.url: %v", err)
@@ -239,11 +310,17 @@ func (a *Activities) rotation(s RotationStep) (*rotation, error) {
 	if q == "" {
 		q = "SELECT 1"
 	}
-	return &rotation{ref: ref, store: store, role: role, query: q}, nil
+	return &pgRole{role: role, query: q, length: p.Int("length"), alphabet: p.String("alphabet")}, nil
 }
 
+func (r *pgRole) describe() string { return "role " + r.role.User }
+
+func (r *pgRole) bootstrap() bool { return false }
+
+func (r *pgRole) generate() ([]byte, error) { return generate(r.length, r.alphabet) }
+
 // as returns the role's connection with password pw.
-func (r *rotation) as(pw []byte) pgSource {
+func (r *pgRole) as(pw []byte) pgSource {
 	src := r.role
 	u := *src.url
 	u.User = url.UserPassword(src.User, string(pw))
@@ -258,21 +335,25 @@ func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (Rotation
 	if err != nil {
 		return RotationResult{}, err
 	}
+	metrics := map[string]float64{}
 	_, cur, err := r.store.Get(ctx, r.ref.Name, secretstore.Current)
-	if errors.Is(err, secretstore.ErrNotFound) {
+	switch {
+	case errors.Is(err, secretstore.ErrNotFound) && !r.res.bootstrap():
 		return RotationResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("%s has no current value: store the role's password first (starter secrets put %s)", r.ref, r.ref), ErrInvalidParams, nil)
-	}
-	if err != nil {
+	case errors.Is(err, secretstore.ErrNotFound):
+		// The first value of a secret that may start from nothing.
+	case err != nil:
 		return RotationResult{}, err
+	default:
+		metrics["secret.age"] = time.Since(cur.Created).Seconds()
 	}
 	// The value is random, so a create retried after a crash must find
 	// the version it made rather than Put another value under its token.
 	if v, ver, err := r.store.Get(ctx, r.ref.Name, secretstore.Pending); err == nil && ver.ID == s.token() && len(v) > 0 {
-		return RotationResult{Version: ver.ID, Metrics: map[string]float64{"secret.age": time.Since(cur.Created).Seconds()},
-			Message: "pending version " + ver.ID + " already created"}, nil
+		return RotationResult{Version: ver.ID, Metrics: metrics, Message: "pending version " + ver.ID + " already created"}, nil
 	}
-	value, err := generate(s.Task.Params.Int("length"), s.Task.Params.String("alphabet"))
+	value, err := r.res.generate()
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -280,8 +361,7 @@ func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (Rotation
 	if err != nil {
 		return RotationResult{}, err
 	}
-	return RotationResult{Version: ver.ID, Metrics: map[string]float64{"secret.age": time.Since(cur.Created).Seconds()},
-		Message: fmt.Sprintf("created pending version %s of %s", ver.ID, r.ref)}, nil
+	return RotationResult{Version: ver.ID, Metrics: metrics, Message: fmt.Sprintf("created pending version %s of %s", ver.ID, r.ref)}, nil
 }
 
 // generate draws n characters uniformly from alphabet.
@@ -304,10 +384,18 @@ func generate(n int, alphabet string) ([]byte, error) {
 	return []byte(string(out)), nil
 }
 
-// values returns the current and pending values.
+// current returns the current value, nil if there is none yet.
+func (r *rotation) current(ctx context.Context) ([]byte, error) {
+	cur, _, err := r.store.Get(ctx, r.ref.Name, secretstore.Current)
+	if errors.Is(err, secretstore.ErrNotFound) && r.res.bootstrap() {
+		return nil, nil
+	}
+	return cur, err
+}
+
+// values returns the current (nil if none yet) and pending values.
 func (r *rotation) values(ctx context.Context, token string) (cur, pending []byte, err error) {
-	cur, _, err = r.store.Get(ctx, r.ref.Name, secretstore.Current)
-	if err != nil {
+	if cur, err = r.current(ctx); err != nil {
 		return nil, nil, err
 	}
 	pending, ver, err := r.store.Get(ctx, r.ref.Name, secretstore.Pending)
@@ -321,7 +409,7 @@ func (r *rotation) values(ctx context.Context, token string) (cur, pending []byt
 }
 
 // setPassword connects as the role with from and sets its password to to.
-func (r *rotation) setPassword(ctx context.Context, from, to []byte) error {
+func (r *pgRole) setPassword(ctx context.Context, from, to []byte) error {
 	conn, err := r.as(from).connect(ctx)
 	if err != nil {
 		return err
@@ -336,7 +424,7 @@ func (r *rotation) setPassword(ctx context.Context, from, to []byte) error {
 }
 
 // opens says whether pw opens the role's database.
-func (r *rotation) opens(ctx context.Context, pw []byte) (bool, error) {
+func (r *pgRole) opens(ctx context.Context, pw []byte) (bool, error) {
 	conn, err := r.as(pw).connect(ctx)
 	if err == nil {
 		conn.Close(context.WithoutCancel(ctx))
@@ -349,49 +437,30 @@ func (r *rotation) opens(ctx context.Context, pw []byte) (bool, error) {
 	return false, err
 }
 
-// RotateSet gives the role the pending password, over a connection made
-// with the current one. Retried after it already happened (the current
+// set gives the role the pending password, over a connection made with
+// the current one. Retried after it already happened (the current
 // password no longer opens, the pending one does), it does nothing.
-func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
-	if err != nil {
-		return RotationResult{}, err
-	}
-	cur, pending, err := r.values(ctx, s.token())
-	if err != nil {
-		return RotationResult{}, err
-	}
+func (r *pgRole) set(ctx context.Context, cur, pending []byte) (string, error) {
 	if ok, err := r.opens(ctx, cur); err != nil {
-		return RotationResult{}, err
+		return "", err
 	} else if !ok {
 		if ok, _ := r.opens(ctx, pending); ok {
-			return RotationResult{Message: "the role has the pending password already"}, nil
+			return "the role has the pending password already", nil
 		}
-		return RotationResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("neither the current nor the pending password of %s opens %s", r.ref, r.role), ErrTaskFailed, nil)
+		return "", temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("neither the current nor the pending password opens %s", r.role), ErrTaskFailed, nil)
 	}
 	if err := r.setPassword(ctx, cur, pending); err != nil {
-		return RotationResult{}, err
+		return "", err
 	}
-	return RotationResult{Message: fmt.Sprintf("set the pending password on role %s", r.role.User)}, nil
+	return fmt.Sprintf("set the pending password on role %s", r.role.User), nil
 }
 
-// RotateTest connects with the pending password and runs the test query.
-func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
-	if err != nil {
-		return RotationResult{}, err
-	}
-	_, pending, err := r.values(ctx, s.token())
-	if err != nil {
-		return RotationResult{}, err
-	}
-	fail := func(format string, args ...any) error {
-		return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), ErrRotationTest, nil)
-	}
+// test connects with the pending password and runs the test query.
+func (r *pgRole) test(ctx context.Context, pending []byte) (string, error) {
 	conn, err := r.as(pending).connect(ctx)
 	if err != nil {
-		return RotationResult{}, fail("the pending password does not open %s: %v", r.role, err)
+		return "", testFailure(fmt.Errorf("the pending password does not open %s: %v", r.role, err))
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	rows, err := conn.Query(ctx, r.query)
@@ -402,9 +471,56 @@ func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationRe
 		err = rows.Err()
 	}
 	if err != nil {
-		return RotationResult{}, fail("test query as %s failed: %v", r.role.User, redactErr(err, string(pending)))
+		return "", testFailure(fmt.Errorf("test query as %s failed: %v", r.role.User, redactErr(err, string(pending))))
 	}
-	return RotationResult{Message: fmt.Sprintf("the pending password opens %s and runs %q", r.role, r.query)}, nil
+	return fmt.Sprintf("the pending password opens %s and runs %q", r.role, r.query), nil
+}
+
+// undo gives the role the current password back if it has the pending one.
+func (r *pgRole) undo(ctx context.Context, cur, pending []byte) (string, error) {
+	if ok, err := r.opens(ctx, cur); err != nil {
+		return "", err
+	} else if ok {
+		return "the role kept the current password", nil
+	}
+	if err := r.setPassword(ctx, pending, cur); err != nil {
+		return "", fmt.Errorf("restore the current password: %w", err)
+	}
+	return "the role got the current password back", nil
+}
+
+// RotateSet applies the pending value to the resource.
+func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	cur, pending, err := r.values(ctx, s.token())
+	if err != nil {
+		return RotationResult{}, err
+	}
+	msg, err := r.res.set(ctx, cur, pending)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Message: msg}, nil
+}
+
+// RotateTest checks that the pending value works on the resource.
+func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	_, pending, err := r.values(ctx, s.token())
+	if err != nil {
+		return RotationResult{}, err
+	}
+	msg, err := r.res.test(ctx, pending)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Message: msg}, nil
 }
 
 // RotateFinish promotes the pending version to current; the old one
@@ -420,15 +536,37 @@ func (a *Activities) RotateFinish(ctx context.Context, s RotationStep) (Rotation
 	return RotationResult{Version: s.token(), Message: fmt.Sprintf("version %s of %s is current", s.token(), r.ref)}, nil
 }
 
-// RotateRollback undoes a rotation that did not finish: the role gets
-// the current password back if it has the pending one, and the pending
+// RotateRetire, for a JWT signing key after its overlap, removes every
+// key but the current one from the JWKS. Retiring again changes nothing.
+func (a *Activities) RotateRetire(ctx context.Context, s RotationStep) (RotationResult, error) {
+	r, err := a.rotation(s)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	k, ok := r.res.(*jwtKey)
+	if !ok {
+		return RotationResult{Message: "nothing to retire"}, nil
+	}
+	cur, _, err := r.store.Get(ctx, r.ref.Name, secretstore.Current)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	msg, err := k.retire(cur)
+	if err != nil {
+		return RotationResult{}, err
+	}
+	return RotationResult{Message: msg}, nil
+}
+
+// RotateRollback undoes a rotation that did not finish: the resource
+// gets the current value back if it has the pending one, and the pending
 // version is removed. It is idempotent, and safe at any step.
 func (a *Activities) RotateRollback(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(s)
 	if err != nil {
 		return RotationResult{}, err
 	}
-	cur, _, err := r.store.Get(ctx, r.ref.Name, secretstore.Current)
+	cur, err := r.current(ctx)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -439,14 +577,9 @@ func (a *Activities) RotateRollback(ctx context.Context, s RotationStep) (Rotati
 	if err != nil {
 		return RotationResult{}, err
 	}
-	msg := "the role kept the current password"
-	if ok, err := r.opens(ctx, cur); err != nil {
+	msg, err := r.res.undo(ctx, cur, pending)
+	if err != nil {
 		return RotationResult{}, err
-	} else if !ok {
-		if err := r.setPassword(ctx, pending, cur); err != nil {
-			return RotationResult{}, fmt.Errorf("restore the current password: %w", err)
-		}
-		msg = "the role got the current password back"
 	}
 	if err := r.store.Discard(ctx, r.ref.Name, ver.ID); err != nil {
 		return RotationResult{}, err

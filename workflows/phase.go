@@ -182,7 +182,7 @@ func taskTimeout(t plan.Task) time.Duration {
 func (r *phaseRun) childOptions(t plan.Task) workflow.ChildWorkflowOptions {
 	return workflow.ChildWorkflowOptions{
 		WorkflowID:               TaskWorkflowID(r.in.RunID, r.in.Phase.Name, t.Name),
-		WorkflowExecutionTimeout: taskTimeout(t) + undoGrace,
+		WorkflowExecutionTimeout: taskTimeout(t) + rotationOverlap(activities.Params(t.With)) + undoGrace,
 		WaitForCancellation:      true,
 		ParentClosePolicy:        enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 	}

@@ -92,9 +92,14 @@ func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.T
 		}
 	}
 	out.Metrics["rotation.duration"] = workflow.Now(ctx).Sub(started).Seconds()
+	if err == nil {
+		if in.Params.Object("resource").String("kind") == activities.ResourceJWTKey {
+			lines = append(lines, retire(ctx, step, rotationOverlap(in.Params), out.Metrics)...)
+		}
+	}
 	out.Output = strings.Join(lines, "\n")
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil && err != nil:
 		return out, temporal.NewCanceledError(out)
 	case err != nil:
 		msg := failed + ": " + causeMessage(err)
@@ -104,4 +109,39 @@ func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.T
 		return out, temporal.NewNonRetryableApplicationError(msg, activities.ErrTaskFailed, nil, out)
 	}
 	return out, nil
+}
+
+// rotationOverlap is how long a rotated JWT signing key's predecessor
+// stays published after the new key is current; 0 for other resources.
+func rotationOverlap(p activities.Params) time.Duration {
+	r := p.Object("resource")
+	if r.String("kind") != activities.ResourceJWTKey {
+		return 0
+	}
+	return r.Duration("overlap")
+}
+
+// retire waits out the overlap on a durable timer (a worker restart or
+// a Temporal restart does not shorten or restart it), then leaves only
+// the current key in the JWKS. Cancelled during the overlap, it retires
+// nothing: the old key stays published, which is safe, until the next
+// rotation retires it.
+func retire(ctx workflow.Context, step activities.RotationStep, overlap time.Duration, metrics map[string]float64) []string {
+	start := workflow.Now(ctx)
+	metrics["rotation.overlap"] = 0
+	if overlap > 0 {
+		if err := workflow.NewTimer(ctx, overlap).Get(ctx, nil); err != nil {
+			return []string{"retire: cancelled during the overlap; the old key stays in the JWKS until the next rotation"}
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
+	})
+	var res activities.RotationResult
+	if err := workflow.ExecuteActivity(actx, activities.RotateRetire, step).Get(ctx, &res); err != nil {
+		return []string{"retire failed: " + causeMessage(err)}
+	}
+	metrics["rotation.overlap"] = workflow.Now(ctx).Sub(start).Seconds()
+	return []string{fmt.Sprintf("retire (after %s): %s", overlap, res.Message)}
 }

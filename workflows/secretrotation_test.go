@@ -23,6 +23,12 @@ import (
 // (the real steps are tested against PostgreSQL in activities): fail
 // makes a step fail, once (then succeed) when transient.
 func runRotation(t *testing.T, fail map[string]error, transient bool) (activities.TaskOutput, error, string) {
+	return runRotationOf(t, nil, fail, transient, 0)
+}
+
+// runRotationOf runs a rotation with params, cancelled after cancelAfter
+// (of workflow time) when that is not zero.
+func runRotationOf(t *testing.T, params activities.Params, fail map[string]error, transient bool, cancelAfter time.Duration) (activities.TaskOutput, error, string) {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
@@ -31,7 +37,7 @@ func runRotation(t *testing.T, fail map[string]error, transient bool) (activitie
 	var mu sync.Mutex
 	var calls []string
 	failed := map[string]bool{}
-	for _, name := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish, activities.RotateRollback} {
+	for _, name := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish, activities.RotateRollback, activities.RotateRetire} {
 		short := strings.TrimPrefix(name, "secret-rotation.")
 		env.RegisterActivityWithOptions(func(ctx context.Context, s activities.RotationStep) (activities.RotationResult, error) {
 			mu.Lock()
@@ -51,7 +57,10 @@ func runRotation(t *testing.T, fail map[string]error, transient bool) (activitie
 			return r, nil
 		}, activity.RegisterOptions{Name: name})
 	}
-	env.ExecuteWorkflow(workflows.SecretRotation, activities.TaskInput{RunID: "run-1", Phase: "rotate", Task: "db", Uses: activities.SecretRotationType, Timeout: time.Hour})
+	if cancelAfter > 0 {
+		env.RegisterDelayedCallback(env.CancelWorkflow, cancelAfter)
+	}
+	env.ExecuteWorkflow(workflows.SecretRotation, activities.TaskInput{RunID: "run-1", Phase: "rotate", Task: "db", Uses: activities.SecretRotationType, Timeout: time.Hour, Params: params})
 	var out activities.TaskOutput
 	err := env.GetWorkflowError()
 	if err == nil {
@@ -108,4 +117,31 @@ func causeOf(err error) string {
 		return appErr.Message()
 	}
 	return err.Error()
+}
+
+// A JWT signing key's rotation waits out the overlap on a durable timer
+// after finish, then retires the old key; the timer is not bounded by
+// the task's timeout (an hour here, the overlap a day).
+func TestSecretRotationJWTRetiresAfterOverlap(t *testing.T) {
+	params := activities.Params{"resource": map[string]any{"kind": activities.ResourceJWTKey, "overlap": "24h"}}
+	out, err, calls := runRotationOf(t, params, nil, false, 0)
+	if err != nil || calls != "create,set,test,finish,retire" {
+		t.Fatalf("%v, steps %s", err, calls)
+	}
+	if out.Metrics["rotation.overlap"] != 86400 || !strings.Contains(out.Output, "retire (after 24h0m0s): retire done") {
+		t.Fatalf("metrics %v, output %q", out.Metrics, out.Output)
+	}
+}
+
+// Cancelled during the overlap, the rotation stands (the new key is
+// current) and retires nothing: the old key stays published.
+func TestSecretRotationJWTCancelledDuringOverlap(t *testing.T) {
+	params := activities.Params{"resource": map[string]any{"kind": activities.ResourceJWTKey, "overlap": "24h"}}
+	out, err, calls := runRotationOf(t, params, nil, false, 2*time.Hour)
+	if calls != "create,set,test,finish" || out.Metrics["rotation.rolled_back"] != 0 || out.Metrics["rotation.overlap"] != 0 {
+		t.Fatalf("%v, steps %s, metrics %v", err, calls, out.Metrics)
+	}
+	if !strings.Contains(out.Output, "old key stays in the JWKS") {
+		t.Fatalf("output %q", out.Output)
+	}
 }

@@ -1,0 +1,212 @@
+package activities_test
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-jose/go-jose/v4"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+)
+
+// jwtEnv is a local store, a JWKS file and an HTTP server publishing the
+// directory it is in, as a web server would for verifiers.
+type jwtEnv struct {
+	*rotationEnv
+	jwks string
+	srv  *httptest.Server
+}
+
+func newJWTEnv(t *testing.T, alg string, handler func(files http.Handler) http.Handler) *jwtEnv {
+	dir := t.TempDir()
+	store, err := activities.OpenLocalSecrets(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	web := t.TempDir()
+	files := http.FileServer(http.Dir(web))
+	if handler != nil {
+		files = handler(files)
+	}
+	srv := httptest.NewServer(files)
+	t.Cleanup(srv.Close)
+	e := &jwtEnv{rotationEnv: &rotationEnv{t: t, acts: &activities.Activities{Logger: slog.New(slog.DiscardHandler), SecretsDir: dir}, store: store},
+		jwks: filepath.Join(web, ".well-known", "jwks.json"), srv: srv}
+	e.rotate(1, alg)
+	return e
+}
+
+// rotate sets up the nth rotation (a new workflow ID, so a new token).
+func (e *jwtEnv) rotate(n int, alg string) {
+	e.step = activities.RotationStep{ID: "run-" + string(rune('0'+n)) + "/task/keys/signing", Task: activities.TaskInput{
+		RunID: "run", Phase: "keys", Task: "signing", Uses: activities.SecretRotationType,
+		Params: withDefaults(e.t, activities.SecretRotationType, map[string]any{
+			"secret": "local://app-db", "resource": map[string]any{"kind": "jwt-signing-key", "jwks": e.jwks,
+				"jwksURL": e.srv.URL + "/.well-known/jwks.json", "algorithm": alg, "overlap": "1s"},
+		}),
+	}}
+}
+
+// published returns the key IDs in the JWKS file, checking that each
+// public key is well formed.
+func (e *jwtEnv) published() []string {
+	e.t.Helper()
+	b, err := os.ReadFile(e.jwks)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(b, &set); err != nil {
+		e.t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range set.Keys {
+		if !k.IsPublic() || !k.Valid() || k.Use != "sig" {
+			e.t.Fatalf("key %s: public %v valid %v use %q", k.KeyID, k.IsPublic(), k.Valid(), k.Use)
+		}
+		ids = append(ids, k.KeyID)
+	}
+	if strings.Contains(string(b), "PRIVATE") || strings.Contains(string(b), `"d"`) {
+		e.t.Fatal("the JWKS holds private key material")
+	}
+	return ids
+}
+
+// kid is the RFC 7638 thumbprint of the public half of the key at stage,
+// computed here from the stored PEM, independently of the rotation.
+func (e *jwtEnv) kid(stage string) string {
+	e.t.Helper()
+	v := e.value(stage)
+	block, _ := pem.Decode([]byte(v))
+	if block == nil {
+		e.t.Fatalf("the %s value is not PEM", stage)
+	}
+	priv, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	tp, err := (&jose.JSONWebKey{Key: priv.(crypto.Signer).Public()}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(tp)
+}
+
+// TestRotateJWTKey rotates a signing key twice, for both algorithms: the
+// first key starts from nothing; the second rotation publishes both keys
+// while the new one is tested (a token it signs verifies against the
+// JWKS as served over HTTP), keeps both after finish, and retire leaves
+// only the new one.
+func TestRotateJWTKey(t *testing.T) {
+	for _, alg := range []string{"EdDSA", "RS256"} {
+		t.Run(alg, func(t *testing.T) {
+			e := newJWTEnv(t, alg, nil)
+			for _, step := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish} {
+				e.must(step)
+			}
+			first := e.kid(secretstore.Current)
+			if ids := e.published(); len(ids) != 1 || ids[0] != first {
+				t.Fatalf("after the first rotation the JWKS has %v, want [%s]", ids, first)
+			}
+
+			e.rotate(2, alg)
+			e.must(activities.RotateCreate)
+			e.must(activities.RotateSet)
+			e.must(activities.RotateSet) // retried: no duplicate key
+			second := e.kid(secretstore.Pending)
+			if ids := e.published(); len(ids) != 2 || ids[0] != first || ids[1] != second {
+				t.Fatalf("during the rotation the JWKS has %v, want [%s %s]", ids, first, second)
+			}
+			if r := e.must(activities.RotateTest); !strings.Contains(r.Message, "verifies against the JWKS at "+e.srv.URL) {
+				t.Fatalf("test: %+v", r)
+			}
+			e.must(activities.RotateFinish)
+			if e.kid(secretstore.Current) != second || e.kid(secretstore.Previous) != first {
+				t.Fatal("the new key is not current, or the old one not previous")
+			}
+			if ids := e.published(); len(ids) != 2 {
+				t.Fatalf("the old key left the JWKS before its overlap: %v", ids)
+			}
+			r := e.must(activities.RotateRetire)
+			e.must(activities.RotateRetire) // idempotent
+			if ids := e.published(); len(ids) != 1 || ids[0] != second || !strings.Contains(r.Message, first) {
+				t.Fatalf("after retire the JWKS has %v (%s)", ids, r.Message)
+			}
+			block, _ := pem.Decode([]byte(e.value(secretstore.Current)))
+			priv, _ := x509.ParsePKCS8PrivateKey(block.Bytes)
+			if kind := map[string]string{"EdDSA": "ed25519.PrivateKey", "RS256": "*rsa.PrivateKey"}[alg]; fmt.Sprintf("%T", priv) != kind {
+				t.Fatalf("%s key is a %T", alg, priv)
+			}
+		})
+	}
+}
+
+// A JWKS served with the new kid but another public key (a tampered or
+// mis-deployed document) fails the test, and the rollback withdraws the
+// new key from the file and the store.
+func TestRotateJWTKeyTestFailureRollsBack(t *testing.T) {
+	var forged []byte
+	e := newJWTEnv(t, "EdDSA", func(files http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if forged != nil {
+				w.Write(forged)
+				return
+			}
+			files.ServeHTTP(w, r)
+		})
+	})
+	for _, step := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish} {
+		e.must(step)
+	}
+	first := e.kid(secretstore.Current)
+	e.rotate(2, "EdDSA")
+	e.must(activities.RotateCreate)
+	e.must(activities.RotateSet)
+	second := e.kid(secretstore.Pending)
+	// Serve the first key's material under the second key's ID.
+	b, _ := os.ReadFile(e.jwks)
+	forged = []byte(strings.Replace(strings.Replace(string(b), second, "moved", 1), first, second, 1))
+
+	_, err := e.do(activities.RotateTest)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrRotationTest || !strings.Contains(err.Error(), "does not verify") {
+		t.Fatalf("test: %v", err)
+	}
+	r := e.must(activities.RotateRollback)
+	if ids := e.published(); len(ids) != 1 || ids[0] != first || !strings.Contains(r.Message, "withdrawn") {
+		t.Fatalf("after rollback the JWKS has %v (%s)", ids, r.Message)
+	}
+	if e.kid(secretstore.Current) != first || e.value(secretstore.Pending) != "" {
+		t.Fatal("the store does not hold the first key as current only")
+	}
+}
+
+// A JWKS URL that does not serve the new key yet (a cache) is a
+// retryable error, not a failed test.
+func TestRotateJWTKeyNotPublishedYet(t *testing.T) {
+	stale := []byte(`{"keys":[]}`)
+	e := newJWTEnv(t, "EdDSA", func(http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(stale) })
+	})
+	e.must(activities.RotateCreate)
+	e.must(activities.RotateSet)
+	_, err := e.do(activities.RotateTest)
+	var appErr *temporal.ApplicationError
+	if err == nil || !strings.Contains(err.Error(), "not in the JWKS") || errors.As(err, &appErr) && appErr.Type() == activities.ErrRotationTest {
+		t.Fatalf("test against a stale JWKS: %v", err)
+	}
+}
