@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -21,17 +22,24 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssmtest"
 )
 
 // jwtEnv is a local store, a JWKS file and an HTTP server publishing the
 // directory it is in, as a web server would for verifiers.
 type jwtEnv struct {
 	*rotationEnv
-	jwks string
-	srv  *httptest.Server
+	jwks   string
+	srv    *httptest.Server
+	secret string
 }
 
 func newJWTEnv(t *testing.T, alg string, handler func(files http.Handler) http.Handler) *jwtEnv {
+	return newJWTEnvIn(t, "local://app-db", alg, handler)
+}
+
+// newJWTEnvIn is newJWTEnv with the key kept at secret.
+func newJWTEnvIn(t *testing.T, secret, alg string, handler func(files http.Handler) http.Handler) *jwtEnv {
 	dir := t.TempDir()
 	store, err := activities.OpenLocalSecrets(dir)
 	if err != nil {
@@ -45,7 +53,7 @@ func newJWTEnv(t *testing.T, alg string, handler func(files http.Handler) http.H
 	srv := httptest.NewServer(files)
 	t.Cleanup(srv.Close)
 	e := &jwtEnv{rotationEnv: &rotationEnv{t: t, acts: &activities.Activities{Logger: slog.New(slog.DiscardHandler), SecretsDir: dir}, store: store},
-		jwks: filepath.Join(web, ".well-known", "jwks.json"), srv: srv}
+		jwks: filepath.Join(web, ".well-known", "jwks.json"), srv: srv, secret: secret}
 	e.rotate(1, alg)
 	return e
 }
@@ -55,7 +63,7 @@ func (e *jwtEnv) rotate(n int, alg string) {
 	e.step = activities.RotationStep{ID: "run-" + string(rune('0'+n)) + "/task/keys/signing", Task: activities.TaskInput{
 		RunID: "run", Phase: "keys", Task: "signing", Uses: activities.SecretRotationType,
 		Params: withDefaults(e.t, activities.SecretRotationType, map[string]any{
-			"secret": "local://app-db", "resource": map[string]any{"kind": "jwt-signing-key", "jwks": e.jwks,
+			"secret": e.secret, "resource": map[string]any{"kind": "jwt-signing-key", "jwks": e.jwks,
 				"jwksURL": e.srv.URL + "/.well-known/jwks.json", "algorithm": alg, "overlap": "1s"},
 		}),
 	}}
@@ -208,5 +216,40 @@ func TestRotateJWTKeyNotPublishedYet(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	if err == nil || !strings.Contains(err.Error(), "not in the JWKS") || errors.As(err, &appErr) && appErr.Type() == activities.ErrRotationTest {
 		t.Fatalf("test against a stale JWKS: %v", err)
+	}
+}
+
+// TestRotateJWTKeyInAWSSecretsManager keeps the signing key in AWS
+// Secrets Manager — the real SDK client against awssmtest, a
+// protocol-level fake: the key's versions move through AWSPENDING,
+// AWSCURRENT and AWSPREVIOUS, and a rotation rolled back leaves its
+// version without labels.
+func TestRotateJWTKeyInAWSSecretsManager(t *testing.T) {
+	fake := awssmtest.Start(t)
+	e := newJWTEnvIn(t, "aws-sm://eu-west-1/prod/signing-key", "EdDSA", nil)
+	steps := []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish}
+	for _, step := range steps {
+		e.must(step)
+	}
+	e.rotate(2, "EdDSA")
+	for _, step := range steps {
+		e.must(step)
+	}
+	e.must(activities.RotateRetire)
+	e.rotate(3, "EdDSA")
+	e.must(activities.RotateCreate)
+	e.must(activities.RotateSet)
+	e.must(activities.RotateRollback)
+
+	var labels []string
+	for _, v := range fake.Stages("prod/signing-key") {
+		labels = append(labels, strings.Join(v, "+"))
+	}
+	slices.Sort(labels)
+	if strings.Join(labels, " ") != " AWSCURRENT AWSPREVIOUS" {
+		t.Fatalf("labels %q", labels)
+	}
+	if ids := e.published(); len(ids) != 1 {
+		t.Fatalf("JWKS after the rolled-back third rotation: %v", ids)
 	}
 }

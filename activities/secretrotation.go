@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -56,7 +57,7 @@ var secretRotationType = plan.TaskType{
 		"A failure before finish rolls back: the resource gets the current value again and the pending version is removed. " +
 		"Values never leave the activities: Temporal, events, logs and reports see only the secret's reference. See [Secrets](secrets.md).",
 	Params: []plan.Param{
-		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store)."},
+		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store) or `aws-sm://REGION/NAME` (AWS Secrets Manager). See [Stores and references](secrets.md#stores-and-references)."},
 		{Name: "resource", Type: plan.TypeObject, Required: true, Doc: "What the secret opens.", Fields: []plan.Param{
 			{Name: "kind", Type: plan.TypeString, Default: ResourcePostgresRole, Enum: []string{ResourcePostgresRole, ResourceJWTKey}, Doc: "`postgres-role`: the password of a PostgreSQL role, changed with ALTER ROLE over a connection made with the current password. `jwt-signing-key`: a JWT signing key (the secret holds the private key) whose public keys are published as a JWKS document."},
 			{Name: "url", Type: plan.TypeString, Doc: "postgres-role: the database, `postgres://[ROLE@]host:port/db`, without a password (the secret holds it)."},
@@ -88,7 +89,7 @@ var secretAgeType = plan.TaskType{
 	Name:    SecretAgeType,
 	Summary: "Reports how old a secret's current version is, and fails its check when it is older than `maxAge`, without rotating it.",
 	Params: []plan.Param{
-		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference (`local://NAME`)."},
+		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference (`local://NAME`, `aws-sm://REGION/NAME`)."},
 		{Name: "maxAge", Type: plan.TypeDuration, Default: "0s", Doc: "Fail the check when the current version is older (0: never)."},
 	},
 	Metrics: []plan.Metric{
@@ -146,12 +147,17 @@ func checkSecretRotation(with map[string]any) []plan.ParamProblem {
 
 // secretRef is a parsed secret reference.
 type secretRef struct {
-	Scheme, Name string
+	Scheme, Region, Name string
 }
 
-func (r secretRef) String() string { return r.Scheme + "://" + r.Name }
+func (r secretRef) String() string {
+	if r.Region != "" {
+		return r.Scheme + "://" + r.Region + "/" + r.Name
+	}
+	return r.Scheme + "://" + r.Name
+}
 
-// parseSecretRef reads local://NAME.
+// parseSecretRef reads local://NAME or aws-sm://REGION/NAME.
 func parseSecretRef(s string) (secretRef, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
@@ -164,11 +170,20 @@ func parseSecretRef(s string) (secretRef, error) {
 			return secretRef{}, fmt.Errorf("local secret reference %q: want local://NAME", s)
 		}
 		return secretRef{Scheme: "local", Name: name}, nil
-	case "aws-sm", "azkv":
-		return secretRef{}, fmt.Errorf("%s:// secrets are not supported by this build yet: use local://", u.Scheme)
+	case "aws-sm":
+		name := strings.TrimPrefix(u.Path, "/")
+		if !awsRegion.MatchString(u.Host) || name == "" || u.RawQuery != "" {
+			return secretRef{}, fmt.Errorf("AWS Secrets Manager reference %q: want aws-sm://REGION/NAME (aws-sm://eu-west-1/prod/app-db)", s)
+		}
+		return secretRef{Scheme: "aws-sm", Region: u.Host, Name: name}, nil
+	case "azkv":
+		return secretRef{}, fmt.Errorf("%s:// secrets are not supported by this build yet: use local:// or aws-sm://", u.Scheme)
 	}
-	return secretRef{}, fmt.Errorf("unknown secret store %q in %q (want local://NAME)", u.Scheme, s)
+	return secretRef{}, fmt.Errorf("unknown secret store %q in %q (want local://NAME or aws-sm://REGION/NAME)", u.Scheme, s)
 }
+
+// awsRegion is the shape of an AWS region name (us-east-1, us-gov-west-1).
+var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
 
 // SecretsDir is the local secret store's directory when the worker names
 // none: SHIPSHAPE_SECRETS_DIR, else .shipshape/secrets.
@@ -192,7 +207,20 @@ func OpenLocalSecrets(dir string) (*secretstore.Local, error) {
 	return secretstore.NewLocal(dir, keys)
 }
 
-func (a *Activities) secretStore(ref secretRef) (*secretstore.Local, error) {
+// secrets is a store of versioned secrets with staging labels:
+// secretstore's Local or AWS.
+type secrets interface {
+	Get(ctx context.Context, name, stage string) ([]byte, secretstore.Version, error)
+	Put(ctx context.Context, name, token string, value []byte, stages ...string) (secretstore.Version, error)
+	Promote(ctx context.Context, name, id string) error
+	Discard(ctx context.Context, name, id string) error
+}
+
+// secretStore opens the store a reference names.
+func (a *Activities) secretStore(ctx context.Context, ref secretRef) (secrets, error) {
+	if ref.Scheme == "aws-sm" {
+		return secretstore.NewAWS(ctx, ref.Region)
+	}
 	dir := a.SecretsDir
 	if dir == "" {
 		dir = SecretsDir()
@@ -228,10 +256,11 @@ func (a *Activities) rotationSteps() map[string]any {
 }
 
 // token is the pending version's request token: the same for every
-// attempt of one rotation, different for the next rotation.
+// attempt of one rotation, different for the next rotation; 36
+// characters (Secrets Manager wants 32 to 64).
 func (s RotationStep) token() string {
 	sum := sha256.Sum256([]byte(s.ID))
-	return "rot-" + hex.EncodeToString(sum[:10])
+	return "rot-" + hex.EncodeToString(sum[:16])
 }
 
 // rotated is what a rotated secret opens: a PostgreSQL role, or the
@@ -261,17 +290,17 @@ func testFailure(err error) error {
 
 type rotation struct {
 	ref   secretRef
-	store *secretstore.Local
+	store secrets
 	res   rotated
 }
 
-func (a *Activities) rotation(s RotationStep) (*rotation, error) {
+func (a *Activities) rotation(ctx context.Context, s RotationStep) (*rotation, error) {
 	p := s.Task.Params
 	ref, err := parseSecretRef(p.String("secret"))
 	if err != nil {
 		return nil, InvalidParams("secret: %v", err)
 	}
-	store, err := a.secretStore(ref)
+	store, err := a.secretStore(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +360,7 @@ func (r *pgRole) as(pw []byte) pgSource {
 // RotateCreate generates the new value and stores it as the pending
 // version. It reports the current version's age.
 func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
+	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -491,7 +520,7 @@ func (r *pgRole) undo(ctx context.Context, cur, pending []byte) (string, error) 
 
 // RotateSet applies the pending value to the resource.
 func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
+	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -508,7 +537,7 @@ func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationRes
 
 // RotateTest checks that the pending value works on the resource.
 func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
+	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -526,7 +555,7 @@ func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationRe
 // RotateFinish promotes the pending version to current; the old one
 // becomes previous. Promoting again changes nothing.
 func (a *Activities) RotateFinish(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
+	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -539,7 +568,7 @@ func (a *Activities) RotateFinish(ctx context.Context, s RotationStep) (Rotation
 // RotateRetire, for a JWT signing key after its overlap, removes every
 // key but the current one from the JWKS. Retiring again changes nothing.
 func (a *Activities) RotateRetire(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
+	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -562,7 +591,7 @@ func (a *Activities) RotateRetire(ctx context.Context, s RotationStep) (Rotation
 // gets the current value back if it has the pending one, and the pending
 // version is removed. It is idempotent, and safe at any step.
 func (a *Activities) RotateRollback(ctx context.Context, s RotationStep) (RotationResult, error) {
-	r, err := a.rotation(s)
+	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
 	}
@@ -593,7 +622,7 @@ func (a *Activities) SecretAge(ctx context.Context, in TaskInput) (TaskOutput, e
 	if err != nil {
 		return TaskOutput{}, InvalidParams("secret: %v", err)
 	}
-	store, err := a.secretStore(ref)
+	store, err := a.secretStore(ctx, ref)
 	if err != nil {
 		return TaskOutput{}, err
 	}

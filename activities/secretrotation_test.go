@@ -178,3 +178,29 @@ func TestSecretAge(t *testing.T) {
 	_, err = r.run(t, activities.SecretAgeType, map[string]any{"secret": "local://k", "maxAge": "1ns"})
 	mustKind(t, err, errCheckFailed, "local://k is", "rotate it")
 }
+
+// TestSecretReferences: the references a plan may name, checked at
+// validation; the ones this build cannot open say so.
+func TestSecretReferences(t *testing.T) {
+	check := activities.Types()[activities.SecretAgeType].Check
+	for ref, want := range map[string]string{
+		"local://app-db":                 "",
+		"aws-sm://eu-west-1/prod/app-db": "",
+		"aws-sm://us-gov-west-1/x":       "",
+		"local://a/b":                    "want local://NAME",
+		"aws-sm://prod/app-db":           "want aws-sm://REGION/NAME",
+		"aws-sm://eu-west-1/":            "want aws-sm://REGION/NAME",
+		"azkv://vault/app-db":            "not supported by this build yet",
+		"vault://secret/app":             "unknown secret store",
+		"app-db":                         "want a secret reference",
+	} {
+		problems := check(map[string]any{"secret": ref})
+		got := ""
+		if len(problems) > 0 {
+			got = problems[0].Msg
+		}
+		if want == "" && got != "" || !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q", ref, got, want)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"github.com/shipshape-dev/shipshape/internal/awstest"
 )
 
 // Server is a running S3 server with one bucket.
@@ -55,12 +57,7 @@ func Start(t testing.TB, bucket string) *Server {
 	}))
 	t.Cleanup(srv.Close)
 	s.Endpoint = srv.URL
-	t.Setenv("AWS_ACCESS_KEY_ID", "shipshape-test")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "shipshape-test-secret")
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	awstest.Credentials(t)
 	return s
 }
 
