@@ -17,12 +17,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 	"github.com/go-jose/go-jose/v4"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssmtest"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkvtest"
 )
 
 // jwtEnv is a local store, a JWKS file and an HTTP server publishing the
@@ -219,6 +222,27 @@ func TestRotateJWTKeyNotPublishedYet(t *testing.T) {
 	}
 }
 
+// rotateTwiceThenRollBack rotates the key twice (the second time with
+// retire), calls between, then starts a third rotation and rolls it back.
+func (e *jwtEnv) rotateTwiceThenRollBack(between func()) {
+	e.t.Helper()
+	steps := []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish}
+	for n := 1; n <= 2; n++ {
+		e.rotate(n, "EdDSA")
+		for _, step := range steps {
+			e.must(step)
+		}
+	}
+	e.must(activities.RotateRetire)
+	if between != nil {
+		between()
+	}
+	e.rotate(3, "EdDSA")
+	e.must(activities.RotateCreate)
+	e.must(activities.RotateSet)
+	e.must(activities.RotateRollback)
+}
+
 // TestRotateJWTKeyInAWSSecretsManager keeps the signing key in AWS
 // Secrets Manager — the real SDK client against awssmtest, a
 // protocol-level fake: the key's versions move through AWSPENDING,
@@ -227,19 +251,7 @@ func TestRotateJWTKeyNotPublishedYet(t *testing.T) {
 func TestRotateJWTKeyInAWSSecretsManager(t *testing.T) {
 	fake := awssmtest.Start(t)
 	e := newJWTEnvIn(t, "aws-sm://eu-west-1/prod/signing-key", "EdDSA", nil)
-	steps := []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish}
-	for _, step := range steps {
-		e.must(step)
-	}
-	e.rotate(2, "EdDSA")
-	for _, step := range steps {
-		e.must(step)
-	}
-	e.must(activities.RotateRetire)
-	e.rotate(3, "EdDSA")
-	e.must(activities.RotateCreate)
-	e.must(activities.RotateSet)
-	e.must(activities.RotateRollback)
+	e.rotateTwiceThenRollBack(nil)
 
 	var labels []string
 	for _, v := range fake.Stages("prod/signing-key") {
@@ -248,6 +260,40 @@ func TestRotateJWTKeyInAWSSecretsManager(t *testing.T) {
 	slices.Sort(labels)
 	if strings.Join(labels, " ") != " AWSCURRENT AWSPREVIOUS" {
 		t.Fatalf("labels %q", labels)
+	}
+	if ids := e.published(); len(ids) != 1 {
+		t.Fatalf("JWKS after the rolled-back third rotation: %v", ids)
+	}
+}
+
+// TestRotateJWTKeyInAzureKeyVault keeps the signing key in Azure Key
+// Vault — the real azsecrets client against azkvtest, a protocol-level
+// fake: two rotations and a third rolled back, after which the vault's
+// latest version is the current key again.
+func TestRotateJWTKeyInAzureKeyVault(t *testing.T) {
+	fake := azkvtest.Start(t)
+	e := newJWTEnvIn(t, "azkv://acme-prod/signing-key", "EdDSA", nil)
+	e.acts.KeyVault = func(vault string) (*secretstore.KeyVault, error) {
+		if vault != "acme-prod" {
+			t.Errorf("vault %q", vault)
+		}
+		return secretstore.NewKeyVault(fake.URL, &azkvtest.Credential{}, &azsecrets.ClientOptions{
+			ClientOptions: azcore.ClientOptions{Transport: fake.Client}, DisableChallengeResourceVerification: true})
+	}
+	var current string
+	e.rotateTwiceThenRollBack(func() {
+		var err error
+		if current, err = fake.Latest("signing-key"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	e.must(activities.RotateRollback) // idempotent: no second copy
+	if latest, err := fake.Latest("signing-key"); err != nil || latest != current {
+		t.Fatalf("latest after the rollback is not the current key: %v (%v)", err, fake.Tags("signing-key"))
+	}
+	tags := strings.Join(fake.Tags("signing-key"), ", ")
+	if want := "enabled=true stage=previous, enabled=true stage=, enabled=false stage=, enabled=true stage=current"; tags != want {
+		t.Fatalf("versions %s\nwant     %s", tags, want)
 	}
 	if ids := e.published(); len(ids) != 1 {
 		t.Fatalf("JWKS after the rolled-back third rotation: %v", ids)

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -66,6 +67,11 @@ type Activities struct {
 	// SecretsDir is the local secret store's directory; empty:
 	// SecretsDir().
 	SecretsDir string
+	// KeyVault opens the Azure Key Vault of an azkv://VAULT/NAME
+	// reference; nil: https://VAULT.vault.azure.net/ (or https://VAULT/
+	// when VAULT is a host name, for other clouds) with azidentity's
+	// DefaultAzureCredential.
+	KeyVault func(vault string) (*secretstore.KeyVault, error)
 }
 
 // Register registers every task type, under its type name, and the

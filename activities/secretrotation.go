@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/temporal"
@@ -57,7 +58,7 @@ var secretRotationType = plan.TaskType{
 		"A failure before finish rolls back: the resource gets the current value again and the pending version is removed. " +
 		"Values never leave the activities: Temporal, events, logs and reports see only the secret's reference. See [Secrets](secrets.md).",
 	Params: []plan.Param{
-		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store) or `aws-sm://REGION/NAME` (AWS Secrets Manager). See [Stores and references](secrets.md#stores-and-references)."},
+		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference: `local://NAME` (the worker's encrypted store) or `aws-sm://REGION/NAME` (AWS Secrets Manager) or `azkv://VAULT/NAME` (Azure Key Vault). See [Stores and references](secrets.md#stores-and-references)."},
 		{Name: "resource", Type: plan.TypeObject, Required: true, Doc: "What the secret opens.", Fields: []plan.Param{
 			{Name: "kind", Type: plan.TypeString, Default: ResourcePostgresRole, Enum: []string{ResourcePostgresRole, ResourceJWTKey}, Doc: "`postgres-role`: the password of a PostgreSQL role, changed with ALTER ROLE over a connection made with the current password. `jwt-signing-key`: a JWT signing key (the secret holds the private key) whose public keys are published as a JWKS document."},
 			{Name: "url", Type: plan.TypeString, Doc: "postgres-role: the database, `postgres://[ROLE@]host:port/db`, without a password (the secret holds it)."},
@@ -89,7 +90,7 @@ var secretAgeType = plan.TaskType{
 	Name:    SecretAgeType,
 	Summary: "Reports how old a secret's current version is, and fails its check when it is older than `maxAge`, without rotating it.",
 	Params: []plan.Param{
-		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference (`local://NAME`, `aws-sm://REGION/NAME`)."},
+		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference (`local://NAME`, `aws-sm://REGION/NAME`, `azkv://VAULT/NAME`)."},
 		{Name: "maxAge", Type: plan.TypeDuration, Default: "0s", Doc: "Fail the check when the current version is older (0: never)."},
 	},
 	Metrics: []plan.Metric{
@@ -145,7 +146,8 @@ func checkSecretRotation(with map[string]any) []plan.ParamProblem {
 	return problems
 }
 
-// secretRef is a parsed secret reference.
+// secretRef is a parsed secret reference. Region is the AWS region of
+// an aws-sm reference, the vault of an azkv one.
 type secretRef struct {
 	Scheme, Region, Name string
 }
@@ -157,7 +159,8 @@ func (r secretRef) String() string {
 	return r.Scheme + "://" + r.Name
 }
 
-// parseSecretRef reads local://NAME or aws-sm://REGION/NAME.
+// parseSecretRef reads local://NAME, aws-sm://REGION/NAME or
+// azkv://VAULT/NAME.
 func parseSecretRef(s string) (secretRef, error) {
 	u, err := url.Parse(s)
 	if err != nil || u.Scheme == "" {
@@ -177,13 +180,37 @@ func parseSecretRef(s string) (secretRef, error) {
 		}
 		return secretRef{Scheme: "aws-sm", Region: u.Host, Name: name}, nil
 	case "azkv":
-		return secretRef{}, fmt.Errorf("%s:// secrets are not supported by this build yet: use local:// or aws-sm://", u.Scheme)
+		name := strings.TrimPrefix(u.Path, "/")
+		if !kvVault.MatchString(u.Host) || !kvName.MatchString(name) || u.RawQuery != "" {
+			return secretRef{}, fmt.Errorf("Azure Key Vault reference %q: want azkv://VAULT/NAME, NAME of letters, digits and dashes (azkv://acme-prod/app-db)", s)
+		}
+		return secretRef{Scheme: "azkv", Region: u.Host, Name: name}, nil
 	}
-	return secretRef{}, fmt.Errorf("unknown secret store %q in %q (want local://NAME or aws-sm://REGION/NAME)", u.Scheme, s)
+	return secretRef{}, fmt.Errorf("unknown secret store %q in %q (want local://NAME, aws-sm://REGION/NAME or azkv://VAULT/NAME)", u.Scheme, s)
 }
+
+// Key Vault names: a vault (or its host name, for other clouds) and a
+// secret.
+var (
+	kvVault = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9](\.[a-z0-9.-]+)?$`)
+	kvName  = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
+)
 
 // awsRegion is the shape of an AWS region name (us-east-1, us-gov-west-1).
 var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
+
+// openKeyVault opens vault with azidentity's DefaultAzureCredential.
+func openKeyVault(vault string) (*secretstore.KeyVault, error) {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("azure credentials: %w", err)
+	}
+	u := "https://" + vault + ".vault.azure.net/"
+	if strings.Contains(vault, ".") {
+		u = "https://" + vault + "/"
+	}
+	return secretstore.NewKeyVault(u, cred, nil)
+}
 
 // SecretsDir is the local secret store's directory when the worker names
 // none: SHIPSHAPE_SECRETS_DIR, else .shipshape/secrets.
@@ -218,8 +245,14 @@ type secrets interface {
 
 // secretStore opens the store a reference names.
 func (a *Activities) secretStore(ctx context.Context, ref secretRef) (secrets, error) {
-	if ref.Scheme == "aws-sm" {
+	switch ref.Scheme {
+	case "aws-sm":
 		return secretstore.NewAWS(ctx, ref.Region)
+	case "azkv":
+		if a.KeyVault != nil {
+			return a.KeyVault(ref.Region)
+		}
+		return openKeyVault(ref.Region)
 	}
 	dir := a.SecretsDir
 	if dir == "" {

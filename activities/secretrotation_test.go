@@ -184,15 +184,18 @@ func TestSecretAge(t *testing.T) {
 func TestSecretReferences(t *testing.T) {
 	check := activities.Types()[activities.SecretAgeType].Check
 	for ref, want := range map[string]string{
-		"local://app-db":                 "",
-		"aws-sm://eu-west-1/prod/app-db": "",
-		"aws-sm://us-gov-west-1/x":       "",
-		"local://a/b":                    "want local://NAME",
-		"aws-sm://prod/app-db":           "want aws-sm://REGION/NAME",
-		"aws-sm://eu-west-1/":            "want aws-sm://REGION/NAME",
-		"azkv://vault/app-db":            "not supported by this build yet",
-		"vault://secret/app":             "unknown secret store",
-		"app-db":                         "want a secret reference",
+		"local://app-db":                    "",
+		"aws-sm://eu-west-1/prod/app-db":    "",
+		"aws-sm://us-gov-west-1/x":          "",
+		"local://a/b":                       "want local://NAME",
+		"aws-sm://prod/app-db":              "want aws-sm://REGION/NAME",
+		"aws-sm://eu-west-1/":               "want aws-sm://REGION/NAME",
+		"azkv://acme-prod/app-db":           "",
+		"azkv://acme.vault.azure.cn/app-db": "",
+		"azkv://acme-prod/app_db":           "want azkv://VAULT/NAME",
+		"azkv://x/app-db":                   "want azkv://VAULT/NAME",
+		"vault://secret/app":                "unknown secret store",
+		"app-db":                            "want a secret reference",
 	} {
 		problems := check(map[string]any{"secret": ref})
 		got := ""
