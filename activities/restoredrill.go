@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -44,8 +45,9 @@ const (
 
 // Target kinds.
 const (
-	TargetLocal = "local"
-	TargetURL   = "url"
+	TargetLocal  = "local"
+	TargetURL    = "url"
+	TargetDocker = "docker"
 )
 
 // ErrBackupCorrupt is the application error type of a drill whose backup
@@ -65,7 +67,9 @@ var restoreDrillType = plan.TaskType{
 		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
-			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `url`: an existing database, given by `url`."},
+			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `url`: an existing database, given by `url`."},
+			{Name: "image", Type: plan.TypeString, Doc: "kind docker: the image (default `postgres:MAJOR`, the source server's major version)."},
+			{Name: "dockerHost", Type: plan.TypeString, Doc: "kind docker: the engine's endpoint (default `DOCKER_HOST`, else the local socket)."},
 			{Name: "url", Type: plan.TypeString, Doc: "kind url: the database to restore into, `postgres://user[:password]@host:port/db`. It must not be the backup's source, and must be empty unless allowWipe."},
 			{Name: "allowWipe", Type: plan.TypeBool, Default: false, Doc: "kind url: empty the database first (drop every schema, large objects too). Without it, a database that is not empty is refused."},
 		}},
@@ -129,10 +133,13 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 		} else if src != nil && sameDatabase(pgbackup.Source{Host: src.Host, Port: src.Port, Database: src.Database}, dst) {
 			add("target.url", "is the source database (%s): a drill restores elsewhere", dst)
 		}
-	case TargetLocal:
+	case TargetLocal, TargetDocker:
 		if t.String("url") != "" {
 			add("target.url", "only for kind url")
 		}
+	}
+	if kind := targetKind(t); kind != TargetDocker && (t.String("image") != "" || t.String("dockerHost") != "") {
+		add("target.image", "image and dockerHost are for kind docker")
 	}
 	for i, a := range p.Objects("assertions") {
 		if _, err := parseExpect(a.String("expect")); err != nil {
@@ -306,6 +313,8 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		}
 		a.logger().Info("drill target provisioned", "drill", s.ID, "dir", c.Dir, "port", c.Port)
 		return DrillTarget{Kind: kind, Host: c.Host, Port: c.Port, User: c.Superuser, Database: s.Backup.Database, Dir: c.Dir}, nil
+	case TargetDocker:
+		return a.provisionDocker(ctx, s)
 	case TargetURL:
 		dst, err := parseSource(t.String("url"))
 		if err != nil {
@@ -337,8 +346,62 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		}
 		return target, nil
 	default:
-		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, url)", kind)
+		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, docker, url)", kind)
 	}
+}
+
+// provisionDocker runs a PostgreSQL container for the drill, labelled
+// with its tag, its password in the drill directory beside a marker that
+// says a container may exist (so teardown insists on reaching the engine).
+func (a *Activities) provisionDocker(ctx context.Context, s DrillStep) (DrillTarget, error) {
+	t := s.Task.Params.Object("target")
+	eng, err := dockerpg.Connect(t.String("dockerHost"))
+	if err != nil {
+		return DrillTarget{}, InvalidParams("target: kind docker: %v; kind local restores with this machine's PostgreSQL binaries instead", err)
+	}
+	if _, err := a.DrillTeardown(ctx, s); err != nil {
+		return DrillTarget{}, err
+	}
+	dir, err := a.makeDrillDir(s.ID)
+	if err != nil {
+		return DrillTarget{}, err
+	}
+	pw, err := generate(32, defaultAlphabet)
+	if err != nil {
+		return DrillTarget{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "password"), pw, 0o600); err != nil {
+		return DrillTarget{}, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "docker"), nil, 0o600); err != nil {
+		return DrillTarget{}, err
+	}
+	image := t.String("image")
+	if image == "" {
+		image = "postgres:" + majorVersion(s.Backup.Source.ServerVersion)
+	}
+	c, err := eng.StartPostgres(ctx, image, DrillTag(s.ID), string(pw), 3*time.Minute)
+	if err != nil {
+		if _, rerr := eng.Remove(DrillTag(s.ID)); rerr != nil {
+			a.logger().Warn("drill container not removed", "drill", s.ID, "error", rerr)
+		}
+		return DrillTarget{}, fmt.Errorf("provision a docker target: %w", err)
+	}
+	a.logger().Info("drill target provisioned", "drill", s.ID, "container", c.ID, "image", image, "port", c.Port)
+	return DrillTarget{Kind: TargetDocker, Host: c.Host, Port: c.Port, User: "postgres", Database: s.Backup.Database, Dir: c.ID}, nil
+}
+
+// majorVersion is the major version of a server version string ("16.4
+// (Debian …)" is 16); "16" when it says none.
+func majorVersion(v string) string {
+	end := 0
+	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
+		end++
+	}
+	if end == 0 {
+		return "16"
+	}
+	return v[:end]
 }
 
 // sameDatabase says whether dst names the source's database: same
@@ -580,7 +643,7 @@ func unpack(r io.Reader, format, dst string) error {
 // is in its URL.
 func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
 	switch s.Target.Kind {
-	case TargetLocal:
+	case TargetLocal, TargetDocker:
 		pw, err := os.ReadFile(filepath.Join(a.drillDir(s.ID), "password"))
 		if err != nil {
 			return pgSource{}, fmt.Errorf("the local target's password is gone (was it torn down?): %w", err)
@@ -608,7 +671,7 @@ func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult
 	}
 	startedMarker := filepath.Join(dir, "restore-started")
 	switch s.Target.Kind {
-	case TargetLocal:
+	case TargetLocal, TargetDocker:
 		admin := dst
 		u := *dst.url
 		u.Path = "/postgres"
@@ -806,8 +869,9 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 }
 
 // DrillTeardown removes what the drill made: a local target's cluster
-// (found by its tag, so it works after a crash) and the drill directory.
-// It is idempotent; a url target is left as the restore made it.
+// (found by its tag, so it works after a crash), a docker target's
+// container (by its label) and the drill directory. It is idempotent; a
+// url target is left as the restore made it.
 func (a *Activities) DrillTeardown(ctx context.Context, s DrillStep) (DrillResult, error) {
 	left, err := postgres.Leftovers(a.scratchDir(), DrillTag(s.ID))
 	if err != nil {
@@ -823,11 +887,25 @@ func (a *Activities) DrillTeardown(ctx context.Context, s DrillStep) (DrillResul
 		}
 		removed++
 	}
+	containers := 0
+	if targetKind(s.Task.Params.Object("target")) == TargetDocker {
+		_, marked := os.Stat(filepath.Join(a.drillDir(s.ID), "docker"))
+		eng, err := dockerpg.Connect(s.Task.Params.Object("target").String("dockerHost"))
+		switch {
+		case err != nil && marked == nil:
+			// A container may exist: keep trying (the activity retries).
+			return DrillResult{}, fmt.Errorf("remove the drill's container: %w", err)
+		case err == nil:
+			if containers, err = eng.Remove(DrillTag(s.ID)); err != nil {
+				return DrillResult{}, err
+			}
+		}
+	}
 	if err := os.RemoveAll(a.drillDir(s.ID)); err != nil {
 		return DrillResult{}, err
 	}
-	if removed > 0 {
-		a.logger().Info("drill target torn down", "drill", s.ID, "clusters", removed)
+	if removed+containers > 0 {
+		a.logger().Info("drill target torn down", "drill", s.ID, "clusters", removed, "containers", containers)
 	}
-	return DrillResult{Message: fmt.Sprintf("torn down: %d clusters removed", removed)}, nil
+	return DrillResult{Message: fmt.Sprintf("torn down: %d clusters, %d containers removed", removed, containers)}, nil
 }

@@ -337,3 +337,27 @@ func openTestStore(t *testing.T, raw string) pgbackup.Store {
 	}
 	return a
 }
+
+// TestDrillDockerTarget: without a Docker engine (as on this project's
+// machines) the docker target is a clear, non-retried error that points
+// to the local target, and teardown has nothing to do. Where an engine
+// runs, the drill restores into a container and removes it.
+func TestDrillDockerTarget(t *testing.T) {
+	_, _, storeDir := seededBackup(t, "custom")
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "target": map[string]any{"kind": "docker"}})
+	d.must(activities.DrillSelect, &d.step.Backup)
+	err := d.do(activities.DrillProvision, &d.step.Target)
+	if err != nil {
+		mustKind(t, err, errInvalid, "kind docker", "no Docker engine", "kind local")
+		d.must(activities.DrillTeardown, nil)
+		t.Skipf("the docker target restores only where a Docker engine runs: %v", err)
+	}
+	defer d.must(activities.DrillTeardown, nil)
+	d.must(activities.DrillFetch, nil)
+	d.must(activities.DrillRestore, nil)
+	var v activities.DrillResult
+	d.must(activities.DrillVerify, &v)
+	if !v.Verified {
+		t.Fatalf("verify %+v", v)
+	}
+}

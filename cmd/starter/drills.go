@@ -18,15 +18,16 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 )
 
 const drillsUsage = "want: starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]"
 
 // leftover is something a restore drill made on this machine: a scratch
-// cluster or a drill directory.
+// cluster, a drill directory, or a container on the local Docker engine.
 type leftover struct {
-	Kind    string    `json:"kind"` // cluster or directory
+	Kind    string    `json:"kind"` // cluster, directory or container
 	Drill   string    `json:"drill"`
 	Path    string    `json:"path"`
 	Port    int       `json:"port,omitempty"`
@@ -102,9 +103,12 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		if !*dryRun {
 			var err error
-			if l.Kind == "cluster" {
+			switch l.Kind {
+			case "cluster":
 				err = postgres.Remove(ctx, l.Path)
-			} else {
+			case "container":
+				err = removeContainer(l.Drill)
+			default:
 				err = os.RemoveAll(l.Path)
 			}
 			if err != nil {
@@ -158,7 +162,28 @@ func findLeftovers(dir string) ([]leftover, error) {
 		}
 		out = append(out, l)
 	}
+	// Containers of docker targets, when a Docker engine answers.
+	if eng, err := dockerpg.Connect(""); err == nil {
+		cs, err := eng.Labelled("")
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			out = append(out, leftover{Kind: "container", Drill: strings.TrimPrefix(c.Labels[dockerpg.Label], activities.DrillTag("")),
+				Path: c.ID, Running: c.State == "running", Since: time.Unix(c.Created, 0).UTC()})
+		}
+	}
 	return out, nil
+}
+
+// removeContainer removes a drill's containers.
+func removeContainer(drill string) error {
+	eng, err := dockerpg.Connect("")
+	if err != nil {
+		return err
+	}
+	_, err = eng.Remove(activities.DrillTag(drill))
+	return err
 }
 
 // drillState asks Temporal about a drill's workflow: running, closed
