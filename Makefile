@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
 export SHIPSHAPE_TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-sbom fuzz clean
+.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-sbom bench-drill fuzz clean
 
 build:
 	$(GO) build -o $(BIN)/starter ./cmd/starter
@@ -68,6 +68,12 @@ bench-loadgen:
 # govulncheck on the same module when it is installed (docs/benchmarks.md).
 bench-sbom:
 	$(GO) run ./bench/sbom
+
+# A backup and restore drill of a 1 GB pgbench database against the bare
+# pg_dump -Fc | pg_restore pipeline (needs PostgreSQL's binaries); about
+# 6 minutes. Figures go to docs/benchmarks.md.
+bench-drill:
+	$(GO) run ./bench/drill
 
 # The deployment files, checked without Docker or a cluster: Kubernetes
 # manifests decoded strictly into k8s.io/api types, docker-compose.yml

@@ -202,9 +202,31 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 		return TaskOutput{}, fmt.Errorf("export snapshot: %w", err)
 	}
 	m.Started = time.Now().UTC()
-	if m.Tables, err = postgres.TableSums(ctx, tx); err != nil {
-		return TaskOutput{}, err
+	// The table sums run in the snapshot's own transaction while pg_dump
+	// dumps the same snapshot from its connections: both only read, under
+	// compatible locks, and the sums' scans overlap the dump's.
+	sumsCtx, stopSums := context.WithCancel(ctx)
+	defer stopSums()
+	sums := make(chan error, 1)
+	go func() {
+		var err error
+		m.Tables, err = postgres.TableSums(sumsCtx, tx)
+		sums <- err
+	}()
+	sumsDone := false
+	waitSums := func() error {
+		if sumsDone {
+			return nil
+		}
+		sumsDone = true
+		return <-sums
 	}
+	// Whatever happens, the transaction is not touched again (rollback,
+	// commit) before the sums are done with it.
+	defer func() {
+		stopSums()
+		_ = waitSums()
+	}()
 	m.ID = pgbackup.NewID(m.Started, randomHex(4))
 	m.Key = pgbackup.DumpKey(src.Database, m.ID, format)
 
@@ -270,6 +292,9 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 	}
 	if m.Size, m.SHA256, err = put(dump); err != nil {
 		return TaskOutput{}, fmt.Errorf("backup of %s: %w", src, err)
+	}
+	if err := waitSums(); err != nil {
+		return TaskOutput{}, err
 	}
 	m.DumpSize = counter.n.Load()
 	if err := tx.Commit(ctx); err != nil {

@@ -176,7 +176,12 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	}
 	c.Port = port
 	logPath := filepath.Join(dir, "server.log")
-	opt := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off", port, dir)
+	// A scratch cluster's data is disposable: no durability (fsync, full
+	// page writes, synchronous commit), minimal WAL (a COPY into a table
+	// created in the same transaction, as pg_restore does, writes none),
+	// few checkpoints, and room to build indexes.
+	opt := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off"+
+		" -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB", port, dir)
 	keys := make([]string, 0, len(opts.Settings))
 	for k := range opts.Settings {
 		keys = append(keys, k)
