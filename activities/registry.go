@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -72,6 +73,9 @@ type Activities struct {
 	// when VAULT is a host name, for other clouds) with azidentity's
 	// DefaultAzureCredential.
 	KeyVault func(vault string) (*secretstore.KeyVault, error)
+	// RDSPoll is how often aws-rds drill targets poll RDS while they
+	// wait; zero: RDS's waiter defaults (30 s, backing off to 2 min).
+	RDSPoll time.Duration
 }
 
 // Register registers every task type, under its type name, and the

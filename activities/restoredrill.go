@@ -48,6 +48,7 @@ const (
 	TargetLocal  = "local"
 	TargetURL    = "url"
 	TargetDocker = "docker"
+	TargetAWSRDS = "aws-rds"
 )
 
 // ErrBackupCorrupt is the application error type of a drill whose backup
@@ -57,17 +58,23 @@ const ErrBackupCorrupt = "BackupCorrupt"
 var restoreDrillType = plan.TaskType{
 	Name: RestoreDrillType,
 	Summary: "Restores the newest (or a named) backup taken by `backup` onto a scratch database, verifies it and measures how long it took. " +
-		"It downloads the dump and checks its SHA-256 against the manifest, provisions the target (`local`: an ephemeral PostgreSQL cluster from the worker's binaries; `url`: a database you give), " +
+		"It downloads the dump and checks its SHA-256 against the manifest, provisions the target (`local`: an ephemeral PostgreSQL cluster from the worker's binaries; `docker`: a container; `aws-rds`: an RDS instance restored from a snapshot; `url`: a database you give), " +
 		"runs pg_restore with `jobs`, compares every table's row count and checksum with the manifest's and runs the plan's SQL assertions. " +
 		"The scratch target is torn down on success, failure, cancellation and timeout, and after a worker crash when the run resumes; `starter drills cleanup` removes anything left by a lost worker. " +
 		"A verified backup is marked so retention keeps it. See [Backups and restore drills](drills.md).",
 	Params: []plan.Param{
-		{Name: "storage", Type: plan.TypeString, Required: true, Doc: "Where the backups are: the `storage` of the backup task."},
+		{Name: "storage", Type: plan.TypeString, Doc: "Where the backups are: the `storage` of the backup task. Required but for target kind aws-rds, which restores RDS's own snapshots."},
 		{Name: "source", Type: plan.TypeString, Doc: "The database the backups are of, as the backup task's `source` URL: it names the database (instead of `database`) and lets validation refuse a `url` target that is the source. The drill never connects to it."},
 		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
-			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `url`: an existing database, given by `url`."},
+			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, deleted afterwards; the backup is the snapshot, not a `backup` task's dump. `url`: an existing database, given by `url`."},
+			{Name: "instance", Type: plan.TypeString, Doc: "kind aws-rds: the source DB instance whose snapshots are restored."},
+			{Name: "snapshot", Type: plan.TypeString, Doc: "kind aws-rds: the snapshot to restore (default: the instance's newest available one)."},
+			{Name: "region", Type: plan.TypeString, Doc: "kind aws-rds: the region (default: AWS_REGION or the AWS config)."},
+			{Name: "instanceClass", Type: plan.TypeString, Default: "db.t3.micro", Doc: "kind aws-rds: the scratch instance's class."},
+			{Name: "subnetGroup", Type: plan.TypeString, Doc: "kind aws-rds: the DB subnet group the scratch instance goes in (the worker must reach it)."},
+			{Name: "securityGroups", Type: plan.TypeStringList, Doc: "kind aws-rds: VPC security groups of the scratch instance."},
 			{Name: "image", Type: plan.TypeString, Doc: "kind docker: the image (default `postgres:MAJOR`, the source server's major version)."},
 			{Name: "dockerHost", Type: plan.TypeString, Doc: "kind docker: the engine's endpoint (default `DOCKER_HOST`, else the local socket)."},
 			{Name: "url", Type: plan.TypeString, Doc: "kind url: the database to restore into, `postgres://user[:password]@host:port/db`. It must not be the backup's source, and must be empty unless allowWipe."},
@@ -141,6 +148,19 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 	if kind := targetKind(t); kind != TargetDocker && (t.String("image") != "" || t.String("dockerHost") != "") {
 		add("target.image", "image and dockerHost are for kind docker")
 	}
+	switch targetKind(t) {
+	case TargetAWSRDS:
+		if t.String("instance") == "" {
+			add("target.instance", "name the RDS instance whose snapshots the drill restores")
+		}
+		if p.String("database") == "" && p.String("source") == "" {
+			add("database", "name the database to verify in the restored instance")
+		}
+	default:
+		if p.String("storage") == "" {
+			add("storage", "required: where the backup task keeps its backups")
+		}
+	}
 	for i, a := range p.Objects("assertions") {
 		if _, err := parseExpect(a.String("expect")); err != nil {
 			add(fmt.Sprintf("assertions[%d].expect", i), "%v", err)
@@ -199,8 +219,12 @@ type DrillTarget struct {
 	Port     int    `json:"port,omitempty"`
 	User     string `json:"user,omitempty"`
 	Database string `json:"database,omitempty"`
-	// Dir is a local target's cluster directory.
+	// Dir is a local target's cluster directory, a docker target's
+	// container, an aws-rds target's instance.
 	Dir string `json:"dir,omitempty"`
+	// Restored is how long RDS took to restore an aws-rds target, in
+	// seconds.
+	Restored float64 `json:"restored,omitempty"`
 }
 
 // DrillResult is what a drill step reports.
@@ -263,9 +287,13 @@ func (a *Activities) makeDrillDir(id string) (string, error) {
 	return dir, os.WriteFile(filepath.Join(dir, DrillIDFile), []byte(id), 0o600)
 }
 
-// DrillSelect picks the backup: the named one or the newest complete one.
+// DrillSelect picks the backup: the named one or the newest complete one
+// (for aws-rds, the newest available snapshot).
 func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup, error) {
 	p := s.Task.Params
+	if targetKind(p.Object("target")) == TargetAWSRDS {
+		return a.selectRDSSnapshot(ctx, s)
+	}
 	store, err := openStore(ctx, p.String("storage"))
 	if err != nil {
 		return DrillBackup{}, InvalidParams("storage: %v", err)
@@ -315,6 +343,8 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		return DrillTarget{Kind: kind, Host: c.Host, Port: c.Port, User: c.Superuser, Database: s.Backup.Database, Dir: c.Dir}, nil
 	case TargetDocker:
 		return a.provisionDocker(ctx, s)
+	case TargetAWSRDS:
+		return a.provisionRDS(ctx, s)
 	case TargetURL:
 		dst, err := parseSource(t.String("url"))
 		if err != nil {
@@ -346,7 +376,7 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		}
 		return target, nil
 	default:
-		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, docker, url)", kind)
+		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, docker, aws-rds, url)", kind)
 	}
 }
 
@@ -479,6 +509,10 @@ type fetched struct {
 // (the bytes on disk are hashed again, not downloaded again), and one
 // that finished is not repeated.
 func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, error) {
+	if s.Target.Kind == TargetAWSRDS {
+		return DrillResult{Metrics: map[string]float64{"drill.bytes": 0, "drill.fetch.duration": 0},
+			Message: "nothing to fetch: RDS restored snapshot " + s.Backup.ID + " into the instance"}, nil
+	}
 	started := time.Now()
 	dir := a.drillDir(s.ID)
 	marker := filepath.Join(dir, "fetched.json")
@@ -643,7 +677,7 @@ func unpack(r io.Reader, format, dst string) error {
 // is in its URL.
 func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
 	switch s.Target.Kind {
-	case TargetLocal, TargetDocker:
+	case TargetLocal, TargetDocker, TargetAWSRDS:
 		pw, err := os.ReadFile(filepath.Join(a.drillDir(s.ID), "password"))
 		if err != nil {
 			return pgSource{}, fmt.Errorf("the local target's password is gone (was it torn down?): %w", err)
@@ -659,6 +693,10 @@ func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
 // DrillRestore restores the fetched dump into the target with pg_restore.
 // A retry starts the restore again on an emptied database.
 func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult, error) {
+	if s.Target.Kind == TargetAWSRDS {
+		return DrillResult{Metrics: map[string]float64{"drill.restore.duration": s.Target.Restored},
+			Message: fmt.Sprintf("RDS restored snapshot %s into %s in %s", s.Backup.ID, s.Target.Dir, time.Duration(s.Target.Restored*float64(time.Second)).Round(time.Second))}, nil
+	}
 	started := time.Now()
 	dst, err := a.targetSource(s)
 	if err != nil {
@@ -769,13 +807,19 @@ func runPGLines(ctx context.Context, src pgSource, bin string, args []string, li
 // the store, so retention keeps it.
 func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult, error) {
 	started := time.Now()
-	store, err := openStore(ctx, s.Task.Params.String("storage"))
-	if err != nil {
-		return DrillResult{}, InvalidParams("storage: %v", err)
-	}
-	m, err := pgbackup.Read(ctx, store, path.Dir(s.Backup.Key)+"/"+pgbackup.ManifestKey)
-	if err != nil {
-		return DrillResult{}, err
+	// An RDS snapshot has no manifest: the drill checks what it can
+	// reach (every table read, the assertions) and records the counts.
+	snapshot := s.Target.Kind == TargetAWSRDS
+	var store blobStore
+	m := &pgbackup.Manifest{ID: s.Backup.ID}
+	if !snapshot {
+		var err error
+		if store, err = openStore(ctx, s.Task.Params.String("storage")); err != nil {
+			return DrillResult{}, InvalidParams("storage: %v", err)
+		}
+		if m, err = pgbackup.Read(ctx, store, path.Dir(s.Backup.Key)+"/"+pgbackup.ManifestKey); err != nil {
+			return DrillResult{}, err
+		}
 	}
 	dst, err := a.targetSource(s)
 	if err != nil {
@@ -794,7 +838,12 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	if err != nil {
 		return DrillResult{}, fmt.Errorf("checksum the restore: %w", err)
 	}
-	diffs := postgres.CompareSums(m.Tables, got)
+	var diffs []string
+	if snapshot {
+		m.Tables = got // nothing to compare with: report what was read
+	} else {
+		diffs = postgres.CompareSums(m.Tables, got)
+	}
 	restored := map[string]postgres.TableSum{}
 	var rows int64
 	for _, g := range got {
@@ -854,12 +903,16 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	if len(asserts.Rows) > 0 {
 		res.Tables = append(res.Tables, asserts)
 	}
-	if res.Verified {
+	switch {
+	case res.Verified && snapshot:
+		check.Title = "Tables read in the restored snapshot (RDS snapshots carry no manifest to compare with)"
+		res.Message = fmt.Sprintf("read %d tables, %d rows; %d assertions held on snapshot %s", m.TableCount(), rows, len(asserts.Rows), m.ID)
+	case res.Verified:
 		res.Message = fmt.Sprintf("verified %d tables, %d rows and %d assertions against backup %s", m.TableCount(), rows, len(asserts.Rows), m.ID)
 		if err := pgbackup.MarkVerified(ctx, store, m, pgbackup.Verification{Drill: s.ID, Verified: time.Now().UTC(), Tables: m.TableCount(), Rows: rows}); err != nil {
 			res.Message += fmt.Sprintf(" (could not mark it verified: %v)", err)
 		}
-	} else {
+	default:
 		res.Message = fmt.Sprintf("verification failed: %d table mismatches, %d assertions failed", len(diffs), failed)
 		if len(diffs) > 0 {
 			res.Message += "\n" + strings.Join(diffs, "\n")
@@ -886,6 +939,16 @@ func (a *Activities) DrillTeardown(ctx context.Context, s DrillStep) (DrillResul
 			return DrillResult{}, err
 		}
 		removed++
+	}
+	if targetKind(s.Task.Params.Object("target")) == TargetAWSRDS {
+		msg, err := a.teardownRDS(ctx, s)
+		if err != nil {
+			return DrillResult{}, err
+		}
+		if err := os.RemoveAll(a.drillDir(s.ID)); err != nil {
+			return DrillResult{}, err
+		}
+		return DrillResult{Message: msg}, nil
 	}
 	containers := 0
 	if targetKind(s.Task.Params.Object("target")) == TargetDocker {

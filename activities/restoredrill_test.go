@@ -9,12 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/integrations/awsrds/rdstest"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/azuritetest"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/s3test"
@@ -359,5 +361,48 @@ func TestDrillDockerTarget(t *testing.T) {
 	d.must(activities.DrillVerify, &v)
 	if !v.Verified {
 		t.Fatalf("verify %+v", v)
+	}
+}
+
+// TestDrillAWSRDSTarget drills an RDS snapshot with the real RDS client
+// against rdstest, a protocol-level fake (not AWS) whose restored
+// instances are served by a real PostgreSQL holding the snapshot's data:
+// the newest available snapshot is restored into a scratch instance,
+// its master password is reset (the drill connects with it), the tables
+// are read and the assertions run, and teardown deletes the instance.
+func TestDrillAWSRDSTarget(t *testing.T) {
+	pg := pgtest.Start(t, "test/rds-snapshot")
+	app := pgtest.CreateDB(t, pg, "app")
+	pgtest.Seed(t, app, 1)
+	pgtest.Exec(t, pg.URL("postgres"), `CREATE ROLE dbadmin LOGIN SUPERUSER PASSWORD 'the-source-password'`)
+	taken := time.Now().Add(-6 * time.Hour)
+	fake := rdstest.Start(t, "127.0.0.1", pg.Port,
+		rdstest.Snapshot{ID: "rds:prod-old", Instance: "prod", Status: "available", User: "dbadmin", Created: taken.Add(-24 * time.Hour)},
+		rdstest.Snapshot{ID: "rds:prod-new", Instance: "prod", Status: "available", User: "dbadmin", Created: taken},
+	)
+	fake.ApplyPasswordsTo(pg.URL("postgres"))
+	d := newDrill(t, map[string]any{"database": "app", "target": map[string]any{"kind": "aws-rds", "instance": "prod", "region": "eu-west-1"},
+		"assertions": []any{map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"}}})
+	d.acts.RDSPoll = 5 * time.Millisecond
+	d.must(activities.DrillSelect, &d.step.Backup)
+	if d.step.Backup.ID != "rds:prod-new" || !d.step.Backup.Finished.Equal(taken.UTC().Truncate(time.Second)) {
+		t.Fatalf("backup %+v", d.step.Backup)
+	}
+	d.must(activities.DrillProvision, &d.step.Target)
+	d.must(activities.DrillProvision, &d.step.Target) // retried: the same instance
+	if got := fake.Instances(); len(got) != 1 || d.step.Target.Kind != "aws-rds" || d.step.Target.User != "dbadmin" {
+		t.Fatalf("instances %v, target %+v", got, d.step.Target)
+	}
+	var fetch, restore, v activities.DrillResult
+	d.must(activities.DrillFetch, &fetch)
+	d.must(activities.DrillRestore, &restore)
+	d.must(activities.DrillVerify, &v)
+	if !v.Verified || v.Metrics["drill.assertions.failed"] != 0 || v.Metrics["drill.rows"] < 100000 || restore.Metrics["drill.restore.duration"] <= 0 {
+		t.Fatalf("verify %+v, restore %+v", v, restore)
+	}
+	d.must(activities.DrillTeardown, nil)
+	d.must(activities.DrillTeardown, nil) // idempotent
+	if got := fake.Instances(); len(got) != 0 {
+		t.Fatalf("left: %v", got)
 	}
 }

@@ -31,6 +31,22 @@ var teardownOptions = workflow.ActivityOptions{
 	},
 }
 
+// cloudTarget says whether a drill's target is a cloud instance, whose
+// provisioning and deletion take minutes.
+func cloudTarget(in activities.TaskInput) bool {
+	return in.Params.Object("target").String("kind") == activities.TargetAWSRDS
+}
+
+// teardownFor is teardownOptions, with attempts long enough to wait for
+// a cloud instance's deletion (heartbeating meanwhile).
+func teardownFor(in activities.TaskInput) workflow.ActivityOptions {
+	o := teardownOptions
+	if cloudTarget(in) {
+		o.StartToCloseTimeout, o.HeartbeatTimeout = 20*time.Minute, drillStepHeartbeat
+	}
+	return o
+}
+
 // drill is the state of one RestoreDrill execution.
 type drill struct {
 	in      activities.TaskInput
@@ -83,7 +99,7 @@ func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.Tas
 	data := events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind, Database: d.step.Backup.Database, Backup: d.step.Backup.ID}
 	if failedStep != "select" { // provisioning began: undo it
 		cleanup, _ := workflow.NewDisconnectedContext(ctx)
-		cleanup = workflow.WithActivityOptions(cleanup, teardownOptions)
+		cleanup = workflow.WithActivityOptions(cleanup, teardownFor(d.in))
 		var res activities.DrillResult
 		if terr := workflow.ExecuteActivity(cleanup, activities.DrillTeardown, d.step).Get(cleanup, &res); terr != nil {
 			d.note("teardown failed: " + causeMessage(terr) + " (run `starter drills cleanup`)")
@@ -147,7 +163,12 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 	d.out.Metrics["drill.rpo"] = d.started.Sub(b.Finished).Seconds()
 	d.note(fmt.Sprintf("backup %s of %q (finished %s, %d bytes)", b.ID, b.Database, b.Finished.Format(time.RFC3339), b.Size))
 
-	if err := workflow.ExecuteActivity(short, activities.DrillProvision, d.step).Get(ctx, &d.step.Target); err != nil {
+	// A cloud target takes minutes to restore: it heartbeats meanwhile.
+	provision := short
+	if cloudTarget(d.in) {
+		provision = long
+	}
+	if err := workflow.ExecuteActivity(provision, activities.DrillProvision, d.step).Get(ctx, &d.step.Target); err != nil {
 		return "provision", err
 	}
 	t := d.step.Target

@@ -1,0 +1,97 @@
+package awsrds_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shipshape-dev/shipshape/integrations/awsrds"
+	"github.com/shipshape-dev/shipshape/integrations/awsrds/rdstest"
+	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+)
+
+// TestRestoreAgainstProtocolFake drives a scratch instance through its
+// life with the real aws-sdk-go-v2 RDS client against rdstest, a
+// protocol-level fake (not AWS) whose instances' endpoint is a real
+// PostgreSQL: newest snapshot, restore (retried: no second instance),
+// wait, new master password (it opens the database), delete, wait.
+func TestRestoreAgainstProtocolFake(t *testing.T) {
+	pg := pgtest.Start(t, "test/rds")
+	pgtest.Exec(t, pg.URL("postgres"), `CREATE ROLE dbadmin LOGIN PASSWORD 'unknown-to-the-drill'`)
+	now := time.Now()
+	fake := rdstest.Start(t, "127.0.0.1", pg.Port,
+		rdstest.Snapshot{ID: "rds:prod-2026-11-28", Instance: "prod", Status: "available", User: "dbadmin", Created: now.Add(-48 * time.Hour)},
+		rdstest.Snapshot{ID: "rds:prod-2026-11-29", Instance: "prod", Status: "available", User: "dbadmin", Created: now.Add(-24 * time.Hour)},
+		rdstest.Snapshot{ID: "rds:prod-2026-11-30", Instance: "prod", Status: "creating", User: "dbadmin", Created: now},
+	)
+	fake.ApplyPasswordsTo(pg.URL("postgres"))
+	ctx := context.Background()
+	c, err := awsrds.New(ctx, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MinDelay, c.MaxDelay = 5*time.Millisecond, 20*time.Millisecond
+
+	snap, err := c.NewestSnapshot(ctx, "prod", "")
+	if err != nil || snap.ID != "rds:prod-2026-11-29" {
+		t.Fatalf("newest available snapshot: %+v %v", snap, err)
+	}
+	if _, err := c.NewestSnapshot(ctx, "prod", "rds:prod-2026-11-30"); err == nil {
+		t.Fatal("a snapshot still being created was chosen")
+	}
+	opts := awsrds.RestoreOptions{Class: "db.t3.micro", Tag: "restore-drill:run-1"}
+	for range 2 {
+		if err := c.Restore(ctx, snap.ID, "shipshape-drill-abc", opts); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fake.Instances(); len(got) != 1 || got[0] != "shipshape-drill-abc:creating" {
+		t.Fatalf("instances %v", got)
+	}
+	if err := c.Restore(ctx, "rds:nope", "shipshape-drill-x", opts); err == nil || !strings.Contains(err.Error(), "DBSnapshotNotFound") {
+		t.Fatalf("restore of a missing snapshot: %v", err)
+	}
+	inst, err := c.WaitAvailable(ctx, "shipshape-drill-abc", time.Minute)
+	if err != nil || inst.Status != "available" || inst.Port != pg.Port || inst.User != "dbadmin" {
+		t.Fatalf("available: %+v %v", inst, err)
+	}
+	if err := c.SetPassword(ctx, "shipshape-drill-abc", "drill-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	if inst, err = c.WaitAvailable(ctx, "shipshape-drill-abc", time.Minute); err != nil || inst.PasswordPending {
+		t.Fatalf("after the password: %+v %v", inst, err)
+	}
+	pgtest.Exec(t, strings.Replace(pg.URL("postgres"), pg.Superuser+":"+pg.Password, "dbadmin:drill-password-1", 1), "SELECT 1")
+	if tagged, err := c.Tagged(ctx); err != nil || tagged["shipshape-drill-abc"] != "restore-drill:run-1" {
+		t.Fatalf("tagged %v %v", tagged, err)
+	}
+	for range 2 { // idempotent
+		if _, err := c.Delete(ctx, "shipshape-drill-abc", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fake.Instances(); len(got) != 0 {
+		t.Fatalf("left: %v", got)
+	}
+}
+
+// Deleting an instance still being restored waits for it, then deletes.
+func TestDeleteWhileCreating(t *testing.T) {
+	fake := rdstest.Start(t, "127.0.0.1", 5432, rdstest.Snapshot{ID: "s1", Instance: "prod", Status: "available", User: "u", Created: time.Now()})
+	ctx := context.Background()
+	c, err := awsrds.New(ctx, "eu-west-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.MinDelay, c.MaxDelay = 5*time.Millisecond, 20*time.Millisecond
+	if err := c.Restore(ctx, "s1", "shipshape-drill-y", awsrds.RestoreOptions{Tag: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if deleted, err := c.Delete(ctx, "shipshape-drill-y", time.Minute); err != nil || !deleted {
+		t.Fatalf("delete: %v %v", deleted, err)
+	}
+	if got := fake.Instances(); len(got) != 0 {
+		t.Fatalf("left: %v", got)
+	}
+}
