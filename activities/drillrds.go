@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -98,7 +99,7 @@ func (a *Activities) provisionRDS(ctx context.Context, s DrillStep) (DrillTarget
 		return DrillTarget{}, err
 	}
 	a.logger().Info("drill target provisioned", "drill", s.ID, "instance", id, "snapshot", s.Backup.ID, "restore", restored)
-	return DrillTarget{Kind: TargetAWSRDS, Host: inst.Host, Port: inst.Port, User: inst.User, Database: s.Backup.Database,
+	return DrillTarget{Kind: TargetAWSRDS, Host: inst.Host, Port: cmp.Or(t.Int("port"), inst.Port), User: inst.User, Database: s.Backup.Database,
 		Dir: id, Restored: restored.Seconds()}, nil
 }
 

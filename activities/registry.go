@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -76,6 +77,12 @@ type Activities struct {
 	// RDSPoll is how often aws-rds drill targets poll RDS while they
 	// wait; zero: RDS's waiter defaults (30 s, backing off to 2 min).
 	RDSPoll time.Duration
+	// AzurePG opens the flexible servers of a subscription for
+	// azure-postgres-flexible drill targets; nil: azidentity's
+	// DefaultAzureCredential on Azure's public cloud. AzurePoll is how
+	// often its long operations are polled (zero: 30 s).
+	AzurePG   func(subscription string) (*azurepg.Client, error)
+	AzurePoll time.Duration
 }
 
 // Register registers every task type, under its type name, and the

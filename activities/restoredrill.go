@@ -3,6 +3,7 @@ package activities
 import (
 	"archive/tar"
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path"
 	"path/filepath"
@@ -24,6 +26,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -49,6 +52,7 @@ const (
 	TargetURL    = "url"
 	TargetDocker = "docker"
 	TargetAWSRDS = "aws-rds"
+	TargetAzure  = "azure-postgres-flexible"
 )
 
 // ErrBackupCorrupt is the application error type of a drill whose backup
@@ -68,13 +72,18 @@ var restoreDrillType = plan.TaskType{
 		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
-			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, deleted afterwards; the backup is the snapshot, not a `backup` task's dump. `url`: an existing database, given by `url`."},
+			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, deleted afterwards; the backup is the snapshot, not a `backup` task's dump. `azure-postgres-flexible`: a new Azure flexible server restored from `server` to a point in time, deleted afterwards; the backup is Azure's. `url`: an existing database, given by `url`."},
 			{Name: "instance", Type: plan.TypeString, Doc: "kind aws-rds: the source DB instance whose snapshots are restored."},
 			{Name: "snapshot", Type: plan.TypeString, Doc: "kind aws-rds: the snapshot to restore (default: the instance's newest available one)."},
 			{Name: "region", Type: plan.TypeString, Doc: "kind aws-rds: the region (default: AWS_REGION or the AWS config)."},
 			{Name: "instanceClass", Type: plan.TypeString, Default: "db.t3.micro", Doc: "kind aws-rds: the scratch instance's class."},
 			{Name: "subnetGroup", Type: plan.TypeString, Doc: "kind aws-rds: the DB subnet group the scratch instance goes in (the worker must reach it)."},
 			{Name: "securityGroups", Type: plan.TypeStringList, Doc: "kind aws-rds: VPC security groups of the scratch instance."},
+			{Name: "server", Type: plan.TypeString, Doc: "kind azure-postgres-flexible: the source server's resource ID, `/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.DBforPostgreSQL/flexibleServers/NAME`; the scratch server goes in the same resource group."},
+			{Name: "restorePoint", Type: plan.TypeString, Doc: "kind azure-postgres-flexible: the point in time to restore, RFC 3339 (`2026-11-29T06:00:00Z`); empty: 10 minutes before the drill (about the latest restorable point)."},
+			{Name: "location", Type: plan.TypeString, Doc: "kind azure-postgres-flexible: the scratch server's region (default: the source's)."},
+			{Name: "port", Type: plan.TypeInt, Doc: "kinds aws-rds, azure-postgres-flexible: the port to connect to, when not the server's own (RDS's endpoint port; 5432 on Azure): a proxy in between."},
+			{Name: "sslmode", Type: plan.TypeString, Default: "require", Enum: []string{"disable", "require", "verify-ca", "verify-full"}, Doc: "kinds aws-rds, azure-postgres-flexible: libpq's sslmode for connecting to the scratch server (both clouds force TLS by default)."},
 			{Name: "image", Type: plan.TypeString, Doc: "kind docker: the image (default `postgres:MAJOR`, the source server's major version)."},
 			{Name: "dockerHost", Type: plan.TypeString, Doc: "kind docker: the engine's endpoint (default `DOCKER_HOST`, else the local socket)."},
 			{Name: "url", Type: plan.TypeString, Doc: "kind url: the database to restore into, `postgres://user[:password]@host:port/db`. It must not be the backup's source, and must be empty unless allowWipe."},
@@ -149,12 +158,22 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 		add("target.image", "image and dockerHost are for kind docker")
 	}
 	switch targetKind(t) {
-	case TargetAWSRDS:
-		if t.String("instance") == "" {
+	case TargetAWSRDS, TargetAzure:
+		if targetKind(t) == TargetAWSRDS && t.String("instance") == "" {
 			add("target.instance", "name the RDS instance whose snapshots the drill restores")
 		}
+		if targetKind(t) == TargetAzure {
+			if _, err := azurepg.ParseServerID(t.String("server")); err != nil {
+				add("target.server", "%v", err)
+			}
+			if rp := t.String("restorePoint"); rp != "" {
+				if _, err := time.Parse(time.RFC3339, rp); err != nil {
+					add("target.restorePoint", "want an RFC 3339 time (2026-11-29T06:00:00Z)")
+				}
+			}
+		}
 		if p.String("database") == "" && p.String("source") == "" {
-			add("database", "name the database to verify in the restored instance")
+			add("database", "name the database to verify in the restored server")
 		}
 	default:
 		if p.String("storage") == "" {
@@ -291,8 +310,11 @@ func (a *Activities) makeDrillDir(id string) (string, error) {
 // (for aws-rds, the newest available snapshot).
 func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup, error) {
 	p := s.Task.Params
-	if targetKind(p.Object("target")) == TargetAWSRDS {
+	switch targetKind(p.Object("target")) {
+	case TargetAWSRDS:
 		return a.selectRDSSnapshot(ctx, s)
+	case TargetAzure:
+		return a.selectAzurePoint(ctx, s)
 	}
 	store, err := openStore(ctx, p.String("storage"))
 	if err != nil {
@@ -345,6 +367,8 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		return a.provisionDocker(ctx, s)
 	case TargetAWSRDS:
 		return a.provisionRDS(ctx, s)
+	case TargetAzure:
+		return a.provisionAzure(ctx, s)
 	case TargetURL:
 		dst, err := parseSource(t.String("url"))
 		if err != nil {
@@ -376,7 +400,7 @@ func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarg
 		}
 		return target, nil
 	default:
-		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, docker, aws-rds, url)", kind)
+		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, docker, aws-rds, azure-postgres-flexible, url)", kind)
 	}
 }
 
@@ -433,6 +457,10 @@ func majorVersion(v string) string {
 	}
 	return v[:end]
 }
+
+// cloudTarget says whether a target kind is a cloud server restored from
+// the cloud's own backups.
+func cloudTarget(kind string) bool { return kind == TargetAWSRDS || kind == TargetAzure }
 
 // sameDatabase says whether dst names the source's database: same
 // database name and port on the same host, loopback names counting as one.
@@ -509,9 +537,9 @@ type fetched struct {
 // (the bytes on disk are hashed again, not downloaded again), and one
 // that finished is not repeated.
 func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, error) {
-	if s.Target.Kind == TargetAWSRDS {
+	if cloudTarget(s.Target.Kind) {
 		return DrillResult{Metrics: map[string]float64{"drill.bytes": 0, "drill.fetch.duration": 0},
-			Message: "nothing to fetch: RDS restored snapshot " + s.Backup.ID + " into the instance"}, nil
+			Message: "nothing to fetch: the cloud restored " + s.Backup.ID + " into " + s.Target.Dir}, nil
 	}
 	started := time.Now()
 	dir := a.drillDir(s.ID)
@@ -677,13 +705,17 @@ func unpack(r io.Reader, format, dst string) error {
 // is in its URL.
 func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
 	switch s.Target.Kind {
-	case TargetLocal, TargetDocker, TargetAWSRDS:
+	case TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure:
 		pw, err := os.ReadFile(filepath.Join(a.drillDir(s.ID), "password"))
 		if err != nil {
-			return pgSource{}, fmt.Errorf("the local target's password is gone (was it torn down?): %w", err)
+			return pgSource{}, fmt.Errorf("the target's password is gone (was it torn down?): %w", err)
 		}
-		return parseSource(fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=disable", s.Target.User, pw,
-			net.JoinHostPort(s.Target.Host, strconv.Itoa(s.Target.Port)), s.Target.Database))
+		sslmode := "disable"
+		if cloudTarget(s.Target.Kind) {
+			sslmode = s.Task.Params.Object("target").String("sslmode")
+		}
+		return parseSource(fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=%s", url.PathEscape(s.Target.User), url.QueryEscape(string(pw)),
+			net.JoinHostPort(s.Target.Host, strconv.Itoa(s.Target.Port)), s.Target.Database, cmp.Or(sslmode, "require")))
 	case TargetURL:
 		return parseSource(s.Task.Params.Object("target").String("url"))
 	}
@@ -693,9 +725,9 @@ func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
 // DrillRestore restores the fetched dump into the target with pg_restore.
 // A retry starts the restore again on an emptied database.
 func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult, error) {
-	if s.Target.Kind == TargetAWSRDS {
+	if cloudTarget(s.Target.Kind) {
 		return DrillResult{Metrics: map[string]float64{"drill.restore.duration": s.Target.Restored},
-			Message: fmt.Sprintf("RDS restored snapshot %s into %s in %s", s.Backup.ID, s.Target.Dir, time.Duration(s.Target.Restored*float64(time.Second)).Round(time.Second))}, nil
+			Message: fmt.Sprintf("the cloud restored %s into %s in %s", s.Backup.ID, s.Target.Dir, time.Duration(s.Target.Restored*float64(time.Second)).Round(time.Second))}, nil
 	}
 	started := time.Now()
 	dst, err := a.targetSource(s)
@@ -809,7 +841,7 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	started := time.Now()
 	// An RDS snapshot has no manifest: the drill checks what it can
 	// reach (every table read, the assertions) and records the counts.
-	snapshot := s.Target.Kind == TargetAWSRDS
+	snapshot := cloudTarget(s.Target.Kind)
 	var store blobStore
 	m := &pgbackup.Manifest{ID: s.Backup.ID}
 	if !snapshot {
@@ -905,8 +937,8 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	}
 	switch {
 	case res.Verified && snapshot:
-		check.Title = "Tables read in the restored snapshot (RDS snapshots carry no manifest to compare with)"
-		res.Message = fmt.Sprintf("read %d tables, %d rows; %d assertions held on snapshot %s", m.TableCount(), rows, len(asserts.Rows), m.ID)
+		check.Title = "Tables read in the restored server (a cloud backup carries no manifest to compare with)"
+		res.Message = fmt.Sprintf("read %d tables, %d rows; %d assertions held on %s", m.TableCount(), rows, len(asserts.Rows), m.ID)
 	case res.Verified:
 		res.Message = fmt.Sprintf("verified %d tables, %d rows and %d assertions against backup %s", m.TableCount(), rows, len(asserts.Rows), m.ID)
 		if err := pgbackup.MarkVerified(ctx, store, m, pgbackup.Verification{Drill: s.ID, Verified: time.Now().UTC(), Tables: m.TableCount(), Rows: rows}); err != nil {
@@ -940,8 +972,12 @@ func (a *Activities) DrillTeardown(ctx context.Context, s DrillStep) (DrillResul
 		}
 		removed++
 	}
-	if targetKind(s.Task.Params.Object("target")) == TargetAWSRDS {
-		msg, err := a.teardownRDS(ctx, s)
+	if kind := targetKind(s.Task.Params.Object("target")); cloudTarget(kind) {
+		teardown := a.teardownRDS
+		if kind == TargetAzure {
+			teardown = a.teardownAzure
+		}
+		msg, err := teardown(ctx, s)
 		if err != nil {
 			return DrillResult{}, err
 		}

@@ -17,6 +17,8 @@ import (
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
 	"github.com/shipshape-dev/shipshape/integrations/awsrds/rdstest"
+	"github.com/shipshape-dev/shipshape/integrations/azurepg"
+	"github.com/shipshape-dev/shipshape/integrations/azurepg/armtest"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/azuritetest"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/s3test"
@@ -380,8 +382,8 @@ func TestDrillAWSRDSTarget(t *testing.T) {
 		rdstest.Snapshot{ID: "rds:prod-old", Instance: "prod", Status: "available", User: "dbadmin", Created: taken.Add(-24 * time.Hour)},
 		rdstest.Snapshot{ID: "rds:prod-new", Instance: "prod", Status: "available", User: "dbadmin", Created: taken},
 	)
-	fake.ApplyPasswordsTo(pg.URL("postgres"))
-	d := newDrill(t, map[string]any{"database": "app", "target": map[string]any{"kind": "aws-rds", "instance": "prod", "region": "eu-west-1"},
+	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
+	d := newDrill(t, map[string]any{"database": "app", "target": map[string]any{"kind": "aws-rds", "instance": "prod", "region": "eu-west-1", "sslmode": "disable"},
 		"assertions": []any{map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"}}})
 	d.acts.RDSPoll = 5 * time.Millisecond
 	d.must(activities.DrillSelect, &d.step.Backup)
@@ -404,5 +406,48 @@ func TestDrillAWSRDSTarget(t *testing.T) {
 	d.must(activities.DrillTeardown, nil) // idempotent
 	if got := fake.Instances(); len(got) != 0 {
 		t.Fatalf("left: %v", got)
+	}
+}
+
+// TestDrillAzureFlexibleTarget drills a point-in-time restore of an Azure
+// flexible server with the real armpostgresqlflexibleservers client
+// against armtest, a protocol-level fake of Azure Resource Manager (not
+// Azure) whose restored servers are served by a real PostgreSQL.
+func TestDrillAzureFlexibleTarget(t *testing.T) {
+	pg := pgtest.Start(t, "test/azure-restore")
+	app := pgtest.CreateDB(t, pg, "app")
+	pgtest.Seed(t, app, 1)
+	pgtest.Exec(t, pg.URL("postgres"), `CREATE ROLE pgadmin LOGIN SUPERUSER PASSWORD 'the-source-password'`)
+	fake := armtest.Start(t, "127.0.0.1")
+	fake.AddServer("rg-prod", "prod-pg", "westeurope", "pgadmin", time.Now().Add(-7*24*time.Hour))
+	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
+	server := "/subscriptions/sub-1/resourceGroups/rg-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/prod-pg"
+	d := newDrill(t, map[string]any{"database": "app",
+		"target":     map[string]any{"kind": "azure-postgres-flexible", "server": server, "port": float64(pg.Port), "sslmode": "disable"},
+		"assertions": []any{map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"}}})
+	d.acts.AzurePG = func(sub string) (*azurepg.Client, error) {
+		return azurepg.New(sub, armtest.Credential{}, fake.ClientOptions())
+	}
+	d.acts.AzurePoll = 5 * time.Millisecond
+	d.must(activities.DrillSelect, &d.step.Backup)
+	if age := time.Since(d.step.Backup.Finished); age < 9*time.Minute || age > 11*time.Minute {
+		t.Fatalf("restore point %s ago", age)
+	}
+	d.must(activities.DrillProvision, &d.step.Target)
+	d.must(activities.DrillProvision, &d.step.Target) // retried: the same server
+	if got := fake.Servers(); len(got) != 2 || d.step.Target.User != "pgadmin" {
+		t.Fatalf("servers %v, target %+v", got, d.step.Target)
+	}
+	var v activities.DrillResult
+	d.must(activities.DrillFetch, nil)
+	d.must(activities.DrillRestore, nil)
+	d.must(activities.DrillVerify, &v)
+	if !v.Verified || v.Metrics["drill.rows"] < 100000 {
+		t.Fatalf("verify %+v", v)
+	}
+	d.must(activities.DrillTeardown, nil)
+	d.must(activities.DrillTeardown, nil)
+	if got := fake.Servers(); len(got) != 1 || got[0] != "prod-pg:Ready" {
+		t.Fatalf("servers after teardown: %v", got)
 	}
 }

@@ -34,7 +34,8 @@ var teardownOptions = workflow.ActivityOptions{
 // cloudTarget says whether a drill's target is a cloud instance, whose
 // provisioning and deletion take minutes.
 func cloudTarget(in activities.TaskInput) bool {
-	return in.Params.Object("target").String("kind") == activities.TargetAWSRDS
+	kind := in.Params.Object("target").String("kind")
+	return kind == activities.TargetAWSRDS || kind == activities.TargetAzure
 }
 
 // teardownFor is teardownOptions, with attempts long enough to wait for

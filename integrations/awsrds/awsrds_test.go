@@ -25,7 +25,7 @@ func TestRestoreAgainstProtocolFake(t *testing.T) {
 		rdstest.Snapshot{ID: "rds:prod-2026-11-29", Instance: "prod", Status: "available", User: "dbadmin", Created: now.Add(-24 * time.Hour)},
 		rdstest.Snapshot{ID: "rds:prod-2026-11-30", Instance: "prod", Status: "creating", User: "dbadmin", Created: now},
 	)
-	fake.ApplyPasswordsTo(pg.URL("postgres"))
+	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
 	ctx := context.Background()
 	c, err := awsrds.New(ctx, "eu-west-1")
 	if err != nil {

@@ -26,7 +26,6 @@
 package rdstest
 
 import (
-	"context"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -39,8 +38,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/shipshape-dev/shipshape/internal/awstest"
 )
@@ -86,23 +83,6 @@ func Start(t testing.TB, host string, port int, snapshots ...Snapshot) *Server {
 	awstest.Credentials(t)
 	t.Setenv("AWS_ENDPOINT_URL_RDS", srv.URL)
 	return s
-}
-
-// ApplyPasswordsTo makes the master passwords RDS applies take effect
-// in the PostgreSQL behind the fake: ALTER ROLE over adminURL.
-func (s *Server) ApplyPasswordsTo(adminURL string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.OnPassword = func(user, pw string) error {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, adminURL)
-		if err != nil {
-			return err
-		}
-		defer conn.Close(ctx)
-		_, err = conn.Exec(ctx, "ALTER ROLE "+pgx.Identifier{user}.Sanitize()+" PASSWORD '"+strings.ReplaceAll(pw, "'", "''")+"'")
-		return err
-	}
 }
 
 // Instances lists the instances that exist, with their states.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +78,21 @@ func Exec(t testing.TB, url string, stmts ...string) {
 		if _, err := conn.Exec(ctx, s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
+	}
+}
+
+// PasswordSetter returns a function that gives a role a password over
+// adminURL (ALTER ROLE): the hook by which fakes of managed databases
+// apply the master passwords they are asked to set.
+func PasswordSetter(adminURL string) func(role, password string) error {
+	return func(role, password string) error {
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, adminURL)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD '"+strings.ReplaceAll(password, "'", "''")+"'")
+		return err
 	}
 }
