@@ -3,10 +3,8 @@
 package report_test
 
 import (
-	"context"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,57 +16,16 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/shipshape-dev/shipshape/activities/loadtest"
+	"github.com/shipshape-dev/shipshape/internal/browsertest"
 	"github.com/shipshape-dev/shipshape/report"
 )
-
-// MustChromium returns a browser context for a headless Chromium, or skips
-// the test when none is installed.
-func MustChromium(tb testing.TB) context.Context {
-	tb.Helper()
-	var path string
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
-		if p, err := exec.LookPath(name); err == nil {
-			path = p
-			break
-		}
-	}
-	if path == "" {
-		tb.Skip("no Chromium: install it (apt-get install -y chromium; .ci/run does) to test report.html in a browser")
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.WindowSize(1280, 900),
-		// As root in a container, Chromium's sandbox cannot start.
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-dev-shm-usage", true),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	tb.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	return ctx
-}
-
-// screenshotDir is where browser tests leave their screenshots, for people
-// to look at; testdata/out is ignored by git.
-func screenshotDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := filepath.Abs(filepath.Join("testdata", "out"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	return dir
-}
 
 // TestHTMLInBrowser opens report.html, as WriteDir writes it with a load
 // test's real charts beside it, in headless Chromium: the page shows the
 // result, score, timeline bars, gates and the inlined charts, and the
 // browser requests nothing but the file itself and inline data.
 func TestHTMLInBrowser(t *testing.T) {
-	ctx := MustChromium(t)
+	ctx := browsertest.Chromium(t)
 	dir := t.TempDir()
 	r := MustHTMLFixture(t)
 	var series []loadtest.Second
@@ -144,7 +101,7 @@ func TestHTMLInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	path := filepath.Join(screenshotDir(t), "report.png")
+	path := filepath.Join(browsertest.ScreenshotDir(t), "report.png")
 	if err := os.WriteFile(path, shot, 0o644); err != nil {
 		t.Fatal(err)
 	}

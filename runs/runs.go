@@ -8,10 +8,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
@@ -205,4 +208,39 @@ func notFound(runID string, err error) error {
 		return fmt.Errorf("%w: %s", ErrNotFound, runID)
 	}
 	return fmt.Errorf("run %s: %w", runID, err)
+}
+
+// Summary is a run as Temporal's visibility lists it.
+type Summary struct {
+	ID      string    `json:"id"`
+	Plan    string    `json:"plan,omitempty"`
+	Status  string    `json:"status"` // running, completed, failed, canceled, terminated, timed_out
+	Started time.Time `json:"started"`
+	Closed  time.Time `json:"closed,omitzero"`
+}
+
+// List returns the most recent runs, newest first, at most limit.
+func List(ctx context.Context, c client.Client, limit int, opts ...Option) ([]Summary, error) {
+	o := newOptions(opts)
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: "WorkflowType = '" + workflows.ReadinessName + "'", PageSize: int32(limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	out := make([]Summary, 0, len(resp.GetExecutions()))
+	for _, e := range resp.GetExecutions() {
+		s := Summary{ID: e.GetExecution().GetWorkflowId(), Started: e.GetStartTime().AsTime(),
+			Status: strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))}
+		if e.GetCloseTime() != nil {
+			s.Closed = e.GetCloseTime().AsTime()
+		}
+		s.Plan, _ = o.memoString(e.GetMemo().GetFields()["plan"])
+		out = append(out, s)
+		if len(out) == limit {
+			break
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Summary) int { return b.Started.Compare(a.Started) })
+	return out, nil
 }

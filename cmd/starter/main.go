@@ -45,6 +45,7 @@ Usage:
   starter schedule list|describe|trigger|pause|unpause|delete [NAME]
   starter secrets get|put|list|versions [local://NAME] [--dir DIR]
   starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]
+  starter serve [--addr 127.0.0.1:8080] [--limit 50]    read-only web page of recent runs, live
 
 Connection flags (every command that talks to Temporal or NATS):
   --temporal-address, --namespace, --temporal-tls*, --temporal-api-key, --nats-url, --nats-creds, ...
@@ -83,7 +84,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		"run": runCmd, "validate": validateCmd, "status": statusCmd, "approve": approveCmd,
 		"reject": rejectCmd, "confirm": confirmCmd, "cancel": cancelCmd, "events": eventsCmd,
 		"report": reportCmd, "docs": docsCmd, "vulndb": vulndbCmd, "drills": drillsCmd,
-		"schedule": scheduleCmd, "secrets": secretsCmd,
+		"schedule": scheduleCmd, "secrets": secretsCmd, "serve": serveCmd,
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
