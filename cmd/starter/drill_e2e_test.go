@@ -15,6 +15,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/azuritetest"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/s3test"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -46,10 +48,26 @@ func mustBeClean(t *testing.T, scratch string) {
 // verified, the scratch cluster is gone and the source's password is
 // nowhere in the output or the report.
 func TestDRDrillExampleDev(t *testing.T) {
+	for _, kind := range []string{"dir", "s3", "azblob"} {
+		t.Run(kind, func(t *testing.T) { drillExample(t, kind) })
+	}
+}
+
+// drillExample runs the example with its backups in a directory, an S3
+// bucket (an in-process S3 server) or an Azure Blob container (Azurite):
+// the dev worker gets the credentials from its environment.
+func drillExample(t *testing.T, kind string) {
 	c, src, scratch := drillSource(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	state, out, storage := t.TempDir(), t.TempDir(), t.TempDir()
+	state, out, dir := t.TempDir(), t.TempDir(), t.TempDir()
+	storage := dir
+	switch kind {
+	case "s3":
+		storage = s3test.Start(t, "backups").URL("pg/")
+	case "azblob":
+		storage = azuritetest.Start(t, "backups").URL("pg/")
+	}
 	res := starter(t, ctx, "run", "--dev", "--state-dir", state, "--set", "vars.sourceURL="+src,
 		"--set", "vars.storage="+storage, "--report-dir", out, "examples/plans/dr-drill.yaml")
 	t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
@@ -68,8 +86,7 @@ func TestDRDrillExampleDev(t *testing.T) {
 	if m["drill.rto"] < m["drill.restore.duration"] {
 		t.Errorf("RTO %v shorter than the restore %v", m["drill.rto"], m["drill.restore.duration"])
 	}
-	store, _ := blobstore.NewDir(storage)
-	list, err := pgbackup.List(ctx, store, "app")
+	list, err := pgbackup.List(ctx, openStorage(t, storage), "app")
 	if err != nil || len(list) != 1 || list[0].Verified == nil {
 		t.Fatalf("backups %+v, %v: want one, verified", list, err)
 	}
@@ -83,6 +100,31 @@ func TestDRDrillExampleDev(t *testing.T) {
 	if strings.Contains(res.stdout+res.stderr, c.Password) {
 		t.Error("the starter printed the source's password")
 	}
+}
+
+// openStorage opens a storage URL of the example's.
+func openStorage(t *testing.T, raw string) pgbackup.Store {
+	t.Helper()
+	ctx := context.Background()
+	if o, err := blobstore.ParseS3URL(raw); err == nil {
+		s, err := blobstore.NewS3(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if o, err := blobstore.ParseAzblobURL(raw); err == nil {
+		a, err := blobstore.NewAzure(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	d, err := blobstore.NewDir(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 const drillOnlyPlan = `apiVersion: shipshape.dev/v1
