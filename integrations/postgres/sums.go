@@ -17,8 +17,6 @@ type TableSum struct {
 	Name     string `json:"name"`
 	Rows     int64  `json:"rows"`
 	Checksum string `json:"checksum"`
-	// blocks is the table's size in blocks, while it is being summed.
-	blocks int64
 }
 
 // LargeObjects is the TableSum name under which large objects are
@@ -42,32 +40,8 @@ const rowHash = `('x' || substr(md5(%s), 1, 16))::bit(64)::bigint::numeric`
 // and name, and the large objects, run with q: inside a REPEATABLE READ
 // transaction they describe one snapshot.
 func TableSums(ctx context.Context, q Querier) ([]TableSum, error) {
-	sums, err := listTables(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	for i := range sums {
-		s := &sums[i]
-		s.blocks = 0
-		table := pgx.Identifier{s.Schema, s.Name}.Sanitize()
-		if err := q.QueryRow(ctx, sumSQL(table, "")).Scan(&s.Rows, &s.Checksum); err != nil {
-			return nil, fmt.Errorf("checksum %s: %w", table, err)
-		}
-	}
-	lo, err := largeObjectSum(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if lo.Rows > 0 {
-		sums = append(sums, lo)
-	}
-	return sums, nil
-}
-
-// listTables lists the user tables with their sizes in blocks.
-func listTables(ctx context.Context, q Querier) ([]TableSum, error) {
 	rows, err := q.Query(ctx, `
-SELECT n.nspname, c.relname, pg_relation_size(c.oid) / current_setting('block_size')::int
+SELECT n.nspname, c.relname
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind = 'r' AND c.relpersistence = 'p'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
@@ -80,7 +54,7 @@ ORDER BY 1, 2`)
 	var sums []TableSum
 	for rows.Next() {
 		var s TableSum
-		if err := rows.Scan(&s.Schema, &s.Name, &s.blocks); err != nil {
+		if err := rows.Scan(&s.Schema, &s.Name); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -90,23 +64,24 @@ ORDER BY 1, 2`)
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	return sums, nil
-}
-
-// sumSQL counts and sums a table's rows, those matching where if any.
-func sumSQL(table, where string) string {
-	return fmt.Sprintf(`SELECT count(*), coalesce(sum(`+rowHash+`), 0)::text FROM %s AS t %s`, "t::text", table, where)
-}
-
-// largeObjectSum counts and sums the large objects.
-func largeObjectSum(ctx context.Context, q Querier) (TableSum, error) {
+	for i := range sums {
+		s := &sums[i]
+		table := pgx.Identifier{s.Schema, s.Name}.Sanitize()
+		sql := fmt.Sprintf(`SELECT count(*), coalesce(sum(`+rowHash+`), 0)::text FROM %s AS t`, "t::text", table)
+		if err := q.QueryRow(ctx, sql).Scan(&s.Rows, &s.Checksum); err != nil {
+			return nil, fmt.Errorf("checksum %s: %w", table, err)
+		}
+	}
 	lo := TableSum{Schema: "pg_catalog", Name: LargeObjects}
 	sql := fmt.Sprintf(`SELECT count(*), coalesce(sum(`+rowHash+`), 0)::text FROM pg_largeobject_metadata`,
 		"convert_to(oid::text || ':', 'UTF8') || lo_get(oid)")
 	if err := q.QueryRow(ctx, sql).Scan(&lo.Rows, &lo.Checksum); err != nil {
-		return lo, fmt.Errorf("checksum large objects: %w", err)
+		return nil, fmt.Errorf("checksum large objects: %w", err)
 	}
-	return lo, nil
+	if lo.Rows > 0 {
+		sums = append(sums, lo)
+	}
+	return sums, nil
 }
 
 // CompareSums compares the sums of a restore (got) with the ones taken
