@@ -23,6 +23,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -67,7 +68,7 @@ func checkBackup(with map[string]any) []plan.ParamProblem {
 	if _, err := parseSource(p.String("source")); err != nil {
 		problems = append(problems, plan.ParamProblem{Param: "source", Msg: err.Error()})
 	}
-	if _, err := parseStorage(p.String("storage")); err != nil {
+	if err := blobstore.Check(p.String("storage")); err != nil {
 		problems = append(problems, plan.ParamProblem{Param: "storage", Msg: err.Error()})
 	}
 	if l := p.Int("compressionLevel"); with["compressionLevel"] != nil && (l < 1 || l > 4) {

@@ -27,6 +27,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -137,7 +138,7 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 	case p.String("database") == "":
 		add("", "name the backups' database: give source (the backup task's source URL) or database")
 	}
-	if _, err := parseStorage(p.String("storage")); err != nil {
+	if err := blobstore.Check(p.String("storage")); err != nil {
 		add("storage", "%v", err)
 	}
 	t := p.Object("target")

@@ -284,7 +284,10 @@ func TestDrillCloudStorage(t *testing.T) {
 				}
 			}
 			ctx := context.Background()
-			store := openTestStore(t, storage)
+			store, err := blobstore.Open(ctx, storage)
+			if err != nil {
+				t.Fatal(err)
+			}
 			list, err := pgbackup.List(ctx, store, "app")
 			if err != nil || len(list) != 1 {
 				t.Fatalf("backups after keep: 1: %+v, %v", list, err)
@@ -320,28 +323,6 @@ func TestDrillCloudStorage(t *testing.T) {
 	}
 }
 
-// openTestStore opens a storage URL as the activities do.
-func openTestStore(t *testing.T, raw string) pgbackup.Store {
-	t.Helper()
-	ctx := context.Background()
-	if o, err := blobstore.ParseS3URL(raw); err == nil {
-		s, err := blobstore.NewS3(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	o, err := blobstore.ParseAzblobURL(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := blobstore.NewAzure(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // TestDrillDockerTarget: without a Docker engine (as on this project's
 // machines) the docker target is a clear, non-retried error that points
 // to the local target, and teardown has nothing to do. Where an engine
@@ -366,6 +347,38 @@ func TestDrillDockerTarget(t *testing.T) {
 	}
 }
 
+// cloudSource is a real PostgreSQL standing in for a cloud backup's
+// data: a seeded database app and a superuser admin, as a managed
+// server's administrator.
+func cloudSource(t *testing.T, admin string) *postgres.Cluster {
+	pg := pgtest.Start(t, "test/cloud-restore")
+	pgtest.Seed(t, pgtest.CreateDB(t, pg, "app"), 1)
+	pgtest.Exec(t, pg.URL("postgres"), `CREATE ROLE `+admin+` LOGIN SUPERUSER PASSWORD 'the-source-password'`)
+	return pg
+}
+
+// cloudDrill is a drill of the database app on target, asserting the
+// seeded accounts are all there.
+func cloudDrill(t *testing.T, target map[string]any) *drillSteps {
+	return newDrill(t, map[string]any{"database": "app", "target": target,
+		"assertions": []any{map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"}}})
+}
+
+// restoreAndVerify runs a provisioned cloud drill's fetch, restore and
+// verification, then teardown twice (idempotent).
+func (d *drillSteps) restoreAndVerify() (restore, verify activities.DrillResult) {
+	d.t.Helper()
+	d.must(activities.DrillFetch, nil)
+	d.must(activities.DrillRestore, &restore)
+	d.must(activities.DrillVerify, &verify)
+	if !verify.Verified || verify.Metrics["drill.assertions.failed"] != 0 || verify.Metrics["drill.rows"] < 100000 {
+		d.t.Fatalf("verify %+v", verify)
+	}
+	d.must(activities.DrillTeardown, nil)
+	d.must(activities.DrillTeardown, nil)
+	return restore, verify
+}
+
 // TestDrillAWSRDSTarget drills an RDS snapshot with the real RDS client
 // against rdstest, a protocol-level fake (not AWS) whose restored
 // instances are served by a real PostgreSQL holding the snapshot's data:
@@ -373,18 +386,14 @@ func TestDrillDockerTarget(t *testing.T) {
 // its master password is reset (the drill connects with it), the tables
 // are read and the assertions run, and teardown deletes the instance.
 func TestDrillAWSRDSTarget(t *testing.T) {
-	pg := pgtest.Start(t, "test/rds-snapshot")
-	app := pgtest.CreateDB(t, pg, "app")
-	pgtest.Seed(t, app, 1)
-	pgtest.Exec(t, pg.URL("postgres"), `CREATE ROLE dbadmin LOGIN SUPERUSER PASSWORD 'the-source-password'`)
+	pg := cloudSource(t, "dbadmin")
 	taken := time.Now().Add(-6 * time.Hour)
 	fake := rdstest.Start(t, "127.0.0.1", pg.Port,
 		rdstest.Snapshot{ID: "rds:prod-old", Instance: "prod", Status: "available", User: "dbadmin", Created: taken.Add(-24 * time.Hour)},
 		rdstest.Snapshot{ID: "rds:prod-new", Instance: "prod", Status: "available", User: "dbadmin", Created: taken},
 	)
 	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
-	d := newDrill(t, map[string]any{"database": "app", "target": map[string]any{"kind": "aws-rds", "instance": "prod", "region": "eu-west-1", "sslmode": "disable"},
-		"assertions": []any{map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"}}})
+	d := cloudDrill(t, map[string]any{"kind": "aws-rds", "instance": "prod", "region": "eu-west-1", "sslmode": "disable"})
 	d.acts.RDSPoll = 5 * time.Millisecond
 	d.must(activities.DrillSelect, &d.step.Backup)
 	if d.step.Backup.ID != "rds:prod-new" || !d.step.Backup.Finished.Equal(taken.UTC().Truncate(time.Second)) {
@@ -395,15 +404,9 @@ func TestDrillAWSRDSTarget(t *testing.T) {
 	if got := fake.Instances(); len(got) != 1 || d.step.Target.Kind != "aws-rds" || d.step.Target.User != "dbadmin" {
 		t.Fatalf("instances %v, target %+v", got, d.step.Target)
 	}
-	var fetch, restore, v activities.DrillResult
-	d.must(activities.DrillFetch, &fetch)
-	d.must(activities.DrillRestore, &restore)
-	d.must(activities.DrillVerify, &v)
-	if !v.Verified || v.Metrics["drill.assertions.failed"] != 0 || v.Metrics["drill.rows"] < 100000 || restore.Metrics["drill.restore.duration"] <= 0 {
-		t.Fatalf("verify %+v, restore %+v", v, restore)
+	if restore, _ := d.restoreAndVerify(); restore.Metrics["drill.restore.duration"] <= 0 {
+		t.Fatalf("restore %+v", restore)
 	}
-	d.must(activities.DrillTeardown, nil)
-	d.must(activities.DrillTeardown, nil) // idempotent
 	if got := fake.Instances(); len(got) != 0 {
 		t.Fatalf("left: %v", got)
 	}
@@ -414,17 +417,12 @@ func TestDrillAWSRDSTarget(t *testing.T) {
 // against armtest, a protocol-level fake of Azure Resource Manager (not
 // Azure) whose restored servers are served by a real PostgreSQL.
 func TestDrillAzureFlexibleTarget(t *testing.T) {
-	pg := pgtest.Start(t, "test/azure-restore")
-	app := pgtest.CreateDB(t, pg, "app")
-	pgtest.Seed(t, app, 1)
-	pgtest.Exec(t, pg.URL("postgres"), `CREATE ROLE pgadmin LOGIN SUPERUSER PASSWORD 'the-source-password'`)
+	pg := cloudSource(t, "pgadmin")
 	fake := armtest.Start(t, "127.0.0.1")
 	fake.AddServer("rg-prod", "prod-pg", "westeurope", "pgadmin", time.Now().Add(-7*24*time.Hour))
 	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
 	server := "/subscriptions/sub-1/resourceGroups/rg-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/prod-pg"
-	d := newDrill(t, map[string]any{"database": "app",
-		"target":     map[string]any{"kind": "azure-postgres-flexible", "server": server, "port": float64(pg.Port), "sslmode": "disable"},
-		"assertions": []any{map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"}}})
+	d := cloudDrill(t, map[string]any{"kind": "azure-postgres-flexible", "server": server, "port": float64(pg.Port), "sslmode": "disable"})
 	d.acts.AzurePG = func(sub string) (*azurepg.Client, error) {
 		return azurepg.New(sub, armtest.Credential{}, fake.ClientOptions())
 	}
@@ -438,15 +436,7 @@ func TestDrillAzureFlexibleTarget(t *testing.T) {
 	if got := fake.Servers(); len(got) != 2 || d.step.Target.User != "pgadmin" {
 		t.Fatalf("servers %v, target %+v", got, d.step.Target)
 	}
-	var v activities.DrillResult
-	d.must(activities.DrillFetch, nil)
-	d.must(activities.DrillRestore, nil)
-	d.must(activities.DrillVerify, &v)
-	if !v.Verified || v.Metrics["drill.rows"] < 100000 {
-		t.Fatalf("verify %+v", v)
-	}
-	d.must(activities.DrillTeardown, nil)
-	d.must(activities.DrillTeardown, nil)
+	d.restoreAndVerify()
 	if got := fake.Servers(); len(got) != 1 || got[0] != "prod-pg:Ready" {
 		t.Fatalf("servers after teardown: %v", got)
 	}

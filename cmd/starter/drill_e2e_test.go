@@ -86,7 +86,11 @@ func drillExample(t *testing.T, kind string) {
 	if m["drill.rto"] < m["drill.restore.duration"] {
 		t.Errorf("RTO %v shorter than the restore %v", m["drill.rto"], m["drill.restore.duration"])
 	}
-	list, err := pgbackup.List(ctx, openStorage(t, storage), "app")
+	store, err := blobstore.Open(ctx, storage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := pgbackup.List(ctx, store, "app")
 	if err != nil || len(list) != 1 || list[0].Verified == nil {
 		t.Fatalf("backups %+v, %v: want one, verified", list, err)
 	}
@@ -100,31 +104,6 @@ func drillExample(t *testing.T, kind string) {
 	if strings.Contains(res.stdout+res.stderr, c.Password) {
 		t.Error("the starter printed the source's password")
 	}
-}
-
-// openStorage opens a storage URL of the example's.
-func openStorage(t *testing.T, raw string) pgbackup.Store {
-	t.Helper()
-	ctx := context.Background()
-	if o, err := blobstore.ParseS3URL(raw); err == nil {
-		s, err := blobstore.NewS3(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	if o, err := blobstore.ParseAzblobURL(raw); err == nil {
-		a, err := blobstore.NewAzure(ctx, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	d, err := blobstore.NewDir(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return d
 }
 
 const drillOnlyPlan = `apiVersion: shipshape.dev/v1

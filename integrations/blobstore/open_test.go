@@ -1,0 +1,33 @@
+package blobstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestCheckAndOpen(t *testing.T) {
+	for raw, msg := range map[string]string{
+		"/var/backups":              "",
+		"file:///var/backups":       "",
+		"s3://bucket/prefix":        "",
+		"azblob://acct/container/p": "",
+		"file://host/var/backups":   "a file URL names a local path",
+		"gs://bucket/prefix":        `unknown scheme "gs"`,
+		"s3://bucket/p?sse=none":    "sse",
+		"azblob://acct":             "want azblob://account/container",
+	} {
+		err := Check(raw)
+		if msg == "" && err != nil || msg != "" && (err == nil || !strings.Contains(err.Error(), msg)) {
+			t.Errorf("Check(%q) = %v, want %q", raw, err, msg)
+		}
+	}
+	dir := t.TempDir()
+	s, err := Open(context.Background(), "file://"+dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := s.(*Dir); !ok || d.Root() != dir {
+		t.Fatalf("Open(file://%s) = %#v", dir, s)
+	}
+}
