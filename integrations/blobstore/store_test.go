@@ -11,17 +11,8 @@ import (
 	"testing"
 )
 
-// store is what every backend provides; the tests below hold each of
-// them to the same behaviour.
-type store interface {
-	Put(ctx context.Context, key string, r io.Reader) error
-	Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error)
-	List(ctx context.Context, prefix string) ([]Object, error)
-	Delete(ctx context.Context, key string) error
-}
-
 // testStore checks put, list, ranged open, delete and key validation.
-func testStore(t *testing.T, s store) {
+func testStore(t *testing.T, s Store) {
 	t.Helper()
 	ctx := context.Background()
 	for key, body := range map[string]string{"db/2026/a.dump": "hello world", "db/2026/a.json": "{}", "other/b": "x"} {
@@ -68,7 +59,7 @@ func testStore(t *testing.T, s store) {
 
 // testLargeObject puts an object of several parts and reads it back
 // whole and from an offset inside its second part.
-func testLargeObject(t *testing.T, s store, size int) {
+func testLargeObject(t *testing.T, s Store, size int) {
 	t.Helper()
 	ctx := context.Background()
 	data := make([]byte, size)
@@ -91,7 +82,7 @@ func testLargeObject(t *testing.T, s store, size int) {
 }
 
 // testPutCancelled checks that a put whose context ends leaves nothing.
-func testPutCancelled(t *testing.T, s store) {
+func testPutCancelled(t *testing.T, s Store) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -104,7 +95,7 @@ func testPutCancelled(t *testing.T, s store) {
 	}
 }
 
-func readAll(t *testing.T, s store, key string, offset int64) string {
+func readAll(t *testing.T, s Store, key string, offset int64) string {
 	t.Helper()
 	r, err := s.Open(context.Background(), key, offset)
 	if err != nil {
