@@ -238,7 +238,7 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 	args := append([]string{"--snapshot=" + snapshot, "--no-password", "--dbname=" + src.conninfo()}, p.Strings("pgDumpArgs")...)
 	counter := &countingWriter{}
 	prog := a.progress(in)
-	defer prog.every(ctx, 5*time.Second, func() Progress {
+	defer prog.Every(ctx, 5*time.Second, func() Progress {
 		return Progress{Done: -1, Message: "dumped " + mib(counter.n.Load()),
 			Metrics: map[string]float64{"backup.dump_size": float64(counter.n.Load())}}
 	})()

@@ -22,6 +22,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -221,7 +222,7 @@ func exitCode(state *os.ProcessState) int {
 
 // heartbeatCommand records progress until done is closed: elapsed time and
 // the last line printed. Heartbeats are how a cancellation reaches us.
-func heartbeatCommand(ctx context.Context, report *progress, done <-chan struct{}, start time.Time, tail *tailBuffer) {
+func heartbeatCommand(ctx context.Context, report *taskrun.Progress, done <-chan struct{}, start time.Time, tail *tailBuffer) {
 	interval := commandHeartbeat
 	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 && hb/3 < interval {
 		interval = max(hb/3, 100*time.Millisecond)
@@ -238,7 +239,7 @@ func heartbeatCommand(ctx context.Context, report *progress, done <-chan struct{
 			if last := tail.LastLine(); last != "" {
 				msg += ": " + last
 			}
-			report.report(ctx, Progress{
+			report.Report(ctx, Progress{
 				Done:    -1,
 				Message: msg,
 				Metrics: map[string]float64{"command.duration": elapsed.Seconds()},

@@ -99,7 +99,7 @@ func (a *Activities) provisionAzure(ctx context.Context, s DrillStep) (DrillTarg
 	}
 	var phase atomic.Value
 	phase.Store("restoring " + source.Name + " into " + scratch.Name)
-	defer a.progress(s.Task).every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
+	defer a.progress(s.Task).Every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
 	started := time.Now()
 	if _, err := c.Restore(ctx, source, scratch, location, s.Backup.Finished, DrillTag(s.ID)); err != nil {
 		return DrillTarget{}, err
@@ -135,7 +135,7 @@ func (a *Activities) teardownAzure(ctx context.Context, s DrillStep) (string, er
 	if a.AzurePoll > 0 {
 		c.PollFrequency = a.AzurePoll
 	}
-	defer a.progress(s.Task).every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: "deleting " + scratch.Name} })()
+	defer a.progress(s.Task).Every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: "deleting " + scratch.Name} })()
 	deleted, err := c.Delete(ctx, scratch)
 	if err != nil {
 		return "", err

@@ -73,7 +73,7 @@ func (a *Activities) provisionRDS(ctx context.Context, s DrillStep) (DrillTarget
 	id := rdsInstanceID(s.ID)
 	var phase atomic.Value
 	phase.Store("restoring snapshot " + s.Backup.ID + " into " + id)
-	defer a.progress(s.Task).every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
+	defer a.progress(s.Task).Every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
 	started := time.Now()
 	if err := c.Restore(ctx, s.Backup.ID, id, awsrds.RestoreOptions{Class: t.String("instanceClass"),
 		SubnetGroup: t.String("subnetGroup"), SecurityGroups: t.Strings("securityGroups"), Tag: DrillTag(s.ID)}); err != nil {
@@ -111,7 +111,7 @@ func (a *Activities) teardownRDS(ctx context.Context, s DrillStep) (string, erro
 		return "", err
 	}
 	id := rdsInstanceID(s.ID)
-	defer a.progress(s.Task).every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: "deleting " + id} })()
+	defer a.progress(s.Task).Every(ctx, 10*time.Second, func() Progress { return Progress{Done: -1, Message: "deleting " + id} })()
 	deleted, err := c.Delete(ctx, id, rdsWait)
 	if err != nil {
 		return "", err

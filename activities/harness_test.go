@@ -17,6 +17,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 )
 
 // taskRun is one task activity run in Temporal's activity test environment,
@@ -68,7 +70,7 @@ func (r *taskRun) run(t testing.TB, uses string, with map[string]any) (activitie
 	if acts.Logger == nil {
 		acts.Logger = slog.New(slog.DiscardHandler)
 	}
-	acts.Register(env)
+	taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{Events: acts.Events, Logger: acts.Logger})
 
 	val, err := env.ExecuteActivity(uses, activities.TaskInput{
 		RunID: "test-run", Plan: "test", Phase: "phase", Task: t.Name(), Uses: uses,
@@ -94,7 +96,7 @@ func runTask(t testing.TB, uses string, with map[string]any) (activities.TaskOut
 // does before a task runs.
 func withDefaults(t testing.TB, uses string, with map[string]any) activities.Params {
 	t.Helper()
-	decl, ok := activities.Types()[uses]
+	decl, ok := all.Catalog()[uses]
 	if !ok {
 		t.Fatalf("task type %q is not registered", uses)
 	}

@@ -200,7 +200,7 @@ func (a *Activities) LoadTest(ctx context.Context, in TaskInput) (TaskOutput, er
 
 	progress := a.progress(in)
 	res, err := loadtest.Run(ctx, cfg, func(s loadtest.Snapshot) string {
-		progress.report(ctx, loadProgress(s, total))
+		progress.Report(ctx, loadProgress(s, total))
 		if s.Warmup || s.Measured < abortAfter || s.Requests < minAbortSample {
 			return ""
 		}

@@ -23,6 +23,8 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -32,7 +34,7 @@ type loadRun struct {
 	ctx         context.Context // the worker's: cancelling it cancels the activity
 	abortOn     []plan.Gate
 	artifactDir string
-	events      activities.EventPublisher
+	events      taskrun.EventPublisher
 	heartbeats  []activities.Progress
 }
 
@@ -59,7 +61,8 @@ func (r *loadRun) run(t *testing.T, with map[string]any) (activities.TaskOutput,
 		r.heartbeats = append(r.heartbeats, p)
 		mu.Unlock()
 	})
-	(&activities.Activities{Logger: slog.New(slog.DiscardHandler), Events: r.events}).Register(env)
+	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler), Events: r.events}
+	taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{Logger: acts.Logger, Events: r.events})
 	val, err := env.ExecuteActivity(activities.LoadTestType, activities.TaskInput{
 		RunID: "test-run", Plan: "test", Phase: "phase", Task: "load", Uses: activities.LoadTestType,
 		Params: withDefaults(t, activities.LoadTestType, with), ArtifactDir: r.artifactDir, AbortOn: r.abortOn,
@@ -275,18 +278,18 @@ func TestLoadTestInvalidParams(t *testing.T) {
 // anything runs, with its position.
 func TestLoadTestExamplePlan(t *testing.T) {
 	file := filepath.Join("..", "examples", "plans", "loadtest.yaml")
-	p, err := plan.Load(file, activities.Types(), nil)
+	p, err := plan.Load(file, all.Catalog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, task, ok := p.Task("perf", "api-load"); !ok || task.Uses != activities.LoadTestType || len(task.Gates) != 3 || !task.Gates[1].AbortOnFail {
 		t.Errorf("example task %+v", task)
 	}
-	_, err = plan.Load(file, activities.Types(), map[string]string{"target": "https://shop.example.com/"})
+	_, err = plan.Load(file, all.Catalog(), map[string]string{"target": "https://shop.example.com/"})
 	if err == nil || !strings.Contains(err.Error(), `loadtest.yaml:25:29: phases[0].tasks[0].with.targets[0].url: host "shop.example.com" is not allowed`) {
 		t.Errorf("a target outside allowedHosts: %v", err)
 	}
-	_, err = plan.Load(file, activities.Types(), map[string]string{"rate": "5000/s"})
+	_, err = plan.Load(file, all.Catalog(), map[string]string{"rate": "5000/s"})
 	if err == nil || !strings.Contains(err.Error(), "rate 5000/s is above spec.limits.maxRate (2000/s)") {
 		t.Errorf("a rate above maxRate: %v", err)
 	}

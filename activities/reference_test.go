@@ -5,14 +5,14 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
 // TestPlanReferenceUpToDate keeps docs/plan.md what the task types declare:
 // after changing a declaration, run `make docs`.
 func TestPlanReferenceUpToDate(t *testing.T) {
-	want := plan.Reference(activities.Types())
+	want := plan.Reference(all.Catalog())
 	got, err := os.ReadFile(filepath.Join("..", "docs", "plan.md"))
 	if err != nil {
 		t.Fatal(err)

@@ -593,7 +593,7 @@ func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, 
 		return Progress{Done: done, Message: fmt.Sprintf("fetch: %s of %s", mib(n), mib(s.Backup.Size)),
 			Metrics: map[string]float64{"drill.bytes": float64(n)}}
 	}
-	stop := prog.every(ctx, 5*time.Second, report)
+	stop := prog.Every(ctx, 5*time.Second, report)
 	if offset < s.Backup.Size {
 		r, err := store.Open(ctx, s.Backup.Key, offset)
 		if err != nil {
@@ -787,7 +787,7 @@ func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult
 	args = append(args, dump)
 	var tables atomic.Int64
 	prog := a.progress(s.Task)
-	defer prog.every(ctx, 5*time.Second, func() Progress {
+	defer prog.Every(ctx, 5*time.Second, func() Progress {
 		return Progress{Done: -1, Message: fmt.Sprintf("restore: %d tables loaded", tables.Load()),
 			Metrics: map[string]float64{"drill.restore.tables": float64(tables.Load())}}
 	})()
@@ -866,7 +866,7 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	var phase atomic.Value
 	phase.Store("verify: checksumming tables")
 	prog := a.progress(s.Task)
-	defer prog.every(ctx, 5*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
+	defer prog.Every(ctx, 5*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
 	got, err := postgres.TableSums(ctx, conn)
 	if err != nil {
 		return DrillResult{}, fmt.Errorf("checksum the restore: %w", err)

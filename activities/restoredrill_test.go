@@ -16,6 +16,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/awsrds/rdstest"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg/armtest"
@@ -49,7 +50,7 @@ func (d *drillSteps) do(name string, out any) error {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestActivityEnvironment()
-	d.acts.Register(env)
+	taskrun.RegisterActivities(env, d.acts.Types(), taskrun.Options{})
 	val, err := env.ExecuteActivity(name, d.step)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/sarif"
 	"github.com/shipshape-dev/shipshape/activities/sbom"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -100,7 +101,7 @@ func (a *Activities) SBOMScan(ctx context.Context, in TaskInput) (TaskOutput, er
 		return TaskOutput{}, err
 	}
 	prog := a.progress(in)
-	prog.report(ctx, Progress{Done: 0, Message: "reading inputs"})
+	prog.Report(ctx, Progress{Done: 0, Message: "reading inputs"})
 
 	inv, err := a.sbomInventory(ctx, p, prog)
 	if err != nil {
@@ -108,7 +109,7 @@ func (a *Activities) SBOMScan(ctx context.Context, in TaskInput) (TaskOutput, er
 	}
 	inv.Sort()
 
-	prog.report(ctx, Progress{Done: 0.3, Message: fmt.Sprintf("matching %d components against %s", len(inv.Components), p.db)})
+	prog.Report(ctx, Progress{Done: 0.3, Message: fmt.Sprintf("matching %d components against %s", len(inv.Components), p.db)})
 	start := time.Now()
 	found, source, err := a.findVulnerabilities(ctx, p, inv, prog)
 	if err != nil {
@@ -122,7 +123,7 @@ func (a *Activities) SBOMScan(ctx context.Context, in TaskInput) (TaskOutput, er
 	out.Metrics["vulns.accepted"] = float64(len(verdict.accepted))
 	out.Metrics["sbom.components"] = float64(len(inv.Components))
 
-	prog.report(ctx, Progress{Done: 0.8, Message: "writing SBOM and SARIF", Metrics: out.Metrics})
+	prog.Report(ctx, Progress{Done: 0.8, Message: "writing SBOM and SARIF", Metrics: out.Metrics})
 	files, err := renderScanFiles(inv, found, verdict, p, now)
 	if err != nil {
 		return TaskOutput{}, err
@@ -231,7 +232,7 @@ func inputError(err error) error {
 }
 
 // sbomInventory reads every input into one inventory.
-func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams, prog *progress) (sbom.Inventory, error) {
+func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams, prog *taskrun.Progress) (sbom.Inventory, error) {
 	var inv sbom.Inventory
 	for _, m := range p.goModules {
 		file := p.path(m)

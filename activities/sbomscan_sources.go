@@ -14,6 +14,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/shipshape-dev/shipshape/activities/sbom"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/grype"
 	"github.com/shipshape-dev/shipshape/integrations/osv"
@@ -56,7 +57,7 @@ func (a *Activities) vulnCache() *vulndb.Cache {
 
 // findVulnerabilities matches the inventory against the task's source and
 // says what the source was.
-func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *progress) ([]vulndb.Finding, string, error) {
+func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *taskrun.Progress) ([]vulndb.Finding, string, error) {
 	switch {
 	case p.db == "grype":
 		scanner, err := grype.New(grype.Config{})
@@ -217,14 +218,14 @@ const heartbeatEvery = 15 * time.Second
 // whileRunning runs fn, reporting p as progress every heartbeatEvery until
 // it returns, so that a long step (syft, grype, the OSV API, indexing a
 // large database) keeps the task's heartbeat.
-func whileRunning[T any](ctx context.Context, prog *progress, p Progress, fn func() (T, error)) (T, error) {
-	defer prog.every(ctx, heartbeatEvery, func() Progress { return p })()
+func whileRunning[T any](ctx context.Context, prog *taskrun.Progress, p Progress, fn func() (T, error)) (T, error) {
+	defer prog.Every(ctx, heartbeatEvery, func() Progress { return p })()
 	return fn()
 }
 
 // whileRunning3 is whileRunning for steps that also say where their
 // findings came from.
-func whileRunning3(ctx context.Context, prog *progress, p Progress, fn func() ([]vulndb.Finding, string, error)) ([]vulndb.Finding, string, error) {
+func whileRunning3(ctx context.Context, prog *taskrun.Progress, p Progress, fn func() ([]vulndb.Finding, string, error)) ([]vulndb.Finding, string, error) {
 	type res struct {
 		findings []vulndb.Finding
 		source   string

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/internal/govulndb"
 )
@@ -530,7 +531,7 @@ func TestSBOMScanSecondScanFaster(t *testing.T) {
 }
 
 func TestSBOMScanDeclarationAndExample(t *testing.T) {
-	decl, ok := activities.Types()[activities.SBOMScanType]
+	decl, ok := all.Catalog()[activities.SBOMScanType]
 	if !ok {
 		t.Fatal("sbom-scan is not in the registry")
 	}

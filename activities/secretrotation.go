@@ -54,6 +54,9 @@ const defaultAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz234567
 
 var secretRotationType = plan.TaskType{
 	Name: SecretRotationType,
+	// A rotated key's predecessor is retired after its overlap, past the
+	// task's timeout.
+	Linger: func(with map[string]any) time.Duration { return rotationOverlap(Params(with)) },
 	Summary: "Rotates a secret in four durable steps, as AWS Secrets Manager defines them: create a new value as the store's pending version, set it on the resource, test it, then finish by promoting it to current (the old one becomes previous). " +
 		"A failure before finish rolls back: the resource gets the current value again and the pending version is removed. " +
 		"Values never leave the activities: Temporal, events, logs and reports see only the secret's reference. See [Secrets](secrets.md).",

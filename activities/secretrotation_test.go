@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 )
@@ -57,7 +59,7 @@ func (e *rotationEnv) do(name string) (activities.RotationResult, error) {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestActivityEnvironment()
-	e.acts.Register(env)
+	taskrun.RegisterActivities(env, e.acts.Types(), taskrun.Options{})
 	val, err := env.ExecuteActivity(name, e.step)
 	var res activities.RotationResult
 	if err == nil {
@@ -182,7 +184,7 @@ func TestSecretAge(t *testing.T) {
 // TestSecretReferences: the references a plan may name, checked at
 // validation; the ones this build cannot open say so.
 func TestSecretReferences(t *testing.T) {
-	check := activities.Types()[activities.SecretAgeType].Check
+	check := all.Catalog()[activities.SecretAgeType].Check
 	for ref, want := range map[string]string{
 		"local://app-db":                    "",
 		"aws-sm://eu-west-1/prod/app-db":    "",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -16,7 +17,7 @@ import (
 var checkTypes = []string{activities.HTTPCheckType, activities.CommandType, activities.CoverageType}
 
 func TestCheckTypeDeclarations(t *testing.T) {
-	catalog := activities.Types()
+	catalog := all.Catalog()
 	for _, name := range checkTypes {
 		t.Run(name, func(t *testing.T) {
 			decl, ok := catalog[name]
@@ -118,5 +119,5 @@ func loadPlan(t *testing.T, file string) (p *plan.Plan, err error) {
 			panic(r)
 		}
 	}()
-	return plan.Load(file, activities.Types(), nil)
+	return plan.Load(file, all.Catalog(), nil)
 }

@@ -85,7 +85,9 @@ type TaskResult struct {
 	// Output is the tail of what the task printed, when it prints.
 	Output string `json:"output,omitempty"`
 	// Tables are breakdowns for the report (per-package coverage, …).
-	Tables    []Table    `json:"tables,omitempty"`
+	Tables []Table `json:"tables,omitempty"`
+	// Series are numbers over time the report draws as charts.
+	Series    []Series   `json:"series,omitempty"`
 	Artifacts []Artifact `json:"artifacts,omitempty"`
 }
 
@@ -106,6 +108,31 @@ type Table struct {
 	Title   string     `json:"title"`
 	Columns []string   `json:"columns"`
 	Rows    [][]string `json:"rows"`
+}
+
+// Series is numbers over time that the report draws as a chart: one line
+// per Line against X, with Marks (thresholds) drawn across. Values are in
+// Unit, the base unit of the metric they sample.
+type Series struct {
+	Title string `json:"title"`
+	// XLabel names X ("seconds since start").
+	XLabel string    `json:"xLabel"`
+	X      []float64 `json:"x"`
+	Unit   Unit      `json:"unit"`
+	Lines  []Line    `json:"lines"`
+	Marks  []Mark    `json:"marks,omitempty"`
+}
+
+// Line is one named line of a Series: a value for each X.
+type Line struct {
+	Name   string    `json:"name"`
+	Values []float64 `json:"values"`
+}
+
+// Mark is a horizontal line across a Series: a threshold.
+type Mark struct {
+	Name  string  `json:"name"`
+	Value float64 `json:"value"`
 }
 
 // Artifact is a file a task produced, kept with the run.

@@ -27,6 +27,11 @@ type TaskType struct {
 	// runs (workflows.taskWorkflows), orchestrating activities of its own:
 	// a saga that always tears down what it made, a durable timer.
 	Workflow bool
+	// Linger, when set, is how much longer than its timeout a task
+	// workflow of this type may run, given its validated parameters: work
+	// it does after its task is done (a rotated key's predecessor retired
+	// after an overlap).
+	Linger func(with map[string]any) time.Duration
 	// AbortOnFail marks a task type that checks the gates written with
 	// abortOnFail while it runs, and stops early once one fails. Plans may
 	// write abortOnFail only on the gates of such task types.

@@ -19,7 +19,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
@@ -64,7 +64,7 @@ func NewID(planName string) string {
 type Live struct {
 	Result plan.RunResult
 	// Progress of running tasks that heartbeat, keyed "phase/task".
-	Progress map[string]activities.Progress
+	Progress map[string]task.Progress
 	// Closed is true once the run has finished.
 	Closed bool
 }
@@ -101,7 +101,7 @@ func Status(ctx context.Context, c client.Client, runID string, opts ...Option) 
 		}
 		return &Live{Result: *res, Closed: true}, nil
 	}
-	live := &Live{Progress: map[string]activities.Progress{}}
+	live := &Live{Progress: map[string]task.Progress{}}
 	v, err := c.QueryWorkflow(ctx, runID, "", workflows.QueryStatus)
 	if err != nil {
 		return nil, fmt.Errorf("query run %s: %w", runID, err)
@@ -129,7 +129,7 @@ func Status(ctx context.Context, c client.Client, runID string, opts ...Option) 
 			if len(pa.GetHeartbeatDetails().GetPayloads()) == 0 {
 				continue
 			}
-			var p activities.Progress
+			var p task.Progress
 			if o.dc.FromPayloads(pa.GetHeartbeatDetails(), &p) == nil {
 				live.Progress[ph.Name+"/"+pa.GetActivityId()] = p
 			}

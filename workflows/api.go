@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
+
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -23,7 +25,7 @@ const (
 	PhaseName = "ReadinessPhase"
 	// EventRelayName is the registered name of the workflow that delivers
 	// events a closed workflow could not (NATS was down).
-	EventRelayName = "EventRelay"
+	EventRelayName = taskrun.EventRelayName
 	// SignalApprove and SignalReject decide an approval phase
 	// (payload ApprovalSignal).
 	SignalApprove = "approve"

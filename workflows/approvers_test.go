@@ -19,7 +19,7 @@ func TestApproversRefuseOthers(t *testing.T) {
 	h.on("build/t", pass)
 	gate := approvalPhase("gate", []string{"build"}, time.Hour)
 	gate.Approval.Approvers = []string{"alice", "bob"}
-	p := newPlan(phase("build", nil, task("t", "command")), gate)
+	p := newPlan(phase("build", nil, planTask("t", "command")), gate)
 	h.env.RegisterDelayedCallback(func() {
 		h.env.SignalWorkflow(workflows.SignalApprove, workflows.ApprovalSignal{Phase: "gate", By: "mallory", Reason: "trust me", Via: "chat"})
 		h.env.SignalWorkflow(workflows.SignalReject, workflows.ApprovalSignal{Phase: "gate", By: "eve"})

@@ -21,8 +21,8 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // twoPhases is a plan of two sequential phases with gates.
 func twoPhases() plan.Plan {
 	return newPlan(
-		phase("build", nil, task("compile", "command", gateBelow("latency", 0.2, 0, 1), gateAtLeast("coverage", 0.8, 2))),
-		phase("verify", []string{"build"}, task("smoke", "http-check", gateBelow("latency", 0.2, 0.5, 1))),
+		phase("build", nil, planTask("compile", "command", gateBelow("latency", 0.2, 0, 1), gateAtLeast("coverage", 0.8, 2))),
+		phase("verify", []string{"build"}, planTask("smoke", "http-check", gateBelow("latency", 0.2, 0.5, 1))),
 	)
 }
 
@@ -152,7 +152,7 @@ func TestEventBatchesAreBounded(t *testing.T) {
 	}
 	h.on("p/t", reports(metrics))
 
-	res := h.mustRun(workflows.ReadinessInput{Plan: newPlan(phase("p", nil, task("t", "command", gates...)))})
+	res := h.mustRun(workflows.ReadinessInput{Plan: newPlan(phase("p", nil, planTask("t", "command", gates...)))})
 
 	if res.Result != plan.StatusPass {
 		t.Errorf("result %s", res.Result)

@@ -18,7 +18,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/workflows"
@@ -37,7 +39,7 @@ var testStart = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 var taskTypes = []string{"http-check", "command", "coverage"}
 
 // taskFunc is the behaviour of one faked task.
-type taskFunc func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error)
+type taskFunc func(ctx context.Context, in task.Input) (task.Output, error)
 
 // step is one entry of the harness's journal of task activity starts and
 // ends, in the order they happened on the wall clock.
@@ -89,8 +91,8 @@ func newHarness(t *testing.T) *harness {
 		// without anything being wrong with the workflow.
 		DeadlockDetectionTimeout: 30 * time.Second,
 	})
-	workflows.Register(h.env)
-	h.env.RegisterActivityWithOptions(h.sink.publish, activity.RegisterOptions{Name: activities.PublishEventsName})
+	workflows.Register(h.env, all.Catalog())
+	h.env.RegisterActivityWithOptions(h.sink.publish, activity.RegisterOptions{Name: taskrun.PublishEventsName})
 	for _, name := range taskTypes {
 		h.env.RegisterActivityWithOptions(h.dispatch, activity.RegisterOptions{Name: name})
 	}
@@ -110,9 +112,9 @@ func (h *harness) on(phaseTask string, fn taskFunc) {
 }
 
 // dispatch is every faked task type. Like the registry's wrapper in
-// activities.Register, it records the attempt in the output, also in the
+// taskrun.Register, it records the attempt in the output, also in the
 // output a CheckFailed error carries.
-func (h *harness) dispatch(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+func (h *harness) dispatch(ctx context.Context, in task.Input) (task.Output, error) {
 	key := in.Phase + "/" + in.Task
 	h.mu.Lock()
 	fn := h.behaviours[key]
@@ -128,18 +130,15 @@ func (h *harness) dispatch(ctx context.Context, in activities.TaskInput) (activi
 		h.mu.Unlock()
 	}()
 	if fn == nil {
-		return activities.TaskOutput{}, temporal.NewNonRetryableApplicationError("no behaviour for "+key, "TestSetup", nil)
+		return task.Output{}, temporal.NewNonRetryableApplicationError("no behaviour for "+key, "TestSetup", nil)
 	}
 	attempt := int(activity.GetInfo(ctx).Attempt)
 	out, err := fn(ctx, in)
 	out.Attempt = attempt
-	if failed, ok := activities.OutputOf(err); ok {
-		failed.Attempt = attempt
-		var appErr *temporal.ApplicationError
-		errors.As(err, &appErr)
-		err = temporal.NewApplicationError(appErr.Message(), activities.ErrCheckFailed, failed)
+	if te, ok := task.AsError(err); ok && te.Output != nil {
+		te.Output.Attempt = attempt
 	}
-	return out, err
+	return out, taskrun.AppError(err)
 }
 
 func (h *harness) callCount(phaseTask string) int {
@@ -209,7 +208,7 @@ type eventSink struct {
 	maxInflight int
 }
 
-func (s *eventSink) publish(ctx context.Context, in activities.PublishEventsInput) error {
+func (s *eventSink) publish(ctx context.Context, in taskrun.PublishEventsInput) error {
 	lane := ""
 	if len(in.Events) > 0 {
 		lane = laneOf(in.Events[0].ID)
@@ -305,7 +304,7 @@ func approvalPhase(name string, needs []string, timeout time.Duration) plan.Phas
 	return plan.Phase{Name: name, Needs: needs, Approval: &plan.Approval{Required: true, Timeout: plan.Duration(timeout)}}
 }
 
-func task(name, uses string, gates ...plan.Gate) plan.Task {
+func planTask(name, uses string, gates ...plan.Gate) plan.Task {
 	return plan.Task{
 		Name: name, Uses: uses, Gates: gates,
 		Timeout: plan.Duration(time.Minute),
@@ -319,7 +318,7 @@ func checklistTask(name string, timeout time.Duration, items ...string) plan.Tas
 		list[i] = item
 	}
 	return plan.Task{
-		Name: name, Uses: activities.ChecklistType,
+		Name: name, Uses: "checklist",
 		With:    map[string]any{"items": list, "timeout": timeout.String()},
 		Gates:   []plan.Gate{gateAtLeast("checklist.done_ratio", 1, 1)},
 		Timeout: plan.Duration(24 * time.Hour),
@@ -348,8 +347,8 @@ func gateAtLeast(metric string, pass, weight float64) plan.Gate {
 
 // reports returns the metrics given.
 func reports(metrics map[string]float64) taskFunc {
-	return func(context.Context, activities.TaskInput) (activities.TaskOutput, error) {
-		return activities.TaskOutput{Metrics: metrics}, nil
+	return func(context.Context, task.Input) (task.Output, error) {
+		return task.Output{Metrics: metrics}, nil
 	}
 }
 

@@ -16,7 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/internal/host"
@@ -62,7 +64,7 @@ func devCluster(t *testing.T, extra func(w interface {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	w := host.NewWorker(c, &activities.Activities{Events: ev}, host.WorkerOptions{})
+	w := host.NewWorker(c, all.Types(all.Config{Events: ev}), taskrun.Options{Events: ev}, host.WorkerOptions{})
 	if extra != nil {
 		extra(w)
 	}
@@ -101,7 +103,7 @@ func TestRecordHistories(t *testing.T) {
 	defer demo.Close()
 	c := devCluster(t, nil)
 	profile, _ := filepath.Abs("../examples/data/coverage.out")
-	p, err := plan.Load("../examples/plans/quickstart.yaml", activities.Types(), map[string]string{"baseURL": demo.URL(), "coverage": profile})
+	p, err := plan.Load("../examples/plans/quickstart.yaml", all.Catalog(), map[string]string{"baseURL": demo.URL(), "coverage": profile})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,8 +141,8 @@ func TestRecordHistories(t *testing.T) {
 // reports how many history events each workflow needs per task: Temporal
 // refuses a history past 51,200 events (and warns at 10,240).
 func TestHistorySize(t *testing.T) {
-	noop := func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
-		return activities.TaskOutput{Metrics: map[string]float64{"ok": 1}}, nil
+	noop := func(ctx context.Context, in task.Input) (task.Output, error) {
+		return task.Output{Metrics: map[string]float64{"ok": 1}}, nil
 	}
 	c := devCluster(t, func(w interface {
 		RegisterActivityWithOptions(any, activity.RegisterOptions)

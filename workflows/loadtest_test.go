@@ -16,7 +16,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
@@ -50,32 +51,37 @@ spec:
           gates:
             - {metric: http.errors.rate, pass: "< 1%", abortOnFail: true}
             - {metric: http.latency.p95, pass: "< 1s"}
-`), activities.Types(), map[string]string{"target": srv.URL})
+`), all.Catalog(), map[string]string{"target": srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	h := newHarness(t)
-	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler)}
+	var loadTest func(context.Context, task.Input) (task.Output, error)
+	for _, tt := range all.Types(all.Config{Logger: slog.New(slog.DiscardHandler)}) {
+		if tt.Name() == "loadtest" {
+			loadTest = tt.Run
+		}
+	}
 	var mu sync.Mutex
-	var beats []activities.Progress
+	var beats []task.Progress
 	h.env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
-		var p activities.Progress
+		var p task.Progress
 		if err := details.Get(&p); err == nil {
 			mu.Lock()
 			beats = append(beats, p)
 			mu.Unlock()
 		}
 	})
-	h.env.RegisterActivityWithOptions(func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+	h.env.RegisterActivityWithOptions(func(ctx context.Context, in task.Input) (task.Output, error) {
 		attempt := int(activity.GetInfo(ctx).Attempt)
 		if attempt == 1 {
-			return activities.TaskOutput{}, errors.New("worker lost")
+			return task.Output{}, errors.New("worker lost")
 		}
-		out, err := acts.LoadTest(ctx, in)
+		out, err := loadTest(ctx, in)
 		out.Attempt = attempt
 		return out, err
-	}, activity.RegisterOptions{Name: activities.LoadTestType})
+	}, activity.RegisterOptions{Name: "loadtest"})
 
 	res := h.mustRun(workflows.ReadinessInput{Plan: *p})
 

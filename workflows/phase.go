@@ -1,16 +1,14 @@
 package workflows
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -19,15 +17,15 @@ import (
 // them from the task type, these only guard against zero values.
 const (
 	defaultConcurrency = 4
-	defaultTimeout     = 10 * time.Minute
-	defaultAttempts    = 3
+	defaultTimeout     = taskrun.DefaultTimeout
 )
 
 // phaseRun is the state of one ReadinessPhase execution.
 type phaseRun struct {
+	types  plan.Catalog
 	in     PhaseInput
 	result plan.PhaseResult
-	pub    *publisher
+	pub    *taskrun.Lane
 	// confirmed maps task → item → who confirmed it.
 	confirmed map[string]map[string]string
 }
@@ -36,9 +34,10 @@ type phaseRun struct {
 // evaluates their gates. Task failures are results, not errors: Phase only
 // fails when it is cancelled, and then returns a CanceledError whose
 // details hold the result.
-func Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, error) {
+func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, error) {
 	ph := in.Phase
 	r := &phaseRun{
+		types:     e.types,
 		in:        in,
 		confirmed: map[string]map[string]string{},
 		result: plan.PhaseResult{
@@ -66,8 +65,8 @@ func Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, error) {
 		}
 	})
 
-	r.pub = newPublisher(ctx, in.RunID, in.Plan)
-	r.pub.emit(ctx, events.PhaseStarted, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(plan.StatusRunning)})
+	r.pub = taskrun.NewLane(ctx, in.RunID, in.Plan)
+	r.pub.Emit(ctx, events.PhaseStarted, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(plan.StatusRunning)})
 
 	// Waiting happens on a disconnected context: after cancellation the
 	// futures of cancelled tasks still resolve and are recorded.
@@ -107,8 +106,8 @@ func Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, error) {
 	} else if why := r.result.Blocks(); why != "" {
 		r.result.Reason = why
 	}
-	r.pub.emit(wait, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(r.result.Status), Reason: r.result.Reason})
-	r.pub.close(wait)
+	r.pub.Emit(wait, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(r.result.Status), Reason: r.result.Reason})
+	r.pub.Close(wait)
 	if cancelled {
 		return r.result, temporal.NewCanceledError(r.result)
 	}
@@ -120,26 +119,26 @@ func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int)
 	tr := &r.result.Tasks[i]
 	tr.Status = plan.StatusRunning
 	tr.StartedAt = workflow.Now(ctx).UTC()
-	r.pub.emit(ctx, events.TaskStarted, r.in.Phase.Name+"/"+t.Name, events.TaskData{
+	r.pub.Emit(ctx, events.TaskStarted, r.in.Phase.Name+"/"+t.Name, events.TaskData{
 		Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses, Status: string(plan.StatusRunning),
 	})
-	in := activities.TaskInput{
+	in := task.Input{
 		RunID: r.in.RunID, Plan: r.in.Plan, Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses,
-		Params: activities.Params(t.With), ArtifactDir: r.in.ArtifactDir, AbortOn: abortOn(t.Gates),
+		Params: task.Params(t.With), ArtifactDir: r.in.ArtifactDir, AbortOn: abortOn(t.Gates),
 	}
 	var fut workflow.Future
 	switch {
-	case t.Uses == activities.ChecklistType:
+	case r.types[t.Uses].Manual:
 		tr.Status = plan.StatusWaiting
 		fut = r.checklist(ctx, t)
-	case isTaskWorkflow(t.Uses):
+	case r.types[t.Uses].Workflow:
 		in.Timeout, in.Retry = taskTimeout(t), t.Retry
 		fut = workflow.ExecuteChildWorkflow(workflow.WithChildOptions(ctx, r.childOptions(t)), t.Uses, in)
 	default:
 		fut = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(t)), t.Uses, in)
 	}
 	sel.AddFuture(fut, func(f workflow.Future) {
-		var out activities.TaskOutput
+		var out task.Output
 		err := f.Get(ctx, &out)
 		r.finishTask(ctx, i, out, err)
 	})
@@ -156,16 +155,6 @@ func abortOn(gates []plan.Gate) []plan.Gate {
 	return out
 }
 
-// isTaskWorkflow says whether a child workflow runs tasks of this type.
-func isTaskWorkflow(uses string) bool {
-	_, ok := taskWorkflows()[uses]
-	return ok
-}
-
-// undoGrace is how long a task workflow may take, past its task's
-// timeout, to undo what it made before the server stops it.
-const undoGrace = 30 * time.Minute
-
 func taskTimeout(t plan.Task) time.Duration {
 	if d := t.Timeout.Std(); d > 0 {
 		return d
@@ -175,17 +164,25 @@ func taskTimeout(t plan.Task) time.Duration {
 
 // childOptions run a task workflow. The task's timeout (in its input)
 // bounds its work, which it then undoes; the server's execution timeout
-// comes undoGrace later. A cancelled or closing phase asks it to cancel
+// comes taskrun.UndoGrace later. A cancelled or closing phase asks it to cancel
 // and waits, so it always gets to undo what it made (tear down a scratch
 // database, roll back a half-done rotation). It is not retried as a
 // whole: its activities retry on their own.
 func (r *phaseRun) childOptions(t plan.Task) workflow.ChildWorkflowOptions {
 	return workflow.ChildWorkflowOptions{
 		WorkflowID:               TaskWorkflowID(r.in.RunID, r.in.Phase.Name, t.Name),
-		WorkflowExecutionTimeout: taskTimeout(t) + rotationOverlap(activities.Params(t.With)) + undoGrace,
+		WorkflowExecutionTimeout: taskTimeout(t) + r.linger(t) + taskrun.UndoGrace,
 		WaitForCancellation:      true,
 		ParentClosePolicy:        enums.PARENT_CLOSE_POLICY_REQUEST_CANCEL,
 	}
+}
+
+// linger is how long past its timeout a task workflow's type lets it run.
+func (r *phaseRun) linger(t plan.Task) time.Duration {
+	if l := r.types[t.Uses].Linger; l != nil {
+		return l(t.With)
+	}
+	return 0
 }
 
 // activityOptions are a task's timeouts and retry policy, from the plan.
@@ -194,7 +191,7 @@ func activityOptions(t plan.Task) workflow.ActivityOptions {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	retry := retryPolicy(t.Retry)
+	retry := taskrun.RetryPolicy(t.Retry)
 	return workflow.ActivityOptions{
 		ActivityID:          t.Name,
 		StartToCloseTimeout: timeout,
@@ -206,45 +203,22 @@ func activityOptions(t plan.Task) workflow.ActivityOptions {
 	}
 }
 
-// retryPolicy is a task's retry policy, defaults in place of zero values.
-func retryPolicy(r plan.Retry) *temporal.RetryPolicy {
-	retry := &temporal.RetryPolicy{
-		InitialInterval:    r.InitialInterval.Std(),
-		BackoffCoefficient: r.Backoff,
-		MaximumInterval:    r.MaxInterval.Std(),
-		MaximumAttempts:    int32(r.MaxAttempts),
-	}
-	if retry.MaximumAttempts <= 0 {
-		retry.MaximumAttempts = defaultAttempts
-	}
-	if retry.InitialInterval <= 0 {
-		retry.InitialInterval = time.Second
-	}
-	if retry.BackoffCoefficient < 1 {
-		retry.BackoffCoefficient = 2
-	}
-	if retry.MaximumInterval < retry.InitialInterval {
-		retry.MaximumInterval = max(time.Minute, retry.InitialInterval)
-	}
-	return retry
-}
-
-func (r *phaseRun) finishTask(ctx workflow.Context, i int, out activities.TaskOutput, err error) {
+func (r *phaseRun) finishTask(ctx workflow.Context, i int, out task.Output, err error) {
 	t := r.in.Phase.Tasks[i]
 	tr := &r.result.Tasks[i]
 	now := workflow.Now(ctx).UTC()
 	tr.FinishedAt = now
 	msg := ""
 	if err != nil {
-		if o, ok := activities.OutputOf(err); ok {
+		if o, ok := taskrun.OutputOf(err); ok {
 			out = o
 		}
-		msg = causeMessage(err)
+		msg = taskrun.CauseMessage(err)
 	}
 	if out.Metrics == nil {
 		out.Metrics = map[string]float64{}
 	}
-	tr.Metrics, tr.Output, tr.Tables, tr.Artifacts, tr.Attempts = out.Metrics, out.Output, out.Tables, out.Artifacts, out.Attempt
+	tr.Metrics, tr.Output, tr.Tables, tr.Series, tr.Artifacts, tr.Attempts = out.Metrics, out.Output, out.Tables, out.Series, out.Artifacts, out.Attempt
 	tr.Error = msg
 	tr.Gates = plan.EvaluateGates(t.Gates, out.Metrics, msg)
 	tr.Status = plan.TaskStatus(tr.Gates, msg)
@@ -254,41 +228,15 @@ func (r *phaseRun) finishTask(ctx workflow.Context, i int, out activities.TaskOu
 	}
 	phase := r.in.Phase.Name
 	for _, g := range tr.Gates {
-		r.pub.emit(ctx, events.GateEvaluated, phase+"/"+t.Name, events.GateData{
+		r.pub.Emit(ctx, events.GateEvaluated, phase+"/"+t.Name, events.GateData{
 			Phase: phase, Task: t.Name, Metric: g.Metric, Value: g.Value, Pass: g.Pass, Warning: g.Warning,
 			Status: string(g.Status), Weight: g.Weight, Key: g.Key, Reason: g.Reason,
 		})
 	}
-	r.pub.emit(ctx, events.TaskFinished, phase+"/"+t.Name, events.TaskData{
+	r.pub.Emit(ctx, events.TaskFinished, phase+"/"+t.Name, events.TaskData{
 		Phase: phase, Task: t.Name, Uses: t.Uses, Status: string(tr.Status), Attempt: tr.Attempts,
 		Error: tr.Error, Metrics: tr.Metrics, Duration: now.Sub(tr.StartedAt).Seconds(),
 	})
-}
-
-// causeMessage says why a task failed in the words of whoever failed it:
-// the activity's own message, without the ActivityError around it nor the
-// "(type: CheckFailed, retryable: true)" that ApplicationError.Error adds,
-// or which of its timeouts expired.
-func causeMessage(err error) string {
-	var timeout *temporal.TimeoutError
-	if errors.As(err, &timeout) {
-		msg := fmt.Sprintf("%s timeout", timeout.TimeoutType())
-		if cause := timeout.Unwrap(); cause != nil && !errors.Is(cause, context.DeadlineExceeded) {
-			msg += ": " + causeMessage(cause)
-		}
-		return msg
-	}
-	var appErr *temporal.ApplicationError
-	if errors.As(err, &appErr) {
-		if cause := appErr.Unwrap(); cause != nil {
-			return appErr.Message() + ": " + causeMessage(cause)
-		}
-		return appErr.Message()
-	}
-	for next := errors.Unwrap(err); next != nil; next = errors.Unwrap(err) {
-		err = next
-	}
-	return err.Error()
 }
 
 func (r *phaseRun) confirm(c ConfirmSignal) {
@@ -296,13 +244,13 @@ func (r *phaseRun) confirm(c ConfirmSignal) {
 		return
 	}
 	for _, t := range r.in.Phase.Tasks {
-		if t.Name != c.Task || t.Uses != activities.ChecklistType {
+		if t.Name != c.Task || !r.types[t.Uses].Manual {
 			continue
 		}
 		if r.confirmed[t.Name] == nil {
 			r.confirmed[t.Name] = map[string]string{}
 		}
-		for _, item := range activities.Params(t.With).Strings("items") {
+		for _, item := range task.Params(t.With).Strings("items") {
 			if c.Item == "" || c.Item == item {
 				if _, done := r.confirmed[t.Name][item]; !done {
 					r.confirmed[t.Name][item] = c.By
@@ -312,11 +260,13 @@ func (r *phaseRun) confirm(c ConfirmSignal) {
 	}
 }
 
-// checklist waits, in workflow code, until every item of a checklist task
-// is confirmed or its timeout passes, and reports the ratio confirmed.
+// checklist waits, in workflow code, until every item of a manual task
+// (a task type declared Manual, such as checklist) is confirmed or its
+// timeout passes, and reports the ratio confirmed as <uses>.done_ratio
+// and the number of items as <uses>.items.
 func (r *phaseRun) checklist(ctx workflow.Context, t plan.Task) workflow.Future {
 	fut, settle := workflow.NewFuture(ctx)
-	params := activities.Params(t.With)
+	params := task.Params(t.With)
 	items := params.Strings("items")
 	timeout := params.Duration("timeout")
 	if timeout <= 0 {
@@ -336,8 +286,8 @@ func (r *phaseRun) checklist(ctx workflow.Context, t plan.Task) workflow.Future 
 		if len(items) > 0 {
 			ratio = float64(done()) / float64(len(items))
 		}
-		out := activities.TaskOutput{
-			Metrics: map[string]float64{"checklist.done_ratio": ratio, "checklist.items": float64(len(items))},
+		out := task.Output{
+			Metrics: map[string]float64{t.Uses + ".done_ratio": ratio, t.Uses + ".items": float64(len(items))},
 			Tables:  []plan.Table{table},
 			Attempt: 1,
 		}

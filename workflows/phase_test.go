@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
@@ -32,13 +32,13 @@ func TestPhaseBoundsConcurrency(t *testing.T) {
 			h := newHarness(t)
 			var tasks []plan.Task
 			for i := range 6 {
-				tasks = append(tasks, task(fmt.Sprintf("t%d", i), "http-check", gateBelow("latency", 0.2, 0, 1)))
+				tasks = append(tasks, planTask(fmt.Sprintf("t%d", i), "http-check", gateBelow("latency", 0.2, 0, 1)))
 			}
 			// Each task waits until as many tasks run as the limit allows,
 			// or all have started (or 10s), then stays a little longer: a
 			// task started beyond the limit would show in the peak.
 			for _, tk := range tasks {
-				h.on("p/"+tk.Name, func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+				h.on("p/"+tk.Name, func(ctx context.Context, in task.Input) (task.Output, error) {
 					for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 						h.mu.Lock()
 						running, started := h.running, len(h.calls)
@@ -98,19 +98,19 @@ func TestPhaseRetriesTasks(t *testing.T) {
 	}{
 		{
 			name: "fails twice then passes", attempts: 3,
-			behave: func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
 				if activity.GetInfo(ctx).Attempt < 3 {
-					return activities.TaskOutput{}, errRefused
+					return task.Output{}, errRefused
 				}
-				return activities.TaskOutput{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
+				return task.Output{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
 			},
 			calls: 3, status: plan.StatusPass, tries: 3,
 			metrics: map[string]float64{"latency": 0.1, "http.ok": 1}, gateStat: []plan.Status{plan.StatusPass, plan.StatusPass},
 		},
 		{
 			name: "always fails", attempts: 3,
-			behave: func(context.Context, activities.TaskInput) (activities.TaskOutput, error) {
-				return activities.TaskOutput{}, errRefused
+			behave: func(context.Context, task.Input) (task.Output, error) {
+				return task.Output{}, errRefused
 			},
 			calls: 3, status: plan.StatusError, err: errRefused.Error(),
 			metrics: map[string]float64{}, gateStat: []plan.Status{plan.StatusFail, plan.StatusFail},
@@ -118,8 +118,8 @@ func TestPhaseRetriesTasks(t *testing.T) {
 		},
 		{
 			name: "invalid params are not retried", attempts: 3,
-			behave: func(context.Context, activities.TaskInput) (activities.TaskOutput, error) {
-				return activities.TaskOutput{}, activities.InvalidParams("url %q has no host", "http://")
+			behave: func(context.Context, task.Input) (task.Output, error) {
+				return task.Output{}, task.InvalidParams("url %q has no host", "http://")
 			},
 			calls: 1, status: plan.StatusError, err: `url "http://" has no host`,
 			metrics: map[string]float64{}, gateStat: []plan.Status{plan.StatusFail, plan.StatusFail},
@@ -127,9 +127,9 @@ func TestPhaseRetriesTasks(t *testing.T) {
 		},
 		{
 			name: "check failed keeps its metrics", attempts: 2,
-			behave: func(context.Context, activities.TaskInput) (activities.TaskOutput, error) {
-				out := activities.TaskOutput{Metrics: map[string]float64{"latency": 0.05, "http.ok": 0}, Output: "HTTP/1.1 503"}
-				return activities.TaskOutput{}, activities.CheckFailed(out, "status %d, want 200", 503)
+			behave: func(context.Context, task.Input) (task.Output, error) {
+				out := task.Output{Metrics: map[string]float64{"latency": 0.05, "http.ok": 0}, Output: "HTTP/1.1 503"}
+				return task.Output{}, task.CheckFailed(out, "status %d, want 200", 503)
 			},
 			calls: 2, status: plan.StatusError, tries: 2, err: "status 503, want 200",
 			metrics:  map[string]float64{"latency": 0.05, "http.ok": 0},
@@ -138,20 +138,20 @@ func TestPhaseRetriesTasks(t *testing.T) {
 		},
 		{
 			name: "check failed then passes", attempts: 3,
-			behave: func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
 				if activity.GetInfo(ctx).Attempt == 1 {
-					return activities.TaskOutput{}, activities.CheckFailed(activities.TaskOutput{Metrics: map[string]float64{"latency": 0.9}}, "slow")
+					return task.Output{}, task.CheckFailed(task.Output{Metrics: map[string]float64{"latency": 0.9}}, "slow")
 				}
-				return activities.TaskOutput{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
+				return task.Output{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
 			},
 			calls: 2, status: plan.StatusPass, tries: 2,
 			metrics: map[string]float64{"latency": 0.1, "http.ok": 1}, gateStat: []plan.Status{plan.StatusPass, plan.StatusPass},
 		},
 		{
 			name: "times out", attempts: 1, timeout: 50 * time.Millisecond,
-			behave: func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
 				<-ctx.Done()
-				return activities.TaskOutput{}, ctx.Err()
+				return task.Output{}, ctx.Err()
 			},
 			calls: 1, status: plan.StatusError, err: "StartToClose timeout",
 			metrics: map[string]float64{}, gateStat: []plan.Status{plan.StatusFail, plan.StatusFail},
@@ -163,13 +163,13 @@ func TestPhaseRetriesTasks(t *testing.T) {
 			h := newHarness(t)
 			h.on("probe/api", tt.behave)
 			h.on("after/t", pass)
-			probe := withRetry(task("api", "http-check", latency, status), tt.attempts)
+			probe := withRetry(planTask("api", "http-check", latency, status), tt.attempts)
 			if tt.timeout > 0 {
 				probe.Timeout = plan.Duration(tt.timeout)
 			}
 			p := newPlan(
 				phase("probe", nil, probe),
-				phase("after", []string{"probe"}, task("t", "command", latency)),
+				phase("after", []string{"probe"}, planTask("t", "command", latency)),
 			)
 
 			res := h.mustRun(workflows.ReadinessInput{Plan: p})
@@ -314,7 +314,7 @@ func TestChecklist(t *testing.T) {
 				}, 10*time.Minute)
 			}
 			p := newPlan(
-				phase("build", nil, task("t", "command", gateBelow("latency", 0.2, 0, 1))),
+				phase("build", nil, planTask("t", "command", gateBelow("latency", 0.2, 0, 1))),
 				phase(phaseName, []string{"build"}, checklistTask(taskName, time.Hour, "store listing reviewed", "on-call briefed")),
 			)
 
@@ -347,7 +347,7 @@ func TestPhaseTaskNamesAreFree(t *testing.T) {
 	var tasks []plan.Task
 	for i := 1; i <= 6; i++ {
 		name := fmt.Sprint(i)
-		tasks = append(tasks, task(name, "command", gateBelow("latency", 0.2, 0, 1)))
+		tasks = append(tasks, planTask(name, "command", gateBelow("latency", 0.2, 0, 1)))
 		h.on("p/"+name, pass)
 	}
 	p := newPlan(phase("p", nil, tasks...))

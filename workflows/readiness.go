@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -20,7 +21,7 @@ const AutoApprover = "shipshape (auto-approve)"
 type run struct {
 	in      ReadinessInput
 	result  plan.RunResult
-	pub     *publisher
+	pub     *taskrun.Lane
 	running map[string]workflow.ChildWorkflowFuture // phase workflows in flight
 	waiting map[string]workflow.Future              // approval phases: their timeout timers
 	cancels map[string]workflow.CancelFunc
@@ -71,15 +72,15 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 		return r.result, fmt.Errorf("set status query: %w", err)
 	}
 
-	r.pub = newPublisher(ctx, r.result.RunID, r.result.Plan)
-	r.pub.emit(ctx, events.RunStarted, "", events.RunData{
+	r.pub = taskrun.NewLane(ctx, r.result.RunID, r.result.Plan)
+	r.pub.Emit(ctx, events.RunStarted, "", events.RunData{
 		Plan: r.result.Plan, RunID: r.result.RunID, Labels: p.Metadata.Labels,
 		Phases: len(p.Spec.Phases), Tasks: p.TaskCount(),
 	})
 	// run.started reaches the stream before any phase's events (phases
 	// publish on lanes of their own), unless NATS is down: then the run
 	// goes on after handoffWait and the lanes catch up when it is back.
-	r.pub.flush(ctx)
+	r.pub.Flush(ctx)
 
 	sel := workflow.NewSelector(ctx)
 	approve := workflow.GetSignalChannel(ctx, SignalApprove)
@@ -192,7 +193,7 @@ func (r *run) skip(ctx workflow.Context, pr *plan.PhaseResult, ph plan.Phase, wh
 		tr.Status = plan.StatusSkipped
 		tr.Gates = plan.FailGates(t.Gates, pr.Reason)
 	}
-	r.pub.emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status), Reason: pr.Reason})
+	r.pub.Emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status), Reason: pr.Reason})
 }
 
 func (r *run) startPhase(ctx workflow.Context, sel workflow.Selector, pr *plan.PhaseResult, ph plan.Phase) {
@@ -266,8 +267,8 @@ func (r *run) requestApproval(ctx workflow.Context, sel workflow.Selector, pr *p
 	pr.Status = plan.StatusWaiting
 	pr.StartedAt = workflow.Now(ctx).UTC()
 	timeout := ph.Approval.Timeout.Std()
-	r.pub.emit(ctx, events.PhaseStarted, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status)})
-	r.pub.emit(ctx, events.ApprovalRequested, ph.Name, events.ApprovalData{Phase: ph.Name, Timeout: timeout.String()})
+	r.pub.Emit(ctx, events.PhaseStarted, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status)})
+	r.pub.Emit(ctx, events.ApprovalRequested, ph.Name, events.ApprovalData{Phase: ph.Name, Timeout: timeout.String()})
 	if r.in.AutoApprove || !ph.Approval.Required {
 		r.resolve(ctx, pr, plan.StatusApproved, AutoApprover, "auto-approved", false)
 		return
@@ -315,7 +316,7 @@ func (r *run) refuse(ctx workflow.Context, s ApprovalSignal, decision plan.Statu
 	if decision == plan.StatusRejected {
 		verb = "reject"
 	}
-	r.pub.emit(ctx, events.ApprovalRefused, s.Phase, events.ApprovalRefusedData{
+	r.pub.Emit(ctx, events.ApprovalRefused, s.Phase, events.ApprovalRefusedData{
 		Phase: s.Phase, Approver: s.By, Decision: verb, Reason: s.Reason, Why: why,
 	})
 }
@@ -341,10 +342,10 @@ func (r *run) resolve(ctx workflow.Context, pr *plan.PhaseResult, decision plan.
 			pr.Reason = fmt.Sprintf("rejected by %s: %s", by, reason)
 		}
 	}
-	r.pub.emit(ctx, events.ApprovalResolved, pr.Name, events.ApprovalData{
+	r.pub.Emit(ctx, events.ApprovalResolved, pr.Name, events.ApprovalData{
 		Phase: pr.Name, Decision: string(decision), By: by, Reason: reason, TimedOut: timedOut,
 	})
-	r.pub.emit(ctx, events.PhaseFinished, pr.Name, events.PhaseData{Phase: pr.Name, Status: string(decision), Reason: pr.Reason})
+	r.pub.Emit(ctx, events.PhaseFinished, pr.Name, events.PhaseData{Phase: pr.Name, Status: string(decision), Reason: pr.Reason})
 }
 
 // forwardConfirm sends a checklist confirmation to its phase, or keeps it
@@ -383,10 +384,10 @@ func (r *run) settleCancelled(ctx workflow.Context) {
 			continue
 		}
 		if pr.Status == plan.StatusWaiting {
-			r.pub.emit(ctx, events.ApprovalResolved, ph.Name, events.ApprovalData{Phase: ph.Name, Decision: string(plan.StatusCancelled), Reason: "run cancelled"})
+			r.pub.Emit(ctx, events.ApprovalResolved, ph.Name, events.ApprovalData{Phase: ph.Name, Decision: string(plan.StatusCancelled), Reason: "run cancelled"})
 		}
 		if pr.Status != plan.StatusPending {
-			r.pub.emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(plan.StatusCancelled), Reason: "run cancelled"})
+			r.pub.Emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(plan.StatusCancelled), Reason: "run cancelled"})
 		}
 		pr.Status = plan.StatusCancelled
 		pr.Reason = "run cancelled"
@@ -410,11 +411,11 @@ func (r *run) finish(ctx workflow.Context, cancelled bool) {
 		res.Result, res.Error = plan.StatusFail, "run cancelled"
 	}
 	tasks := r.in.Plan.TaskCount()
-	r.pub.emit(ctx, events.RunFinished, "", events.RunData{
+	r.pub.Emit(ctx, events.RunFinished, "", events.RunData{
 		Plan: res.Plan, RunID: res.RunID, Labels: res.Labels, Phases: len(res.Phases), Tasks: tasks,
 		Result: string(res.Result), Score: res.Score, Error: res.Error,
 	})
-	r.pub.close(ctx)
+	r.pub.Close(ctx)
 }
 
 // waitTimeout is how long a cancelled run waits for its phases to settle.

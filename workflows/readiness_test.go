@@ -15,7 +15,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/workflows"
@@ -25,10 +26,10 @@ func TestReadinessRunsPhasesAsDAG(t *testing.T) {
 	// a → b, a → c, b + c → d: b and c run together once a is done, d
 	// once both are.
 	diamond := []plan.Phase{
-		phase("a", nil, task("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
-		phase("b", []string{"a"}, task("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
-		phase("c", []string{"a"}, task("t", "command", gateBelow("latency", 0.2, 0, 1))),
-		phase("d", []string{"b", "c"}, task("t", "coverage", gateBelow("latency", 0.2, 0, 1))),
+		phase("a", nil, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
+		phase("b", []string{"a"}, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
+		phase("c", []string{"a"}, planTask("t", "command", gateBelow("latency", 0.2, 0, 1))),
+		phase("d", []string{"b", "c"}, planTask("t", "coverage", gateBelow("latency", 0.2, 0, 1))),
 	}
 	reversed := slices.Clone(diamond)
 	slices.Reverse(reversed)
@@ -50,13 +51,13 @@ func TestReadinessRunsPhasesAsDAG(t *testing.T) {
 			// finish if they run at the same time.
 			bStarted, cStarted := make(chan struct{}), make(chan struct{})
 			meet := func(mine, other chan struct{}) taskFunc {
-				return func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+				return func(ctx context.Context, in task.Input) (task.Output, error) {
 					close(mine)
 					select {
 					case <-other:
 						return pass(ctx, in)
 					case <-time.After(20 * time.Second):
-						return activities.TaskOutput{}, activities.InvalidParams("%s ran alone", in.Phase)
+						return task.Output{}, task.InvalidParams("%s ran alone", in.Phase)
 					}
 				}
 			}
@@ -165,13 +166,13 @@ func TestReadinessScoresGates(t *testing.T) {
 				gt := gateBelow("latency", 0.2, 0.5, g.weight)
 				gt.Key = g.key
 				name := fmt.Sprintf("t%d", i)
-				tasks = append(tasks, task(name, "http-check", gt))
+				tasks = append(tasks, planTask(name, "http-check", gt))
 				h.on("check/"+name, reports(map[string]float64{"latency": g.value}))
 			}
 			h.on("deploy/t", pass)
 			p := newPlan(
 				phase("check", nil, tasks...),
-				phase("deploy", []string{"check"}, task("t", "command", gateBelow("latency", 0.2, 0, 1))),
+				phase("deploy", []string{"check"}, planTask("t", "command", gateBelow("latency", 0.2, 0, 1))),
 			)
 
 			res := h.mustRun(workflows.ReadinessInput{Plan: p})
@@ -327,9 +328,9 @@ func TestReadinessApproval(t *testing.T) {
 			gate := approvalPhase("gate", []string{"build"}, timeout)
 			gate.Approval.Required = !tt.notRequired
 			p := newPlan(
-				phase("build", nil, task("t", "command", gateBelow("latency", 0.2, 0, 1))),
+				phase("build", nil, planTask("t", "command", gateBelow("latency", 0.2, 0, 1))),
 				gate,
-				phase("deploy", []string{"gate"}, task("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
+				phase("deploy", []string{"gate"}, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
 			)
 
 			res := h.mustRun(workflows.ReadinessInput{Plan: p, AutoApprove: tt.autoApprove})
@@ -395,15 +396,15 @@ func TestReadinessApproval(t *testing.T) {
 
 func TestReadinessSkipsWhatABlockedPhaseNeeds(t *testing.T) {
 	h := newHarness(t)
-	h.on("a/t", func(context.Context, activities.TaskInput) (activities.TaskOutput, error) {
-		return activities.TaskOutput{}, activities.InvalidParams("no such file %s", "coverage.out")
+	h.on("a/t", func(context.Context, task.Input) (task.Output, error) {
+		return task.Output{}, task.InvalidParams("no such file %s", "coverage.out")
 	})
 	h.on("c/t", pass)
 	p := newPlan(
-		phase("a", nil, task("t", "coverage", gateAtLeast("coverage", 0.8, 1))),
-		phase("b", []string{"a"}, task("t", "command", gateBelow("latency", 0.2, 0, 1))),
-		phase("c", nil, task("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
-		phase("d", []string{"b", "c"}, task("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
+		phase("a", nil, planTask("t", "coverage", gateAtLeast("coverage", 0.8, 1))),
+		phase("b", []string{"a"}, planTask("t", "command", gateBelow("latency", 0.2, 0, 1))),
+		phase("c", nil, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
+		phase("d", []string{"b", "c"}, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
 	)
 
 	res := h.mustRun(workflows.ReadinessInput{Plan: p})
@@ -432,31 +433,31 @@ func TestReadinessCancelled(t *testing.T) {
 	h := newHarness(t)
 	h.on("a/quick", pass)
 	sawCancel := make(chan error, 1)
-	h.on("a/slow", func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+	h.on("a/slow", func(ctx context.Context, in task.Input) (task.Output, error) {
 		for i := 0; ; i++ {
 			activity.RecordHeartbeat(ctx, i)
 			select {
 			case <-ctx.Done():
 				sawCancel <- ctx.Err()
-				return activities.TaskOutput{}, ctx.Err()
+				return task.Output{}, ctx.Err()
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
 	})
 	// Cancel the run once slow is running; quick has finished by then.
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		var in activities.TaskInput
+		var in task.Input
 		if args.Get(&in) == nil && in.Task == "slow" {
 			h.env.CancelWorkflow()
 		}
 	})
-	slow := task("slow", "command", gateBelow("latency", 0.2, 0, 1))
+	slow := planTask("slow", "command", gateBelow("latency", 0.2, 0, 1))
 	slow.Heartbeat = plan.Duration(5 * time.Second)
 	p := newPlan(
 		// One task at a time: quick finishes, slow runs, queued waits.
-		phase("a", nil, task("quick", "http-check", gateBelow("latency", 0.2, 0, 1)), slow,
-			task("queued", "http-check", gateBelow("latency", 0.2, 0, 1))),
-		phase("b", []string{"a"}, task("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
+		phase("a", nil, planTask("quick", "http-check", gateBelow("latency", 0.2, 0, 1)), slow,
+			planTask("queued", "http-check", gateBelow("latency", 0.2, 0, 1))),
+		phase("b", []string{"a"}, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1))),
 		phase("c", nil, checklistTask("signoff", time.Hour, "runbook updated")),
 		approvalPhase("hold", nil, time.Hour),
 	)
@@ -561,12 +562,12 @@ func TestReadinessCancelledPhaseHandsEventsToRelay(t *testing.T) {
 	// EventRelay workflow and closes, so the run is not held by NATS.
 	h := newHarness(t)
 	h.sink.failLanes = "/phase/"
-	h.on("a/slow", func(ctx context.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+	h.on("a/slow", func(ctx context.Context, in task.Input) (task.Output, error) {
 		for i := 0; ; i++ {
 			activity.RecordHeartbeat(ctx, i)
 			select {
 			case <-ctx.Done():
-				return activities.TaskOutput{}, ctx.Err()
+				return task.Output{}, ctx.Err()
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
@@ -581,7 +582,7 @@ func TestReadinessCancelledPhaseHandsEventsToRelay(t *testing.T) {
 		if info.WorkflowType.Name != workflows.EventRelayName {
 			return
 		}
-		var in workflows.EventRelayInput
+		var in taskrun.EventRelayInput
 		if err := args.Get(&in); err != nil {
 			t.Errorf("relay input: %v", err)
 		}
@@ -589,7 +590,7 @@ func TestReadinessCancelledPhaseHandsEventsToRelay(t *testing.T) {
 			relayed = append(relayed, e.Type.Short()+" "+e.Subject)
 		}
 	})
-	slow := task("slow", "command", gateBelow("latency", 0.2, 0, 1))
+	slow := planTask("slow", "command", gateBelow("latency", 0.2, 0, 1))
 	slow.Heartbeat = plan.Duration(5 * time.Second)
 
 	res, err := h.execute(workflows.ReadinessInput{Plan: newPlan(phase("a", nil, slow))})
@@ -632,7 +633,7 @@ func TestReadinessStatusQuery(t *testing.T) {
 	// let the run go on.
 	h.on("b/t", pass)
 	h.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, args converter.EncodedValues) {
-		var in activities.TaskInput
+		var in task.Input
 		if args.Get(&in) != nil || in.Phase != "b" {
 			return
 		}
@@ -649,9 +650,9 @@ func TestReadinessStatusQuery(t *testing.T) {
 		h.env.SignalWorkflow(workflows.SignalApprove, workflows.ApprovalSignal{Phase: "hold", By: "alice"})
 	})
 	p := newPlan(
-		phase("a", nil, task("t", "http-check", gateBelow("latency", 0.2, 0, 1), gateBelow("errors", 1, 0, 1))),
-		phase("b", []string{"a"}, task("t", "command", gateBelow("latency", 0.2, 0, 1))),
-		phase("c", []string{"b"}, task("t", "coverage", gateBelow("latency", 0.2, 0, 1))),
+		phase("a", nil, planTask("t", "http-check", gateBelow("latency", 0.2, 0, 1), gateBelow("errors", 1, 0, 1))),
+		phase("b", []string{"a"}, planTask("t", "command", gateBelow("latency", 0.2, 0, 1))),
+		phase("c", []string{"b"}, planTask("t", "coverage", gateBelow("latency", 0.2, 0, 1))),
 		approvalPhase("hold", nil, time.Hour),
 	)
 
@@ -678,7 +679,7 @@ func TestReadinessStatusQuery(t *testing.T) {
 }
 
 func TestReadinessRejectsInvalidPlans(t *testing.T) {
-	tk := func(name string) plan.Task { return task(name, "command", gateBelow("latency", 0.2, 0, 1)) }
+	tk := func(name string) plan.Task { return planTask(name, "command", gateBelow("latency", 0.2, 0, 1)) }
 	tests := []struct {
 		name   string
 		phases []plan.Phase

@@ -3,7 +3,8 @@ package workflows
 import (
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 // Registry is where workflows are registered: a worker, a replayer or a
@@ -12,29 +13,22 @@ type Registry interface {
 	RegisterWorkflowWithOptions(w any, options workflow.RegisterOptions)
 }
 
-// taskWorkflows lists the task types a child workflow runs rather than a
-// single activity, by task type name: their steps need orchestration of
-// their own (a saga that always tears down, a durable timer). Each one's
-// declaration in activities says Workflow: true, its workflow takes an
-// activities.TaskInput and returns an activities.TaskOutput, and fails,
-// like a task activity, with an error whose details hold that output.
-// Adding one is one line here.
-func taskWorkflows() map[string]any {
-	return map[string]any{
-		activities.RestoreDrillType:   RestoreDrill,
-		activities.SecretRotationType: SecretRotation,
-	}
+// engine is the engine's workflows, bound to the task types a worker
+// knows: the phase workflow runs a task as the declaration of its type
+// says (an activity, a child workflow of the type's name, or items
+// confirmed by signal), and names no task type itself.
+type engine struct {
+	types plan.Catalog
 }
 
-// Register registers every Shipshape workflow under its name: Readiness,
-// ReadinessPhase, EventRelay and the task workflows.
-func Register(r Registry) {
+// Register registers the engine's workflows under their names:
+// Readiness, ReadinessPhase and EventRelay. Task types register their own
+// workflows and activities (taskrun.Register).
+func Register(r Registry, types plan.Catalog) {
+	e := engine{types: types}
 	r.RegisterWorkflowWithOptions(Readiness, workflow.RegisterOptions{Name: ReadinessName})
-	r.RegisterWorkflowWithOptions(Phase, workflow.RegisterOptions{Name: PhaseName})
-	r.RegisterWorkflowWithOptions(EventRelay, workflow.RegisterOptions{Name: EventRelayName})
-	for name, fn := range taskWorkflows() {
-		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
-	}
+	r.RegisterWorkflowWithOptions(e.Phase, workflow.RegisterOptions{Name: PhaseName})
+	r.RegisterWorkflowWithOptions(taskrun.EventRelay, workflow.RegisterOptions{Name: EventRelayName})
 }
 
 // TaskWorkflowID is the workflow ID of the child workflow that runs a task

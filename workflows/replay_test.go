@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
 
@@ -33,7 +34,7 @@ func TestReplay(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
-			workflows.Register(r)
+			workflows.Register(r, all.Catalog())
 			fh, err := os.Open(f)
 			if err != nil {
 				t.Fatal(err)

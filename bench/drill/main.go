@@ -32,6 +32,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 )
 
@@ -199,7 +201,7 @@ func drill(tmp, src string, jobs, run int) (timing, error) {
 		var suite testsuite.WorkflowTestSuite
 		suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 		env := suite.NewTestActivityEnvironment()
-		acts.Register(env)
+		taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{})
 		t0 := time.Now()
 		val, err := env.ExecuteActivity(name, in)
 		phase := strings.TrimPrefix(name, "restore-drill.")
@@ -254,7 +256,7 @@ func drill(tmp, src string, jobs, run int) (timing, error) {
 
 // defaults fills in a task type's parameter defaults.
 func defaults(uses string, p activities.Params) activities.Params {
-	for _, d := range activities.Types()[uses].Params {
+	for _, d := range all.Catalog()[uses].Params {
 		if _, set := p[d.Name]; !set && d.Default != nil {
 			p[d.Name] = d.Default
 		}

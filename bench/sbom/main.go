@@ -30,6 +30,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/internal/govulndb"
 )
 
@@ -159,7 +160,7 @@ func scenario(args []string) error {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestActivityEnvironment()
-	acts.Register(env)
+	taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{})
 	dbs := strings.Split(db, ",")
 	with := activities.Params{"unknownAs": "high", "db": dbs[0]}
 	switch kind {

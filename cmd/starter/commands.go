@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
@@ -280,6 +280,6 @@ func docsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if len(args) != 1 || args[0] != "plan" {
 		return usageError{"usage: starter docs plan  (prints the plan reference, docs/plan.md)"}
 	}
-	_, err := io.WriteString(stdout, plan.Reference(activities.Types()))
+	_, err := io.WriteString(stdout, plan.Reference(all.Catalog()))
 	return err
 }

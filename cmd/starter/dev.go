@@ -12,7 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/codec"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
@@ -81,8 +82,7 @@ func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err err
 	if env.client, err = c.dial(ctx, opts.logger); err != nil {
 		return nil, err
 	}
-	acts := &activities.Activities{Logger: opts.logger, Events: env.events}
-	env.worker = host.NewWorker(env.client, acts, host.WorkerOptions{})
+	env.worker = host.NewWorker(env.client, all.Types(all.Config{Logger: opts.logger, Events: env.events}), taskrun.Options{Logger: opts.logger, Events: env.events}, host.WorkerOptions{})
 	if err := env.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start in-process worker: %w", err)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/report"
@@ -23,7 +23,7 @@ func loadPlan(file string, sets []string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return plan.Load(file, activities.Types(), overrides)
+	return plan.Load(file, all.Catalog(), overrides)
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/host"
 	"github.com/shipshape-dev/shipshape/workflows"
@@ -81,7 +83,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	w := host.NewWorker(cl, &activities.Activities{Logger: logger, Events: events, ScratchDir: *scratchDir, SecretsDir: *secretsDir}, obs.workerOptions(host.WorkerOptions{
+	w := host.NewWorker(cl, all.Types(all.Config{Logger: logger, Events: events, ScratchDir: *scratchDir, SecretsDir: *secretsDir}), taskrun.Options{Logger: logger, Events: events}, obs.workerOptions(host.WorkerOptions{
 		StopTimeout: *stopTimeout, MaxConcurrentActivities: *maxActivities,
 	}))
 	logger.Info("worker starting", slog.String("temporal", temporal.Address), slog.String("namespace", temporal.Namespace),

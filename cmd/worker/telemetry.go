@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/internal/host"
 	"github.com/shipshape-dev/shipshape/internal/telemetry"
 )
@@ -64,7 +65,7 @@ func (f *telemetryFlags) start(ctx context.Context, logger *slog.Logger) (*worke
 	t := &workerTelemetry{logger: logger, registry: prometheus.NewRegistry(), fatal: make(chan error, 1)}
 	t.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
-	if t.metrics, err = telemetry.NewMetrics(t.registry); err != nil {
+	if t.metrics, err = telemetry.NewMetrics(t.registry, all.Catalog()); err != nil {
 		return nil, nil, err
 	}
 	if t.sdk, err = telemetry.NewSDKMetrics(t.registry, logger); err != nil {

@@ -19,7 +19,8 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/internal/codec"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
@@ -162,9 +163,10 @@ type WorkerOptions struct {
 	OnFatalError func(error)
 }
 
-// NewWorker returns a worker on the Shipshape task queue with every
-// workflow and task activity registered. Start or Run it.
-func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions) worker.Worker {
+// NewWorker returns a worker on the Shipshape task queue with the
+// engine's workflows and the workflows and activities of types
+// registered (all.Types gives every task type). Start or Run it.
+func NewWorker(c client.Client, types []task.Type, run taskrun.Options, opts WorkerOptions) worker.Worker {
 	if opts.StopTimeout == 0 {
 		opts.StopTimeout = 30 * time.Second
 	}
@@ -178,7 +180,7 @@ func NewWorker(c client.Client, acts *activities.Activities, opts WorkerOptions)
 		Interceptors:                 opts.Interceptors,
 		OnFatalError:                 opts.OnFatalError,
 	})
-	workflows.Register(w)
-	acts.Register(w)
+	workflows.Register(w, task.Catalog(types))
+	taskrun.Register(w, types, run)
 	return w
 }

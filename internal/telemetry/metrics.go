@@ -20,8 +20,10 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 // Metric names Shipshape exports (besides the Temporal SDK's, prefixed
@@ -62,9 +64,9 @@ type Metrics struct {
 }
 
 // NewMetrics registers Shipshape's metrics on reg. Every task type of
-// activities.Types() starts at zero, so dashboards show them before the
+// types starts at zero, so dashboards show them before the
 // first run.
-func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+func NewMetrics(reg prometheus.Registerer, types plan.Catalog) (*Metrics, error) {
 	m := &Metrics{
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: MetricRuns, Help: "Runs finished, by plan and result (pass, warning, fail, error, cancelled), counted when their run.finished event is published.",
@@ -95,7 +97,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			return nil, err
 		}
 	}
-	for _, t := range activities.Types() {
+	for _, t := range types {
 		m.taskTypes[t.Name] = true
 		m.tasksRunning.WithLabelValues(t.Name)
 	}
@@ -128,7 +130,7 @@ func (a *activityInterceptor) ExecuteActivity(ctx context.Context, in *intercept
 	info := activity.GetInfo(ctx)
 	name := info.ActivityType.Name
 	switch {
-	case name == activities.PublishEventsName:
+	case name == taskrun.PublishEventsName:
 		if info.Attempt > 1 {
 			a.m.batchesRetried.Inc()
 		}
@@ -138,7 +140,7 @@ func (a *activityInterceptor) ExecuteActivity(ctx context.Context, in *intercept
 			return out, err
 		}
 		if len(in.Args) == 1 {
-			if batch, ok := in.Args[0].(activities.PublishEventsInput); ok {
+			if batch, ok := in.Args[0].(taskrun.PublishEventsInput); ok {
 				a.m.countEvents(batch.Events)
 			}
 		}
@@ -183,9 +185,9 @@ func taskResult(ctx context.Context, err error) string {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		switch app.Type() {
-		case activities.ErrCheckFailed:
+		case task.ErrCheckFailed:
 			return TaskCheckFailed
-		case activities.ErrInvalidParams:
+		case task.ErrInvalidParams:
 			return TaskInvalidParams
 		}
 	}

@@ -20,7 +20,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/internal/telemetry"
 )
@@ -45,7 +47,7 @@ func event(t *testing.T, typ events.Type, data any) events.Event {
 func exercised(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	m, err := telemetry.NewMetrics(reg)
+	m, err := telemetry.NewMetrics(reg, all.Catalog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,22 +58,22 @@ func exercised(t *testing.T) map[string]*dto.MetricFamily {
 	env := suite.NewTestActivityEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{m.Interceptor()}})
 	stream := &fakeStream{}
-	(&activities.Activities{Logger: slog.New(slog.DiscardHandler), Events: stream}).Register(env)
+	taskrun.RegisterActivities(env, all.Types(all.Config{}), taskrun.Options{Logger: slog.New(slog.DiscardHandler), Events: stream})
 
-	batch := activities.PublishEventsInput{Events: []events.Event{
+	batch := taskrun.PublishEventsInput{Events: []events.Event{
 		event(t, events.GateEvaluated, events.GateData{Status: "pass"}),
 		event(t, events.GateEvaluated, events.GateData{Status: "fail"}),
 		event(t, events.RunFinished, events.RunData{Result: "fail"}),
 	}}
-	if _, err := env.ExecuteActivity(activities.PublishEventsName, batch); err != nil {
+	if _, err := env.ExecuteActivity(taskrun.PublishEventsName, batch); err != nil {
 		t.Fatal(err)
 	}
 	if stream.n != 3 {
 		t.Fatalf("published %d events, want 3", stream.n)
 	}
 	for status, want := range map[int]bool{200: true, 500: false} {
-		in := activities.TaskInput{RunID: "run", Plan: "api", Phase: "smoke", Task: "health", Uses: "http-check",
-			Params: activities.Params{"url": service.URL, "expectStatus": status, "method": "GET", "timeout": "5s"}}
+		in := task.Input{RunID: "run", Plan: "api", Phase: "smoke", Task: "health", Uses: "http-check",
+			Params: task.Params{"url": service.URL, "expectStatus": status, "method": "GET", "timeout": "5s"}}
 		_, err := env.ExecuteActivity("http-check", in)
 		if (err == nil) != want {
 			t.Fatalf("http-check expecting %d: %v", status, err)
@@ -206,7 +208,7 @@ func (f fakeTemporal) CheckHealth(context.Context, *client.CheckHealthRequest) (
 
 func TestHealthEndpoints(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	if _, err := telemetry.NewMetrics(reg); err != nil {
+	if _, err := telemetry.NewMetrics(reg, all.Catalog()); err != nil {
 		t.Fatal(err)
 	}
 	var ready telemetry.Readiness

@@ -18,7 +18,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.temporal.io/sdk/client"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents/natstest"
@@ -81,13 +82,13 @@ func TestRunIsOneTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	w := host.NewWorker(cl, &activities.Activities{Logger: logger, Events: stream}, host.WorkerOptions{StopTimeout: time.Second})
+	w := host.NewWorker(cl, all.Types(all.Config{Logger: logger, Events: stream}), taskrun.Options{Logger: logger, Events: stream}, host.WorkerOptions{StopTimeout: time.Second})
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Stop)
 
-	p, err := plan.Parse("traced.yaml", []byte(tracedPlan), activities.Types(), map[string]string{"url": service.URL})
+	p, err := plan.Parse("traced.yaml", []byte(tracedPlan), all.Catalog(), map[string]string{"url": service.URL})
 	if err != nil {
 		t.Fatal(err)
 	}

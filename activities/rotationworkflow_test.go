@@ -1,4 +1,4 @@
-package workflows_test
+package activities_test
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/shipshape-dev/shipshape/activities"
-	"github.com/shipshape-dev/shipshape/workflows"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 )
 
 // runRotation runs SecretRotation with its steps replaced by recorders
@@ -32,8 +32,8 @@ func runRotationOf(t *testing.T, params activities.Params, fail map[string]error
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
-	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/rotate/db", TaskQueue: workflows.TaskQueue})
-	workflows.Register(env)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/rotate/db", TaskQueue: "shipshape"})
+	taskrun.RegisterWorkflows(env, (&activities.Activities{}).Types())
 	var mu sync.Mutex
 	var calls []string
 	failed := map[string]bool{}
@@ -60,7 +60,7 @@ func runRotationOf(t *testing.T, params activities.Params, fail map[string]error
 	if cancelAfter > 0 {
 		env.RegisterDelayedCallback(env.CancelWorkflow, cancelAfter)
 	}
-	env.ExecuteWorkflow(workflows.SecretRotation, activities.TaskInput{RunID: "run-1", Phase: "rotate", Task: "db", Uses: activities.SecretRotationType, Timeout: time.Hour, Params: params})
+	env.ExecuteWorkflow(activities.SecretRotation, activities.TaskInput{RunID: "run-1", Phase: "rotate", Task: "db", Uses: activities.SecretRotationType, Timeout: time.Hour, Params: params})
 	var out activities.TaskOutput
 	err := env.GetWorkflowError()
 	if err == nil {

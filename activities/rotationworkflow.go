@@ -1,4 +1,4 @@
-package workflows
+package activities
 
 import (
 	"fmt"
@@ -8,7 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 )
 
 // rollbackOptions: a rollback must happen, so it retries for as long as
@@ -16,7 +16,7 @@ import (
 var rollbackOptions = workflow.ActivityOptions{
 	ActivityID:             "rollback",
 	StartToCloseTimeout:    2 * time.Minute,
-	ScheduleToCloseTimeout: undoGrace - time.Minute,
+	ScheduleToCloseTimeout: taskrun.UndoGrace - time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:    time.Second,
 		BackoffCoefficient: 2,
@@ -30,10 +30,10 @@ var rollbackOptions = workflow.ActivityOptions{
 // before finish — a step that keeps failing, the test, cancellation, the
 // task's timeout — rolls back on a disconnected context, so the resource
 // and the store never disagree. Only references travel through here.
-func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+func SecretRotation(ctx workflow.Context, in TaskInput) (TaskOutput, error) {
 	started := workflow.Now(ctx)
-	step := activities.RotationStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID}
-	out := activities.TaskOutput{Metrics: map[string]float64{"rotation.steps": 0, "rotation.rolled_back": 0}, Attempt: 1}
+	step := RotationStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID}
+	out := TaskOutput{Metrics: map[string]float64{"rotation.steps": 0, "rotation.rolled_back": 0}, Attempt: 1}
 	var lines []string
 
 	work, cancelWork := workflow.WithCancel(ctx)
@@ -48,23 +48,23 @@ func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.T
 	}
 	timeout := in.Timeout
 	if timeout <= 0 {
-		timeout = defaultTimeout
+		timeout = taskrun.DefaultTimeout
 	}
 	actx := workflow.WithActivityOptions(work, workflow.ActivityOptions{
 		StartToCloseTimeout: min(timeout, 5*time.Minute),
-		RetryPolicy:         retryPolicy(in.Retry),
+		RetryPolicy:         taskrun.RetryPolicy(in.Retry),
 		WaitForCancellation: true,
 	})
 
 	failed := ""
 	var err error
 	for _, s := range []struct{ name, activity string }{
-		{"create", activities.RotateCreate},
-		{"set", activities.RotateSet},
-		{"test", activities.RotateTest},
-		{"finish", activities.RotateFinish},
+		{"create", RotateCreate},
+		{"set", RotateSet},
+		{"test", RotateTest},
+		{"finish", RotateFinish},
 	} {
-		var res activities.RotationResult
+		var res RotationResult
 		if err = workflow.ExecuteActivity(actx, s.activity, step).Get(work, &res); err != nil {
 			failed = s.name
 			break
@@ -83,9 +83,9 @@ func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.T
 	if err != nil {
 		undo, _ := workflow.NewDisconnectedContext(ctx)
 		undo = workflow.WithActivityOptions(undo, rollbackOptions)
-		var res activities.RotationResult
-		if rerr := workflow.ExecuteActivity(undo, activities.RotateRollback, step).Get(undo, &res); rerr != nil {
-			lines = append(lines, "rollback failed: "+causeMessage(rerr))
+		var res RotationResult
+		if rerr := workflow.ExecuteActivity(undo, RotateRollback, step).Get(undo, &res); rerr != nil {
+			lines = append(lines, "rollback failed: "+taskrun.CauseMessage(rerr))
 		} else {
 			out.Metrics["rotation.rolled_back"] = 1
 			lines = append(lines, "rollback: "+res.Message)
@@ -93,7 +93,7 @@ func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.T
 	}
 	out.Metrics["rotation.duration"] = workflow.Now(ctx).Sub(started).Seconds()
 	if err == nil {
-		if in.Params.Object("resource").String("kind") == activities.ResourceJWTKey {
+		if in.Params.Object("resource").String("kind") == ResourceJWTKey {
 			lines = append(lines, retire(ctx, step, rotationOverlap(in.Params), out.Metrics)...)
 		}
 	}
@@ -102,20 +102,20 @@ func SecretRotation(ctx workflow.Context, in activities.TaskInput) (activities.T
 	case ctx.Err() != nil && err != nil:
 		return out, temporal.NewCanceledError(out)
 	case err != nil:
-		msg := failed + ": " + causeMessage(err)
+		msg := failed + ": " + taskrun.CauseMessage(err)
 		if failed == "test" {
-			return out, activities.CheckFailed(out, "%s", msg)
+			return out, taskrun.AppError(CheckFailed(out, "%s", msg))
 		}
-		return out, temporal.NewNonRetryableApplicationError(msg, activities.ErrTaskFailed, nil, out)
+		return out, temporal.NewNonRetryableApplicationError(msg, ErrTaskFailed, nil, out)
 	}
 	return out, nil
 }
 
 // rotationOverlap is how long a rotated JWT signing key's predecessor
 // stays published after the new key is current; 0 for other resources.
-func rotationOverlap(p activities.Params) time.Duration {
+func rotationOverlap(p Params) time.Duration {
 	r := p.Object("resource")
-	if r.String("kind") != activities.ResourceJWTKey {
+	if r.String("kind") != ResourceJWTKey {
 		return 0
 	}
 	return r.Duration("overlap")
@@ -126,7 +126,7 @@ func rotationOverlap(p activities.Params) time.Duration {
 // the current key in the JWKS. Cancelled during the overlap, it retires
 // nothing: the old key stays published, which is safe, until the next
 // rotation retires it.
-func retire(ctx workflow.Context, step activities.RotationStep, overlap time.Duration, metrics map[string]float64) []string {
+func retire(ctx workflow.Context, step RotationStep, overlap time.Duration, metrics map[string]float64) []string {
 	start := workflow.Now(ctx)
 	metrics["rotation.overlap"] = 0
 	if overlap > 0 {
@@ -138,9 +138,9 @@ func retire(ctx workflow.Context, step activities.RotationStep, overlap time.Dur
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute, MaximumAttempts: 10},
 	})
-	var res activities.RotationResult
-	if err := workflow.ExecuteActivity(actx, activities.RotateRetire, step).Get(ctx, &res); err != nil {
-		return []string{"retire failed: " + causeMessage(err)}
+	var res RotationResult
+	if err := workflow.ExecuteActivity(actx, RotateRetire, step).Get(ctx, &res); err != nil {
+		return []string{"retire failed: " + taskrun.CauseMessage(err)}
 	}
 	metrics["rotation.overlap"] = workflow.Now(ctx).Sub(start).Seconds()
 	return []string{fmt.Sprintf("retire (after %s): %s", overlap, res.Message)}

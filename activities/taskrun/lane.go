@@ -1,4 +1,11 @@
-package workflows
+// Package taskrun runs task types on Temporal: it registers their
+// activities and workflows on a worker, turns task errors into Temporal
+// application errors that carry what the task measured, reports progress
+// as heartbeats and task.progress events, and gives every workflow (the
+// engine's and the task types' own) a lane of numbered events. It is the
+// Temporal side of the contract in package task, and links no task
+// type's clients.
+package taskrun
 
 import (
 	"encoding/json"
@@ -9,7 +16,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/events"
 )
 
@@ -17,7 +23,7 @@ import (
 // far below Temporal's limits.
 const maxBatch = 200
 
-// publisher is one workflow's lane of events: it numbers events in the
+// Lane is one workflow's lane of events: it numbers events in the
 // order the workflow emits them and sends them in batches through the
 // PublishEvents activity, one batch at a time so order is kept. Event IDs
 // are <workflowID>/<runID>/<sequence>, so a retried batch is de-duplicated
@@ -25,7 +31,7 @@ const maxBatch = 200
 // run.started and when it closes; when NATS is down, the run goes on, and
 // a workflow closing with events undelivered hands them, IDs unchanged, to
 // an EventRelay workflow that outlives it.
-type publisher struct {
+type Lane struct {
 	lane    string
 	runID   string
 	plan    string
@@ -54,11 +60,11 @@ var publishOptions = workflow.ActivityOptions{
 	},
 }
 
-// newPublisher starts the lane's sender on a disconnected context, so
+// NewLane starts the lane's sender on a disconnected context, so
 // events emitted while a run is being cancelled are still delivered.
-func newPublisher(ctx workflow.Context, runID, planName string) *publisher {
+func NewLane(ctx workflow.Context, runID, planName string) *Lane {
 	info := workflow.GetInfo(ctx)
-	p := &publisher{
+	p := &Lane{
 		lane:  info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID,
 		runID: runID,
 		plan:  planName,
@@ -69,7 +75,7 @@ func newPublisher(ctx workflow.Context, runID, planName string) *publisher {
 	return p
 }
 
-func (p *publisher) send(ctx workflow.Context) {
+func (p *Lane) send(ctx workflow.Context) {
 	for {
 		if err := workflow.Await(ctx, func() bool { return len(p.buf) > 0 || p.closed }); err != nil {
 			return
@@ -87,7 +93,7 @@ func (p *publisher) send(ctx workflow.Context) {
 		opts := workflow.GetActivityOptions(ctx)
 		opts.ActivityID = fmt.Sprintf("events/%d", p.batches)
 		actx := workflow.WithActivityOptions(ctx, opts)
-		err := workflow.ExecuteActivity(actx, activities.PublishEventsName, activities.PublishEventsInput{Events: batch}).Get(ctx, nil)
+		err := workflow.ExecuteActivity(actx, PublishEventsName, PublishEventsInput{Events: batch}).Get(ctx, nil)
 		p.buf = p.buf[n:]
 		p.sending = false
 		if err != nil {
@@ -96,8 +102,8 @@ func (p *publisher) send(ctx workflow.Context) {
 	}
 }
 
-// emit numbers an event and queues it.
-func (p *publisher) emit(ctx workflow.Context, typ events.Type, subject string, data any) {
+// Emit numbers an event and queues it.
+func (p *Lane) Emit(ctx workflow.Context, typ events.Type, subject string, data any) {
 	// encoding/json iterates maps but sorts their keys: its output is
 	// deterministic, which workflowcheck cannot see.
 	raw, err := json.Marshal(data) //workflowcheck:ignore
@@ -121,11 +127,11 @@ func (p *publisher) emit(ctx workflow.Context, typ events.Type, subject string, 
 	})
 }
 
-func (p *publisher) delivered() bool { return len(p.buf) == 0 && !p.sending }
+func (p *Lane) delivered() bool { return len(p.buf) == 0 && !p.sending }
 
-// flush waits until every event emitted so far has been published, or
+// Flush waits until every event emitted so far has been published, or
 // handoffWait has passed, and reports whether they were.
-func (p *publisher) flush(ctx workflow.Context) bool {
+func (p *Lane) Flush(ctx workflow.Context) bool {
 	if p.delivered() {
 		return true
 	}
@@ -134,14 +140,14 @@ func (p *publisher) flush(ctx workflow.Context) bool {
 	return ok
 }
 
-// close stops the lane before its workflow closes. Events it could not
+// Close stops the lane before its workflow closes. Events it could not
 // deliver within handoffWait go to an EventRelay workflow, which is left
 // running when this one closes. Events of a batch still being retried are
 // included: if that attempt succeeds after all, JetStream drops the
 // relay's copies by their IDs.
-func (p *publisher) close(ctx workflow.Context) {
+func (p *Lane) Close(ctx workflow.Context) {
 	p.closed = true
-	if p.flush(ctx) {
+	if p.Flush(ctx) {
 		return
 	}
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
@@ -160,6 +166,10 @@ func (p *publisher) close(ctx workflow.Context) {
 	workflow.GetLogger(ctx).Warn("event stream unavailable; undelivered events handed to a relay", "count", len(p.buf))
 }
 
+// EventRelayName is the registered name of the workflow that delivers
+// events a closed workflow could not (NATS was down).
+const EventRelayName = "EventRelay"
+
 // EventRelayInput holds the events a closed workflow could not deliver.
 type EventRelayInput struct {
 	Events []events.Event `json:"events"`
@@ -168,7 +178,7 @@ type EventRelayInput struct {
 // EventRelay publishes events that a workflow could not deliver before it
 // closed, in order and with their original IDs, retrying for a day.
 func EventRelay(ctx workflow.Context, in EventRelayInput) error {
-	p := &publisher{buf: in.Events}
+	p := &Lane{buf: in.Events}
 	actx := workflow.WithActivityOptions(ctx, publishOptions)
 	workflow.Go(actx, p.send)
 	p.closed = true

@@ -1,4 +1,4 @@
-package workflows
+package activities
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -23,7 +23,7 @@ const drillStepHeartbeat = 30 * time.Second
 var teardownOptions = workflow.ActivityOptions{
 	ActivityID:             "teardown",
 	StartToCloseTimeout:    5 * time.Minute,
-	ScheduleToCloseTimeout: undoGrace - time.Minute,
+	ScheduleToCloseTimeout: taskrun.UndoGrace - time.Minute,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval:    time.Second,
 		BackoffCoefficient: 2,
@@ -31,18 +31,17 @@ var teardownOptions = workflow.ActivityOptions{
 	},
 }
 
-// cloudTarget says whether a drill's target is a cloud instance, whose
+// cloudDrill says whether a drill's target is a cloud instance, whose
 // provisioning and deletion take minutes.
-func cloudTarget(in activities.TaskInput) bool {
-	kind := in.Params.Object("target").String("kind")
-	return kind == activities.TargetAWSRDS || kind == activities.TargetAzure
+func cloudDrill(in TaskInput) bool {
+	return cloudTarget(in.Params.Object("target").String("kind"))
 }
 
 // teardownFor is teardownOptions, with attempts long enough to wait for
 // a cloud instance's deletion (heartbeating meanwhile).
-func teardownFor(in activities.TaskInput) workflow.ActivityOptions {
+func teardownFor(in TaskInput) workflow.ActivityOptions {
 	o := teardownOptions
-	if cloudTarget(in) {
+	if cloudDrill(in) {
 		o.StartToCloseTimeout, o.HeartbeatTimeout = 20*time.Minute, drillStepHeartbeat
 	}
 	return o
@@ -50,9 +49,9 @@ func teardownFor(in activities.TaskInput) workflow.ActivityOptions {
 
 // drill is the state of one RestoreDrill execution.
 type drill struct {
-	in      activities.TaskInput
-	step    activities.DrillStep
-	out     activities.TaskOutput
+	in      TaskInput
+	step    DrillStep
+	out     TaskOutput
 	lines   []string
 	started time.Time
 }
@@ -64,21 +63,21 @@ type drill struct {
 // disconnected context with its own retries; and because teardown finds
 // what it removes by the drill's ID, a worker that dies mid-drill leaves
 // nothing behind once the run resumes on another.
-func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.TaskOutput, error) {
+func RestoreDrill(ctx workflow.Context, in TaskInput) (TaskOutput, error) {
 	d := &drill{
 		in:      in,
-		step:    activities.DrillStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID},
-		out:     activities.TaskOutput{Metrics: map[string]float64{}, Attempt: 1},
+		step:    DrillStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID},
+		out:     TaskOutput{Metrics: map[string]float64{}, Attempt: 1},
 		started: workflow.Now(ctx),
 	}
-	kind := activities.Params(in.Params).Object("target").String("kind")
+	kind := Params(in.Params).Object("target").String("kind")
 	if kind == "" {
-		kind = activities.TargetLocal
+		kind = TargetLocal
 	}
-	pub := newPublisher(ctx, in.RunID, in.Plan)
+	pub := taskrun.NewLane(ctx, in.RunID, in.Plan)
 	subject := in.Phase + "/" + in.Task
-	pub.emit(ctx, events.DrillStarted, subject, events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind,
-		Database: activities.DrillDatabase(activities.Params(in.Params))})
+	pub.Emit(ctx, events.DrillStarted, subject, events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind,
+		Database: DrillDatabase(Params(in.Params))})
 
 	// The task's timeout bounds the drill's work; teardown comes after.
 	work, cancelWork := workflow.WithCancel(ctx)
@@ -101,9 +100,9 @@ func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.Tas
 	if failedStep != "select" { // provisioning began: undo it
 		cleanup, _ := workflow.NewDisconnectedContext(ctx)
 		cleanup = workflow.WithActivityOptions(cleanup, teardownFor(d.in))
-		var res activities.DrillResult
-		if terr := workflow.ExecuteActivity(cleanup, activities.DrillTeardown, d.step).Get(cleanup, &res); terr != nil {
-			d.note("teardown failed: " + causeMessage(terr) + " (run `starter drills cleanup`)")
+		var res DrillResult
+		if terr := workflow.ExecuteActivity(cleanup, DrillTeardown, d.step).Get(cleanup, &res); terr != nil {
+			d.note("teardown failed: " + taskrun.CauseMessage(terr) + " (run `starter drills cleanup`)")
 			if err == nil {
 				failedStep, err = "teardown", terr
 			}
@@ -123,11 +122,11 @@ func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.Tas
 	data.Verified = err == nil
 	data.Status = string(plan.StatusPass)
 	if err != nil {
-		data.Status, data.Step, data.Error = string(plan.StatusFail), failedStep, causeMessage(err)
+		data.Status, data.Step, data.Error = string(plan.StatusFail), failedStep, taskrun.CauseMessage(err)
 	}
 	closing, _ := workflow.NewDisconnectedContext(ctx)
-	pub.emit(closing, events.DrillFinished, subject, data)
-	pub.close(closing)
+	pub.Emit(closing, events.DrillFinished, subject, data)
+	pub.Close(closing)
 
 	d.out.Output = strings.Join(d.lines, "\n")
 	switch {
@@ -143,21 +142,21 @@ func RestoreDrill(ctx workflow.Context, in activities.TaskInput) (activities.Tas
 func (d *drill) run(ctx workflow.Context) (string, error) {
 	timeout := d.in.Timeout
 	if timeout <= 0 {
-		timeout = defaultTimeout
+		timeout = taskrun.DefaultTimeout
 	}
 	short := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: min(timeout, 10*time.Minute),
-		RetryPolicy:         retryPolicy(d.in.Retry),
+		RetryPolicy:         taskrun.RetryPolicy(d.in.Retry),
 		WaitForCancellation: true,
 	})
 	long := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		HeartbeatTimeout:    drillStepHeartbeat,
-		RetryPolicy:         retryPolicy(d.in.Retry),
+		RetryPolicy:         taskrun.RetryPolicy(d.in.Retry),
 		WaitForCancellation: true,
 	})
 
-	if err := workflow.ExecuteActivity(short, activities.DrillSelect, d.step).Get(ctx, &d.step.Backup); err != nil {
+	if err := workflow.ExecuteActivity(short, DrillSelect, d.step).Get(ctx, &d.step.Backup); err != nil {
 		return "select", err
 	}
 	b := d.step.Backup
@@ -166,25 +165,25 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 
 	// A cloud target takes minutes to restore: it heartbeats meanwhile.
 	provision := short
-	if cloudTarget(d.in) {
+	if cloudDrill(d.in) {
 		provision = long
 	}
-	if err := workflow.ExecuteActivity(provision, activities.DrillProvision, d.step).Get(ctx, &d.step.Target); err != nil {
+	if err := workflow.ExecuteActivity(provision, DrillProvision, d.step).Get(ctx, &d.step.Target); err != nil {
 		return "provision", err
 	}
 	t := d.step.Target
 	d.note(fmt.Sprintf("target %s: %s:%d/%s", t.Kind, t.Host, t.Port, t.Database))
 
 	for _, s := range []struct{ name, activity string }{
-		{"fetch", activities.DrillFetch},
-		{"restore", activities.DrillRestore},
-		{"verify", activities.DrillVerify},
+		{"fetch", DrillFetch},
+		{"restore", DrillRestore},
+		{"verify", DrillVerify},
 	} {
-		var res activities.DrillResult
+		var res DrillResult
 		err := workflow.ExecuteActivity(long, s.activity, d.step).Get(ctx, &res)
 		if err != nil {
-			if o, ok := activities.OutputOf(err); ok {
-				d.merge(activities.DrillResult{Metrics: o.Metrics})
+			if o, ok := OutputOf(err); ok {
+				d.merge(DrillResult{Metrics: o.Metrics})
 			}
 			return s.name, err
 		}
@@ -199,7 +198,7 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 	return "", nil
 }
 
-func (d *drill) merge(res activities.DrillResult) {
+func (d *drill) merge(res DrillResult) {
 	// Copying a map gives the same map in any order.
 	//workflowcheck:ignore
 	for k, v := range res.Metrics {
@@ -218,10 +217,10 @@ func (d *drill) note(line string) {
 // drillError fails the task with the output measured, as a failed task
 // activity would: a verification that did not hold is a CheckFailed,
 // anything else says which step failed.
-func drillError(step string, err error, out activities.TaskOutput) error {
-	msg := step + ": " + causeMessage(err)
+func drillError(step string, err error, out TaskOutput) error {
+	msg := step + ": " + taskrun.CauseMessage(err)
 	if step == "verify" {
-		return activities.CheckFailed(out, "%s", msg)
+		return taskrun.AppError(CheckFailed(out, "%s", msg))
 	}
-	return temporal.NewNonRetryableApplicationError(msg, activities.ErrTaskFailed, nil, out)
+	return temporal.NewNonRetryableApplicationError(msg, ErrTaskFailed, nil, out)
 }

@@ -1,4 +1,4 @@
-package workflows_test
+package activities_test
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
-	"github.com/shipshape-dev/shipshape/workflows"
 )
 
 // drillEnv runs RestoreDrill with its step activities replaced by
@@ -45,11 +45,11 @@ func newDrillEnv(t *testing.T) *drillEnv {
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	d.env = suite.NewTestWorkflowEnvironment()
 	d.env.SetStartTime(testStart)
-	d.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/dr/drill", TaskQueue: workflows.TaskQueue})
+	d.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/dr/drill", TaskQueue: "shipshape"})
 	d.env.SetTestTimeout(30 * time.Second)
 	d.env.SetWorkerOptions(worker.Options{MaxHeartbeatThrottleInterval: 50 * time.Millisecond, DeadlockDetectionTimeout: 30 * time.Second})
-	workflows.Register(d.env)
-	d.env.RegisterActivityWithOptions(d.sink.publish, activity.RegisterOptions{Name: activities.PublishEventsName})
+	taskrun.RegisterWorkflows(d.env, (&activities.Activities{}).Types())
+	d.env.RegisterActivityWithOptions(d.sink.publish, activity.RegisterOptions{Name: taskrun.PublishEventsName})
 	step := func(name string, res func(s activities.DrillStep) any) {
 		short := strings.TrimPrefix(name, "restore-drill.")
 		switch name {
@@ -126,7 +126,7 @@ func (d *drillEnv) run(timeout time.Duration) (activities.TaskOutput, error) {
 }
 
 func (d *drillEnv) runRetrying(timeout time.Duration, retry plan.Retry) (activities.TaskOutput, error) {
-	d.env.ExecuteWorkflow(workflows.RestoreDrill, activities.TaskInput{
+	d.env.ExecuteWorkflow(activities.RestoreDrill, activities.TaskInput{
 		Retry: retry,
 		RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: activities.RestoreDrillType,
 		Params:  activities.Params{"storage": "/x", "database": "app", "target": map[string]any{"kind": "local"}},

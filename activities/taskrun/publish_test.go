@@ -1,4 +1,4 @@
-package activities_test
+package taskrun_test
 
 import (
 	"context"
@@ -10,14 +10,14 @@ import (
 
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents/natstest"
 )
 
 // The worker wires a natsevents.Client into Activities.Events.
-var _ activities.EventPublisher = (*natsevents.Client)(nil)
+var _ taskrun.EventPublisher = (*natsevents.Client)(nil)
 
 // mustEvent builds the event a workflow would emit: its ID is
 // <workflowID>/<temporalRunID>/<sequence>.
@@ -74,12 +74,12 @@ func mustStream(t *testing.T) *natsevents.Client {
 	return client
 }
 
-func mustPublishEvents(t *testing.T, a *activities.Activities, batch []events.Event) {
+func mustPublishEvents(t *testing.T, pub taskrun.EventPublisher, batch []events.Event) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	env.RegisterActivity(a.PublishEvents)
-	if _, err := env.ExecuteActivity(a.PublishEvents, activities.PublishEventsInput{Events: batch}); err != nil {
+	taskrun.RegisterActivities(env, nil, taskrun.Options{Events: pub})
+	if _, err := env.ExecuteActivity(taskrun.PublishEventsName, taskrun.PublishEventsInput{Events: batch}); err != nil {
 		t.Fatalf("PublishEvents: %v", err)
 	}
 }
@@ -102,7 +102,7 @@ func mustReadStream(t *testing.T, client *natsevents.Client) []natsevents.Messag
 func TestPublishEventsToJetStream(t *testing.T) {
 	client := mustStream(t)
 	batch := mustBatch(t)
-	mustPublishEvents(t, &activities.Activities{Events: client}, batch)
+	mustPublishEvents(t, client, batch)
 
 	msgs := mustReadStream(t, client)
 	if len(msgs) != len(batch) {
@@ -167,7 +167,7 @@ func TestPublishEventsToJetStream(t *testing.T) {
 // earlier attempt stored; the stream keeps each event once, in order.
 func TestPublishEventsRetryDoesNotDuplicate(t *testing.T) {
 	client := mustStream(t)
-	a := &activities.Activities{Events: client}
+	a := client
 	batch := mustBatch(t)
 
 	mustPublishEvents(t, a, batch[:2]) // an attempt that failed half-way
@@ -188,5 +188,5 @@ func TestPublishEventsRetryDoesNotDuplicate(t *testing.T) {
 }
 
 func TestPublishEventsWithoutStream(t *testing.T) {
-	mustPublishEvents(t, &activities.Activities{}, mustBatch(t))
+	mustPublishEvents(t, nil, mustBatch(t))
 }

@@ -1,0 +1,69 @@
+// Package all wires every task type into the worker: one line per type in
+// Types. Adding a task type is a new package under activities/ and one
+// line here.
+package all
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/integrations/azurepg"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// Config is what the task types of one worker share: its logger, event
+// stream and directories, and the clients of outside systems a test or a
+// deployment may replace. Zero values are sensible defaults.
+type Config struct {
+	Logger *slog.Logger
+	// HTTPClient is used by HTTP task types; nil means a default client.
+	HTTPClient *http.Client
+	// Events publishes event batches and progress events; nil: none.
+	Events taskrun.EventPublisher
+	// Vulns keeps the advisory databases sbom-scan tasks indexed, so a
+	// worker reads each once; nil: one is made on first use.
+	Vulns *vulndb.Cache
+	// ScratchDir is where restore drills make local targets and keep
+	// downloads; empty: the default scratch directory.
+	ScratchDir string
+	// SecretsDir is the local secret store's directory; empty: the
+	// default.
+	SecretsDir string
+	// KeyVault opens the Azure Key Vault of an azkv://VAULT/NAME
+	// reference; nil: DefaultAzureCredential on Azure's public cloud.
+	KeyVault func(vault string) (*secretstore.KeyVault, error)
+	// RDSPoll is how often aws-rds drill targets poll RDS; zero: RDS's
+	// waiter defaults.
+	RDSPoll time.Duration
+	// AzurePG opens the flexible servers of a subscription; nil:
+	// DefaultAzureCredential. AzurePoll is how often its long operations
+	// are polled (zero: 30 s).
+	AzurePG   func(subscription string) (*azurepg.Client, error)
+	AzurePoll time.Duration
+}
+
+// Types returns every task type, its clients built from cfg.
+func Types(cfg Config) []task.Type {
+	legacy := &activities.Activities{
+		Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns,
+		ScratchDir: cfg.ScratchDir, SecretsDir: cfg.SecretsDir, KeyVault: cfg.KeyVault,
+		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll,
+	}
+	return legacy.Types()
+}
+
+// Catalog returns the declarations of every task type, for plan
+// validation, the plan reference and the engine.
+func Catalog() plan.Catalog { return task.Catalog(Types(Config{})) }
+
+// Register registers every task type's workflows and activities, and the
+// PublishEvents activity, on a worker.
+func Register(r taskrun.Registry, cfg Config) {
+	taskrun.Register(r, Types(cfg), taskrun.Options{Events: cfg.Events, Logger: cfg.Logger})
+}
