@@ -55,7 +55,9 @@ func Types(cfg Config) []task.Type {
 		ScratchDir: cfg.ScratchDir, SecretsDir: cfg.SecretsDir, KeyVault: cfg.KeyVault,
 		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll,
 	}
-	return legacy.Types()
+	types := legacy.Types()
+	// One line per task type package, in the order of the plan reference.
+	return types
 }
 
 // Catalog returns the declarations of every task type, for plan
