@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
 
@@ -20,9 +21,17 @@ func historyFile(workflowID string) string {
 	return strings.ReplaceAll(workflowID, "/", "__") + ".json"
 }
 
-// TestReplay replays recorded histories of the example plans (make
-// replay-record) against the current workflow code: a change that breaks
-// determinism fails here, before it breaks runs in flight.
+// workflowNames collects the names workflows.Register registers.
+type workflowNames []string
+
+func (n *workflowNames) RegisterWorkflowWithOptions(_ any, o workflow.RegisterOptions) {
+	*n = append(*n, o.Name)
+}
+
+// TestReplay replays the recorded histories (make replay-record; see
+// TestRecordHistories for the runs) against the current workflow code: a
+// change that breaks determinism fails here, before it breaks runs in
+// flight. Every registered workflow type must have a history.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
@@ -31,10 +40,12 @@ func TestReplay(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no recorded histories in testdata/histories: run make replay-record")
 	}
+	recorded := map[string]bool{}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			workflows.Register(r, all.Catalog())
+			taskrun.RegisterWorkflows(r, all.Types(all.Config{}))
 			fh, err := os.Open(f)
 			if err != nil {
 				t.Fatal(err)
@@ -44,6 +55,10 @@ func TestReplay(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if len(h.GetEvents()) == 0 {
+				t.Fatal("empty history")
+			}
+			recorded[h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes().GetWorkflowType().GetName()] = true
 			id := strings.ReplaceAll(strings.TrimSuffix(filepath.Base(f), ".json"), "__", "/")
 			err = r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
 				OriginalExecution: workflow.Execution{ID: id},
@@ -52,5 +67,13 @@ func TestReplay(t *testing.T) {
 				t.Fatalf("replay %s: %v", f, err)
 			}
 		})
+	}
+	var registered workflowNames
+	workflows.Register(&registered, all.Catalog())
+	taskrun.RegisterWorkflows(&registered, all.Types(all.Config{}))
+	for _, name := range registered {
+		if !recorded[name] {
+			t.Errorf("no recorded history of workflow type %s: add a run to TestRecordHistories and re-record", name)
+		}
 	}
 }
