@@ -37,7 +37,9 @@ WORKFLOWCHECK_VERSION := v0.6.0
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/...
+	# Workflow code lives in the engine (workflows/) and in the task types
+	# that run as workflows of their own (activities/<type>/).
+	$(GO) run go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION) ./workflows/... ./activities/...
 
 vet:
 	$(GO) vet ./...
