@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/internal/testenv"
 )
 
 // TestClusterLifecycle starts a real PostgreSQL cluster from the machine's
@@ -16,7 +17,7 @@ import (
 // leftover by its tag, and removes it.
 func TestClusterLifecycle(t *testing.T) {
 	if _, err := postgres.BinDir(); err != nil {
-		t.Skip(err)
+		testenv.Missing(t, "PostgreSQL ("+err.Error()+")", "apt-get install postgresql")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/shipshape-dev/shipshape/internal/testenv"
 )
 
 // Chromium returns a browser context for a headless Chromium, or skips
@@ -25,7 +26,7 @@ func Chromium(tb testing.TB) context.Context {
 		}
 	}
 	if path == "" {
-		tb.Skip("no Chromium: install it (apt-get install -y chromium; .ci/run does) to test pages in a browser")
+		testenv.Missing(tb, "Chromium", "apt-get install -y chromium")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),

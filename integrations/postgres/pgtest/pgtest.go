@@ -15,14 +15,15 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/internal/testenv"
 )
 
 // Start starts a cluster for t, stopped and removed when t ends, or skips
-// t where PostgreSQL's binaries are not installed.
+// t where PostgreSQL's binaries are not installed (fails it under CI).
 func Start(t testing.TB, tag string) *postgres.Cluster {
 	t.Helper()
 	if _, err := postgres.BinDir(); err != nil {
-		t.Skipf("PostgreSQL binaries not installed (apt install postgresql): %v", err)
+		testenv.Missing(t, "PostgreSQL ("+err.Error()+")", "apt-get install postgresql")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
