@@ -135,6 +135,15 @@ func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live 
 	d := newDisplay(w, id)
 	tick := time.NewTicker(500 * time.Millisecond)
 	defer tick.Stop()
+	// The run's end is heard at once through a long poll on its result,
+	// not up to a tick later; the ticker only paces the progress display.
+	closed := make(chan struct{})
+	wait, stopWaiting := context.WithCancel(context.Background())
+	defer stopWaiting()
+	go func() {
+		defer close(closed)
+		_ = cl.GetWorkflow(wait, id, "").Get(wait, nil)
+	}()
 	cancelled := false
 	var failingSince time.Time
 	for {
@@ -178,6 +187,8 @@ func follow(ctx context.Context, cl client.Client, id string, w io.Writer, live 
 				return nil, err
 			}
 			ctx = context.Background()
+		case <-closed:
+			closed = nil // heard once; a failed long poll falls back to the ticker
 		case <-tick.C:
 		}
 	}
