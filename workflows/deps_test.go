@@ -44,7 +44,7 @@ func TestEngineLinksNoTaskTypeClients(t *testing.T) {
 // The contract imports the plan and the standard library only.
 func TestTaskContractIsALeaf(t *testing.T) {
 	for _, dep := range goListDeps(t, "./activities/task") {
-		if strings.Contains(dep, ".") && !strings.HasPrefix(dep, "github.com/shipshape-dev/shipshape/plan") &&
+		if strings.Contains(dep, ".") && !strings.HasPrefix(dep, "vendor/") && !strings.HasPrefix(dep, "github.com/shipshape-dev/shipshape/plan") &&
 			dep != "github.com/shipshape-dev/shipshape/activities/task" && !strings.HasPrefix(dep, "gopkg.in/yaml.v3") {
 			t.Errorf("activities/task links %s", dep)
 		}

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"errors"
+	"fmt"
 	"time"
 
 	enums "go.temporal.io/api/enums/v1"
@@ -28,6 +30,22 @@ type phaseRun struct {
 	pub    *taskrun.Lane
 	// confirmed maps task → item → who confirmed it.
 	confirmed map[string]map[string]string
+	// restarted is set by a task's completion that started it again
+	// instead (its worker was lost): the task is still in flight.
+	restarted bool
+	// lost counts, per task, the attempts lost with their worker.
+	lost map[int]int
+}
+
+// selectOne waits for one task's completion and says whether a task
+// finished (1) or was started again (0).
+func (r *phaseRun) selectOne(sel workflow.Selector, wait workflow.Context) int {
+	r.restarted = false
+	sel.Select(wait)
+	if r.restarted {
+		return 0
+	}
+	return 1
 }
 
 // Phase runs the tasks of one phase, at most in.Concurrency at once, and
@@ -79,8 +97,7 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 	inflight := 0
 	for i := range ph.Tasks {
 		for inflight >= limit && ctx.Err() == nil {
-			sel.Select(wait)
-			inflight--
+			inflight -= r.selectOne(sel, wait)
 		}
 		if ctx.Err() != nil {
 			break
@@ -88,8 +105,8 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 		r.startTask(ctx, sel, i)
 		inflight++
 	}
-	for ; inflight > 0; inflight-- {
-		sel.Select(wait)
+	for inflight > 0 {
+		inflight -= r.selectOne(sel, wait)
 	}
 
 	cancelled := ctx.Err() != nil
@@ -137,11 +154,51 @@ func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int)
 	default:
 		fut = workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, activityOptions(t)), t.Uses, in)
 	}
+	r.await(ctx, sel, i, in, fut)
+}
+
+// lostWorkerRetries is how many times a task activity whose worker was
+// lost (its heartbeat stopped) runs again beyond its own attempts: a
+// worker lost is not a task that failed, so even a task of one attempt
+// survives a worker crash.
+const lostWorkerRetries = 3
+
+// await records a task's result when fut completes; an activity lost with
+// its worker after its last attempt starts again, at most
+// lostWorkerRetries times.
+func (r *phaseRun) await(ctx workflow.Context, sel workflow.Selector, i int, in task.Input, fut workflow.Future) {
 	sel.AddFuture(fut, func(f workflow.Future) {
 		var out task.Output
 		err := f.Get(ctx, &out)
+		t := r.in.Phase.Tasks[i]
+		if workerLost(err) && ctx.Err() == nil && r.lost[i] < lostWorkerRetries &&
+			!r.types[t.Uses].Manual && !r.types[t.Uses].Workflow &&
+			workflow.GetVersion(ctx, "lost-worker-retry", workflow.DefaultVersion, 1) == 1 {
+			if r.lost == nil {
+				r.lost = map[int]int{}
+			}
+			r.lost[i]++
+			opts := activityOptions(t)
+			// A new activity: its own ID, so events and heartbeats of
+			// the lost one never mix with it.
+			opts.ActivityID = fmt.Sprintf("%s/lost-worker-%d", t.Name, r.lost[i])
+			workflow.GetLogger(ctx).Warn("task's worker lost: starting it again", "task", t.Name, "restart", r.lost[i])
+			r.restarted = true
+			r.await(ctx, sel, i, in, workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, opts), t.Uses, in))
+			return
+		}
 		r.finishTask(ctx, i, out, err)
 	})
+}
+
+// workerLost says whether an activity failed because it stopped
+// heartbeating: its worker died or lost its connection.
+func workerLost(err error) bool {
+	var timeout *temporal.TimeoutError
+	if !errors.As(err, &timeout) {
+		return false
+	}
+	return timeout.TimeoutType() == enums.TIMEOUT_TYPE_HEARTBEAT
 }
 
 // abortOn returns the gates a task should check as it runs, if any.

@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	enums "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -146,6 +148,26 @@ func TestPhaseRetriesTasks(t *testing.T) {
 			},
 			calls: 2, status: plan.StatusPass, tries: 2,
 			metrics: map[string]float64{"latency": 0.1, "http.ok": 1}, gateStat: []plan.Status{plan.StatusPass, plan.StatusPass},
+		},
+		{
+			name: "worker lost then passes", attempts: 1,
+			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
+				if activity.GetInfo(ctx).ActivityID == "api" {
+					return task.Output{}, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
+				}
+				return task.Output{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
+			},
+			calls: 2, status: plan.StatusPass, tries: 1,
+			metrics: map[string]float64{"latency": 0.1, "http.ok": 1}, gateStat: []plan.Status{plan.StatusPass, plan.StatusPass},
+		},
+		{
+			name: "worker lost every time", attempts: 1,
+			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
+				return task.Output{}, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
+			},
+			calls: 4, status: plan.StatusError, err: "Heartbeat timeout",
+			metrics: map[string]float64{}, gateStat: []plan.Status{plan.StatusFail, plan.StatusFail},
+			reason: "task failed: Heartbeat timeout",
 		},
 		{
 			name: "times out", attempts: 1, timeout: 50 * time.Millisecond,
