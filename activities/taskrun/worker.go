@@ -28,6 +28,12 @@ type EventPublisher interface {
 	Publish(ctx context.Context, subject, msgID string, data []byte) error
 }
 
+// BatchPublisher is an EventPublisher that can send a batch in one round
+// trip, keeping its order (natsevents.Client does).
+type BatchPublisher interface {
+	PublishBatch(ctx context.Context, subjects, msgIDs []string, data [][]byte) error
+}
+
 // PublishEventsInput is a batch of events in the order they happened.
 type PublishEventsInput struct {
 	Events []events.Event `json:"events"`
@@ -161,14 +167,24 @@ func PublishEvents(ctx context.Context, pub EventPublisher, in PublishEventsInpu
 		return nil // no event stream configured
 	}
 	traceParent := traceParent(ctx)
-	for _, e := range in.Events {
+	subjects, ids, bodies := make([]string, len(in.Events)), make([]string, len(in.Events)), make([][]byte, len(in.Events))
+	for i, e := range in.Events {
 		e.TraceParent = traceParent
 		data, err := json.Marshal(e)
 		if err != nil {
 			return fmt.Errorf("encode event %s: %w", e.ID, err)
 		}
-		if err := pub.Publish(ctx, e.NATSSubject(), e.ID, data); err != nil {
-			return fmt.Errorf("publish event %s: %w", e.ID, err)
+		subjects[i], ids[i], bodies[i] = e.NATSSubject(), e.ID, data
+	}
+	if batch, ok := pub.(BatchPublisher); ok {
+		if err := batch.PublishBatch(ctx, subjects, ids, bodies); err != nil {
+			return fmt.Errorf("publish events %s…: %w", ids[0], err)
+		}
+		return nil
+	}
+	for i := range subjects {
+		if err := pub.Publish(ctx, subjects[i], ids[i], bodies[i]); err != nil {
+			return fmt.Errorf("publish event %s: %w", ids[i], err)
 		}
 	}
 	return nil

@@ -196,9 +196,15 @@ func TestConsumeFollowSurvivesOutage(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 			srv.Stop()
 			srv.Restart()
+			// Each attempt waits a second at most: a publish sent while the
+			// restarted server is still recovering its stream may never be
+			// acknowledged, and one attempt waiting out the whole deadline
+			// made this test fail now and then on a loaded machine.
 			publishCtx := testContext(t)
 			for {
-				err := c.Publish(publishCtx, "shipshape.run.api.run.finished", "2", []byte(`{}`))
+				attempt, cancelAttempt := context.WithTimeout(publishCtx, time.Second)
+				err := c.Publish(attempt, "shipshape.run.api.run.finished", "2", []byte(`{}`))
+				cancelAttempt()
 				if err == nil {
 					break
 				}

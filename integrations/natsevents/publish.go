@@ -103,3 +103,67 @@ func transient(err error) bool {
 	var apiErr *jetstream.APIError
 	return errors.As(err, &apiErr) && apiErr.Code == 503
 }
+
+// PublishBatch stores messages in order, each subjects[i] / msgIDs[i] /
+// data[i] as Publish would, but pipelined: every message is sent before
+// the first acknowledgement is awaited, so a batch costs about one round
+// trip instead of one per message. Messages leave in order on one
+// connection and the stream stores them in that order. Sizes are checked
+// before anything is sent, so no message of a batch can be refused for
+// its own sake while a later one is stored; on any failure the caller
+// re-sends the whole batch and the stream drops the ones it holds by
+// their IDs.
+func (c *Client) PublishBatch(ctx context.Context, subjects, msgIDs []string, data [][]byte) error {
+	if len(subjects) != len(msgIDs) || len(subjects) != len(data) {
+		return fmt.Errorf("publish batch: %d subjects, %d IDs, %d messages", len(subjects), len(msgIDs), len(data))
+	}
+	if len(subjects) == 0 {
+		return nil
+	}
+	js, nc, err := c.jetStream()
+	if err != nil {
+		return fmt.Errorf("publish batch: %w", err)
+	}
+	if !nc.IsConnected() {
+		return fmt.Errorf("publish batch: %w: %s", ErrUnavailable, nc.Status())
+	}
+	if !c.streamReady.Load() && !c.cfg.ReadOnly {
+		if err := c.ensureStream(ctx, js); err != nil {
+			return fmt.Errorf("publish batch: %w", err)
+		}
+	}
+	if limit := nc.MaxPayload(); limit > 0 {
+		for i, d := range data {
+			if int64(len(d)) > limit-1024 { // headers travel too
+				return fmt.Errorf("publish %s: message %s of %d bytes exceeds the server's limit of %d", subjects[i], msgIDs[i], len(d), limit)
+			}
+		}
+	}
+	futures := make([]jetstream.PubAckFuture, len(subjects))
+	for i := range subjects {
+		f, err := js.PublishAsync(subjects[i], data[i], jetstream.WithMsgID(msgIDs[i]))
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", subjects[i], classify(err))
+		}
+		futures[i] = f
+	}
+	for i, f := range futures {
+		select {
+		case ack := <-f.Ok():
+			if ack.Duplicate {
+				c.log.Debug("nats duplicate dropped", slog.String("subject", subjects[i]), slog.String("msgID", msgIDs[i]))
+			}
+		case err := <-f.Err():
+			if errors.Is(err, jetstream.ErrNoStreamResponse) {
+				c.streamReady.Store(false)
+			}
+			if denied := permissionDenied(nc, subjects[i]); denied != nil {
+				return fmt.Errorf("publish %s: %w", subjects[i], denied)
+			}
+			return fmt.Errorf("publish %s: %w", subjects[i], classify(err))
+		case <-ctx.Done():
+			return fmt.Errorf("publish %s: %w", subjects[i], classify(ctx.Err()))
+		}
+	}
+	return nil
+}
