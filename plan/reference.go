@@ -170,6 +170,7 @@ var paramTypeDocs = []struct {
 // safetyDocs is what the reference says of a parameter with a Safety rule.
 var safetyDocs = map[Safety]string{
 	SafetyHost:        "*Host must be allowed* ([Load safety](#load-safety)).",
+	SafetyHostPort:    "*Host must be allowed* ([Load safety](#load-safety)).",
 	SafetyAllowHosts:  "*Allow-list* of this task, added to `spec.allowedHosts` ([Load safety](#load-safety)).",
 	SafetyRate:        "*At most spec.limits.maxRate* ([Load safety](#load-safety)).",
 	SafetyConcurrency: "*At most spec.limits.maxConcurrency* ([Load safety](#load-safety)).",
@@ -264,6 +265,7 @@ func Reference(c Catalog) string {
 	p("## Load safety\n\n")
 	p("A task type that sends load (see the parameters marked so) may only send it where the plan says, and no harder than the plan allows. Shipshape checks this before it runs anything, and an offending value is an invalid plan, with its line and column, never a request:\n\n")
 	p("- A URL marked *host must be allowed* must be absolute `http://` or `https://`, and its host must be in `spec.allowedHosts` or in the task's own allow-list parameter. The check applies to the URL with its vars resolved, so `--set vars.target=…` cannot point a test at a host the plan does not name.\n")
+	p("- A `host:port` marked *host must be allowed* (a server a task connects to, such as `db.example.com:5432`) must have a port, and its host must be allowed the same way.\n")
 	p("- A rate marked *at most spec.limits.maxRate* (a `rate`, each stage's target) may not exceed `spec.limits.maxRate`.\n")
 	p("- A number of concurrent requests marked *at most spec.limits.maxConcurrency* may not exceed `spec.limits.maxConcurrency`.\n\n")
 

@@ -78,6 +78,9 @@ func (d *decoder) checkSafety(values []guarded, allowNames []string) {
 		case SafetyHost:
 			s, _ := g.value.(string)
 			d.checkHost(g.node, g.path, s, allowed, allowNames)
+		case SafetyHostPort:
+			s, _ := g.value.(string)
+			d.checkHostPort(g.node, g.path, s, allowed, allowNames)
 		case SafetyRate:
 			text, _ := g.value.(string)
 			rate, err := ParseRate(text)
@@ -105,9 +108,31 @@ func (d *decoder) checkHost(n *yaml.Node, path, raw string, allowed, allowNames 
 		d.errorf(n, path, "must be an absolute http:// or https:// URL, got %s", short(raw))
 		return
 	}
-	if hostAllowed(u, allowed) {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if !hostAllowed(u.Hostname(), port, allowed) {
+		d.notAllowed(n, path, u.Host, allowed, allowNames)
+	}
+}
+
+// checkHostPort reports a value that is not host:port, or whose host is
+// not allowed.
+func (d *decoder) checkHostPort(n *yaml.Node, path, raw string, allowed, allowNames []string) {
+	text := strings.TrimSpace(raw)
+	host, port, err := net.SplitHostPort(text)
+	if _, perr := strconv.ParseUint(port, 10, 16); err != nil || host == "" || perr != nil || strings.ContainsAny(host, "/?#@ ") {
+		d.errorf(n, path, "must be host:port, such as db.example.com:5432, 127.0.0.1:8443 or [::1]:443, got %s", short(raw))
 		return
 	}
+	if !hostAllowed(host, port, allowed) {
+		d.notAllowed(n, path, text, allowed, allowNames)
+	}
+}
+
+// notAllowed reports a host that no allowed-host entry matches.
+func (d *decoder) notAllowed(n *yaml.Node, path, host string, allowed, allowNames []string) {
 	where := "spec.allowedHosts"
 	for _, name := range allowNames {
 		where += " or the task's " + name
@@ -116,19 +141,15 @@ func (d *decoder) checkHost(n *yaml.Node, path, raw string, allowed, allowNames 
 	if len(allowed) > 0 {
 		list = formatList(allowed)
 	}
-	d.errorf(n, path, "host %q is not allowed: list it in %s (allowed: %s)", u.Host, where, list)
+	d.errorf(n, path, "host %q is not allowed: list it in %s (allowed: %s)", host, where, list)
 }
 
-// hostAllowed reports whether u's host matches an entry: a host name or
-// address ("api.example.com", "127.0.0.1", "[::1]"), which allows every
-// port; "host:port", which allows that port; or "*.example.com", which
-// allows every subdomain of example.com.
-func hostAllowed(u *url.URL, allowed []string) bool {
-	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
+// hostAllowed reports whether host, reached on port, matches an entry: a
+// host name or address ("api.example.com", "127.0.0.1", "[::1]"), which
+// allows every port; "host:port", which allows that port; or
+// "*.example.com", which allows every subdomain of example.com.
+func hostAllowed(host, port string, allowed []string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
 	for _, entry := range allowed {
 		entryHost, entryPort := splitHostEntry(entry)
 		if entryPort != "" && entryPort != port {

@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/shipshape-dev/shipshape/plan"
@@ -36,6 +37,65 @@ func TestParseRate(t *testing.T) {
 			}
 			if !tt.wantErr && got != tt.want {
 				t.Errorf("ParseRate(%q) = %v, want %v", tt.text, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestHostPortSafety: a host:port under SafetyHostPort must name a port,
+// and its host must be allowed as a URL's is, vars resolved.
+func TestHostPortSafety(t *testing.T) {
+	catalog := plan.NewCatalog(plan.TaskType{
+		Name:    "tls-probe",
+		Summary: "Connects to a server.",
+		Params: []plan.Param{
+			{Name: "address", Type: plan.TypeString, Required: true, Safety: plan.SafetyHostPort, Doc: "host:port."},
+		},
+		Metrics: []plan.Metric{{Name: "up", Unit: plan.UnitCount, Doc: "1 when up."}},
+	})
+	const doc = `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: probe}
+spec:
+  vars: {target: "127.0.0.1:8443"}
+  allowedHosts: [127.0.0.1, "db.example.com:5432", "*.internal", "[::1]"]
+  phases:
+    - name: p
+      tasks:
+        - {name: t, uses: tls-probe, with: {address: "${vars.target}"}}
+`
+	tests := []struct {
+		target  string
+		wantErr string
+	}{
+		{target: "127.0.0.1:8443"},
+		{target: "127.0.0.1:1"},
+		{target: "db.example.com:5432"},
+		{target: "DB.Example.com.:5432"},
+		{target: "pg.eu.internal:5432"},
+		{target: "[::1]:443"},
+		{target: "db.example.com:5433", wantErr: `host "db.example.com:5433" is not allowed: list it in spec.allowedHosts (allowed: 127.0.0.1, db.example.com:5432, *.internal, [::1])`},
+		{target: "10.0.0.1:443", wantErr: `host "10.0.0.1:443" is not allowed`},
+		{target: "internal:443", wantErr: `host "internal:443" is not allowed`},
+		{target: "127.0.0.1", wantErr: `must be host:port, such as db.example.com:5432, 127.0.0.1:8443 or [::1]:443, got "127.0.0.1"`},
+		{target: "https://127.0.0.1:443", wantErr: "must be host:port"},
+		{target: "127.0.0.1:https", wantErr: "must be host:port"},
+		{target: ":443", wantErr: "must be host:port"},
+		{target: "127.0.0.1:70000", wantErr: "must be host:port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.target, func(t *testing.T) {
+			_, err := plan.Parse("probe.yaml", []byte(doc), catalog, map[string]string{"target": tt.target})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("Parse accepted %s, want %q", tt.target, tt.wantErr)
+			case tt.wantErr != "":
+				want := "probe.yaml:10:54: phases[0].tasks[0].with.address: " + tt.wantErr
+				if !strings.HasPrefix(err.Error(), want) {
+					t.Errorf("error\n%v\nwant it to start with\n%s", err, want)
+				}
 			}
 		})
 	}

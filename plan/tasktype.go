@@ -82,6 +82,10 @@ const (
 	// URL whose host must be in spec.allowedHosts or in one of the task's
 	// SafetyAllowHosts parameters.
 	SafetyHost Safety = "host"
+	// SafetyHostPort: the value (a string) is a host:port, such as
+	// db.example.com:5432 or [::1]:8443, whose host must be allowed the
+	// way a SafetyHost URL's is.
+	SafetyHostPort Safety = "host-port"
 	// SafetyAllowHosts: the value (a list of strings) names hosts this task
 	// may reach on top of spec.allowedHosts.
 	SafetyAllowHosts Safety = "allow-hosts"

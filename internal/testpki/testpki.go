@@ -4,9 +4,11 @@
 package testpki
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -81,33 +83,88 @@ func (ca *CA) MustClient(name string) Pair {
 
 func (ca *CA) issue(name string, usage x509.ExtKeyUsage, dnsNames []string, ips []net.IP) Pair {
 	ca.tb.Helper()
-	key := mustKey(ca.tb)
+	return ca.MustLeaf(Leaf{Name: name, DNSNames: dnsNames, IPs: ips, Usage: usage})
+}
+
+// Leaf describes a certificate for MustLeaf and MustSelfSigned: what a test
+// of certificate checks varies.
+type Leaf struct {
+	// Name is the common name, and names the files.
+	Name     string
+	DNSNames []string
+	IPs      []net.IP
+	// NotBefore and NotAfter bound the validity; zero: an hour ago and a
+	// day from now.
+	NotBefore, NotAfter time.Time
+	// Key is the certificate's key; nil: a new P-256 key.
+	Key crypto.Signer
+	// Usage is the extended key usage; zero: server authentication.
+	Usage x509.ExtKeyUsage
+}
+
+// MustLeaf issues the certificate l describes, signed by ca.
+func (ca *CA) MustLeaf(l Leaf) Pair {
+	ca.tb.Helper()
 	ca.serial++
+	return makePair(ca.tb, ca.dir, l, big.NewInt(ca.serial), ca.cert, ca.key)
+}
+
+// MustSelfSigned makes the certificate l describes, signed by its own key,
+// with its files under tb.TempDir().
+func MustSelfSigned(tb testing.TB, l Leaf) Pair {
+	tb.Helper()
+	return makePair(tb, tb.TempDir(), l, big.NewInt(1), nil, nil)
+}
+
+// makePair makes l's certificate signed by parent's key, or self-signed
+// when parent is nil, and writes it and its key under dir.
+func makePair(tb testing.TB, dir string, l Leaf, serial *big.Int, parent *x509.Certificate, parentKey crypto.Signer) Pair {
+	tb.Helper()
+	key := l.Key
+	if key == nil {
+		key = mustKey(tb)
+	}
+	usage := l.Usage
+	if usage == 0 {
+		usage = x509.ExtKeyUsageServerAuth
+	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(ca.serial),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		SerialNumber: serial,
+		Subject:      pkix.Name{CommonName: l.Name},
+		NotBefore:    l.NotBefore,
+		NotAfter:     l.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
-		DNSNames:     dnsNames,
-		IPAddresses:  ips,
+		DNSNames:     l.DNSNames,
+		IPAddresses:  l.IPs,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	if tmpl.NotBefore.IsZero() {
+		tmpl.NotBefore = time.Now().Add(-time.Hour)
+	}
+	if tmpl.NotAfter.IsZero() {
+		tmpl.NotAfter = time.Now().Add(24 * time.Hour)
+	}
+	if _, isRSA := key.Public().(*rsa.PublicKey); isRSA {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
+	}
+	if parent == nil {
+		parent, parentKey = tmpl, key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), parentKey)
 	if err != nil {
-		ca.tb.Fatalf("testpki: issue %s: %v", name, err)
+		tb.Fatalf("testpki: issue %s: %v", l.Name, err)
 	}
 	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
-		ca.tb.Fatalf("testpki: marshal key: %v", err)
+		tb.Fatalf("testpki: marshal key: %v", err)
 	}
 	p := Pair{
-		CertFile: ca.write(name+".pem", "CERTIFICATE", der),
-		KeyFile:  ca.write(name+"-key.pem", "PRIVATE KEY", keyDER),
+		CertFile: writePEM(tb, dir, l.Name+".pem", "CERTIFICATE", der),
+		KeyFile:  writePEM(tb, dir, l.Name+"-key.pem", "PRIVATE KEY", keyDER),
 	}
 	p.TLS, err = tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
 	if err != nil {
-		ca.tb.Fatalf("testpki: load %s: %v", name, err)
+		tb.Fatalf("testpki: load %s: %v", l.Name, err)
 	}
 	return p
 }
@@ -125,9 +182,14 @@ func (ca *CA) ServerTLS(pair Pair, clientAuth bool) *tls.Config {
 
 func (ca *CA) write(name, typ string, der []byte) string {
 	ca.tb.Helper()
-	path := filepath.Join(ca.dir, name)
+	return writePEM(ca.tb, ca.dir, name, typ, der)
+}
+
+func writePEM(tb testing.TB, dir, name, typ string, der []byte) string {
+	tb.Helper()
+	path := filepath.Join(dir, name)
 	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		ca.tb.Fatalf("testpki: %v", err)
+		tb.Fatalf("testpki: %v", err)
 	}
 	return path
 }
