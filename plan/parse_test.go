@@ -485,6 +485,24 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			name: "weights are bounded, so that scores stay finite",
+			yaml: doc(`  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: http-check
+          with: {url: "http://a/"}
+          gates:
+            - {metric: http.status, pass: "== 200", weight: 1e307}
+            - {metric: http.status, pass: "== 200", weight: 1000.5}
+            - {metric: http.status, pass: "== 200", weight: 1000}
+`),
+			want: []string{
+				"plan.yaml:12:61: phases[0].tasks[0].gates[0].weight: must be at most 1000, got 1e+307",
+				"plan.yaml:13:61: phases[0].tasks[0].gates[1].weight: must be at most 1000, got 1000.5",
+			},
+		},
+		{
 			name: "durations, sizes and retry intervals",
 			yaml: doc(`  phases:
     - name: p

@@ -127,7 +127,7 @@ var documentDocs = []objectDoc{
 			{Name: "metric", Type: "string", Required: true, Doc: "A metric the task type declares (see its metrics table). A `<placeholder>` in a declared name stands for any name: `http.status.<code>` declares `http.status.200`."},
 			{Name: "pass", Type: "threshold", Required: true, Doc: "The gate passes when the metric meets this; see [Thresholds](#thresholds)."},
 			{Name: "warning", Type: "threshold", Doc: "A looser threshold: a metric that misses pass but meets this is a warning."},
-			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0."},
+			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0 and at most 1000."},
 			{Name: "key", Type: string(TypeBool), Default: code("false"), Doc: "A key gate that fails fails the run, whatever its score."},
 			{Name: "abortOnFail", Type: string(TypeBool), Default: code("false"), Doc: "Stop the task early once this gate fails on the results so far, as k6's abortOnFail does: checked every second, from the first second with 20 results. Only for task types that measure as they go (their section says so)."},
 		},

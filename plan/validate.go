@@ -276,6 +276,10 @@ func (d *decoder) retry(n *yaml.Node, path string, r Retry) Retry {
 	return r
 }
 
+// MaxWeight is the largest weight a gate may have. Weights are shares of
+// the score: a bound keeps the sums of a run's weights finite.
+const MaxWeight = 1000
+
 // gate reads one gate. When the task type is unknown (known is false, and
 // that is reported), the metric cannot be checked and thresholds are only
 // checked for their syntax.
@@ -315,9 +319,12 @@ func (d *decoder) gate(n *yaml.Node, path string, tt TaskType, known bool) (Gate
 	}
 	if v, ok := optional(f, "weight"); ok {
 		if x, ok := d.number(v, join(path, "weight")); ok {
-			if x <= 0 {
+			switch {
+			case x <= 0:
 				d.errorf(v, join(path, "weight"), "must be more than 0, got %v", x)
-			} else {
+			case x > MaxWeight:
+				d.errorf(v, join(path, "weight"), "must be at most %d, got %v", MaxWeight, x)
+			default:
 				g.Weight = x
 			}
 		}
