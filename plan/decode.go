@@ -37,6 +37,11 @@ type decoder struct {
 	allowedHosts []string
 	limits       Limits
 	guards       []guarded
+	// size is the plan's size so far with its vars substituted, in bytes,
+	// and maxSize its bound (see maxExpandedSize); tooLarge is set once
+	// it was passed (and reported).
+	size, maxSize int
+	tooLarge      bool
 }
 
 // errorf records a problem at n's position; n may be nil for problems

@@ -41,6 +41,8 @@ func Parse(file string, data []byte, catalog Catalog, overrides map[string]strin
 		catalog:    catalog,
 		bad:        map[*yaml.Node]bool{},
 		incomplete: map[*yaml.Node]bool{},
+		size:       len(data),
+		maxSize:    maxExpandedSize(len(data)),
 	}
 	root := d.document(data)
 	if root == nil {
@@ -264,7 +266,9 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 	}
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
 		d.substitute(v, "phases")
-		s.Phases = d.phases(v)
+		if d.checkSize(v, "phases") {
+			s.Phases = d.phases(v)
+		}
 	}
 	return s
 }

@@ -553,6 +553,25 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{"plan.yaml: aliases expand the plan to more than 1000000 nodes"},
 		},
 		{
+			name: "a large var referenced many times",
+			yaml: varBomb(100_000, 200),
+			want: []string{`plan.yaml:116:17: phases[0].tasks[0].with.files[103]: var "b" (100000 bytes) is referenced so often that the plan grows beyond 10 MiB with its vars (the larger of 10 MiB and 10 times the file): refer to large values fewer times`},
+		},
+		{
+			name: "aliases of a large var",
+			yaml: doc(`  vars: {b: "` + strings.Repeat("x", 100_000) + `"}
+  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: coverage
+          with:
+            files: [&b "${vars.b}"]
+            exclude: [` + strings.TrimSuffix(strings.Repeat("*b, ", 200), ", ") + `]
+`),
+			want: []string{`plan.yaml:13:23: phases: aliases repeat values so often that the plan grows beyond 10 MiB with its vars (the larger of 10 MiB and 10 times the file)`},
+		},
+		{
 			name: "a second document",
 			yaml: doc("  phases: [{name: p, approval: {}}]\n") + "---\nspec: {}\n",
 			want: []string{"plan.yaml:7:1: a plan file holds one YAML document; this is a second one"},
@@ -692,6 +711,18 @@ func laughs(levels int) string {
 	for i := 1; i <= levels; i++ {
 		ref := "*l" + strconv.Itoa(i-1)
 		fmt.Fprintf(&b, "  l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(ref+", ", 10), ", "))
+	}
+	return b.String()
+}
+
+// varBomb returns a plan with a var of size bytes that a list refers to
+// refs times.
+func varBomb(size, refs int) string {
+	var b strings.Builder
+	b.WriteString(doc("  vars: {b: \"" + strings.Repeat("x", size) + "\"}\n"))
+	b.WriteString("  phases:\n    - name: p\n      tasks:\n        - name: t\n          uses: coverage\n          with:\n            files:\n")
+	for range refs {
+		b.WriteString("              - ${vars.b}\n")
 	}
 	return b.String()
 }
