@@ -503,6 +503,42 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			name: "thresholds that can never hold",
+			yaml: doc(`  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: http-check
+          with: {url: "http://a/"}
+          gates:
+            - {metric: http.latency, pass: "< -5s"}
+            - {metric: http.latency, pass: "< 0s", warning: "<= -1ms"}
+            - {metric: http.body_size, pass: "== -1KB"}
+            - {metric: http.status, pass: "< 0"}
+            - {metric: http.latency, pass: "<= 0s", warning: "> -1s"}
+            - {metric: http.status, pass: "!= -1"}
+        - name: c
+          uses: coverage
+          with: {files: [c.out]}
+          gates:
+            - {metric: coverage.statements, pass: "> 100%"}
+            - {metric: coverage.statements, pass: ">= 101", warning: "== 120%"}
+            - {metric: coverage.statements, pass: "< 0%"}
+            - {metric: coverage.statements, pass: ">= 100%", warning: "<= 0%"}
+`),
+			want: []string{
+				`plan.yaml:12:44: phases[0].tasks[0].gates[0].pass: threshold "< -5s" can never hold: a duration is never below 0s`,
+				`plan.yaml:13:44: phases[0].tasks[0].gates[1].pass: threshold "< 0s" can never hold: a duration is never below 0s`,
+				`plan.yaml:13:61: phases[0].tasks[0].gates[1].warning: threshold "<= -1ms" can never hold: a duration is never below 0s`,
+				`plan.yaml:14:46: phases[0].tasks[0].gates[2].pass: threshold "== -1KB" can never hold: a size is never below 0 bytes`,
+				`plan.yaml:15:43: phases[0].tasks[0].gates[3].pass: threshold "< 0" can never hold: a count is never below 0`,
+				`plan.yaml:22:51: phases[0].tasks[1].gates[0].pass: threshold "> 100%" can never hold: a ratio is from 0 to 100%`,
+				`plan.yaml:23:51: phases[0].tasks[1].gates[1].pass: threshold ">= 101" can never hold: a ratio is from 0 to 100%`,
+				`plan.yaml:23:70: phases[0].tasks[1].gates[1].warning: threshold "== 120%" can never hold: a ratio is from 0 to 100%`,
+				`plan.yaml:24:51: phases[0].tasks[1].gates[2].pass: threshold "< 0%" can never hold: a ratio is from 0 to 100%`,
+			},
+		},
+		{
 			name: "durations, sizes and retry intervals",
 			yaml: doc(`  phases:
     - name: p

@@ -243,7 +243,7 @@ func Reference(c Catalog) string {
 	for _, o := range operatorDocs {
 		p("| `%s` | %s |\n", o.Op, o.Doc)
 	}
-	p("\nThe value is written in the metric's unit and compared in its base unit: seconds, bytes, a ratio from 0 to 1, or a count.\n\n")
+	p("\nThe value is written in the metric's unit and compared in its base unit: seconds, bytes, a ratio from 0 to 1, or a count. A threshold that no value of its metric can meet (`< 0s`, `> 100%%`, `< 0` on a count) is an invalid plan.\n\n")
 	p("| Metric unit | Write the value as | Examples |\n|---|---|---|\n")
 	for _, u := range unitDocs {
 		examples := make([]string, len(u.Examples))

@@ -403,7 +403,55 @@ func (d *decoder) threshold(n *yaml.Node, path string, unit Unit) (Threshold, bo
 		d.errorf(deref(n), path, "threshold %q is out of range", text)
 		return Threshold{}, false
 	}
+	if why := never(th, unit); why != "" {
+		d.errorf(deref(n), path, "threshold %q can never hold: %s", strings.TrimSpace(text), why)
+		return Threshold{}, false
+	}
 	return th, true
+}
+
+// never says why no value of a metric of the given unit can meet th, or
+// returns "" when some can: durations, sizes and counts are never below 0,
+// ratios are from 0 to 1 (0 to 100%).
+func never(th Threshold, unit Unit) string {
+	lo, hi := 0.0, math.Inf(1)
+	var why string
+	switch unit {
+	case UnitSeconds:
+		why = "a duration is never below 0s"
+	case UnitBytes:
+		why = "a size is never below 0 bytes"
+	case UnitCount:
+		why = "a count is never below 0"
+	case UnitRatio:
+		hi, why = 1, "a ratio is from 0 to 100%"
+	default:
+		return ""
+	}
+	v := th.Value
+	switch th.Op {
+	case "<":
+		if v <= lo {
+			return why
+		}
+	case "<=":
+		if v < lo {
+			return why
+		}
+	case ">":
+		if v >= hi {
+			return why
+		}
+	case ">=":
+		if v > hi {
+			return why
+		}
+	case "==":
+		if v < lo || v > hi {
+			return why
+		}
+	}
+	return ""
 }
 
 func metricNames(tt TaskType) []string {
