@@ -405,7 +405,8 @@ func (d *decoder) checkAliases(root *yaml.Node) bool {
 		return total
 	}
 	if size(root) > maxExpandedNodes && ok {
-		d.errorf(nil, "", "aliases expand the plan to more than %d nodes", maxExpandedNodes)
+		// At the alias that repeats the most: the one to write out.
+		d.errorf(largestAlias(sizes), "", "aliases expand the plan to more than %d nodes", maxExpandedNodes)
 		ok = false
 	}
 	return ok

@@ -112,6 +112,21 @@ func (d *decoder) syntaxError(data []byte, err error) {
 		e.Column = 1
 		e.Msg = "invalid YAML: " + m[2]
 	}
+	if e.Line == 0 {
+		// Encoding errors come without a line: find the byte.
+		var at int
+		switch {
+		case strings.Contains(e.Msg, "UTF-8"):
+			at = firstInvalidUTF8(data)
+		case strings.Contains(e.Msg, "control characters"):
+			at = firstControl(data)
+		default:
+			at = -1
+		}
+		if at >= 0 {
+			e.Line, e.Column = position(data, at)
+		}
+	}
 	if e.Line > 0 {
 		lines := strings.Split(string(data), "\n")
 		if e.Line <= len(lines) {
@@ -123,6 +138,42 @@ func (d *decoder) syntaxError(data []byte, err error) {
 		}
 	}
 	d.errs = append(d.errs, e)
+}
+
+// firstInvalidUTF8 returns the offset of the first byte of data that is
+// not valid UTF-8, or -1.
+func firstInvalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// firstControl returns the offset of the first character of data that YAML
+// does not allow in a document, or -1.
+func firstControl(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7f && r < 0xa0, r == 0xfffe || r == 0xffff:
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// position is the line and column (in characters, from 1) of the byte at
+// offset in data.
+func position(data []byte, offset int) (line, column int) {
+	before := data[:offset]
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return bytes.Count(before, []byte("\n")) + 1, utf8.RuneCount(before[start:]) + 1
 }
 
 // plan decodes the root mapping.

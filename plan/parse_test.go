@@ -586,7 +586,23 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "aliases that expand without bound",
 			yaml: laughs(7),
-			want: []string{"plan.yaml: aliases expand the plan to more than 1000000 nodes"},
+			// At the first alias that alone expands beyond the bound.
+			want: []string{"plan.yaml:13:12: aliases expand the plan to more than 1000000 nodes"},
+		},
+		{
+			name: "invalid UTF-8, at its first invalid byte",
+			yaml: doc("  phases:\n    - name: p\n      approval: {approvers: [\"r\xc3\xa9mi\", \"z\xc3\"]}\n"),
+			want: []string{"plan.yaml:7:40: invalid YAML: invalid trailing UTF-8 octet"},
+		},
+		{
+			name: "invalid UTF-8 in a comment",
+			yaml: doc("  phases: [{name: p, approval: {}}] # \xff\n"),
+			want: []string{"plan.yaml:5:39: invalid YAML: invalid leading UTF-8 octet"},
+		},
+		{
+			name: "a control character",
+			yaml: doc("  phases: [{name: p, approval: {}}]\n  # \x01\n"),
+			want: []string{"plan.yaml:6:5: invalid YAML: control characters are not allowed"},
 		},
 		{
 			name: "a large var referenced many times",
