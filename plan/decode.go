@@ -42,6 +42,9 @@ type decoder struct {
 	// it was passed (and reported).
 	size, maxSize int
 	tooLarge      bool
+	// phasesNode is spec.phases's key, where problems of the whole plan's
+	// size are reported.
+	phasesNode *yaml.Node
 }
 
 // errorf records a problem at n's position; n may be nil for problems

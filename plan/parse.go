@@ -2,9 +2,11 @@ package plan
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -53,7 +55,25 @@ func Parse(file string, data []byte, catalog Catalog, overrides map[string]strin
 		return nil, d.sorted()
 	}
 	p.Source = file
+	if size := encodedSize(p); size > MaxEncodedSize {
+		d.errorf(d.phasesNode, "phases", "the plan is %d bytes as JSON, more than the %d (%s) a run can carry (Temporal refuses a workflow input above 2 MB): split it into several plans, or make it smaller", size, MaxEncodedSize, formatSize(MaxEncodedSize))
+		return nil, d.sorted()
+	}
 	return p, nil
+}
+
+// MaxEncodedSize bounds a plan's size as JSON, the form it travels in as
+// a run's input: well under the 2 MB Temporal accepts for one payload,
+// leaving room for the rest of the input and for a payload codec.
+const MaxEncodedSize = 1536 << 10
+
+// encodedSize is the size of p as JSON, as the workflow receives it.
+func encodedSize(p *Plan) int {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return math.MaxInt // cannot happen: a plan holds plain, finite data
+	}
+	return len(data)
 }
 
 // document parses data as one YAML document and returns its root node, or
@@ -316,6 +336,7 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 		s.Schedule = d.schedule(v)
 	}
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
+		d.phasesNode = f["phases"].key
 		d.substitute(v, "phases")
 		if d.checkSize(v, "phases") {
 			s.Phases = d.phases(v)

@@ -624,6 +624,21 @@ func TestParseInvalid(t *testing.T) {
 			want: []string{`plan.yaml:13:23: phases: aliases repeat values so often that the plan grows beyond 10 MiB with its vars (the larger of 10 MiB and 10 times the file)`},
 		},
 		{
+			name: "a phase with more tasks than its history can hold",
+			yaml: manyTasks(5001),
+			want: []string{"plan.yaml:8:9: phases[0].tasks: a phase may have at most 5000 tasks, got 5001: each task adds about 5 events to its phase's history, which Temporal ends at 51,200; split the tasks into several phases"},
+		},
+		{
+			name: "a plan too large to start a run with",
+			yaml: doc(`  phases:
+    - name: p
+      tasks:
+        - {name: a, uses: command, with: {run: "echo ` + strings.Repeat("x", 800_000) + `"}}
+        - {name: b, uses: command, with: {run: "echo ` + strings.Repeat("y", 800_000) + `"}}
+`),
+			want: []string{"plan.yaml:5:3: phases: the plan is 1600540 bytes as JSON, more than the 1572864 (1.5 MiB) a run can carry (Temporal refuses a workflow input above 2 MB): split it into several plans, or make it smaller"},
+		},
+		{
 			name: "a second document",
 			yaml: doc("  phases: [{name: p, approval: {}}]\n") + "---\nspec: {}\n",
 			want: []string{"plan.yaml:7:1: a plan file holds one YAML document; this is a second one"},
@@ -775,6 +790,16 @@ func varBomb(size, refs int) string {
 	b.WriteString("  phases:\n    - name: p\n      tasks:\n        - name: t\n          uses: coverage\n          with:\n            files:\n")
 	for range refs {
 		b.WriteString("              - ${vars.b}\n")
+	}
+	return b.String()
+}
+
+// manyTasks returns a plan of one phase of n tasks.
+func manyTasks(n int) string {
+	var b strings.Builder
+	b.WriteString(doc("  phases:\n    - name: p\n      tasks:\n"))
+	for i := range n {
+		fmt.Fprintf(&b, "        - {name: t%d, uses: command, with: {run: \"true\"}}\n", i)
 	}
 	return b.String()
 }

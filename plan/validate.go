@@ -92,6 +92,11 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 	return ph, ref, nameNode
 }
 
+// MaxPhaseTasks is the most tasks a phase may have: a phase workflow's
+// history grows by about 5 events per task, and Temporal terminates a
+// workflow whose history passes 51,200 events (at about 11,000 tasks).
+const MaxPhaseTasks = 5000
+
 func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 	items, ok := d.list(n, path, "a list of tasks")
 	if !ok {
@@ -99,6 +104,10 @@ func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 	}
 	if len(items) == 0 && !hasApproval {
 		d.errorf(deref(n), path, "at least one task is required")
+		return nil
+	}
+	if len(items) > MaxPhaseTasks {
+		d.errorf(deref(n), path, "a phase may have at most %d tasks, got %d: each task adds about 5 events to its phase's history, which Temporal ends at 51,200; split the tasks into several phases", MaxPhaseTasks, len(items))
 		return nil
 	}
 	var out []Task
