@@ -37,6 +37,14 @@ type decoder struct {
 	allowedHosts []string
 	limits       Limits
 	guards       []guarded
+	// size is the plan's size so far with its vars substituted, in bytes,
+	// and maxSize its bound (see maxExpandedSize); tooLarge is set once
+	// it was passed (and reported).
+	size, maxSize int
+	tooLarge      bool
+	// phasesNode is spec.phases's key, where problems of the whole plan's
+	// size are reported.
+	phasesNode *yaml.Node
 }
 
 // errorf records a problem at n's position; n may be nil for problems
@@ -400,7 +408,8 @@ func (d *decoder) checkAliases(root *yaml.Node) bool {
 		return total
 	}
 	if size(root) > maxExpandedNodes && ok {
-		d.errorf(nil, "", "aliases expand the plan to more than %d nodes", maxExpandedNodes)
+		// At the alias that repeats the most: the one to write out.
+		d.errorf(largestAlias(sizes), "", "aliases expand the plan to more than %d nodes", maxExpandedNodes)
 		ok = false
 	}
 	return ok

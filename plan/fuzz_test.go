@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,6 +33,13 @@ func FuzzParse(f *testing.F) {
 		f.Add(garble(data, 13, ':'))
 		f.Add(bytes.ReplaceAll(data, []byte("  "), []byte(" ")))
 	}
+	// Weights that validated once and summed to +Inf, which no run could
+	// report.
+	heavy := doc("  phases:\n    - name: p\n      tasks:\n        - name: t\n          uses: http-check\n          with: {url: \"http://a/\"}\n          gates:\n")
+	for range 20 {
+		heavy += "            - {metric: http.status, pass: \"== 200\", weight: 1e307}\n"
+	}
+	f.Add([]byte(heavy))
 	catalog := testCatalog()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := plan.Parse("fuzz.yaml", data, catalog, setsFrom(data))
@@ -69,7 +77,44 @@ func FuzzParse(f *testing.F) {
 		if _, err := json.Marshal(p); err != nil {
 			t.Fatalf("accepted a plan the workflow cannot receive: %v", err)
 		}
+		res := resultOf(p)
+		if math.IsNaN(res.Score) || math.IsInf(res.Score, 0) {
+			t.Fatalf("accepted a plan whose score is %v", res.Score)
+		}
+		if _, err := json.Marshal(res); err != nil {
+			t.Fatalf("accepted a plan whose result cannot be reported: %v", err)
+		}
 	})
+}
+
+// resultOf is a result of a run of p, scored: each task reports every
+// metric its gates name at the gate's pass value, so that gates pass and
+// fail by their operators; every third task errors.
+func resultOf(p *plan.Plan) *plan.RunResult {
+	res := &plan.RunResult{Plan: p.Metadata.Name, RunID: "fuzz", Labels: p.Metadata.Labels, Scoring: p.Spec.Scoring}
+	n := 0
+	for _, ph := range p.Spec.Phases {
+		pr := plan.PhaseResult{Name: ph.Name, Status: plan.StatusPass, Needs: ph.Needs}
+		for _, task := range ph.Tasks {
+			metrics := map[string]float64{}
+			for _, g := range task.Gates {
+				metrics[g.Metric] = g.Pass.Value
+			}
+			taskErr := ""
+			if n++; n%3 == 0 {
+				taskErr = "boom"
+			}
+			gates := plan.EvaluateGates(task.Gates, metrics, taskErr)
+			pr.Tasks = append(pr.Tasks, plan.TaskResult{
+				Name: task.Name, Uses: task.Uses, Status: plan.TaskStatus(gates, taskErr), Error: taskErr,
+				Metrics: metrics, Gates: gates,
+			})
+		}
+		pr.Status = plan.PhaseStatus(pr.Tasks)
+		res.Phases = append(res.Phases, pr)
+	}
+	res.Score, res.Result, res.Error = plan.Score(res)
+	return res
 }
 
 // garble replaces every n-th byte of data with b.

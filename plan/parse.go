@@ -2,9 +2,11 @@ package plan
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -41,6 +43,8 @@ func Parse(file string, data []byte, catalog Catalog, overrides map[string]strin
 		catalog:    catalog,
 		bad:        map[*yaml.Node]bool{},
 		incomplete: map[*yaml.Node]bool{},
+		size:       len(data),
+		maxSize:    maxExpandedSize(len(data)),
 	}
 	root := d.document(data)
 	if root == nil {
@@ -51,7 +55,25 @@ func Parse(file string, data []byte, catalog Catalog, overrides map[string]strin
 		return nil, d.sorted()
 	}
 	p.Source = file
+	if size := encodedSize(p); size > MaxEncodedSize {
+		d.errorf(d.phasesNode, "phases", "the plan is %d bytes as JSON, more than the %d (%s) a run can carry (Temporal refuses a workflow input above 2 MB): split it into several plans, or make it smaller", size, MaxEncodedSize, formatSize(MaxEncodedSize))
+		return nil, d.sorted()
+	}
 	return p, nil
+}
+
+// MaxEncodedSize bounds a plan's size as JSON, the form it travels in as
+// a run's input: well under the 2 MB Temporal accepts for one payload,
+// leaving room for the rest of the input and for a payload codec.
+const MaxEncodedSize = 1536 << 10
+
+// encodedSize is the size of p as JSON, as the workflow receives it.
+func encodedSize(p *Plan) int {
+	data, err := json.Marshal(p)
+	if err != nil {
+		return math.MaxInt // cannot happen: a plan holds plain, finite data
+	}
+	return len(data)
 }
 
 // document parses data as one YAML document and returns its root node, or
@@ -110,6 +132,21 @@ func (d *decoder) syntaxError(data []byte, err error) {
 		e.Column = 1
 		e.Msg = "invalid YAML: " + m[2]
 	}
+	if e.Line == 0 {
+		// Encoding errors come without a line: find the byte.
+		var at int
+		switch {
+		case strings.Contains(e.Msg, "UTF-8"):
+			at = firstInvalidUTF8(data)
+		case strings.Contains(e.Msg, "control characters"):
+			at = firstControl(data)
+		default:
+			at = -1
+		}
+		if at >= 0 {
+			e.Line, e.Column = position(data, at)
+		}
+	}
 	if e.Line > 0 {
 		lines := strings.Split(string(data), "\n")
 		if e.Line <= len(lines) {
@@ -121,6 +158,42 @@ func (d *decoder) syntaxError(data []byte, err error) {
 		}
 	}
 	d.errs = append(d.errs, e)
+}
+
+// firstInvalidUTF8 returns the offset of the first byte of data that is
+// not valid UTF-8, or -1.
+func firstInvalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// firstControl returns the offset of the first character of data that YAML
+// does not allow in a document, or -1.
+func firstControl(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7f && r < 0xa0, r == 0xfffe || r == 0xffff:
+			return i
+		}
+		i += size
+	}
+	return -1
+}
+
+// position is the line and column (in characters, from 1) of the byte at
+// offset in data.
+func position(data []byte, offset int) (line, column int) {
+	before := data[:offset]
+	start := bytes.LastIndexByte(before, '\n') + 1
+	return bytes.Count(before, []byte("\n")) + 1, utf8.RuneCount(before[start:]) + 1
 }
 
 // plan decodes the root mapping.
@@ -263,8 +336,11 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 		s.Schedule = d.schedule(v)
 	}
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
+		d.phasesNode = f["phases"].key
 		d.substitute(v, "phases")
-		s.Phases = d.phases(v)
+		if d.checkSize(v, "phases") {
+			s.Phases = d.phases(v)
+		}
 	}
 	return s
 }

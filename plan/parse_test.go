@@ -485,6 +485,60 @@ func TestParseInvalid(t *testing.T) {
 			},
 		},
 		{
+			name: "weights are bounded, so that scores stay finite",
+			yaml: doc(`  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: http-check
+          with: {url: "http://a/"}
+          gates:
+            - {metric: http.status, pass: "== 200", weight: 1e307}
+            - {metric: http.status, pass: "== 200", weight: 1000.5}
+            - {metric: http.status, pass: "== 200", weight: 1000}
+`),
+			want: []string{
+				"plan.yaml:12:61: phases[0].tasks[0].gates[0].weight: must be at most 1000, got 1e+307",
+				"plan.yaml:13:61: phases[0].tasks[0].gates[1].weight: must be at most 1000, got 1000.5",
+			},
+		},
+		{
+			name: "thresholds that can never hold",
+			yaml: doc(`  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: http-check
+          with: {url: "http://a/"}
+          gates:
+            - {metric: http.latency, pass: "< -5s"}
+            - {metric: http.latency, pass: "< 0s", warning: "<= -1ms"}
+            - {metric: http.body_size, pass: "== -1KB"}
+            - {metric: http.status, pass: "< 0"}
+            - {metric: http.latency, pass: "<= 0s", warning: "> -1s"}
+            - {metric: http.status, pass: "!= -1"}
+        - name: c
+          uses: coverage
+          with: {files: [c.out]}
+          gates:
+            - {metric: coverage.statements, pass: "> 100%"}
+            - {metric: coverage.statements, pass: ">= 101", warning: "== 120%"}
+            - {metric: coverage.statements, pass: "< 0%"}
+            - {metric: coverage.statements, pass: ">= 100%", warning: "<= 0%"}
+`),
+			want: []string{
+				`plan.yaml:12:44: phases[0].tasks[0].gates[0].pass: threshold "< -5s" can never hold: a duration is never below 0s`,
+				`plan.yaml:13:44: phases[0].tasks[0].gates[1].pass: threshold "< 0s" can never hold: a duration is never below 0s`,
+				`plan.yaml:13:61: phases[0].tasks[0].gates[1].warning: threshold "<= -1ms" can never hold: a duration is never below 0s`,
+				`plan.yaml:14:46: phases[0].tasks[0].gates[2].pass: threshold "== -1KB" can never hold: a size is never below 0 bytes`,
+				`plan.yaml:15:43: phases[0].tasks[0].gates[3].pass: threshold "< 0" can never hold: a count is never below 0`,
+				`plan.yaml:22:51: phases[0].tasks[1].gates[0].pass: threshold "> 100%" can never hold: a ratio is from 0 to 100%`,
+				`plan.yaml:23:51: phases[0].tasks[1].gates[1].pass: threshold ">= 101" can never hold: a ratio is from 0 to 100%`,
+				`plan.yaml:23:70: phases[0].tasks[1].gates[1].warning: threshold "== 120%" can never hold: a ratio is from 0 to 100%`,
+				`plan.yaml:24:51: phases[0].tasks[1].gates[2].pass: threshold "< 0%" can never hold: a ratio is from 0 to 100%`,
+			},
+		},
+		{
 			name: "durations, sizes and retry intervals",
 			yaml: doc(`  phases:
     - name: p
@@ -532,7 +586,57 @@ func TestParseInvalid(t *testing.T) {
 		{
 			name: "aliases that expand without bound",
 			yaml: laughs(7),
-			want: []string{"plan.yaml: aliases expand the plan to more than 1000000 nodes"},
+			// At the first alias that alone expands beyond the bound.
+			want: []string{"plan.yaml:13:12: aliases expand the plan to more than 1000000 nodes"},
+		},
+		{
+			name: "invalid UTF-8, at its first invalid byte",
+			yaml: doc("  phases:\n    - name: p\n      approval: {approvers: [\"r\xc3\xa9mi\", \"z\xc3\"]}\n"),
+			want: []string{"plan.yaml:7:40: invalid YAML: invalid trailing UTF-8 octet"},
+		},
+		{
+			name: "invalid UTF-8 in a comment",
+			yaml: doc("  phases: [{name: p, approval: {}}] # \xff\n"),
+			want: []string{"plan.yaml:5:39: invalid YAML: invalid leading UTF-8 octet"},
+		},
+		{
+			name: "a control character",
+			yaml: doc("  phases: [{name: p, approval: {}}]\n  # \x01\n"),
+			want: []string{"plan.yaml:6:5: invalid YAML: control characters are not allowed"},
+		},
+		{
+			name: "a large var referenced many times",
+			yaml: varBomb(100_000, 200),
+			want: []string{`plan.yaml:116:17: phases[0].tasks[0].with.files[103]: var "b" (100000 bytes) is referenced so often that the plan grows beyond 10 MiB with its vars (the larger of 10 MiB and 10 times the file): refer to large values fewer times`},
+		},
+		{
+			name: "aliases of a large var",
+			yaml: doc(`  vars: {b: "` + strings.Repeat("x", 100_000) + `"}
+  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: coverage
+          with:
+            files: [&b "${vars.b}"]
+            exclude: [` + strings.TrimSuffix(strings.Repeat("*b, ", 200), ", ") + `]
+`),
+			want: []string{`plan.yaml:13:23: phases: aliases repeat values so often that the plan grows beyond 10 MiB with its vars (the larger of 10 MiB and 10 times the file)`},
+		},
+		{
+			name: "a phase with more tasks than its history can hold",
+			yaml: manyTasks(5001),
+			want: []string{"plan.yaml:8:9: phases[0].tasks: a phase may have at most 5000 tasks, got 5001: each task adds about 5 events to its phase's history, which Temporal ends at 51,200; split the tasks into several phases"},
+		},
+		{
+			name: "a plan too large to start a run with",
+			yaml: doc(`  phases:
+    - name: p
+      tasks:
+        - {name: a, uses: command, with: {run: "echo ` + strings.Repeat("x", 800_000) + `"}}
+        - {name: b, uses: command, with: {run: "echo ` + strings.Repeat("y", 800_000) + `"}}
+`),
+			want: []string{"plan.yaml:5:3: phases: the plan is 1600540 bytes as JSON, more than the 1572864 (1.5 MiB) a run can carry (Temporal refuses a workflow input above 2 MB): split it into several plans, or make it smaller"},
 		},
 		{
 			name: "a second document",
@@ -674,6 +778,28 @@ func laughs(levels int) string {
 	for i := 1; i <= levels; i++ {
 		ref := "*l" + strconv.Itoa(i-1)
 		fmt.Fprintf(&b, "  l%d: &l%d [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(ref+", ", 10), ", "))
+	}
+	return b.String()
+}
+
+// varBomb returns a plan with a var of size bytes that a list refers to
+// refs times.
+func varBomb(size, refs int) string {
+	var b strings.Builder
+	b.WriteString(doc("  vars: {b: \"" + strings.Repeat("x", size) + "\"}\n"))
+	b.WriteString("  phases:\n    - name: p\n      tasks:\n        - name: t\n          uses: coverage\n          with:\n            files:\n")
+	for range refs {
+		b.WriteString("              - ${vars.b}\n")
+	}
+	return b.String()
+}
+
+// manyTasks returns a plan of one phase of n tasks.
+func manyTasks(n int) string {
+	var b strings.Builder
+	b.WriteString(doc("  phases:\n    - name: p\n      tasks:\n"))
+	for i := range n {
+		fmt.Fprintf(&b, "        - {name: t%d, uses: command, with: {run: \"true\"}}\n", i)
 	}
 	return b.String()
 }

@@ -56,7 +56,7 @@ var documentDocs = []objectDoc{
 			{Name: "allowedHosts", Type: string(TypeStringList), Doc: "The hosts that load may be sent to; see [Load safety](#load-safety). Each is a host name or address (`api.example.com`, `127.0.0.1`), which allows every port, a `host:port`, or `*.example.com` for every subdomain."},
 			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
 			{Name: "schedule", Type: "object", Doc: "When the plan runs on its own: `starter schedule create NAME --plan FILE` makes a Temporal Schedule from it ([Schedules](schedules.md)). Running the plan with `starter run` ignores it."},
-			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time."},
+			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time. The whole plan, vars resolved, may be at most 1.5 MiB as JSON, the form a run receives it in."},
 		},
 	},
 	{
@@ -88,7 +88,7 @@ var documentDocs = []objectDoc{
 		Fields: []fieldDoc{
 			{Name: "name", Type: "string", Required: true, Doc: "Unique among the phases; the same rule as metadata.name."},
 			{Name: "needs", Type: string(TypeStringList), Doc: "Names of the phases that must finish first. They may not form a cycle."},
-			{Name: "tasks", Type: string(TypeObjectList), Doc: "The tasks of the phase, run in parallel (up to `concurrency` at once)."},
+			{Name: "tasks", Type: string(TypeObjectList), Doc: "The tasks of the phase, run in parallel (up to `concurrency` at once); at most 5000."},
 			{Name: "approval", Type: "object", Doc: "Makes the phase wait for an approve or reject decision instead of running tasks. `approval: {}` takes the defaults."},
 		},
 	},
@@ -127,7 +127,7 @@ var documentDocs = []objectDoc{
 			{Name: "metric", Type: "string", Required: true, Doc: "A metric the task type declares (see its metrics table). A `<placeholder>` in a declared name stands for any name: `http.status.<code>` declares `http.status.200`."},
 			{Name: "pass", Type: "threshold", Required: true, Doc: "The gate passes when the metric meets this; see [Thresholds](#thresholds)."},
 			{Name: "warning", Type: "threshold", Doc: "A looser threshold: a metric that misses pass but meets this is a warning."},
-			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0."},
+			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0 and at most 1000."},
 			{Name: "key", Type: string(TypeBool), Default: code("false"), Doc: "A key gate that fails fails the run, whatever its score."},
 			{Name: "abortOnFail", Type: string(TypeBool), Default: code("false"), Doc: "Stop the task early once this gate fails on the results so far, as k6's abortOnFail does: checked every second, from the first second with 20 results. Only for task types that measure as they go (their section says so)."},
 		},
@@ -244,7 +244,7 @@ func Reference(c Catalog) string {
 	for _, o := range operatorDocs {
 		p("| `%s` | %s |\n", o.Op, o.Doc)
 	}
-	p("\nThe value is written in the metric's unit and compared in its base unit: seconds, bytes, a ratio from 0 to 1, or a count.\n\n")
+	p("\nThe value is written in the metric's unit and compared in its base unit: seconds, bytes, a ratio from 0 to 1, or a count. A threshold that no value of its metric can meet (`< 0s`, `> 100%%`, `< 0` on a count) is an invalid plan.\n\n")
 	p("| Metric unit | Write the value as | Examples |\n|---|---|---|\n")
 	for _, u := range unitDocs {
 		examples := make([]string, len(u.Examples))

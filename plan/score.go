@@ -75,8 +75,12 @@ func worst(gates []GateResult) Status {
 // run fails whatever its score when a key gate failed, a task errored
 // without gates to carry the failure, or an approval was rejected. Reason
 // says why a run failed despite its score; it is empty otherwise.
+//
+// The score is always finite, whatever the weights: a weight that is not a
+// positive number (validation refuses those) counts as 0, and when the
+// weights are too large for the arithmetic, each is taken relative to the
+// largest.
 func Score(r *RunResult) (score float64, result Status, reason string) {
-	var earned, total float64
 	for _, ph := range r.Phases {
 		if ph.Status == StatusRejected && reason == "" {
 			reason = fmt.Sprintf("phase %s was rejected", ph.Name)
@@ -86,23 +90,23 @@ func Score(r *RunResult) (score float64, result Status, reason string) {
 				reason = fmt.Sprintf("task %s/%s failed: %s", ph.Name, t.Name, t.Error)
 			}
 			for _, g := range t.Gates {
-				total += g.Weight
-				switch g.Status {
-				case StatusPass:
-					earned += g.Weight
-				case StatusWarning:
-					earned += g.Weight / 2
-				case StatusFail:
-					if g.Key && reason == "" {
-						reason = fmt.Sprintf("key gate %s of %s/%s failed", g.Metric, ph.Name, t.Name)
-					}
+				if g.Status == StatusFail && g.Key && reason == "" {
+					reason = fmt.Sprintf("key gate %s of %s/%s failed", g.Metric, ph.Name, t.Name)
 				}
 			}
 		}
 	}
-	score = 100
-	if total > 0 {
-		score = math.Round(100*earned/total*100) / 100
+	score = percent(weights(r, 1))
+	if math.IsNaN(score) || math.IsInf(score, 0) {
+		largest := 0.0
+		for _, ph := range r.Phases {
+			for _, t := range ph.Tasks {
+				for _, g := range t.Gates {
+					largest = max(largest, weight(g.Weight))
+				}
+			}
+		}
+		score = percent(weights(r, largest))
 	}
 	switch {
 	case reason != "":
@@ -115,6 +119,47 @@ func Score(r *RunResult) (score float64, result Status, reason string) {
 		result = StatusFail
 	}
 	return score, result, reason
+}
+
+// percent is 100 × earned / total, to two decimals; 100 when total is 0.
+func percent(earned, total float64) float64 {
+	if total <= 0 {
+		return 100
+	}
+	return math.Round(100*earned/total*100) / 100
+}
+
+// weights sums the weight earned by a run's gates and their total weight,
+// each weight divided by unit: a passed gate earns its weight, a warning
+// half of it.
+func weights(r *RunResult, unit float64) (earned, total float64) {
+	for _, ph := range r.Phases {
+		for _, t := range ph.Tasks {
+			for _, g := range t.Gates {
+				w := weight(g.Weight) / unit
+				total += w
+				switch g.Status {
+				case StatusPass:
+					earned += w
+				case StatusWarning:
+					earned += w / 2
+				}
+			}
+		}
+	}
+	return earned, total
+}
+
+// weight is a gate's weight for the score: at most math.MaxFloat64, and 0
+// when it is not a positive number.
+func weight(w float64) float64 {
+	switch {
+	case math.IsNaN(w) || w <= 0:
+		return 0
+	case math.IsInf(w, 1):
+		return math.MaxFloat64
+	}
+	return w
 }
 
 // PhaseStatus is a finished phase's status from its tasks: cancelled or

@@ -1,6 +1,8 @@
 package plan_test
 
 import (
+	"encoding/json"
+	"math"
 	"testing"
 
 	"github.com/shipshape-dev/shipshape/plan"
@@ -56,6 +58,47 @@ func TestScore(t *testing.T) {
 			score, result, reason := plan.Score(tc.run)
 			if score != tc.score || result != tc.result || (reason != "") != tc.reason {
 				t.Errorf("Score = %v, %s, %q; want %v, %s, reason %v", score, result, reason, tc.score, tc.result, tc.reason)
+			}
+		})
+	}
+}
+
+// TestScoreIsFinite checks that no weights, however large or broken, make
+// a score that JSON cannot carry: a run whose score is +Inf can never
+// report that it finished.
+func TestScoreIsFinite(t *testing.T) {
+	std := plan.Scoring{Pass: 90, Warning: 75}
+	cases := []struct {
+		name  string
+		gates []plan.GateResult
+		score float64
+	}{
+		{"huge weights", []plan.GateResult{gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false), gate(plan.StatusFail, 1e307, false),
+			gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false),
+			gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false),
+			gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false),
+			gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false),
+			gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false), gate(plan.StatusWarning, 1e307, false),
+			gate(plan.StatusPass, 1e307, false), gate(plan.StatusPass, 1e307, false)}, 92.5},
+		{"the largest weights", []plan.GateResult{gate(plan.StatusPass, math.MaxFloat64, false), gate(plan.StatusFail, math.MaxFloat64, false)}, 50},
+		{"an infinite weight", []plan.GateResult{gate(plan.StatusPass, math.Inf(1), false), gate(plan.StatusFail, 1, false)}, 100},
+		{"weights that are not positive numbers count as 0", []plan.GateResult{gate(plan.StatusPass, 1, false),
+			gate(plan.StatusFail, math.NaN(), false), gate(plan.StatusFail, -1, false), gate(plan.StatusFail, math.Inf(-1), false)}, 100},
+		{"only broken weights", []plan.GateResult{gate(plan.StatusFail, math.NaN(), false)}, 100},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			run := runOf(std, phaseOf(plan.StatusPass, taskOf(plan.StatusPass, tc.gates...)))
+			score, _, _ := plan.Score(run)
+			if score != tc.score {
+				t.Errorf("Score = %v, want %v", score, tc.score)
+			}
+			run.Score = score
+			for i := range run.Phases[0].Tasks[0].Gates {
+				run.Phases[0].Tasks[0].Gates[i].Weight = 1 // JSON cannot carry the broken ones
+			}
+			if _, err := json.Marshal(run); err != nil {
+				t.Errorf("the result cannot be encoded: %v", err)
 			}
 		})
 	}

@@ -92,6 +92,11 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 	return ph, ref, nameNode
 }
 
+// MaxPhaseTasks is the most tasks a phase may have: a phase workflow's
+// history grows by about 5 events per task, and Temporal terminates a
+// workflow whose history passes 51,200 events (at about 11,000 tasks).
+const MaxPhaseTasks = 5000
+
 func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 	items, ok := d.list(n, path, "a list of tasks")
 	if !ok {
@@ -99,6 +104,10 @@ func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 	}
 	if len(items) == 0 && !hasApproval {
 		d.errorf(deref(n), path, "at least one task is required")
+		return nil
+	}
+	if len(items) > MaxPhaseTasks {
+		d.errorf(deref(n), path, "a phase may have at most %d tasks, got %d: each task adds about 5 events to its phase's history, which Temporal ends at 51,200; split the tasks into several phases", MaxPhaseTasks, len(items))
 		return nil
 	}
 	var out []Task
@@ -276,6 +285,10 @@ func (d *decoder) retry(n *yaml.Node, path string, r Retry) Retry {
 	return r
 }
 
+// MaxWeight is the largest weight a gate may have. Weights are shares of
+// the score: a bound keeps the sums of a run's weights finite.
+const MaxWeight = 1000
+
 // gate reads one gate. When the task type is unknown (known is false, and
 // that is reported), the metric cannot be checked and thresholds are only
 // checked for their syntax.
@@ -315,9 +328,12 @@ func (d *decoder) gate(n *yaml.Node, path string, tt TaskType, known bool) (Gate
 	}
 	if v, ok := optional(f, "weight"); ok {
 		if x, ok := d.number(v, join(path, "weight")); ok {
-			if x <= 0 {
+			switch {
+			case x <= 0:
 				d.errorf(v, join(path, "weight"), "must be more than 0, got %v", x)
-			} else {
+			case x > MaxWeight:
+				d.errorf(v, join(path, "weight"), "must be at most %d, got %v", MaxWeight, x)
+			default:
 				g.Weight = x
 			}
 		}
@@ -396,7 +412,55 @@ func (d *decoder) threshold(n *yaml.Node, path string, unit Unit) (Threshold, bo
 		d.errorf(deref(n), path, "threshold %q is out of range", text)
 		return Threshold{}, false
 	}
+	if why := never(th, unit); why != "" {
+		d.errorf(deref(n), path, "threshold %q can never hold: %s", strings.TrimSpace(text), why)
+		return Threshold{}, false
+	}
 	return th, true
+}
+
+// never says why no value of a metric of the given unit can meet th, or
+// returns "" when some can: durations, sizes and counts are never below 0,
+// ratios are from 0 to 1 (0 to 100%).
+func never(th Threshold, unit Unit) string {
+	lo, hi := 0.0, math.Inf(1)
+	var why string
+	switch unit {
+	case UnitSeconds:
+		why = "a duration is never below 0s"
+	case UnitBytes:
+		why = "a size is never below 0 bytes"
+	case UnitCount:
+		why = "a count is never below 0"
+	case UnitRatio:
+		hi, why = 1, "a ratio is from 0 to 100%"
+	default:
+		return ""
+	}
+	v := th.Value
+	switch th.Op {
+	case "<":
+		if v <= lo {
+			return why
+		}
+	case "<=":
+		if v < lo {
+			return why
+		}
+	case ">":
+		if v >= hi {
+			return why
+		}
+	case ">=":
+		if v > hi {
+			return why
+		}
+	case "==":
+		if v < lo || v > hi {
+			return why
+		}
+	}
+	return ""
 }
 
 func metricNames(tt TaskType) []string {

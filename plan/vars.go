@@ -3,8 +3,10 @@ package plan
 import (
 	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -132,15 +134,16 @@ func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]
 		if !strings.Contains(n.Value, "$") || d.bad[n] {
 			return
 		}
-		if !d.varsKnown {
-			// spec.vars is broken and reported: a reference can be neither
-			// checked nor read as text.
+		if !d.varsKnown || d.tooLarge {
+			// spec.vars is broken, or the plan grew too large with them
+			// (reported): a reference can be neither checked nor read
+			// as text.
 			if strings.Contains(n.Value, "${") {
 				d.bad[n] = true
 			}
 			return
 		}
-		value, problems, ok := expand(n.Value, d.lookup)
+		value, problems, ok := expand(n.Value, d.lookupWithin)
 		for _, p := range problems {
 			d.errorf(n, path, "%s", p)
 		}
@@ -160,6 +163,98 @@ func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]
 			d.substituteOnce(c, index(path, i), done)
 		}
 	}
+}
+
+// checkSize reports a plan that its aliases make larger than maxSize, once
+// its vars are substituted: an alias repeats what it names, vars
+// included. It returns false when the plan should not be decoded further.
+func (d *decoder) checkSize(n *yaml.Node, path string) bool {
+	if d.tooLarge {
+		return false
+	}
+	sizes := map[*yaml.Node]int{}
+	var size func(n *yaml.Node) int
+	size = func(n *yaml.Node) int {
+		if n == nil {
+			return 0
+		}
+		if s, seen := sizes[n]; seen {
+			return s
+		}
+		sizes[n] = 0 // checkAliases has refused cycles
+		total := len(n.Value)
+		children := n.Content
+		if n.Kind == yaml.AliasNode {
+			children, total = []*yaml.Node{n.Alias}, 0
+		}
+		for _, c := range children {
+			total = min(total+size(c), d.maxSize+1)
+		}
+		sizes[n] = total
+		return total
+	}
+	if size(n) <= d.maxSize {
+		return true
+	}
+	d.tooLarge = true
+	at := largestAlias(sizes)
+	d.errorf(at, path, "aliases repeat values so often that the plan grows beyond %s with its vars (the larger of 10 MiB and 10 times the file)", formatSize(d.maxSize))
+	return false
+}
+
+// largestAlias returns the alias among sizes that expands to the most,
+// the first in the file of those that expand to as much; nil if there is
+// none.
+func largestAlias(sizes map[*yaml.Node]int) *yaml.Node {
+	var best *yaml.Node
+	for n, s := range sizes {
+		if n.Kind != yaml.AliasNode {
+			continue
+		}
+		switch b := sizes[best]; {
+		case best == nil, s > b:
+			best = n
+		case s == b && (n.Line < best.Line || n.Line == best.Line && n.Column < best.Column):
+			best = n
+		}
+	}
+	return best
+}
+
+// maxExpandedSize is how large a plan of fileSize bytes may grow when its
+// vars are substituted: a var referenced many times must not make
+// validation run out of memory.
+func maxExpandedSize(fileSize int) int { return max(10<<20, 10*fileSize) }
+
+// lookupWithin is lookup for substitute: it counts what each reference adds
+// to the plan, and fails once the plan grows beyond maxSize. The reference
+// that passes the bound is reported; later ones are not.
+func (d *decoder) lookupWithin(name string) (value, problem string, ok bool) {
+	if d.tooLarge {
+		return "", "", false
+	}
+	value, problem, ok = d.lookup(name)
+	if !ok {
+		return value, problem, ok
+	}
+	d.size += len(value) - len("${vars."+name+"}")
+	if d.size > d.maxSize {
+		d.tooLarge = true
+		return "", fmt.Sprintf("var %q (%d bytes) is referenced so often that the plan grows beyond %s with its vars (the larger of 10 MiB and 10 times the file): refer to large values fewer times", name, len(value), formatSize(d.maxSize)), false
+	}
+	return value, "", true
+}
+
+// formatSize writes a number of bytes for a message: 10 MiB, 2.5 MiB,
+// 300 KiB, 12 B.
+func formatSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return strconv.FormatFloat(math.Round(float64(n)/(1<<20)*10)/10, 'f', -1, 64) + " MiB"
+	case n >= 1<<10:
+		return strconv.FormatFloat(math.Round(float64(n)/(1<<10)*10)/10, 'f', -1, 64) + " KiB"
+	}
+	return strconv.Itoa(n) + " B"
 }
 
 // lookup resolves a var for expand. A var that is declared but invalid has

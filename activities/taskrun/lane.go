@@ -102,14 +102,24 @@ func (p *Lane) send(ctx workflow.Context) {
 	}
 }
 
-// Emit numbers an event and queues it.
+// EncodeError is the data of an event whose own data could not be
+// encoded (a number JSON cannot carry, such as +Inf).
+type EncodeError struct {
+	Error string `json:"error"`
+}
+
+// Emit numbers an event and queues it. Data that cannot be encoded does
+// not stop the workflow: the event is sent with an EncodeError as its
+// data instead, and the problem is logged.
 func (p *Lane) Emit(ctx workflow.Context, typ events.Type, subject string, data any) {
 	// encoding/json iterates maps but sorts their keys: its output is
 	// deterministic, which workflowcheck cannot see.
 	raw, err := json.Marshal(data) //workflowcheck:ignore
 	if err != nil {
-		// Data types are ours and always encode; this is a programming error.
-		panic(fmt.Sprintf("encode %s event: %v", typ, err))
+		// Panicking would fail every workflow task of the run, forever.
+		msg := fmt.Sprintf("encode %s event: %v", typ, err)
+		workflow.GetLogger(ctx).Error("event data replaced by an error", "type", typ, "subject", subject, "error", msg)
+		raw, _ = json.Marshal(EncodeError{Error: msg}) //workflowcheck:ignore
 	}
 	p.seq++
 	p.buf = append(p.buf, events.Event{

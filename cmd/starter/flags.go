@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 
@@ -72,4 +74,16 @@ func wantArgs(pos []string, n int, what string) error {
 type runsConn struct {
 	Client client.Client
 	opts   []runs.Option
+}
+
+// runIDRE is the rule for a run ID given with --run-id: it becomes a
+// workflow ID, part of other workflow IDs and of artifact paths.
+var runIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// checkRunID refuses a run ID that is not safe everywhere it ends up.
+func checkRunID(id string) error {
+	if !runIDRE.MatchString(id) || strings.Contains(id, "..") {
+		return usageError{fmt.Sprintf("--run-id %q: use 1 to 128 letters, digits, '-', '_' and '.', starting with a letter or digit, without '..'", id)}
+	}
+	return nil
 }

@@ -39,7 +39,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		detach        = fs.Bool("detach", false, "only start the run and print its ID")
 		failOnWarning = fs.Bool("fail-on-warning", false, "exit 2 when the result is warning")
 		approveAll    = fs.Bool("approve-all", false, "approve every approval phase and confirm every checklist item (demos)")
-		runID         = fs.String("run-id", "", "run ID to use instead of a generated one")
+		runID         = fs.String("run-id", "", "run ID to use instead of a generated one: letters, digits, -, _ and ., starting with a letter or digit")
 		quiet         = fs.Bool("quiet", false, "no live progress, only the report")
 	)
 	fs.Var(&sets, "set", "override a plan var: --set vars.NAME=VALUE (repeatable)")
@@ -50,6 +50,11 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if err := wantArgs(pos, 1, "one PLAN file"); err != nil {
 		return err
+	}
+	if *runID != "" {
+		if err := checkRunID(*runID); err != nil {
+			return err
+		}
 	}
 	logger := newLogger(stderr, c.logLevel)
 	p, err := loadPlan(pos[0], sets)
