@@ -13,14 +13,13 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssm"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
@@ -354,8 +353,13 @@ func (r *pgRole) setPassword(ctx context.Context, from, to []byte) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	// Utility statements take no parameters: quote the literal.
-	stmt := "ALTER ROLE " + pgx.Identifier{r.role.User}.Sanitize() + " PASSWORD '" + strings.ReplaceAll(string(to), "'", "''") + "'"
+	// The role gets the password's SCRAM secret, made here: the
+	// statement, which the server logs (log_statement = ddl, or any
+	// statement that fails), holds no password.
+	stmt, err := postgres.SetPasswordStatement(r.role.User, string(to))
+	if err != nil {
+		return fmt.Errorf("ALTER ROLE %s: %w", r.role.User, err)
+	}
 	if _, err := conn.Exec(ctx, stmt); err != nil {
 		return fmt.Errorf("ALTER ROLE %s: %w", r.role.User, redactErr(redactErr(err, string(to)), string(from)))
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
@@ -34,9 +35,19 @@ type rotationEnv struct {
 }
 
 func newRotationEnv(t *testing.T, testQuery string) *rotationEnv {
-	c := pgtest.Start(t, "test/rotation")
+	return newRotationEnvOn(t, pgtest.Start(t, "test/rotation"), testQuery)
+}
+
+// newRotationEnvOn is newRotationEnv on cluster c. The role's first
+// password is given as its SCRAM secret, so no password is in the
+// server's log from the start.
+func newRotationEnvOn(t *testing.T, c *postgres.Cluster, testQuery string) *rotationEnv {
 	admin := pgtest.CreateDB(t, c, "appdb")
-	pgtest.Exec(t, admin, `CREATE ROLE app LOGIN PASSWORD 'old-password-123'`, `CREATE TABLE private (x int)`)
+	secret, err := postgres.SCRAMSecret("old-password-123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pgtest.Exec(t, admin, `CREATE ROLE app LOGIN PASSWORD '`+secret+`'`, `CREATE TABLE private (x int)`)
 	dir := t.TempDir()
 	store, err := local.Open(dir)
 	if err != nil {
