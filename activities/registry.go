@@ -10,7 +10,6 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
-	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -25,8 +24,6 @@ func (a *Activities) Types() []task.Type {
 		{Decl: loadTestType, Run: a.LoadTest},
 		{Decl: backupType, Run: a.Backup},
 		{Decl: restoreDrillType, Workflow: RestoreDrill, Activities: a.drillSteps()},
-		{Decl: secretRotationType, Workflow: SecretRotation, Activities: a.rotationSteps()},
-		{Decl: secretAgeType, Run: a.SecretAge},
 	}
 }
 
@@ -50,14 +47,6 @@ type Activities struct {
 	// ScratchDir is where restore drills make local targets and keep
 	// downloads; empty: DrillScratchDir().
 	ScratchDir string
-	// SecretsDir is the local secret store's directory; empty:
-	// SecretsDir().
-	SecretsDir string
-	// KeyVault opens the Azure Key Vault of an azkv://VAULT/NAME
-	// reference; nil: https://VAULT.vault.azure.net/ (or https://VAULT/
-	// when VAULT is a host name, for other clouds) with azidentity's
-	// DefaultAzureCredential.
-	KeyVault func(vault string) (*secretstore.KeyVault, error)
 	// RDSPoll is how often aws-rds drill targets poll RDS while they
 	// wait; zero: RDS's waiter defaults (30 s, backing off to 2 min).
 	RDSPoll time.Duration

@@ -25,6 +25,8 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/secretage"
+	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
@@ -146,7 +148,7 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 	}
 	over(fakeTask(map[string]float64{"backup.size": 48213, "backup.duration": 0.8, "backup.kept": 3, "backup.deleted": 0},
 		"backup 20261125T061500Z-3f9a1c2b of \"postgres\": 48213 bytes"), "backup")
-	over(fakeTask(map[string]float64{"secret.age": 2592000}, "local://app-db: current version 30 days old"), activities.SecretAgeType)
+	over(fakeTask(map[string]float64{"secret.age": 2592000}, "local://app-db: current version 30 days old"), secretage.Name)
 
 	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillBackup, error) {
 		return activities.DrillBackup{ID: "20261125T061500Z-3f9a1c2b", Database: "postgres", Key: "postgres/20261125T061500Z-3f9a1c2b/dump",
@@ -188,30 +190,32 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 		return activities.DrillResult{Message: "torn down: local cluster removed"}, nil
 	}, activities.DrillTeardown)
 
-	rotation := func(name string, res func(s activities.RotationStep) (activities.RotationResult, error)) {
-		over(func(ctx context.Context, s activities.RotationStep) (activities.RotationResult, error) { return res(s) }, name)
+	rotation := func(name string, res func(s secretrotation.RotationStep) (secretrotation.RotationResult, error)) {
+		over(func(ctx context.Context, s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
+			return res(s)
+		}, name)
 	}
-	rotation(activities.RotateCreate, func(s activities.RotationStep) (activities.RotationResult, error) {
-		return activities.RotationResult{Version: "v2", Metrics: map[string]float64{"secret.age": 2592000}, Message: "pending version v2 stored"}, nil
+	rotation(secretrotation.RotateCreate, func(s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
+		return secretrotation.RotationResult{Version: "v2", Metrics: map[string]float64{"secret.age": 2592000}, Message: "pending version v2 stored"}, nil
 	})
-	rotation(activities.RotateSet, func(s activities.RotationStep) (activities.RotationResult, error) {
-		return activities.RotationResult{Version: "v2", Message: "set on the resource"}, nil
+	rotation(secretrotation.RotateSet, func(s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
+		return secretrotation.RotationResult{Version: "v2", Message: "set on the resource"}, nil
 	})
-	rotation(activities.RotateTest, func(s activities.RotationStep) (activities.RotationResult, error) {
+	rotation(secretrotation.RotateTest, func(s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
 		if s.Task.Task == "app-db" {
-			return activities.RotationResult{}, temporal.NewNonRetryableApplicationError(
-				"connect with the new password: FATAL: password authentication failed for user \"app\"", activities.ErrCheckFailed, nil)
+			return secretrotation.RotationResult{}, temporal.NewNonRetryableApplicationError(
+				"connect with the new password: FATAL: password authentication failed for user \"app\"", task.ErrCheckFailed, nil)
 		}
-		return activities.RotationResult{Version: "v2", Message: "the new version works"}, nil
+		return secretrotation.RotationResult{Version: "v2", Message: "the new version works"}, nil
 	})
-	rotation(activities.RotateFinish, func(s activities.RotationStep) (activities.RotationResult, error) {
-		return activities.RotationResult{Version: "v2", Message: "v2 is current"}, nil
+	rotation(secretrotation.RotateFinish, func(s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
+		return secretrotation.RotationResult{Version: "v2", Message: "v2 is current"}, nil
 	})
-	rotation(activities.RotateRollback, func(s activities.RotationStep) (activities.RotationResult, error) {
-		return activities.RotationResult{Version: "v1", Message: "resource restored to v1; pending v2 removed"}, nil
+	rotation(secretrotation.RotateRollback, func(s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
+		return secretrotation.RotationResult{Version: "v1", Message: "resource restored to v1; pending v2 removed"}, nil
 	})
-	rotation(activities.RotateRetire, func(s activities.RotationStep) (activities.RotationResult, error) {
-		return activities.RotationResult{Version: "v2", Message: "JWKS holds only the current key"}, nil
+	rotation(secretrotation.RotateRetire, func(s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
+		return secretrotation.RotationResult{Version: "v2", Message: "JWKS holds only the current key"}, nil
 	})
 }
 

@@ -9,12 +9,15 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/secretage"
+	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
-	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
+	"github.com/shipshape-dev/shipshape/internal/secretref"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -38,7 +41,7 @@ type Config struct {
 	SecretsDir string
 	// KeyVault opens the Azure Key Vault of an azkv://VAULT/NAME
 	// reference; nil: DefaultAzureCredential on Azure's public cloud.
-	KeyVault func(vault string) (*secretstore.KeyVault, error)
+	KeyVault func(vault string) (*azkv.Store, error)
 	// RDSPoll is how often aws-rds drill targets poll RDS; zero: RDS's
 	// waiter defaults.
 	RDSPoll time.Duration
@@ -53,12 +56,15 @@ type Config struct {
 func Types(cfg Config) []task.Type {
 	legacy := &activities.Activities{
 		Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns,
-		ScratchDir: cfg.ScratchDir, SecretsDir: cfg.SecretsDir, KeyVault: cfg.KeyVault,
-		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll,
+		ScratchDir: cfg.ScratchDir, RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll,
 	}
 	types := legacy.Types()
+	// The stores secret references name, for the secret task types.
+	secrets := secretref.Stores{Dir: cfg.SecretsDir, KeyVault: cfg.KeyVault}
 	// One line per task type package, in the order of the plan reference.
 	types = append(types, tlscheck.New(cfg.Logger).Type())
+	types = append(types, secretrotation.New(secrets).Type())
+	types = append(types, secretage.New(secrets).Type())
 	return types
 }
 

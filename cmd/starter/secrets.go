@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
 )
 
 const secretsUsage = "want: starter secrets get|put|list|versions [local://NAME] [--dir DIR] [--stage current|pending|previous] [--from-env VAR | --from-file FILE | stdin]"
@@ -27,7 +27,7 @@ func secretsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	sub := args[0]
 	fs := flag.NewFlagSet("secrets "+sub, flag.ContinueOnError)
-	dir := fs.String("dir", activities.SecretsDir(), "the local store's directory: the worker's (env SHIPSHAPE_SECRETS_DIR)")
+	dir := fs.String("dir", local.DefaultDir(), "the local store's directory: the worker's (env SHIPSHAPE_SECRETS_DIR)")
 	stage := fs.String("stage", secretstore.Current, "get: the version to read: current, pending or previous")
 	fromEnv := fs.String("from-env", "", "put: read the value from this environment variable")
 	fromFile := fs.String("from-file", "", "put: read the value from this file (else from stdin)")
@@ -35,7 +35,7 @@ func secretsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	store, err := activities.OpenLocalSecrets(*dir)
+	store, err := local.Open(*dir)
 	if err != nil {
 		return err
 	}

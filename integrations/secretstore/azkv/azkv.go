@@ -1,4 +1,6 @@
-package secretstore
+// Package azkv is the secret store of Azure Key Vault, with the staging
+// model of package secretstore kept in tags on its versions.
+package azkv
 
 import (
 	"context"
@@ -6,10 +8,14 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
+
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 )
 
 // Tags a Key Vault version carries for the staging model.
@@ -18,7 +24,7 @@ const (
 	tagToken = "shipshape-token"
 )
 
-// KeyVault is the secrets of an Azure Key Vault. Key Vault has versions
+// Store is the secrets of an Azure Key Vault. Key Vault has versions
 // but no staging labels, so the stage is a tag on the version
 // (shipshape-stage: current, pending or previous) and the request token
 // another (shipshape-token). Readers of "the latest version" see the
@@ -28,20 +34,35 @@ const (
 // so the latest is the current value once more. A secret whose versions
 // carry no stage tags (set with the portal or az) has as current its
 // newest enabled version.
-type KeyVault struct {
+type Store struct {
 	client *azsecrets.Client
 	vault  string
 }
 
-// NewKeyVault returns a client of the vault at vaultURL
+// New returns a client of the vault at vaultURL
 // (https://NAME.vault.azure.net/) with cred (azidentity's
 // DefaultAzureCredential in the worker); opts may be nil.
-func NewKeyVault(vaultURL string, cred azcore.TokenCredential, opts *azsecrets.ClientOptions) (*KeyVault, error) {
+func New(vaultURL string, cred azcore.TokenCredential, opts *azsecrets.ClientOptions) (*Store, error) {
 	c, err := azsecrets.NewClient(vaultURL, cred, opts)
 	if err != nil {
 		return nil, fmt.Errorf("secretstore: key vault %s: %w", vaultURL, err)
 	}
-	return &KeyVault{client: c, vault: vaultURL}, nil
+	return &Store{client: c, vault: vaultURL}, nil
+}
+
+// Open opens vault with azidentity's DefaultAzureCredential: at
+// https://VAULT.vault.azure.net/, or https://VAULT/ when VAULT is a host
+// name (other clouds).
+func Open(vault string) (*Store, error) {
+	cred, err := azidentity.NewDefaultAzureCredential(nil)
+	if err != nil {
+		return nil, fmt.Errorf("azure credentials: %w", err)
+	}
+	u := "https://" + vault + ".vault.azure.net/"
+	if strings.Contains(vault, ".") {
+		u = "https://" + vault + "/"
+	}
+	return New(u, cred, nil)
 }
 
 func kvNotFound(err error) bool {
@@ -49,30 +70,30 @@ func kvNotFound(err error) bool {
 	return errors.As(err, &re) && re.StatusCode == http.StatusNotFound
 }
 
-// kvVersion is a Key Vault version. Its Version.ID is the request
+// kvVersion is a Key Vault version. Its secretstore.Version.ID is the request
 // token that made it (what rotations name it by), or Key Vault's own
 // version ID for a version set outside Shipshape.
 type kvVersion struct {
-	Version
+	secretstore.Version
 	kvID    string
 	token   string
 	enabled bool
 }
 
 // versions lists a secret's versions, oldest first.
-func (k *KeyVault) versions(ctx context.Context, name string) ([]kvVersion, error) {
+func (k *Store) versions(ctx context.Context, name string) ([]kvVersion, error) {
 	var out []kvVersion
 	pager := k.client.NewListSecretPropertiesVersionsPager(name, nil)
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if kvNotFound(err) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+			return nil, fmt.Errorf("%w: %s", secretstore.ErrNotFound, name)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("secretstore: versions of %s: %w", name, err)
 		}
 		for _, p := range page.Value {
-			v := kvVersion{Version: Version{ID: p.ID.Version()}, kvID: p.ID.Version()}
+			v := kvVersion{Version: secretstore.Version{ID: p.ID.Version()}, kvID: p.ID.Version()}
 			if st := p.Tags[tagStage]; st != nil && *st != "" {
 				v.Stages = []string{*st}
 			}
@@ -100,7 +121,7 @@ func withStage(vs []kvVersion, stage string) (kvVersion, bool) {
 			return vs[i], true
 		}
 	}
-	if stage == Current {
+	if stage == secretstore.Current {
 		for i := len(vs) - 1; i >= 0; i-- {
 			if vs[i].enabled && len(vs[i].Stages) == 0 {
 				return vs[i], true
@@ -111,18 +132,18 @@ func withStage(vs []kvVersion, stage string) (kvVersion, bool) {
 }
 
 // Get returns the value and version that carry stage.
-func (k *KeyVault) Get(ctx context.Context, name, stage string) ([]byte, Version, error) {
+func (k *Store) Get(ctx context.Context, name, stage string) ([]byte, secretstore.Version, error) {
 	vs, err := k.versions(ctx, name)
 	if err != nil {
-		return nil, Version{}, err
+		return nil, secretstore.Version{}, err
 	}
 	v, ok := withStage(vs, stage)
 	if !ok {
-		return nil, Version{}, fmt.Errorf("%w: %s has no %s version", ErrNotFound, name, stage)
+		return nil, secretstore.Version{}, fmt.Errorf("%w: %s has no %s version", secretstore.ErrNotFound, name, stage)
 	}
 	resp, err := k.client.GetSecret(ctx, name, v.kvID, nil)
 	if err != nil {
-		return nil, Version{}, fmt.Errorf("secretstore: get %s version %s: %w", name, v.kvID, err)
+		return nil, secretstore.Version{}, fmt.Errorf("secretstore: get %s version %s: %w", name, v.kvID, err)
 	}
 	return []byte(deref(resp.Value)), v.Version, nil
 }
@@ -130,14 +151,14 @@ func (k *KeyVault) Get(ctx context.Context, name, stage string) ([]byte, Version
 // Put sets value as a new version tagged with token and stages (at most
 // one), moving the stage off other versions. Repeated with the same
 // token and value it does nothing; with another value it fails with
-// ErrTokenConflict.
-func (k *KeyVault) Put(ctx context.Context, name, token string, value []byte, stages ...string) (Version, error) {
+// secretstore.ErrTokenConflict.
+func (k *Store) Put(ctx context.Context, name, token string, value []byte, stages ...string) (secretstore.Version, error) {
 	if len(stages) > 1 {
-		return Version{}, fmt.Errorf("secretstore: a Key Vault version carries one stage, not %v", stages)
+		return secretstore.Version{}, fmt.Errorf("secretstore: a Key Vault version carries one stage, not %v", stages)
 	}
 	vs, err := k.versions(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Version{}, err
+	if err != nil && !errors.Is(err, secretstore.ErrNotFound) {
+		return secretstore.Version{}, err
 	}
 	for _, v := range vs {
 		if v.token != token {
@@ -145,7 +166,7 @@ func (k *KeyVault) Put(ctx context.Context, name, token string, value []byte, st
 		}
 		resp, err := k.client.GetSecret(ctx, name, v.kvID, nil)
 		if err != nil || deref(resp.Value) != string(value) {
-			return Version{}, fmt.Errorf("secret %s: token %s: %w", name, token, ErrTokenConflict)
+			return secretstore.Version{}, fmt.Errorf("secret %s: token %s: %w", name, token, secretstore.ErrTokenConflict)
 		}
 		return v.Version, nil
 	}
@@ -158,12 +179,12 @@ func (k *KeyVault) Put(ctx context.Context, name, token string, value []byte, st
 		SecretAttributes: &azsecrets.SecretAttributes{Enabled: to.Ptr(true)},
 	}, nil)
 	if err != nil {
-		return Version{}, fmt.Errorf("secretstore: set %s: %w", name, err)
+		return secretstore.Version{}, fmt.Errorf("secretstore: set %s: %w", name, err)
 	}
-	made := kvVersion{Version: Version{ID: token, Stages: slices.Clone(stages)}, kvID: resp.ID.Version(), token: token, enabled: true}
+	made := kvVersion{Version: secretstore.Version{ID: token, Stages: slices.Clone(stages)}, kvID: resp.ID.Version(), token: token, enabled: true}
 	if stage != "" {
 		if err := k.relabel(ctx, name, append(vs, made), stage, token); err != nil {
-			return Version{}, err
+			return secretstore.Version{}, err
 		}
 	}
 	v := made.Version
@@ -174,7 +195,7 @@ func (k *KeyVault) Put(ctx context.Context, name, token string, value []byte, st
 }
 
 // tag sets version id's stage tag, keeping its token.
-func (k *KeyVault) tag(ctx context.Context, name string, v kvVersion, stage string, enabled *bool) error {
+func (k *Store) tag(ctx context.Context, name string, v kvVersion, stage string, enabled *bool) error {
 	params := azsecrets.UpdateSecretPropertiesParameters{Tags: map[string]*string{tagStage: to.Ptr(stage), tagToken: to.Ptr(v.token)}}
 	if enabled != nil {
 		params.SecretAttributes = &azsecrets.SecretAttributes{Enabled: enabled}
@@ -189,7 +210,7 @@ func (k *KeyVault) tag(ctx context.Context, name string, v kvVersion, stage stri
 // when stage is current, the old current becomes previous and the old
 // previous loses its tag. The new holder is tagged first: a crash
 // midway leaves two versions tagged, and the newest wins.
-func (k *KeyVault) relabel(ctx context.Context, name string, vs []kvVersion, stage, id string) error {
+func (k *Store) relabel(ctx context.Context, name string, vs []kvVersion, stage, id string) error {
 	var target kvVersion
 	for _, v := range vs {
 		if v.ID == id {
@@ -201,16 +222,16 @@ func (k *KeyVault) relabel(ctx context.Context, name string, vs []kvVersion, sta
 			return err
 		}
 	}
-	moving := stage == Current && slices.ContainsFunc(vs, func(v kvVersion) bool { return v.ID != id && slices.Contains(v.Stages, Current) })
+	moving := stage == secretstore.Current && slices.ContainsFunc(vs, func(v kvVersion) bool { return v.ID != id && slices.Contains(v.Stages, secretstore.Current) })
 	for _, v := range vs {
 		next := ""
 		switch {
 		case v.ID == id:
 			continue
-		case slices.Contains(v.Stages, stage) && stage == Current:
-			next = Previous
+		case slices.Contains(v.Stages, stage) && stage == secretstore.Current:
+			next = secretstore.Previous
 		case slices.Contains(v.Stages, stage):
-		case moving && slices.Contains(v.Stages, Previous):
+		case moving && slices.Contains(v.Stages, secretstore.Previous):
 		default:
 			continue
 		}
@@ -223,15 +244,15 @@ func (k *KeyVault) relabel(ctx context.Context, name string, vs []kvVersion, sta
 
 // Promote makes version id current: the old current becomes previous.
 // Promoting the current version again changes nothing.
-func (k *KeyVault) Promote(ctx context.Context, name, id string) error {
+func (k *Store) Promote(ctx context.Context, name, id string) error {
 	vs, err := k.versions(ctx, name)
 	if err != nil {
 		return err
 	}
 	if !slices.ContainsFunc(vs, func(v kvVersion) bool { return v.ID == id }) {
-		return fmt.Errorf("%w: %s has no version %s", ErrNotFound, name, id)
+		return fmt.Errorf("%w: %s has no version %s", secretstore.ErrNotFound, name, id)
 	}
-	return k.relabel(ctx, name, vs, Current, id)
+	return k.relabel(ctx, name, vs, secretstore.Current, id)
 }
 
 // Discard disables version id and drops its stage, unless it is current
@@ -239,9 +260,9 @@ func (k *KeyVault) Promote(ctx context.Context, name, id string) error {
 // the current value is set again as a new, current version, so readers
 // of the latest version get the current value. Discarding again changes
 // nothing.
-func (k *KeyVault) Discard(ctx context.Context, name, id string) error {
+func (k *Store) Discard(ctx context.Context, name, id string) error {
 	vs, err := k.versions(ctx, name)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, secretstore.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -251,7 +272,7 @@ func (k *KeyVault) Discard(ctx context.Context, name, id string) error {
 	if i < 0 {
 		return nil
 	}
-	cur, hasCur := withStage(vs, Current)
+	cur, hasCur := withStage(vs, secretstore.Current)
 	if hasCur && cur.ID == id {
 		return fmt.Errorf("secret %s: version %s is current and cannot be discarded", name, id)
 	}
@@ -279,7 +300,7 @@ func (k *KeyVault) Discard(ctx context.Context, name, id string) error {
 		return err
 	}
 	if i := slices.IndexFunc(vs, func(v kvVersion) bool { return v.token == token }); i >= 0 {
-		if err := k.tag(ctx, name, vs[i], Current, nil); err != nil {
+		if err := k.tag(ctx, name, vs[i], secretstore.Current, nil); err != nil {
 			return err
 		}
 	}
@@ -297,12 +318,12 @@ func deref(s *string) string {
 }
 
 // Versions lists a secret's versions, oldest first.
-func (k *KeyVault) Versions(ctx context.Context, name string) ([]Version, error) {
+func (k *Store) Versions(ctx context.Context, name string) ([]secretstore.Version, error) {
 	vs, err := k.versions(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]Version, len(vs))
+	out := make([]secretstore.Version, len(vs))
 	for i, v := range vs {
 		out[i] = v.Version
 	}

@@ -1,4 +1,4 @@
-package secretstore_test
+package awssm_test
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssm"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssmtest"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/storetest"
 )
 
 // TestAWSStagingAgainstProtocolFake runs the staging model through the
@@ -15,15 +17,15 @@ import (
 // version rules.
 func TestAWSStagingAgainstProtocolFake(t *testing.T) {
 	fake := awssmtest.Start(t)
-	s, err := secretstore.NewAWS(context.Background(), "us-east-1")
+	s, err := awssm.New(context.Background(), "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	testStaging(t, s)
+	storetest.Staging(t, s)
 	// On the service's side: AWSPREVIOUS moved with AWSCURRENT, and the
 	// discarded version is left without labels (deprecated).
 	stages := fake.Stages("db")
-	if !slices.Equal(stages[tok("v1")], []string{"AWSPREVIOUS"}) || !slices.Equal(stages[tok("v2")], []string{"AWSCURRENT"}) || len(stages[tok("v3")]) != 0 {
+	if !slices.Equal(stages[storetest.Tok("v1")], []string{"AWSPREVIOUS"}) || !slices.Equal(stages[storetest.Tok("v2")], []string{"AWSCURRENT"}) || len(stages[storetest.Tok("v3")]) != 0 {
 		t.Fatalf("labels in the service: %v", stages)
 	}
 	calls := fake.Calls()

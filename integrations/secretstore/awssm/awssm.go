@@ -1,4 +1,6 @@
-package secretstore
+// Package awssm is the secret store of AWS Secrets Manager, with the
+// staging model of package secretstore mapped on its staging labels.
+package awssm
 
 import (
 	"context"
@@ -11,30 +13,32 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 )
 
-// AWS staging labels, by the stages of this package.
-var awsStages = map[string]string{Current: "AWSCURRENT", Pending: "AWSPENDING", Previous: "AWSPREVIOUS"}
+// AWS staging labels, by the stages of package secretstore.
+var awsStages = map[string]string{secretstore.Current: "AWSCURRENT", secretstore.Pending: "AWSPENDING", secretstore.Previous: "AWSPREVIOUS"}
 
-// AWS is AWS Secrets Manager in one region. Versions are Secrets
+// Store is AWS Secrets Manager in one region. Versions are Secrets
 // Manager's own, their IDs the request tokens that created them, and the
 // stages its staging labels: current is AWSCURRENT, pending AWSPENDING,
 // previous AWSPREVIOUS (which Secrets Manager moves itself when
 // AWSCURRENT moves). Values are SecretString.
-type AWS struct {
+type Store struct {
 	client *secretsmanager.Client
 	region string
 }
 
-// NewAWS returns a client of Secrets Manager in region with the AWS
+// New returns a client of Secrets Manager in region with the AWS
 // SDK's default configuration and credentials chain; the endpoint may be
 // overridden as for any SDK client (AWS_ENDPOINT_URL_SECRETS_MANAGER).
-func NewAWS(ctx context.Context, region string) (*AWS, error) {
+func New(ctx context.Context, region string) (*Store, error) {
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
 	if err != nil {
 		return nil, fmt.Errorf("secretstore: aws config: %w", err)
 	}
-	return &AWS{client: secretsmanager.NewFromConfig(cfg), region: region}, nil
+	return &Store{client: secretsmanager.NewFromConfig(cfg), region: region}, nil
 }
 
 func awsNotFound(err error) bool {
@@ -62,24 +66,24 @@ func ourStages(labels []string) []string {
 }
 
 // Get returns the value and version that carry stage.
-func (s *AWS) Get(ctx context.Context, name, stage string) ([]byte, Version, error) {
+func (s *Store) Get(ctx context.Context, name, stage string) ([]byte, secretstore.Version, error) {
 	label, err := awsStage(stage)
 	if err != nil {
-		return nil, Version{}, err
+		return nil, secretstore.Version{}, err
 	}
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: &name, VersionStage: &label})
 	if awsNotFound(err) {
-		return nil, Version{}, fmt.Errorf("%w: %s has no %s version (%v)", ErrNotFound, name, stage, err)
+		return nil, secretstore.Version{}, fmt.Errorf("%w: %s has no %s version (%v)", secretstore.ErrNotFound, name, stage, err)
 	}
 	if err != nil {
-		return nil, Version{}, fmt.Errorf("secretstore: get %s: %w", name, err)
+		return nil, secretstore.Version{}, fmt.Errorf("secretstore: get %s: %w", name, err)
 	}
-	v := Version{ID: aws.ToString(out.VersionId), Stages: ourStages(out.VersionStages)}
+	v := secretstore.Version{ID: aws.ToString(out.VersionId), Stages: ourStages(out.VersionStages)}
 	if out.CreatedDate != nil {
 		v.Created = out.CreatedDate.UTC()
 	}
 	if out.SecretString == nil {
-		return nil, Version{}, fmt.Errorf("secretstore: %s version %s holds a binary value; rotation handles SecretString", name, v.ID)
+		return nil, secretstore.Version{}, fmt.Errorf("secretstore: %s version %s holds a binary value; rotation handles SecretString", name, v.ID)
 	}
 	return []byte(*out.SecretString), v, nil
 }
@@ -87,14 +91,14 @@ func (s *AWS) Get(ctx context.Context, name, stage string) ([]byte, Version, err
 // Put stores value as a new version with token as its ClientRequestToken
 // (32 to 64 characters), carrying stages. Repeated with the same token
 // and value it does nothing; with another value it fails with
-// ErrTokenConflict. A secret that does not exist yet is created first,
+// secretstore.ErrTokenConflict. A secret that does not exist yet is created first,
 // empty.
-func (s *AWS) Put(ctx context.Context, name, token string, value []byte, stages ...string) (Version, error) {
+func (s *Store) Put(ctx context.Context, name, token string, value []byte, stages ...string) (secretstore.Version, error) {
 	labels := make([]string, 0, len(stages))
 	for _, st := range stages {
 		l, err := awsStage(st)
 		if err != nil {
-			return Version{}, err
+			return secretstore.Version{}, err
 		}
 		labels = append(labels, l)
 	}
@@ -106,26 +110,26 @@ func (s *AWS) Put(ctx context.Context, name, token string, value []byte, stages 
 			Description: aws.String("rotated by shipshape")}); cerr != nil {
 			var exists *smtypes.ResourceExistsException
 			if !errors.As(cerr, &exists) {
-				return Version{}, fmt.Errorf("secretstore: create %s: %w", name, cerr)
+				return secretstore.Version{}, fmt.Errorf("secretstore: create %s: %w", name, cerr)
 			}
 		}
 		out, err = s.client.PutSecretValue(ctx, in)
 	}
 	var exists *smtypes.ResourceExistsException
 	if errors.As(err, &exists) {
-		return Version{}, fmt.Errorf("secret %s: token %s: %w", name, token, ErrTokenConflict)
+		return secretstore.Version{}, fmt.Errorf("secret %s: token %s: %w", name, token, secretstore.ErrTokenConflict)
 	}
 	if err != nil {
-		return Version{}, fmt.Errorf("secretstore: put %s: %w", name, err)
+		return secretstore.Version{}, fmt.Errorf("secretstore: put %s: %w", name, err)
 	}
-	return Version{ID: aws.ToString(out.VersionId), Stages: ourStages(out.VersionStages)}, nil
+	return secretstore.Version{ID: aws.ToString(out.VersionId), Stages: ourStages(out.VersionStages)}, nil
 }
 
 // stagesOf returns the labels of every labelled version.
-func (s *AWS) stagesOf(ctx context.Context, name string) (map[string][]string, error) {
+func (s *Store) stagesOf(ctx context.Context, name string) (map[string][]string, error) {
 	out, err := s.client.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: &name})
 	if awsNotFound(err) {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+		return nil, fmt.Errorf("%w: %s", secretstore.ErrNotFound, name)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("secretstore: describe %s: %w", name, err)
@@ -146,13 +150,13 @@ func holder(stages map[string][]string, label string) string {
 // Promote moves AWSCURRENT to version id (UpdateSecretVersionStage, so
 // Secrets Manager moves AWSPREVIOUS to the old current) and takes
 // AWSPENDING off it. Promoting the current version again changes nothing.
-func (s *AWS) Promote(ctx context.Context, name, id string) error {
+func (s *Store) Promote(ctx context.Context, name, id string) error {
 	stages, err := s.stagesOf(ctx, name)
 	if err != nil {
 		return err
 	}
 	if _, ok := stages[id]; !ok {
-		return fmt.Errorf("%w: %s has no version %s", ErrNotFound, name, id)
+		return fmt.Errorf("%w: %s has no version %s", secretstore.ErrNotFound, name, id)
 	}
 	if cur := holder(stages, "AWSCURRENT"); cur != id {
 		in := &secretsmanager.UpdateSecretVersionStageInput{SecretId: &name, VersionStage: aws.String("AWSCURRENT"), MoveToVersionId: &id}
@@ -176,7 +180,7 @@ func (s *AWS) Promote(ctx context.Context, name, id string) error {
 // is current. Secrets Manager cannot delete a version: one without
 // labels is deprecated, and the service removes it in time. A version
 // that is gone or unlabelled is not an error.
-func (s *AWS) Discard(ctx context.Context, name, id string) error {
+func (s *Store) Discard(ctx context.Context, name, id string) error {
 	stages, err := s.stagesOf(ctx, name)
 	if err != nil {
 		return err
@@ -198,25 +202,25 @@ func (s *AWS) Discard(ctx context.Context, name, id string) error {
 }
 
 // Versions lists a secret's labelled versions.
-func (s *AWS) Versions(ctx context.Context, name string) ([]Version, error) {
-	var out []Version
+func (s *Store) Versions(ctx context.Context, name string) ([]secretstore.Version, error) {
+	var out []secretstore.Version
 	p := secretsmanager.NewListSecretVersionIdsPaginator(s.client, &secretsmanager.ListSecretVersionIdsInput{SecretId: &name})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if awsNotFound(err) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+			return nil, fmt.Errorf("%w: %s", secretstore.ErrNotFound, name)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("secretstore: versions of %s: %w", name, err)
 		}
 		for _, v := range page.Versions {
-			ver := Version{ID: aws.ToString(v.VersionId), Stages: ourStages(v.VersionStages)}
+			ver := secretstore.Version{ID: aws.ToString(v.VersionId), Stages: ourStages(v.VersionStages)}
 			if v.CreatedDate != nil {
 				ver.Created = v.CreatedDate.UTC()
 			}
 			out = append(out, ver)
 		}
 	}
-	slices.SortFunc(out, func(a, b Version) int { return a.Created.Compare(b.Created) })
+	slices.SortFunc(out, func(a, b secretstore.Version) int { return a.Created.Compare(b.Created) })
 	return out, nil
 }

@@ -1,4 +1,4 @@
-package secretstore_test
+package azkv_test
 
 import (
 	"context"
@@ -11,15 +11,17 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkvtest"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/storetest"
 )
 
-func newKeyVault(t *testing.T) (*secretstore.KeyVault, *azkvtest.Server, *azkvtest.Credential) {
+func newKeyVault(t *testing.T) (*azkv.Store, *azkvtest.Server, *azkvtest.Credential) {
 	t.Helper()
 	fake := azkvtest.Start(t)
 	cred := &azkvtest.Credential{}
 	opts := &azsecrets.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: fake.Client}, DisableChallengeResourceVerification: true}
-	kv, err := secretstore.NewKeyVault(fake.URL, cred, opts)
+	kv, err := azkv.New(fake.URL, cred, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +34,7 @@ func newKeyVault(t *testing.T) (*secretstore.KeyVault, *azkvtest.Server, *azkvte
 // versions and paging.
 func TestKeyVaultStagingAgainstProtocolFake(t *testing.T) {
 	kv, fake, cred := newKeyVault(t)
-	testStaging(t, kv)
+	storetest.Staging(t, kv)
 	if !slices.Contains(cred.Scopes, "https://vault.azure.net/.default") {
 		t.Fatalf("token scopes %v: the challenge was not followed", cred.Scopes)
 	}
@@ -68,16 +70,16 @@ func TestKeyVaultUntaggedSecret(t *testing.T) {
 	if err != nil || string(v) != "seeded" || len(ver.ID) != 32 {
 		t.Fatalf("current of an untagged secret: %q %+v %v", v, ver, err)
 	}
-	if _, err := kv.Put(ctx, "app-db", tok("p1"), []byte("rotated"), secretstore.Pending); err != nil {
+	if _, err := kv.Put(ctx, "app-db", storetest.Tok("p1"), []byte("rotated"), secretstore.Pending); err != nil {
 		t.Fatal(err)
 	}
-	if err := kv.Promote(ctx, "app-db", tok("p1")); err != nil {
+	if err := kv.Promote(ctx, "app-db", storetest.Tok("p1")); err != nil {
 		t.Fatal(err)
 	}
 	if v, _, _ := kv.Get(ctx, "app-db", secretstore.Current); string(v) != "rotated" {
 		t.Fatalf("current after promote: %q (%v)", v, fake.Tags("app-db"))
 	}
-	if _, err := kv.Put(ctx, "Bad_Name", tok("x"), []byte("x")); err == nil || !strings.Contains(err.Error(), "invalid name") {
+	if _, err := kv.Put(ctx, "Bad_Name", storetest.Tok("x"), []byte("x")); err == nil || !strings.Contains(err.Error(), "invalid name") {
 		t.Fatalf("a name Key Vault refuses: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package activities_test
+package secretrotation_test
 
 import (
 	"crypto"
@@ -8,7 +8,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,10 +21,14 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/secretrotation"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssmtest"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkvtest"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
+	"github.com/shipshape-dev/shipshape/internal/secretref"
 )
 
 // jwtEnv is a local store, a JWKS file and an HTTP server publishing the
@@ -44,7 +47,7 @@ func newJWTEnv(t *testing.T, alg string, handler func(files http.Handler) http.H
 // newJWTEnvIn is newJWTEnv with the key kept at secret.
 func newJWTEnvIn(t *testing.T, secret, alg string, handler func(files http.Handler) http.Handler) *jwtEnv {
 	dir := t.TempDir()
-	store, err := activities.OpenLocalSecrets(dir)
+	store, err := local.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func newJWTEnvIn(t *testing.T, secret, alg string, handler func(files http.Handl
 	}
 	srv := httptest.NewServer(files)
 	t.Cleanup(srv.Close)
-	e := &jwtEnv{rotationEnv: &rotationEnv{t: t, acts: &activities.Activities{Logger: slog.New(slog.DiscardHandler), SecretsDir: dir}, store: store},
+	e := &jwtEnv{rotationEnv: &rotationEnv{t: t, stores: secretref.Stores{Dir: dir}, store: store},
 		jwks: filepath.Join(web, ".well-known", "jwks.json"), srv: srv, secret: secret}
 	e.rotate(1, alg)
 	return e
@@ -63,9 +66,9 @@ func newJWTEnvIn(t *testing.T, secret, alg string, handler func(files http.Handl
 
 // rotate sets up the nth rotation (a new workflow ID, so a new token).
 func (e *jwtEnv) rotate(n int, alg string) {
-	e.step = activities.RotationStep{ID: "run-" + string(rune('0'+n)) + "/task/keys/signing", Task: activities.TaskInput{
-		RunID: "run", Phase: "keys", Task: "signing", Uses: activities.SecretRotationType,
-		Params: withDefaults(e.t, activities.SecretRotationType, map[string]any{
+	e.step = secretrotation.RotationStep{ID: "run-" + string(rune('0'+n)) + "/task/keys/signing", Task: task.Input{
+		RunID: "run", Phase: "keys", Task: "signing", Uses: secretrotation.Name,
+		Params: withDefaults(e.t, map[string]any{
 			"secret": e.secret, "resource": map[string]any{"kind": "jwt-signing-key", "jwks": e.jwks,
 				"jwksURL": e.srv.URL + "/.well-known/jwks.json", "algorithm": alg, "overlap": "1s"},
 		}),
@@ -126,7 +129,7 @@ func TestRotateJWTKey(t *testing.T) {
 	for _, alg := range []string{"EdDSA", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			e := newJWTEnv(t, alg, nil)
-			for _, step := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish} {
+			for _, step := range []string{secretrotation.RotateCreate, secretrotation.RotateSet, secretrotation.RotateTest, secretrotation.RotateFinish} {
 				e.must(step)
 			}
 			first := e.kid(secretstore.Current)
@@ -135,25 +138,25 @@ func TestRotateJWTKey(t *testing.T) {
 			}
 
 			e.rotate(2, alg)
-			e.must(activities.RotateCreate)
-			e.must(activities.RotateSet)
-			e.must(activities.RotateSet) // retried: no duplicate key
+			e.must(secretrotation.RotateCreate)
+			e.must(secretrotation.RotateSet)
+			e.must(secretrotation.RotateSet) // retried: no duplicate key
 			second := e.kid(secretstore.Pending)
 			if ids := e.published(); len(ids) != 2 || ids[0] != first || ids[1] != second {
 				t.Fatalf("during the rotation the JWKS has %v, want [%s %s]", ids, first, second)
 			}
-			if r := e.must(activities.RotateTest); !strings.Contains(r.Message, "verifies against the JWKS at "+e.srv.URL) {
+			if r := e.must(secretrotation.RotateTest); !strings.Contains(r.Message, "verifies against the JWKS at "+e.srv.URL) {
 				t.Fatalf("test: %+v", r)
 			}
-			e.must(activities.RotateFinish)
+			e.must(secretrotation.RotateFinish)
 			if e.kid(secretstore.Current) != second || e.kid(secretstore.Previous) != first {
 				t.Fatal("the new key is not current, or the old one not previous")
 			}
 			if ids := e.published(); len(ids) != 2 {
 				t.Fatalf("the old key left the JWKS before its overlap: %v", ids)
 			}
-			r := e.must(activities.RotateRetire)
-			e.must(activities.RotateRetire) // idempotent
+			r := e.must(secretrotation.RotateRetire)
+			e.must(secretrotation.RotateRetire) // idempotent
 			if ids := e.published(); len(ids) != 1 || ids[0] != second || !strings.Contains(r.Message, first) {
 				t.Fatalf("after retire the JWKS has %v (%s)", ids, r.Message)
 			}
@@ -180,24 +183,24 @@ func TestRotateJWTKeyTestFailureRollsBack(t *testing.T) {
 			files.ServeHTTP(w, r)
 		})
 	})
-	for _, step := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish} {
+	for _, step := range []string{secretrotation.RotateCreate, secretrotation.RotateSet, secretrotation.RotateTest, secretrotation.RotateFinish} {
 		e.must(step)
 	}
 	first := e.kid(secretstore.Current)
 	e.rotate(2, "EdDSA")
-	e.must(activities.RotateCreate)
-	e.must(activities.RotateSet)
+	e.must(secretrotation.RotateCreate)
+	e.must(secretrotation.RotateSet)
 	second := e.kid(secretstore.Pending)
 	// Serve the first key's material under the second key's ID.
 	b, _ := os.ReadFile(e.jwks)
 	forged = []byte(strings.Replace(strings.Replace(string(b), second, "moved", 1), first, second, 1))
 
-	_, err := e.do(activities.RotateTest)
+	_, err := e.do(secretrotation.RotateTest)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrRotationTest || !strings.Contains(err.Error(), "does not verify") {
+	if !errors.As(err, &appErr) || appErr.Type() != secretrotation.ErrRotationTest || !strings.Contains(err.Error(), "does not verify") {
 		t.Fatalf("test: %v", err)
 	}
-	r := e.must(activities.RotateRollback)
+	r := e.must(secretrotation.RotateRollback)
 	if ids := e.published(); len(ids) != 1 || ids[0] != first || !strings.Contains(r.Message, "withdrawn") {
 		t.Fatalf("after rollback the JWKS has %v (%s)", ids, r.Message)
 	}
@@ -213,11 +216,11 @@ func TestRotateJWTKeyNotPublishedYet(t *testing.T) {
 	e := newJWTEnv(t, "EdDSA", func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(stale) })
 	})
-	e.must(activities.RotateCreate)
-	e.must(activities.RotateSet)
-	_, err := e.do(activities.RotateTest)
+	e.must(secretrotation.RotateCreate)
+	e.must(secretrotation.RotateSet)
+	_, err := e.do(secretrotation.RotateTest)
 	var appErr *temporal.ApplicationError
-	if err == nil || !strings.Contains(err.Error(), "not in the JWKS") || errors.As(err, &appErr) && appErr.Type() == activities.ErrRotationTest {
+	if err == nil || !strings.Contains(err.Error(), "not in the JWKS") || errors.As(err, &appErr) && appErr.Type() == secretrotation.ErrRotationTest {
 		t.Fatalf("test against a stale JWKS: %v", err)
 	}
 }
@@ -226,21 +229,21 @@ func TestRotateJWTKeyNotPublishedYet(t *testing.T) {
 // retire), calls between, then starts a third rotation and rolls it back.
 func (e *jwtEnv) rotateTwiceThenRollBack(between func()) {
 	e.t.Helper()
-	steps := []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish}
+	steps := []string{secretrotation.RotateCreate, secretrotation.RotateSet, secretrotation.RotateTest, secretrotation.RotateFinish}
 	for n := 1; n <= 2; n++ {
 		e.rotate(n, "EdDSA")
 		for _, step := range steps {
 			e.must(step)
 		}
 	}
-	e.must(activities.RotateRetire)
+	e.must(secretrotation.RotateRetire)
 	if between != nil {
 		between()
 	}
 	e.rotate(3, "EdDSA")
-	e.must(activities.RotateCreate)
-	e.must(activities.RotateSet)
-	e.must(activities.RotateRollback)
+	e.must(secretrotation.RotateCreate)
+	e.must(secretrotation.RotateSet)
+	e.must(secretrotation.RotateRollback)
 }
 
 // TestRotateJWTKeyInAWSSecretsManager keeps the signing key in AWS
@@ -273,11 +276,11 @@ func TestRotateJWTKeyInAWSSecretsManager(t *testing.T) {
 func TestRotateJWTKeyInAzureKeyVault(t *testing.T) {
 	fake := azkvtest.Start(t)
 	e := newJWTEnvIn(t, "azkv://acme-prod/signing-key", "EdDSA", nil)
-	e.acts.KeyVault = func(vault string) (*secretstore.KeyVault, error) {
+	e.stores.KeyVault = func(vault string) (*azkv.Store, error) {
 		if vault != "acme-prod" {
 			t.Errorf("vault %q", vault)
 		}
-		return secretstore.NewKeyVault(fake.URL, &azkvtest.Credential{}, &azsecrets.ClientOptions{
+		return azkv.New(fake.URL, &azkvtest.Credential{}, &azsecrets.ClientOptions{
 			ClientOptions: azcore.ClientOptions{Transport: fake.Client}, DisableChallengeResourceVerification: true})
 	}
 	var current string
@@ -287,7 +290,7 @@ func TestRotateJWTKeyInAzureKeyVault(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	e.must(activities.RotateRollback) // idempotent: no second copy
+	e.must(secretrotation.RotateRollback) // idempotent: no second copy
 	if latest, err := fake.Latest("signing-key"); err != nil || latest != current {
 		t.Fatalf("latest after the rollback is not the current key: %v (%v)", err, fake.Tags("signing-key"))
 	}

@@ -1,4 +1,4 @@
-package activities
+package secretrotation
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 )
 
@@ -30,10 +31,10 @@ var rollbackOptions = workflow.ActivityOptions{
 // before finish — a step that keeps failing, the test, cancellation, the
 // task's timeout — rolls back on a disconnected context, so the resource
 // and the store never disagree. Only references travel through here.
-func SecretRotation(ctx workflow.Context, in TaskInput) (TaskOutput, error) {
+func SecretRotation(ctx workflow.Context, in task.Input) (task.Output, error) {
 	started := workflow.Now(ctx)
 	step := RotationStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID}
-	out := TaskOutput{Metrics: map[string]float64{"rotation.steps": 0, "rotation.rolled_back": 0}, Attempt: 1}
+	out := task.Output{Metrics: map[string]float64{"rotation.steps": 0, "rotation.rolled_back": 0}, Attempt: 1}
 	var lines []string
 
 	work, cancelWork := workflow.WithCancel(ctx)
@@ -104,16 +105,16 @@ func SecretRotation(ctx workflow.Context, in TaskInput) (TaskOutput, error) {
 	case err != nil:
 		msg := failed + ": " + taskrun.CauseMessage(err)
 		if failed == "test" {
-			return out, taskrun.AppError(CheckFailed(out, "%s", msg))
+			return out, taskrun.AppError(task.CheckFailed(out, "%s", msg))
 		}
-		return out, temporal.NewNonRetryableApplicationError(msg, ErrTaskFailed, nil, out)
+		return out, temporal.NewNonRetryableApplicationError(msg, task.ErrTaskFailed, nil, out)
 	}
 	return out, nil
 }
 
 // rotationOverlap is how long a rotated JWT signing key's predecessor
 // stays published after the new key is current; 0 for other resources.
-func rotationOverlap(p Params) time.Duration {
+func rotationOverlap(p task.Params) time.Duration {
 	r := p.Object("resource")
 	if r.String("kind") != ResourceJWTKey {
 		return 0

@@ -1,4 +1,4 @@
-package activities
+package secretrotation
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/internal/atomicfile"
 )
 
@@ -48,7 +49,7 @@ type jwtKey struct {
 	client  *http.Client
 }
 
-func newJWTKey(r Params) *jwtKey {
+func newJWTKey(r task.Params) *jwtKey {
 	alg := r.String("algorithm")
 	if alg == "" {
 		alg = AlgEdDSA

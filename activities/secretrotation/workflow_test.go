@@ -1,4 +1,4 @@
-package activities_test
+package secretrotation_test
 
 import (
 	"context"
@@ -15,31 +15,33 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/secretrotation"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/internal/secretref"
 )
 
 // runRotation runs SecretRotation with its steps replaced by recorders
-// (the real steps are tested against PostgreSQL in activities): fail
+// (the real steps are tested against PostgreSQL in secretrotation_test.go): fail
 // makes a step fail, once (then succeed) when transient.
-func runRotation(t *testing.T, fail map[string]error, transient bool) (activities.TaskOutput, error, string) {
+func runRotation(t *testing.T, fail map[string]error, transient bool) (task.Output, error, string) {
 	return runRotationOf(t, nil, fail, transient, 0)
 }
 
 // runRotationOf runs a rotation with params, cancelled after cancelAfter
 // (of workflow time) when that is not zero.
-func runRotationOf(t *testing.T, params activities.Params, fail map[string]error, transient bool, cancelAfter time.Duration) (activities.TaskOutput, error, string) {
+func runRotationOf(t *testing.T, params task.Params, fail map[string]error, transient bool, cancelAfter time.Duration) (task.Output, error, string) {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/rotate/db", TaskQueue: "shipshape"})
-	taskrun.RegisterWorkflows(env, (&activities.Activities{}).Types())
+	taskrun.RegisterWorkflows(env, []task.Type{secretrotation.New(secretref.Stores{}).Type()})
 	var mu sync.Mutex
 	var calls []string
 	failed := map[string]bool{}
-	for _, name := range []string{activities.RotateCreate, activities.RotateSet, activities.RotateTest, activities.RotateFinish, activities.RotateRollback, activities.RotateRetire} {
+	for _, name := range []string{secretrotation.RotateCreate, secretrotation.RotateSet, secretrotation.RotateTest, secretrotation.RotateFinish, secretrotation.RotateRollback, secretrotation.RotateRetire} {
 		short := strings.TrimPrefix(name, "secret-rotation.")
-		env.RegisterActivityWithOptions(func(ctx context.Context, s activities.RotationStep) (activities.RotationResult, error) {
+		env.RegisterActivityWithOptions(func(ctx context.Context, s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			calls = append(calls, short)
@@ -48,9 +50,9 @@ func runRotationOf(t *testing.T, params activities.Params, fail map[string]error
 			}
 			if err := fail[short]; err != nil && !(transient && failed[short]) {
 				failed[short] = true
-				return activities.RotationResult{}, err
+				return secretrotation.RotationResult{}, err
 			}
-			r := activities.RotationResult{Message: short + " done"}
+			r := secretrotation.RotationResult{Message: short + " done"}
 			if short == "create" {
 				r.Metrics = map[string]float64{"secret.age": 86400}
 			}
@@ -60,12 +62,12 @@ func runRotationOf(t *testing.T, params activities.Params, fail map[string]error
 	if cancelAfter > 0 {
 		env.RegisterDelayedCallback(env.CancelWorkflow, cancelAfter)
 	}
-	env.ExecuteWorkflow(activities.SecretRotation, activities.TaskInput{RunID: "run-1", Phase: "rotate", Task: "db", Uses: activities.SecretRotationType, Timeout: time.Hour, Params: params})
-	var out activities.TaskOutput
+	env.ExecuteWorkflow(secretrotation.SecretRotation, task.Input{RunID: "run-1", Phase: "rotate", Task: "db", Uses: secretrotation.Name, Timeout: time.Hour, Params: params})
+	var out task.Output
 	err := env.GetWorkflowError()
 	if err == nil {
 		err = env.GetWorkflowResult(&out)
-	} else if o, ok := activities.OutputOf(err); ok {
+	} else if o, ok := taskrun.OutputOf(err); ok {
 		out = o
 	}
 	return out, err, strings.Join(calls, ",")
@@ -123,7 +125,7 @@ func causeOf(err error) string {
 // after finish, then retires the old key; the timer is not bounded by
 // the task's timeout (an hour here, the overlap a day).
 func TestSecretRotationJWTRetiresAfterOverlap(t *testing.T) {
-	params := activities.Params{"resource": map[string]any{"kind": activities.ResourceJWTKey, "overlap": "24h"}}
+	params := task.Params{"resource": map[string]any{"kind": secretrotation.ResourceJWTKey, "overlap": "24h"}}
 	out, err, calls := runRotationOf(t, params, nil, false, 0)
 	if err != nil || calls != "create,set,test,finish,retire" {
 		t.Fatalf("%v, steps %s", err, calls)
@@ -136,7 +138,7 @@ func TestSecretRotationJWTRetiresAfterOverlap(t *testing.T) {
 // Cancelled during the overlap, the rotation stands (the new key is
 // current) and retires nothing: the old key stays published.
 func TestSecretRotationJWTCancelledDuringOverlap(t *testing.T) {
-	params := activities.Params{"resource": map[string]any{"kind": activities.ResourceJWTKey, "overlap": "24h"}}
+	params := task.Params{"resource": map[string]any{"kind": secretrotation.ResourceJWTKey, "overlap": "24h"}}
 	out, err, calls := runRotationOf(t, params, nil, false, 2*time.Hour)
 	if calls != "create,set,test,finish" || out.Metrics["rotation.rolled_back"] != 0 || out.Metrics["rotation.overlap"] != 0 {
 		t.Fatalf("%v, steps %s, metrics %v", err, calls, out.Metrics)

@@ -1,10 +1,7 @@
-// Package secretstore holds the stores rotated secrets live in. Local is
-// a directory of encrypted files for a single host (development, or a
-// machine without a vault); AWS Secrets Manager and Azure Key Vault are
-// clients of those services. All share the staging model of AWS Secrets
-// Manager: a secret has versions, and the labels current, pending and
-// previous each sit on at most one version.
-package secretstore
+// Package local is the secret store of a single host (development, or a
+// machine without a vault): a directory of encrypted files, with the
+// staging model of package secretstore.
+package local
 
 import (
 	"context"
@@ -19,27 +16,31 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/internal/atomicfile"
+	"github.com/shipshape-dev/shipshape/internal/codec"
 )
 
-// Stages of a version.
-const (
-	Current  = "current"
-	Pending  = "pending"
-	Previous = "previous"
-)
+// DefaultDir is the store's directory when the worker names none:
+// SHIPSHAPE_SECRETS_DIR, else .shipshape/secrets.
+func DefaultDir() string {
+	if d := os.Getenv("SHIPSHAPE_SECRETS_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(".shipshape", "secrets")
+}
 
-// Errors, for errors.Is.
-var (
-	ErrNotFound      = errors.New("secret not found")
-	ErrTokenConflict = errors.New("the request token was used with another value")
-)
-
-// Version describes one version of a secret (without its value).
-type Version struct {
-	ID      string    `json:"id"`
-	Stages  []string  `json:"stages,omitempty"`
-	Created time.Time `json:"created"`
+// Open opens the store in dir, with its key file (.keyring, made on first
+// use, mode 0600) beside the secrets.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	keys, err := codec.EnsureKeyring(filepath.Join(dir, ".keyring"))
+	if err != nil {
+		return nil, fmt.Errorf("secret store key: %w", err)
+	}
+	return New(dir, keys)
 }
 
 // Sealer encrypts values at rest (internal/codec's Keyring).
@@ -48,11 +49,11 @@ type Sealer interface {
 	Open(keyID string, sealed, aad []byte) ([]byte, error)
 }
 
-// Local is a store of secrets in a directory: one file per secret (mode
+// Store is a store of secrets in a directory: one file per secret (mode
 // 0600), each version's value sealed with AES-256-GCM by Sealer, the
 // secret's name and version authenticated with it. Writes replace the
 // file atomically. One process at a time may write a secret (the worker).
-type Local struct {
+type Store struct {
 	dir  string
 	keys Sealer
 	mu   sync.Mutex
@@ -60,16 +61,17 @@ type Local struct {
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-// NewLocal opens (making it if needed) the store in dir.
-func NewLocal(dir string, keys Sealer) (*Local, error) {
+// New opens (making it if needed) the store in dir, its values sealed
+// by keys.
+func New(dir string, keys Sealer) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("secret store %s: %w", dir, err)
 	}
-	return &Local{dir: dir, keys: keys}, nil
+	return &Store{dir: dir, keys: keys}, nil
 }
 
 type localVersion struct {
-	Version
+	secretstore.Version
 	KeyID  string `json:"keyId"`
 	Sealed []byte `json:"sealed"`
 }
@@ -79,14 +81,14 @@ type localFile struct {
 	Versions []localVersion `json:"versions"`
 }
 
-func (s *Local) path(name string) (string, error) {
+func (s *Store) path(name string) (string, error) {
 	if !nameRE.MatchString(name) {
 		return "", fmt.Errorf("secret name %q: use letters, digits, '.', '_' and '-'", name)
 	}
 	return filepath.Join(s.dir, name+".json"), nil
 }
 
-func (s *Local) load(name string) (*localFile, error) {
+func (s *Store) load(name string) (*localFile, error) {
 	p, err := s.path(name)
 	if err != nil {
 		return nil, err
@@ -105,7 +107,7 @@ func (s *Local) load(name string) (*localFile, error) {
 	return &f, nil
 }
 
-func (s *Local) save(f *localFile) error {
+func (s *Store) save(f *localFile) error {
 	p, err := s.path(f.Name)
 	if err != nil {
 		return err
@@ -122,16 +124,16 @@ func aad(name, version string) []byte { return []byte(name + "\x00" + version) }
 // Put stores value as a new version with ID token, carrying stages
 // (moved off any other version). It is idempotent: the same token with
 // the same value changes nothing more; with another value it fails with
-// ErrTokenConflict.
-func (s *Local) Put(_ context.Context, name, token string, value []byte, stages ...string) (Version, error) {
+// secretstore.ErrTokenConflict.
+func (s *Store) Put(_ context.Context, name, token string, value []byte, stages ...string) (secretstore.Version, error) {
 	if token == "" {
-		return Version{}, errors.New("put: a request token is required")
+		return secretstore.Version{}, errors.New("put: a request token is required")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(name)
 	if err != nil {
-		return Version{}, err
+		return secretstore.Version{}, err
 	}
 	for _, v := range f.Versions {
 		if v.ID != token {
@@ -139,35 +141,35 @@ func (s *Local) Put(_ context.Context, name, token string, value []byte, stages 
 		}
 		old, err := s.keys.Open(v.KeyID, v.Sealed, aad(name, v.ID))
 		if err != nil {
-			return Version{}, fmt.Errorf("secret %s version %s: %w", name, v.ID, err)
+			return secretstore.Version{}, fmt.Errorf("secret %s version %s: %w", name, v.ID, err)
 		}
 		if string(old) != string(value) {
-			return Version{}, fmt.Errorf("secret %s: token %s: %w", name, token, ErrTokenConflict)
+			return secretstore.Version{}, fmt.Errorf("secret %s: token %s: %w", name, token, secretstore.ErrTokenConflict)
 		}
 		return v.Version, nil
 	}
 	keyID, sealed, err := s.keys.Seal(value, aad(name, token))
 	if err != nil {
-		return Version{}, err
+		return secretstore.Version{}, err
 	}
-	v := localVersion{Version: Version{ID: token, Created: time.Now().UTC()}, KeyID: keyID, Sealed: sealed}
+	v := localVersion{Version: secretstore.Version{ID: token, Created: time.Now().UTC()}, KeyID: keyID, Sealed: sealed}
 	f.Versions = append(f.Versions, v)
 	for _, st := range stages {
 		label(f, st, token)
 	}
 	if err := s.save(f); err != nil {
-		return Version{}, err
+		return secretstore.Version{}, err
 	}
 	return s.version(f, token), nil
 }
 
-func (s *Local) version(f *localFile, id string) Version {
+func (s *Store) version(f *localFile, id string) secretstore.Version {
 	for _, v := range f.Versions {
 		if v.ID == id {
 			return v.Version
 		}
 	}
-	return Version{}
+	return secretstore.Version{}
 }
 
 // label puts stage on version id, taking it off any other.
@@ -193,31 +195,31 @@ func without(list []string, s string) []string {
 }
 
 // Get returns the value and version that carry stage.
-func (s *Local) Get(_ context.Context, name, stage string) ([]byte, Version, error) {
+func (s *Store) Get(_ context.Context, name, stage string) ([]byte, secretstore.Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(name)
 	if err != nil {
-		return nil, Version{}, err
+		return nil, secretstore.Version{}, err
 	}
 	for _, v := range f.Versions {
 		for _, st := range v.Stages {
 			if st == stage {
 				plain, err := s.keys.Open(v.KeyID, v.Sealed, aad(name, v.ID))
 				if err != nil {
-					return nil, Version{}, fmt.Errorf("secret %s version %s: %w", name, v.ID, err)
+					return nil, secretstore.Version{}, fmt.Errorf("secret %s version %s: %w", name, v.ID, err)
 				}
 				return plain, v.Version, nil
 			}
 		}
 	}
-	return nil, Version{}, fmt.Errorf("%w: %s has no %s version", ErrNotFound, name, stage)
+	return nil, secretstore.Version{}, fmt.Errorf("%w: %s has no %s version", secretstore.ErrNotFound, name, stage)
 }
 
 // Promote makes version id current (the way UpdateSecretVersionStage
 // moves AWSCURRENT): the version that was current becomes previous, and
 // id loses pending. Promoting the current version again changes nothing.
-func (s *Local) Promote(_ context.Context, name, id string) error {
+func (s *Store) Promote(_ context.Context, name, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(name)
@@ -225,18 +227,18 @@ func (s *Local) Promote(_ context.Context, name, id string) error {
 		return err
 	}
 	if s.version(f, id).ID == "" {
-		return fmt.Errorf("%w: %s has no version %s", ErrNotFound, name, id)
+		return fmt.Errorf("%w: %s has no version %s", secretstore.ErrNotFound, name, id)
 	}
 	for i := range f.Versions {
 		v := &f.Versions[i]
-		if v.ID != id && slices.Contains(v.Stages, Current) {
-			label(f, Previous, v.ID)
+		if v.ID != id && slices.Contains(v.Stages, secretstore.Current) {
+			label(f, secretstore.Previous, v.ID)
 		}
 	}
-	label(f, Current, id)
+	label(f, secretstore.Current, id)
 	for i := range f.Versions {
 		if f.Versions[i].ID == id {
-			f.Versions[i].Stages = without(f.Versions[i].Stages, Pending)
+			f.Versions[i].Stages = without(f.Versions[i].Stages, secretstore.Pending)
 		}
 	}
 	return s.save(f)
@@ -244,7 +246,7 @@ func (s *Local) Promote(_ context.Context, name, id string) error {
 
 // Discard removes version id, unless it is current (a rollback drops the
 // pending version). Discarding a version that is gone is not an error.
-func (s *Local) Discard(_ context.Context, name, id string) error {
+func (s *Store) Discard(_ context.Context, name, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(name)
@@ -254,7 +256,7 @@ func (s *Local) Discard(_ context.Context, name, id string) error {
 	out := f.Versions[:0]
 	for _, v := range f.Versions {
 		if v.ID == id {
-			if slices.Contains(v.Stages, Current) {
+			if slices.Contains(v.Stages, secretstore.Current) {
 				return fmt.Errorf("secret %s: version %s is current and cannot be discarded", name, id)
 			}
 			continue
@@ -266,7 +268,7 @@ func (s *Local) Discard(_ context.Context, name, id string) error {
 }
 
 // Versions lists a secret's versions, oldest first.
-func (s *Local) Versions(_ context.Context, name string) ([]Version, error) {
+func (s *Store) Versions(_ context.Context, name string) ([]secretstore.Version, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, err := s.load(name)
@@ -274,9 +276,9 @@ func (s *Local) Versions(_ context.Context, name string) ([]Version, error) {
 		return nil, err
 	}
 	if len(f.Versions) == 0 {
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
+		return nil, fmt.Errorf("%w: %s", secretstore.ErrNotFound, name)
 	}
-	out := make([]Version, len(f.Versions))
+	out := make([]secretstore.Version, len(f.Versions))
 	for i, v := range f.Versions {
 		out[i] = v.Version
 	}
@@ -284,7 +286,7 @@ func (s *Local) Versions(_ context.Context, name string) ([]Version, error) {
 }
 
 // Names lists the secrets, sorted.
-func (s *Local) Names(context.Context) ([]string, error) {
+func (s *Store) Names(context.Context) ([]string, error) {
 	m, err := filepath.Glob(filepath.Join(s.dir, "*.json"))
 	if err != nil {
 		return nil, err

@@ -1,36 +1,37 @@
-package activities
+// Package secretrotation is the secret-rotation task type: a
+// SecretRotation workflow that rotates a secret in the four steps AWS
+// Secrets Manager defines (create, set, test, finish) and rolls back
+// when one fails, for a PostgreSQL role's password or a JWT signing key.
+// Values never leave its activities: the workflow, events and reports
+// see only the secret's reference.
+package secretrotation
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
-	"github.com/shipshape-dev/shipshape/internal/codec"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/awssm"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
+	"github.com/shipshape-dev/shipshape/internal/password"
+	"github.com/shipshape-dev/shipshape/internal/secretref"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// SecretRotationType and SecretAgeType name the secret task types. A
-// SecretRotation workflow runs the first, step by step.
-const (
-	SecretRotationType = "secret-rotation"
-	SecretAgeType      = "secret-age"
-)
+// Name is the task type's name, as plans write it in `uses`. A
+// SecretRotation workflow runs it, step by step.
+const Name = "secret-rotation"
 
 // The rotation's steps, each an activity taking a RotationStep: the four
 // steps AWS Secrets Manager defines, and the undo.
@@ -50,13 +51,12 @@ const ErrRotationTest = "RotationTestFailed"
 // ResourcePostgresRole is the resource kind whose password rotates.
 const ResourcePostgresRole = "postgres-role"
 
-const defaultAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-
-var secretRotationType = plan.TaskType{
-	Name: SecretRotationType,
+// Decl declares the task type: its parameters, metrics and checks.
+var Decl = plan.TaskType{
+	Name: Name,
 	// A rotated key's predecessor is retired after its overlap, past the
 	// task's timeout.
-	Linger: func(with map[string]any) time.Duration { return rotationOverlap(Params(with)) },
+	Linger: func(with map[string]any) time.Duration { return rotationOverlap(task.Params(with)) },
 	Summary: "Rotates a secret in four durable steps, as AWS Secrets Manager defines them: create a new value as the store's pending version, set it on the resource, test it, then finish by promoting it to current (the old one becomes previous). " +
 		"A failure before finish rolls back: the resource gets the current value again and the pending version is removed. " +
 		"Values never leave the activities: Temporal, events, logs and reports see only the secret's reference. See [Secrets](secrets.md).",
@@ -74,7 +74,7 @@ var secretRotationType = plan.TaskType{
 			{Name: "overlap", Type: plan.TypeDuration, Default: "24h", Doc: "jwt-signing-key: how long the old public key stays in the JWKS after the new key becomes current, so tokens it signed still verify (a durable timer: the task ends after it). Make it at least the tokens' lifetime."},
 		}},
 		{Name: "length", Type: plan.TypeInt, Default: 32, Doc: "postgres-role: characters in a generated password."},
-		{Name: "alphabet", Type: plan.TypeString, Default: defaultAlphabet, Doc: "postgres-role: characters a generated password is drawn from (uniformly, crypto/rand)."},
+		{Name: "alphabet", Type: plan.TypeString, Default: password.DefaultAlphabet, Doc: "postgres-role: characters a generated password is drawn from (uniformly, crypto/rand)."},
 	},
 	Metrics: []plan.Metric{
 		{Name: "secret.age", Unit: plan.UnitSeconds, Doc: "Age of the current version before the rotation."},
@@ -89,29 +89,10 @@ var secretRotationType = plan.TaskType{
 	Check:       checkSecretRotation,
 }
 
-var secretAgeType = plan.TaskType{
-	Name:    SecretAgeType,
-	Summary: "Reports how old a secret's current version is, and fails its check when it is older than `maxAge`, without rotating it.",
-	Params: []plan.Param{
-		{Name: "secret", Type: plan.TypeString, Required: true, Doc: "The secret's reference (`local://NAME`, `aws-sm://REGION/NAME`, `azkv://VAULT/NAME`)."},
-		{Name: "maxAge", Type: plan.TypeDuration, Default: "0s", Doc: "Fail the check when the current version is older (0: never)."},
-	},
-	Metrics: []plan.Metric{
-		{Name: "secret.age", Unit: plan.UnitSeconds, Doc: "Age of the current version."},
-	},
-	Timeout: time.Minute,
-	Check: func(with map[string]any) []plan.ParamProblem {
-		if _, err := parseSecretRef(Params(with).String("secret")); err != nil {
-			return []plan.ParamProblem{{Param: "secret", Msg: err.Error()}}
-		}
-		return nil
-	},
-}
-
 func checkSecretRotation(with map[string]any) []plan.ParamProblem {
-	p := Params(with)
+	p := task.Params(with)
 	var problems []plan.ParamProblem
-	if _, err := parseSecretRef(p.String("secret")); err != nil {
+	if _, err := secretstore.ParseRef(p.String("secret")); err != nil {
 		problems = append(problems, plan.ParamProblem{Param: "secret", Msg: err.Error()})
 	}
 	r := p.Object("resource")
@@ -132,7 +113,7 @@ func checkSecretRotation(with map[string]any) []plan.ParamProblem {
 			problems = append(problems, plan.ParamProblem{Param: "resource.overlap", Msg: "must not be negative"})
 		}
 	default:
-		if src, err := parseSource(r.String("url")); err != nil {
+		if src, err := parseDatabase(r.String("url")); err != nil {
 			problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: err.Error()})
 		} else if src.password != "" {
 			problems = append(problems, plan.ParamProblem{Param: "resource.url", Msg: "leave the password out: the secret holds it"})
@@ -149,96 +130,8 @@ func checkSecretRotation(with map[string]any) []plan.ParamProblem {
 	return problems
 }
 
-// secretRef is a parsed secret reference. Region is the AWS region of
-// an aws-sm reference, the vault of an azkv one.
-type secretRef struct {
-	Scheme, Region, Name string
-}
-
-func (r secretRef) String() string {
-	if r.Region != "" {
-		return r.Scheme + "://" + r.Region + "/" + r.Name
-	}
-	return r.Scheme + "://" + r.Name
-}
-
-// parseSecretRef reads local://NAME, aws-sm://REGION/NAME or
-// azkv://VAULT/NAME.
-func parseSecretRef(s string) (secretRef, error) {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" {
-		return secretRef{}, fmt.Errorf("want a secret reference such as local://NAME, got %q", s)
-	}
-	switch u.Scheme {
-	case "local":
-		name := u.Host + u.Path
-		if name == "" || strings.Contains(name, "/") {
-			return secretRef{}, fmt.Errorf("local secret reference %q: want local://NAME", s)
-		}
-		return secretRef{Scheme: "local", Name: name}, nil
-	case "aws-sm":
-		name := strings.TrimPrefix(u.Path, "/")
-		if !awsRegion.MatchString(u.Host) || name == "" || u.RawQuery != "" {
-			return secretRef{}, fmt.Errorf("AWS Secrets Manager reference %q: want aws-sm://REGION/NAME (aws-sm://eu-west-1/prod/app-db)", s)
-		}
-		return secretRef{Scheme: "aws-sm", Region: u.Host, Name: name}, nil
-	case "azkv":
-		name := strings.TrimPrefix(u.Path, "/")
-		if !kvVault.MatchString(u.Host) || !kvName.MatchString(name) || u.RawQuery != "" {
-			return secretRef{}, fmt.Errorf("Azure Key Vault reference %q: want azkv://VAULT/NAME, NAME of letters, digits and dashes (azkv://acme-prod/app-db)", s)
-		}
-		return secretRef{Scheme: "azkv", Region: u.Host, Name: name}, nil
-	}
-	return secretRef{}, fmt.Errorf("unknown secret store %q in %q (want local://NAME, aws-sm://REGION/NAME or azkv://VAULT/NAME)", u.Scheme, s)
-}
-
-// Key Vault names: a vault (or its host name, for other clouds) and a
-// secret.
-var (
-	kvVault = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9](\.[a-z0-9.-]+)?$`)
-	kvName  = regexp.MustCompile(`^[0-9a-zA-Z-]{1,127}$`)
-)
-
-// awsRegion is the shape of an AWS region name (us-east-1, us-gov-west-1).
-var awsRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d$`)
-
-// openKeyVault opens vault with azidentity's DefaultAzureCredential.
-func openKeyVault(vault string) (*secretstore.KeyVault, error) {
-	cred, err := azidentity.NewDefaultAzureCredential(nil)
-	if err != nil {
-		return nil, fmt.Errorf("azure credentials: %w", err)
-	}
-	u := "https://" + vault + ".vault.azure.net/"
-	if strings.Contains(vault, ".") {
-		u = "https://" + vault + "/"
-	}
-	return secretstore.NewKeyVault(u, cred, nil)
-}
-
-// SecretsDir is the local secret store's directory when the worker names
-// none: SHIPSHAPE_SECRETS_DIR, else .shipshape/secrets.
-func SecretsDir() string {
-	if d := os.Getenv("SHIPSHAPE_SECRETS_DIR"); d != "" {
-		return d
-	}
-	return filepath.Join(".shipshape", "secrets")
-}
-
-// OpenLocalSecrets opens the local store in dir, with its key file
-// (.keyring, made on first use, mode 0600) beside the secrets.
-func OpenLocalSecrets(dir string) (*secretstore.Local, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	keys, err := codec.EnsureKeyring(filepath.Join(dir, ".keyring"))
-	if err != nil {
-		return nil, fmt.Errorf("secret store key: %w", err)
-	}
-	return secretstore.NewLocal(dir, keys)
-}
-
-// secrets is a store of versioned secrets with staging labels:
-// secretstore's Local or AWS.
+// secrets is a store of versioned secrets with staging labels: what a
+// rotation needs of the store its secret's reference names.
 type secrets interface {
 	Get(ctx context.Context, name, stage string) ([]byte, secretstore.Version, error)
 	Put(ctx context.Context, name, token string, value []byte, stages ...string) (secretstore.Version, error)
@@ -246,30 +139,42 @@ type secrets interface {
 	Discard(ctx context.Context, name, id string) error
 }
 
-// secretStore opens the store a reference names.
-func (a *Activities) secretStore(ctx context.Context, ref secretRef) (secrets, error) {
-	switch ref.Scheme {
-	case "aws-sm":
-		return secretstore.NewAWS(ctx, ref.Region)
-	case "azkv":
-		if a.KeyVault != nil {
-			return a.KeyVault(ref.Region)
-		}
-		return openKeyVault(ref.Region)
-	}
-	dir := a.SecretsDir
-	if dir == "" {
-		dir = SecretsDir()
-	}
-	return OpenLocalSecrets(dir)
+// Every store a reference may name rotates.
+var (
+	_ secrets = (*local.Store)(nil)
+	_ secrets = (*awssm.Store)(nil)
+	_ secrets = (*azkv.Store)(nil)
+)
+
+// Activities are the rotation's steps, on the stores a worker opens.
+type Activities struct {
+	stores secretref.Stores
+}
+
+// New returns the rotation's steps, opening secrets in stores.
+func New(stores secretref.Stores) *Activities {
+	return &Activities{stores: stores}
+}
+
+// Type is the task type: its declaration, the SecretRotation workflow
+// and the step activities it calls.
+func (a *Activities) Type() task.Type {
+	return task.Type{Decl: Decl, Workflow: SecretRotation, Activities: map[string]any{
+		RotateCreate:   a.Create,
+		RotateSet:      a.Set,
+		RotateTest:     a.Test,
+		RotateFinish:   a.Finish,
+		RotateRollback: a.Rollback,
+		RotateRetire:   a.Retire,
+	}}
 }
 
 // RotationStep is the input of every rotation step: the task and the
 // rotation's ID (its workflow's), from which the pending version's
 // request token is derived, so a retried create makes no second version.
 type RotationStep struct {
-	Task TaskInput `json:"task"`
-	ID   string    `json:"id"`
+	Task task.Input `json:"task"`
+	ID   string     `json:"id"`
 }
 
 // RotationResult is what a rotation step reports; never a value.
@@ -277,18 +182,6 @@ type RotationResult struct {
 	Version string             `json:"version,omitempty"`
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	Message string             `json:"message,omitempty"`
-}
-
-// rotationSteps are the rotation's step activities, by name.
-func (a *Activities) rotationSteps() map[string]any {
-	return map[string]any{
-		RotateCreate:   a.RotateCreate,
-		RotateSet:      a.RotateSet,
-		RotateTest:     a.RotateTest,
-		RotateFinish:   a.RotateFinish,
-		RotateRollback: a.RotateRollback,
-		RotateRetire:   a.RotateRetire,
-	}
 }
 
 // token is the pending version's request token: the same for every
@@ -325,18 +218,18 @@ func testFailure(err error) error {
 }
 
 type rotation struct {
-	ref   secretRef
+	ref   secretstore.Ref
 	store secrets
 	res   rotated
 }
 
 func (a *Activities) rotation(ctx context.Context, s RotationStep) (*rotation, error) {
 	p := s.Task.Params
-	ref, err := parseSecretRef(p.String("secret"))
+	ref, err := secretstore.ParseRef(p.String("secret"))
 	if err != nil {
-		return nil, InvalidParams("secret: %v", err)
+		return nil, task.InvalidParams("secret: %v", err)
 	}
-	store, err := a.secretStore(ctx, ref)
+	store, err := a.stores.Open(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -355,16 +248,16 @@ func (a *Activities) rotation(ctx context.Context, s RotationStep) (*rotation, e
 
 // pgRole rotates the password of a PostgreSQL role.
 type pgRole struct {
-	role     pgSource
+	role     database
 	query    string
 	length   int
 	alphabet string
 }
 
-func newPGRole(r, p Params) (*pgRole, error) {
-	role, err := parseSource(r.String("url"))
+func newPGRole(r, p task.Params) (*pgRole, error) {
+	role, err := parseDatabase(r.String("url"))
 	if err != nil {
-		return nil, InvalidParams("resource.url: %v", err)
+		return nil, task.InvalidParams("resource.url: %v", err)
 	}
 	if name := r.String("role"); name != "" {
 		u := *role.url
@@ -382,10 +275,10 @@ func (r *pgRole) describe() string { return "role " + r.role.User }
 
 func (r *pgRole) bootstrap() bool { return false }
 
-func (r *pgRole) generate() ([]byte, error) { return generate(r.length, r.alphabet) }
+func (r *pgRole) generate() ([]byte, error) { return password.Generate(r.length, r.alphabet) }
 
 // as returns the role's connection with password pw.
-func (r *pgRole) as(pw []byte) pgSource {
+func (r *pgRole) as(pw []byte) database {
 	src := r.role
 	u := *src.url
 	u.User = url.UserPassword(src.User, string(pw))
@@ -393,9 +286,9 @@ func (r *pgRole) as(pw []byte) pgSource {
 	return src
 }
 
-// RotateCreate generates the new value and stores it as the pending
+// Create generates the new value and stores it as the pending
 // version. It reports the current version's age.
-func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (RotationResult, error) {
+func (a *Activities) Create(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
@@ -405,7 +298,7 @@ func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (Rotation
 	switch {
 	case errors.Is(err, secretstore.ErrNotFound) && !r.res.bootstrap():
 		return RotationResult{}, temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("%s has no current value: store the role's password first (starter secrets put %s)", r.ref, r.ref), ErrInvalidParams, nil)
+			fmt.Sprintf("%s has no current value: store the role's password first (starter secrets put %s)", r.ref, r.ref), task.ErrInvalidParams, nil)
 	case errors.Is(err, secretstore.ErrNotFound):
 		// The first value of a secret that may start from nothing.
 	case err != nil:
@@ -427,26 +320,6 @@ func (a *Activities) RotateCreate(ctx context.Context, s RotationStep) (Rotation
 		return RotationResult{}, err
 	}
 	return RotationResult{Version: ver.ID, Metrics: metrics, Message: fmt.Sprintf("created pending version %s of %s", ver.ID, r.ref)}, nil
-}
-
-// generate draws n characters uniformly from alphabet.
-func generate(n int, alphabet string) ([]byte, error) {
-	if n <= 0 {
-		n = 32
-	}
-	if alphabet == "" {
-		alphabet = defaultAlphabet
-	}
-	chars := []rune(alphabet)
-	out := make([]rune, n)
-	for i := range out {
-		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(chars))))
-		if err != nil {
-			return nil, err
-		}
-		out[i] = chars[k.Int64()]
-	}
-	return []byte(string(out)), nil
 }
 
 // current returns the current value, nil if there is none yet.
@@ -480,8 +353,13 @@ func (r *pgRole) setPassword(ctx context.Context, from, to []byte) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	// Utility statements take no parameters: quote the literal.
-	stmt := "ALTER ROLE " + pgx.Identifier{r.role.User}.Sanitize() + " PASSWORD '" + strings.ReplaceAll(string(to), "'", "''") + "'"
+	// The role gets the password's SCRAM secret, made here: the
+	// statement, which the server logs (log_statement = ddl, or any
+	// statement that fails), holds no password.
+	stmt, err := postgres.SetPasswordStatement(r.role.User, string(to))
+	if err != nil {
+		return fmt.Errorf("ALTER ROLE %s: %w", r.role.User, err)
+	}
 	if _, err := conn.Exec(ctx, stmt); err != nil {
 		return fmt.Errorf("ALTER ROLE %s: %w", r.role.User, redactErr(redactErr(err, string(to)), string(from)))
 	}
@@ -513,7 +391,7 @@ func (r *pgRole) set(ctx context.Context, cur, pending []byte) (string, error) {
 			return "the role has the pending password already", nil
 		}
 		return "", temporal.NewNonRetryableApplicationError(
-			fmt.Sprintf("neither the current nor the pending password opens %s", r.role), ErrTaskFailed, nil)
+			fmt.Sprintf("neither the current nor the pending password opens %s", r.role), task.ErrTaskFailed, nil)
 	}
 	if err := r.setPassword(ctx, cur, pending); err != nil {
 		return "", err
@@ -554,8 +432,8 @@ func (r *pgRole) undo(ctx context.Context, cur, pending []byte) (string, error) 
 	return "the role got the current password back", nil
 }
 
-// RotateSet applies the pending value to the resource.
-func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationResult, error) {
+// Set applies the pending value to the resource.
+func (a *Activities) Set(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
@@ -571,8 +449,8 @@ func (a *Activities) RotateSet(ctx context.Context, s RotationStep) (RotationRes
 	return RotationResult{Message: msg}, nil
 }
 
-// RotateTest checks that the pending value works on the resource.
-func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationResult, error) {
+// Test checks that the pending value works on the resource.
+func (a *Activities) Test(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
@@ -588,9 +466,9 @@ func (a *Activities) RotateTest(ctx context.Context, s RotationStep) (RotationRe
 	return RotationResult{Message: msg}, nil
 }
 
-// RotateFinish promotes the pending version to current; the old one
+// Finish promotes the pending version to current; the old one
 // becomes previous. Promoting again changes nothing.
-func (a *Activities) RotateFinish(ctx context.Context, s RotationStep) (RotationResult, error) {
+func (a *Activities) Finish(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
@@ -603,7 +481,7 @@ func (a *Activities) RotateFinish(ctx context.Context, s RotationStep) (Rotation
 
 // RotateRetire, for a JWT signing key after its overlap, removes every
 // key but the current one from the JWKS. Retiring again changes nothing.
-func (a *Activities) RotateRetire(ctx context.Context, s RotationStep) (RotationResult, error) {
+func (a *Activities) Retire(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
@@ -623,10 +501,10 @@ func (a *Activities) RotateRetire(ctx context.Context, s RotationStep) (Rotation
 	return RotationResult{Message: msg}, nil
 }
 
-// RotateRollback undoes a rotation that did not finish: the resource
+// Rollback undoes a rotation that did not finish: the resource
 // gets the current value back if it has the pending one, and the pending
 // version is removed. It is idempotent, and safe at any step.
-func (a *Activities) RotateRollback(ctx context.Context, s RotationStep) (RotationResult, error) {
+func (a *Activities) Rollback(ctx context.Context, s RotationStep) (RotationResult, error) {
 	r, err := a.rotation(ctx, s)
 	if err != nil {
 		return RotationResult{}, err
@@ -650,30 +528,4 @@ func (a *Activities) RotateRollback(ctx context.Context, s RotationStep) (Rotati
 		return RotationResult{}, err
 	}
 	return RotationResult{Message: msg + "; pending version " + ver.ID + " removed"}, nil
-}
-
-// SecretAge reports the age of a secret's current version.
-func (a *Activities) SecretAge(ctx context.Context, in TaskInput) (TaskOutput, error) {
-	ref, err := parseSecretRef(in.Params.String("secret"))
-	if err != nil {
-		return TaskOutput{}, InvalidParams("secret: %v", err)
-	}
-	store, err := a.secretStore(ctx, ref)
-	if err != nil {
-		return TaskOutput{}, err
-	}
-	_, cur, err := store.Get(ctx, ref.Name, secretstore.Current)
-	if errors.Is(err, secretstore.ErrNotFound) {
-		return TaskOutput{}, InvalidParams("secret: %s has no current value", ref)
-	}
-	if err != nil {
-		return TaskOutput{}, err
-	}
-	age := time.Since(cur.Created)
-	out := TaskOutput{Metrics: map[string]float64{"secret.age": age.Seconds()},
-		Output: fmt.Sprintf("%s: current version %s created %s (%s ago)", ref, cur.ID, cur.Created.Format(time.RFC3339), age.Round(time.Second))}
-	if maxAge := in.Params.Duration("maxAge"); maxAge > 0 && age > maxAge {
-		return out, CheckFailed(out, "%s is %s old, more than %s: rotate it", ref, age.Round(time.Second), maxAge)
-	}
-	return out, nil
 }
