@@ -1,3 +1,8 @@
+// Package restoredrill is the restore drill task type: its declaration,
+// its saga Workflow, the step activities that select a backup, provision a
+// scratch target (local cluster, docker container, RDS instance, Azure
+// flexible server, or a given database), fetch, restore, verify and tear
+// down, the data of its events, and what `starter drills` finds left.
 package restoredrill
 
 import (
@@ -36,8 +41,8 @@ import (
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// Name is the name of the restore drill task type. A
-// RestoreDrill workflow runs it, step by step, with the activities below.
+// Name is the name of the restore drill task type. Its Workflow runs it,
+// step by step, with the activities below.
 const Name = "restore-drill"
 
 // The restore drill's steps, each an activity taking a Step.

@@ -48,7 +48,7 @@ func teardownFor(in task.Input) workflow.ActivityOptions {
 	return o
 }
 
-// drill is the state of one RestoreDrill execution.
+// drill is the state of one Workflow execution.
 type drill struct {
 	in      task.Input
 	step    Step
