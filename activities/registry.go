@@ -4,12 +4,10 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"time"
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
-	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -22,8 +20,6 @@ func (a *Activities) Types() []task.Type {
 		{Decl: coverageType, Run: a.Coverage},
 		{Decl: sbomScanType, Run: a.SBOMScan},
 		{Decl: loadTestType, Run: a.LoadTest},
-		{Decl: backupType, Run: a.Backup},
-		{Decl: restoreDrillType, Workflow: RestoreDrill, Activities: a.drillSteps()},
 	}
 }
 
@@ -44,18 +40,6 @@ type Activities struct {
 	// worker reads each once; nil: one is made on first use.
 	Vulns     *vulndb.Cache
 	vulnsOnce sync.Once
-	// ScratchDir is where restore drills make local targets and keep
-	// downloads; empty: DrillScratchDir().
-	ScratchDir string
-	// RDSPoll is how often aws-rds drill targets poll RDS while they
-	// wait; zero: RDS's waiter defaults (30 s, backing off to 2 min).
-	RDSPoll time.Duration
-	// AzurePG opens the flexible servers of a subscription for
-	// azure-postgres-flexible drill targets; nil: azidentity's
-	// DefaultAzureCredential on Azure's public cloud. AzurePoll is how
-	// often its long operations are polled (zero: 30 s).
-	AzurePG   func(subscription string) (*azurepg.Client, error)
-	AzurePoll time.Duration
 }
 
 func (a *Activities) logger() *slog.Logger {

@@ -46,7 +46,8 @@ const (
 	// (not an approver of the phase, the phase not waiting, …).
 	ApprovalRefused Type = typePrefix + "approval.refused"
 	// DrillStarted and DrillFinished bracket a restore drill (task type
-	// restore-drill), so DR dashboards need not parse task metrics.
+	// restore-drill), so DR dashboards need not parse task metrics; their
+	// data is the drill's own (restoredrill.EventData).
 	DrillStarted  Type = typePrefix + "drill.started"
 	DrillFinished Type = typePrefix + "drill.finished"
 )
@@ -155,30 +156,4 @@ type ApprovalRefusedData struct {
 	Reason   string `json:"reason,omitempty"` // the approver's, as sent
 	// Why says why the bridge refused it.
 	Why string `json:"why"`
-}
-
-// DrillData is the data of drill.started and drill.finished.
-type DrillData struct {
-	Phase string `json:"phase"`
-	Task  string `json:"task"`
-	// Target is the scratch target's kind (local, url, …).
-	Target string `json:"target"`
-	// Database and Backup name the backup restored, once chosen.
-	Database string `json:"database,omitempty"`
-	Backup   string `json:"backup,omitempty"`
-	// The rest is set on drill.finished. Status is pass or fail.
-	Status string `json:"status,omitempty"`
-	// RTO and RPO are in seconds: drill start until verified, and drill
-	// start minus the backup's end. RTO is absent when the drill did not
-	// get as far as verifying.
-	RTO        *float64 `json:"rto,omitempty"`
-	RPO        *float64 `json:"rpo,omitempty"`
-	Verified   bool     `json:"verified"`
-	Mismatches int      `json:"mismatches"`
-	// Step is the step that failed (select, provision, fetch, restore,
-	// verify), and Error why.
-	Step  string `json:"step,omitempty"`
-	Error string `json:"error,omitempty"`
-	// TornDown says the scratch target was removed.
-	TornDown bool `json:"tornDown"`
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
@@ -150,45 +151,45 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 		"backup 20261125T061500Z-3f9a1c2b of \"postgres\": 48213 bytes"), "backup")
 	over(fakeTask(map[string]float64{"secret.age": 2592000}, "local://app-db: current version 30 days old"), secretage.Name)
 
-	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillBackup, error) {
-		return activities.DrillBackup{ID: "20261125T061500Z-3f9a1c2b", Database: "postgres", Key: "postgres/20261125T061500Z-3f9a1c2b/dump",
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Backup, error) {
+		return restoredrill.Backup{ID: "20261125T061500Z-3f9a1c2b", Database: "postgres", Key: "postgres/20261125T061500Z-3f9a1c2b/dump",
 			Format: "custom", Size: 48213, SHA256: "9f2c1e4b7a", Finished: time.Now().Add(-20 * time.Minute).UTC()}, nil
-	}, activities.DrillSelect)
-	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillTarget, error) {
-		return activities.DrillTarget{Kind: activities.TargetLocal, Host: "127.0.0.1", Port: 54329, User: "postgres", Database: "postgres",
+	}, restoredrill.Select)
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Target, error) {
+		return restoredrill.Target{Kind: restoredrill.TargetLocal, Host: "127.0.0.1", Port: 54329, User: "postgres", Database: "postgres",
 			Dir: "/tmp/shipshape-drills/" + strings.ReplaceAll(s.ID, "/", "_")}, nil
-	}, activities.DrillProvision)
-	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillResult, error) {
+	}, restoredrill.Provision)
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
 		if s.Task.RunID == cancelRun {
 			f.once.Do(func() { close(f.fetching) })
 			for ctx.Err() == nil {
 				activity.RecordHeartbeat(ctx, task.Progress{})
 				time.Sleep(200 * time.Millisecond)
 			}
-			return activities.DrillResult{}, ctx.Err()
+			return restoredrill.Result{}, ctx.Err()
 		}
-		return activities.DrillResult{Metrics: map[string]float64{"drill.fetch.duration": 0.3, "drill.bytes": 48213},
+		return restoredrill.Result{Metrics: map[string]float64{"drill.fetch.duration": 0.3, "drill.bytes": 48213},
 			Message: "fetched 48213 bytes; SHA-256 matches the manifest"}, nil
-	}, activities.DrillFetch)
-	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillResult, error) {
+	}, restoredrill.Fetch)
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
 		if s.Task.RunID == drillFailRun {
-			return activities.DrillResult{}, temporal.NewNonRetryableApplicationError(
+			return restoredrill.Result{}, temporal.NewNonRetryableApplicationError(
 				"pg_restore: exit status 1: error: could not execute query: ERROR: relation \"users\" already exists",
-				activities.ErrTaskFailed, nil, task.Output{Metrics: map[string]float64{"drill.restore.duration": 1.2}})
+				task.ErrTaskFailed, nil, task.Output{Metrics: map[string]float64{"drill.restore.duration": 1.2}})
 		}
-		return activities.DrillResult{Metrics: map[string]float64{"drill.restore.duration": 2.1}, Message: "pg_restore with 2 jobs"}, nil
-	}, activities.DrillRestore)
-	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillResult, error) {
-		return activities.DrillResult{
+		return restoredrill.Result{Metrics: map[string]float64{"drill.restore.duration": 2.1}, Message: "pg_restore with 2 jobs"}, nil
+	}, restoredrill.Restore)
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
+		return restoredrill.Result{
 			Metrics: map[string]float64{"drill.verify.duration": 0.4, "drill.verify.mismatches": 0, "drill.assertions.failed": 0, "drill.tables": 12},
 			Tables: []plan.Table{{Title: "Assertions", Columns: []string{"assertion", "value", "expect", "status"},
 				Rows: [][]string{{"the restored database has tables", "12", ">= 0", "pass"}}}},
 			Message: "12 tables match the manifest; 1 assertion held", Verified: true,
 		}, nil
-	}, activities.DrillVerify)
-	over(func(ctx context.Context, s activities.DrillStep) (activities.DrillResult, error) {
-		return activities.DrillResult{Message: "torn down: local cluster removed"}, nil
-	}, activities.DrillTeardown)
+	}, restoredrill.Verify)
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
+		return restoredrill.Result{Message: "torn down: local cluster removed"}, nil
+	}, restoredrill.Teardown)
 
 	rotation := func(name string, res func(s secretrotation.RotationStep) (secretrotation.RotationResult, error)) {
 		over(func(ctx context.Context, s secretrotation.RotationStep) (secretrotation.RotationResult, error) {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/backup"
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
@@ -34,7 +36,7 @@ type Config struct {
 	// worker reads each once; nil: one is made on first use.
 	Vulns *vulndb.Cache
 	// ScratchDir is where restore drills make local targets and keep
-	// downloads; empty: the default scratch directory.
+	// downloads; empty: DefaultScratchDir().
 	ScratchDir string
 	// SecretsDir is the local secret store's directory; empty: the
 	// default.
@@ -56,7 +58,6 @@ type Config struct {
 func Types(cfg Config) []task.Type {
 	legacy := &activities.Activities{
 		Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns,
-		ScratchDir: cfg.ScratchDir, RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll,
 	}
 	types := legacy.Types()
 	// The stores secret references name, for the secret task types.
@@ -65,8 +66,16 @@ func Types(cfg Config) []task.Type {
 	types = append(types, tlscheck.New(cfg.Logger).Type())
 	types = append(types, secretrotation.New(secrets).Type())
 	types = append(types, secretage.New(secrets).Type())
+	types = append(types, backup.New(cfg.Logger, cfg.Events).Type())
+	types = append(types, restoredrill.New(restoredrill.Config{Logger: cfg.Logger, Events: cfg.Events, ScratchDir: cfg.ScratchDir,
+		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll}).Type())
 	return types
 }
+
+// DefaultScratchDir is the scratch directory of a worker that names none
+// (SHIPSHAPE_SCRATCH_DIR, else a directory under the system's temporary
+// directory), for the worker's and the starter's flags.
+func DefaultScratchDir() string { return restoredrill.DefaultScratchDir() }
 
 // Catalog returns the declarations of every task type, for plan
 // validation, the plan reference and the engine.

@@ -31,8 +31,10 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/backup"
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 )
@@ -196,16 +198,16 @@ func drill(tmp, src string, jobs, run int) (timing, error) {
 		return tm, err
 	}
 	defer os.RemoveAll(store)
-	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler), ScratchDir: tmp}
+	types := all.Types(all.Config{Logger: slog.New(slog.DiscardHandler), ScratchDir: tmp})
 	exec := func(name string, in, out any) error {
 		var suite testsuite.WorkflowTestSuite
 		suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 		env := suite.NewTestActivityEnvironment()
-		taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{})
+		taskrun.RegisterActivities(env, types, taskrun.Options{})
 		t0 := time.Now()
 		val, err := env.ExecuteActivity(name, in)
 		phase := strings.TrimPrefix(name, "restore-drill.")
-		if name == activities.BackupType {
+		if name == backup.Name {
 			phase = "backup"
 		}
 		tm.phases[phase] += time.Since(t0)
@@ -218,36 +220,36 @@ func drill(tmp, src string, jobs, run int) (timing, error) {
 		return nil
 	}
 	start := time.Now()
-	backup := activities.TaskInput{RunID: "bench", Plan: "bench", Phase: "backup", Task: "backup", Uses: activities.BackupType,
-		Params: defaults(activities.BackupType, activities.Params{"source": src, "storage": store})}
-	if err := exec(activities.BackupType, backup, nil); err != nil {
+	in := task.Input{RunID: "bench", Plan: "bench", Phase: "backup", Task: "backup", Uses: backup.Name,
+		Params: defaults(backup.Name, task.Params{"source": src, "storage": store})}
+	if err := exec(backup.Name, in, nil); err != nil {
 		return tm, err
 	}
-	step := activities.DrillStep{ID: fmt.Sprintf("bench/%d/%d", run, jobs), Task: activities.TaskInput{RunID: "bench", Plan: "bench",
-		Phase: "drill", Task: "drill", Uses: activities.RestoreDrillType,
-		Params: defaults(activities.RestoreDrillType, activities.Params{"storage": store, "database": "bench", "jobs": float64(jobs)})}}
-	defer exec(activities.DrillTeardown, step, nil)
+	step := restoredrill.Step{ID: fmt.Sprintf("bench/%d/%d", run, jobs), Task: task.Input{RunID: "bench", Plan: "bench",
+		Phase: "drill", Task: "drill", Uses: restoredrill.Name,
+		Params: defaults(restoredrill.Name, task.Params{"storage": store, "database": "bench", "jobs": float64(jobs)})}}
+	defer exec(restoredrill.Teardown, step, nil)
 	for _, s := range []struct {
 		name string
 		out  any
 	}{
-		{activities.DrillSelect, &step.Backup},
-		{activities.DrillProvision, &step.Target},
-		{activities.DrillFetch, nil},
-		{activities.DrillRestore, nil},
+		{restoredrill.Select, &step.Backup},
+		{restoredrill.Provision, &step.Target},
+		{restoredrill.Fetch, nil},
+		{restoredrill.Restore, nil},
 	} {
 		if err := exec(s.name, step, s.out); err != nil {
 			return tm, err
 		}
 	}
-	var v activities.DrillResult
-	if err := exec(activities.DrillVerify, step, &v); err != nil {
+	var v restoredrill.Result
+	if err := exec(restoredrill.Verify, step, &v); err != nil {
 		return tm, err
 	}
 	if !v.Verified {
 		return tm, fmt.Errorf("the drill did not verify: %s", v.Message)
 	}
-	if err := exec(activities.DrillTeardown, step, nil); err != nil {
+	if err := exec(restoredrill.Teardown, step, nil); err != nil {
 		return tm, err
 	}
 	tm.total = time.Since(start)
@@ -255,7 +257,7 @@ func drill(tmp, src string, jobs, run int) (timing, error) {
 }
 
 // defaults fills in a task type's parameter defaults.
-func defaults(uses string, p activities.Params) activities.Params {
+func defaults(uses string, p task.Params) task.Params {
 	for _, d := range all.Catalog()[uses].Params {
 		if _, set := p[d.Name]; !set && d.Default != nil {
 			p[d.Name] = d.Default

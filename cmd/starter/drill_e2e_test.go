@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities/pgbackup"
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/azuritetest"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/file"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/s3test"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+	"github.com/shipshape-dev/shipshape/internal/pgbackup"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -86,7 +86,7 @@ func drillExample(t *testing.T, kind string) {
 	if m["drill.rto"] < m["drill.restore.duration"] {
 		t.Errorf("RTO %v shorter than the restore %v", m["drill.rto"], m["drill.restore.duration"])
 	}
-	store, err := blobstore.Open(ctx, storage)
+	store, err := pgbackup.Open(ctx, storage)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func backupOnce(t *testing.T, ctx context.Context, src string) (storage string, 
 	if res.code != 0 {
 		t.Fatalf("backup run: exit %d\n%s", res.code, res.stderr)
 	}
-	store, _ := blobstore.NewDir(storage)
+	store, _ := file.New(storage)
 	m, err := pgbackup.Find(ctx, store, "app", "")
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,7 @@ func TestDRDrillFailsOnBadBackups(t *testing.T) {
 				m.Tables[i].Rows++
 			}
 		}
-		store, _ := blobstore.NewDir(storage)
+		store, _ := file.New(storage)
 		if err := pgbackup.Write(ctx, store, m); err != nil {
 			t.Fatal(err)
 		}

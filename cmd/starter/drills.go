@@ -7,8 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,22 +15,15 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
-	"github.com/shipshape-dev/shipshape/activities"
-	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
-	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 )
 
 const drillsUsage = "want: starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]"
 
-// leftover is something a restore drill made on this machine: a scratch
-// cluster, a drill directory, or a container on the local Docker engine.
+// leftover is something a restore drill left on this machine, with what
+// Temporal says of its drill.
 type leftover struct {
-	Kind    string    `json:"kind"` // cluster, directory or container
-	Drill   string    `json:"drill"`
-	Path    string    `json:"path"`
-	Port    int       `json:"port,omitempty"`
-	Running bool      `json:"running,omitempty"`
-	Since   time.Time `json:"since"`
+	restoredrill.Leftover
 	// State is the drill workflow's state, when Temporal was asked.
 	State string `json:"state,omitempty"`
 }
@@ -49,7 +40,7 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var scratch *string
 	var dryRun, force, asJSON *bool
 	setup := func(fs *flag.FlagSet) {
-		scratch = fs.String("scratch-dir", activities.DrillScratchDir(), "the worker's scratch directory (env SHIPSHAPE_SCRATCH_DIR)")
+		scratch = fs.String("scratch-dir", restoredrill.DefaultScratchDir(), "the worker's scratch directory (env SHIPSHAPE_SCRATCH_DIR)")
 		asJSON = fs.Bool("json", false, "print JSON")
 		if sub == "cleanup" {
 			dryRun = fs.Bool("dry-run", false, "say what would be removed, remove nothing")
@@ -69,7 +60,7 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	found, err := findLeftovers(*scratch)
+	found, err := findLeftovers(ctx, *scratch)
 	if err != nil {
 		return err
 	}
@@ -102,16 +93,7 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			continue
 		}
 		if !*dryRun {
-			var err error
-			switch l.Kind {
-			case "cluster":
-				err = postgres.Remove(ctx, l.Path)
-			case "container":
-				err = removeContainer(l.Drill)
-			default:
-				err = os.RemoveAll(l.Path)
-			}
-			if err != nil {
+			if err := l.Remove(ctx); err != nil {
 				return fmt.Errorf("remove %s: %w", l.Path, err)
 			}
 		}
@@ -136,54 +118,18 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// findLeftovers lists the scratch clusters and drill directories in dir.
-func findLeftovers(dir string) ([]leftover, error) {
-	var out []leftover
-	clusters, err := postgres.Leftovers(dir, activities.DrillTag(""))
+// findLeftovers lists what restore drills left in dir and on the local
+// Docker engine.
+func findLeftovers(ctx context.Context, dir string) ([]leftover, error) {
+	found, err := restoredrill.Leftovers(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range clusters {
-		out = append(out, leftover{Kind: "cluster", Drill: strings.TrimPrefix(c.Tag, activities.DrillTag("")), Path: c.Dir,
-			Port: c.Port, Running: c.Running, Since: c.Started})
-	}
-	dirs, err := filepath.Glob(filepath.Join(dir, "shipshape-drill-*"))
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range dirs {
-		id, err := os.ReadFile(filepath.Join(d, activities.DrillIDFile))
-		if err != nil {
-			continue
-		}
-		l := leftover{Kind: "directory", Drill: string(id), Path: d}
-		if info, err := os.Stat(d); err == nil {
-			l.Since = info.ModTime().UTC()
-		}
-		out = append(out, l)
-	}
-	// Containers of docker targets, when a Docker engine answers.
-	if eng, err := dockerpg.Connect(""); err == nil {
-		cs, err := eng.Labelled("")
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			out = append(out, leftover{Kind: "container", Drill: strings.TrimPrefix(c.Labels[dockerpg.Label], activities.DrillTag("")),
-				Path: c.ID, Running: c.State == "running", Since: time.Unix(c.Created, 0).UTC()})
-		}
+	out := make([]leftover, len(found))
+	for i, l := range found {
+		out[i] = leftover{Leftover: l}
 	}
 	return out, nil
-}
-
-// removeContainer removes a drill's containers.
-func removeContainer(drill string) error {
-	eng, err := dockerpg.Connect("")
-	if err != nil {
-		return err
-	}
-	_, err = eng.Remove(activities.DrillTag(drill))
-	return err
 }
 
 // drillState asks Temporal about a drill's workflow: running, closed

@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
@@ -53,7 +52,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	maxActivities := fs.Int("max-activities", 0, "most activities this worker runs at once (0: SDK default)")
 	approvals := fs.Bool("approvals", envOr("SHIPSHAPE_APPROVALS", "true") == "true", "pass chat decisions published on shipshape.approvals.<run> to the runs (env SHIPSHAPE_APPROVALS)")
 	secretsDir := fs.String("secrets-dir", local.DefaultDir(), "the local secret store (local:// references) (env SHIPSHAPE_SECRETS_DIR)")
-	scratchDir := fs.String("scratch-dir", activities.DrillScratchDir(), "where restore drills make local scratch clusters and keep downloads (env SHIPSHAPE_SCRATCH_DIR)")
+	scratchDir := fs.String("scratch-dir", all.DefaultScratchDir(), "where restore drills make local scratch clusters and keep downloads (env SHIPSHAPE_SCRATCH_DIR)")
 	fs.DurationVar(&nats.Stream.MaxAge, "stream-max-age", 30*24*time.Hour, "how long the SHIPSHAPE stream keeps events")
 	fs.Int64Var(&nats.Stream.MaxBytes, "stream-max-bytes", -1, "size limit of the SHIPSHAPE stream (-1: none)")
 	fs.IntVar(&nats.Stream.Replicas, "stream-replicas", 1, "replicas of the SHIPSHAPE stream (3 on a JetStream cluster)")

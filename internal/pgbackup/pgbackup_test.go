@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/file"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 )
 
@@ -70,7 +70,7 @@ func TestRetentionExpired(t *testing.T) {
 // finds, marks and deletes them.
 func TestFoldersFindDelete(t *testing.T) {
 	ctx := context.Background()
-	s, err := blobstore.NewDir(t.TempDir())
+	s, err := file.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,5 @@
-package blobstore
+// Package file keeps backups as files under a local directory.
+package file
 
 import (
 	"context"
@@ -10,16 +11,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 )
 
-// Dir keeps objects as files under a directory; keys are slash-separated
+// Store keeps objects as files under a directory; keys are slash-separated
 // paths below it. Puts are atomic: an object appears whole or not at all.
-type Dir struct {
+type Store struct {
 	root string
 }
 
-// NewDir returns a store rooted at dir, creating it if needed.
-func NewDir(dir string) (*Dir, error) {
+// New returns a store rooted at dir, creating it if needed.
+func New(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, errors.New("blobstore: empty directory")
 	}
@@ -30,16 +33,16 @@ func NewDir(dir string) (*Dir, error) {
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return nil, fmt.Errorf("blobstore: create %s: %w", abs, err)
 	}
-	return &Dir{root: abs}, nil
+	return &Store{root: abs}, nil
 }
 
 // String is the store's URL.
-func (d *Dir) String() string { return "file://" + filepath.ToSlash(d.root) }
+func (d *Store) String() string { return "file://" + filepath.ToSlash(d.root) }
 
 // Root is the directory the store keeps its objects in.
-func (d *Dir) Root() string { return d.root }
+func (d *Store) Root() string { return d.root }
 
-func (d *Dir) path(key string) (string, error) {
+func (d *Store) path(key string) (string, error) {
 	clean := filepath.FromSlash(strings.TrimPrefix(key, "/"))
 	if key == "" || !filepath.IsLocal(clean) {
 		return "", fmt.Errorf("blobstore: invalid key %q", key)
@@ -49,7 +52,7 @@ func (d *Dir) path(key string) (string, error) {
 
 // Put writes r to key, replacing any object there. The data goes to a
 // temporary file beside the target, synced, then renamed into place.
-func (d *Dir) Put(ctx context.Context, key string, r io.Reader) error {
+func (d *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	p, err := d.path(key)
 	if err != nil {
 		return err
@@ -62,7 +65,7 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("blobstore: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // no-op once renamed
-	if _, err := io.Copy(tmp, readerWithContext(ctx, r)); err != nil {
+	if _, err := io.Copy(tmp, blobstore.ReaderWithContext(ctx, r)); err != nil {
 		tmp.Close()
 		return fmt.Errorf("blobstore: write %s: %w", key, err)
 	}
@@ -80,14 +83,14 @@ func (d *Dir) Put(ctx context.Context, key string, r io.Reader) error {
 }
 
 // Open reads key from byte offset on.
-func (d *Dir) Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
+func (d *Store) Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
 	p, err := d.path(key)
 	if err != nil {
 		return nil, err
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("blobstore: %s: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("blobstore: %s: %w", key, blobstore.ErrNotFound)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: %w", err)
@@ -102,8 +105,8 @@ func (d *Dir) Open(ctx context.Context, key string, offset int64) (io.ReadCloser
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
-	var objs []Object
+func (d *Store) List(ctx context.Context, prefix string) ([]blobstore.Object, error) {
+	var objs []blobstore.Object
 	err := filepath.WalkDir(d.root, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -126,18 +129,18 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]Object, error) {
 		if err != nil {
 			return err
 		}
-		objs = append(objs, Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
+		objs = append(objs, blobstore.Object{Key: key, Size: info.Size(), Modified: info.ModTime()})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: list %s: %w", d.root, err)
 	}
-	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(objs, func(a, b blobstore.Object) int { return strings.Compare(a.Key, b.Key) })
 	return objs, nil
 }
 
 // Delete removes key; a key that does not exist is not an error.
-func (d *Dir) Delete(ctx context.Context, key string) error {
+func (d *Store) Delete(ctx context.Context, key string) error {
 	p, err := d.path(key)
 	if err != nil {
 		return err
@@ -146,21 +149,4 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("blobstore: %w", err)
 	}
 	return nil
-}
-
-// readerWithContext stops a copy once ctx is done.
-func readerWithContext(ctx context.Context, r io.Reader) io.Reader {
-	return ctxReader{ctx, r}
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

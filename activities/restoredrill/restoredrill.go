@@ -1,16 +1,23 @@
-package activities
+// Package restoredrill is the restore drill task type: its declaration,
+// its saga Workflow, the step activities that select a backup, provision a
+// scratch target (local cluster, docker container, RDS instance, Azure
+// flexible server, or a given database), fetch, restore, verify and tear
+// down, the data of its events, and what `starter drills` finds left.
+package restoredrill
 
 import (
 	"archive/tar"
-	"bufio"
 	"cmp"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"math/big"
 	"net"
 	"net/url"
 	"os"
@@ -25,26 +32,27 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/shipshape-dev/shipshape/activities/pgbackup"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/internal/pgbackup"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// RestoreDrillType is the name of the restore drill task type. A
-// RestoreDrill workflow runs it, step by step, with the activities below.
-const RestoreDrillType = "restore-drill"
+// Name is the name of the restore drill task type. Its Workflow runs it,
+// step by step, with the activities below.
+const Name = "restore-drill"
 
-// The restore drill's steps, each an activity taking a DrillStep.
+// The restore drill's steps, each an activity taking a Step.
 const (
-	DrillSelect    = "restore-drill.select"
-	DrillProvision = "restore-drill.provision"
-	DrillFetch     = "restore-drill.fetch"
-	DrillRestore   = "restore-drill.restore"
-	DrillVerify    = "restore-drill.verify"
-	DrillTeardown  = "restore-drill.teardown"
+	Select    = "restore-drill.select"
+	Provision = "restore-drill.provision"
+	Fetch     = "restore-drill.fetch"
+	Restore   = "restore-drill.restore"
+	Verify    = "restore-drill.verify"
+	Teardown  = "restore-drill.teardown"
 )
 
 // Target kinds.
@@ -60,8 +68,9 @@ const (
 // does not match its manifest's size and hash: not retried.
 const ErrBackupCorrupt = "BackupCorrupt"
 
-var restoreDrillType = plan.TaskType{
-	Name: RestoreDrillType,
+// Decl declares the restore drill task type.
+var Decl = plan.TaskType{
+	Name: Name,
 	Summary: "Restores the newest (or a named) backup taken by `backup` onto a scratch database, verifies it and measures how long it took. " +
 		"It downloads the dump and checks its SHA-256 against the manifest, provisions the target (`local`: an ephemeral PostgreSQL cluster from the worker's binaries; `docker`: a container; `aws-rds`: an RDS instance restored from a snapshot; `url`: a database you give), " +
 		"runs pg_restore with `jobs`, compares every table's row count and checksum with the manifest's and runs the plan's SQL assertions. " +
@@ -114,19 +123,19 @@ var restoreDrillType = plan.TaskType{
 	Heartbeat:   time.Minute,
 	MaxAttempts: 3,
 	Workflow:    true,
-	Check:       checkRestoreDrill,
+	Check:       check,
 }
 
-func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
-	p := Params(with)
+func check(with map[string]any) []plan.ParamProblem {
+	p := task.Params(with)
 	var problems []plan.ParamProblem
 	add := func(param, format string, args ...any) {
 		problems = append(problems, plan.ParamProblem{Param: param, Msg: fmt.Sprintf(format, args...)})
 	}
-	var src *pgSource
+	var src *postgres.Source
 	switch {
 	case p.String("source") != "":
-		s, err := parseSource(p.String("source"))
+		s, err := postgres.ParseSource(p.String("source"))
 		if err != nil {
 			add("source", "%v", err)
 		} else {
@@ -138,13 +147,13 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 	case p.String("database") == "":
 		add("", "name the backups' database: give source (the backup task's source URL) or database")
 	}
-	if err := blobstore.Check(p.String("storage")); err != nil {
+	if err := pgbackup.Check(p.String("storage")); err != nil {
 		add("storage", "%v", err)
 	}
 	t := p.Object("target")
 	switch kind := targetKind(t); kind {
 	case TargetURL:
-		dst, err := parseSource(t.String("url"))
+		dst, err := postgres.ParseSource(t.String("url"))
 		if err != nil {
 			add("target.url", "%v", err)
 		} else if src != nil && sameDatabase(pgbackup.Source{Host: src.Host, Port: src.Port, Database: src.Database}, dst) {
@@ -192,7 +201,7 @@ func checkRestoreDrill(with map[string]any) []plan.ParamProblem {
 	return problems
 }
 
-func targetKind(t Params) string {
+func targetKind(t task.Params) string {
 	if k := t.String("kind"); k != "" {
 		return k
 	}
@@ -209,19 +218,19 @@ func parseExpect(s string) (plan.Threshold, error) {
 	return plan.ParseThreshold(s, plan.UnitCount)
 }
 
-// DrillStep is the input of every drill step: the task, the drill's ID
+// Step is the input of every drill step: the task, the drill's ID
 // (its workflow's ID, which keys what it makes), and what the steps before
 // found. It holds no secret: passwords stay in the plan's URLs or in the
 // scratch directory.
-type DrillStep struct {
-	Task   TaskInput   `json:"task"`
-	ID     string      `json:"id"`
-	Backup DrillBackup `json:"backup"`
-	Target DrillTarget `json:"target"`
+type Step struct {
+	Task   task.Input `json:"task"`
+	ID     string     `json:"id"`
+	Backup Backup     `json:"backup"`
+	Target Target     `json:"target"`
 }
 
-// DrillBackup is the backup a drill restores, from its manifest.
-type DrillBackup struct {
+// Backup is the backup a drill restores, from its manifest.
+type Backup struct {
 	ID       string          `json:"id"`
 	Database string          `json:"database"`
 	Key      string          `json:"key"`
@@ -232,8 +241,8 @@ type DrillBackup struct {
 	Source   pgbackup.Source `json:"source"`
 }
 
-// DrillTarget is a provisioned scratch target.
-type DrillTarget struct {
+// Target is a provisioned scratch target.
+type Target struct {
 	Kind     string `json:"kind"`
 	Host     string `json:"host,omitempty"`
 	Port     int    `json:"port,omitempty"`
@@ -247,8 +256,8 @@ type DrillTarget struct {
 	Restored float64 `json:"restored,omitempty"`
 }
 
-// DrillResult is what a drill step reports.
-type DrillResult struct {
+// Result is what a drill step reports.
+type Result struct {
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	Tables  []plan.Table       `json:"tables,omitempty"`
 	Message string             `json:"message,omitempty"`
@@ -256,194 +265,243 @@ type DrillResult struct {
 	Verified bool `json:"verified,omitempty"`
 }
 
-// drillSteps are the restore drill's step activities, by name.
-func (a *Activities) drillSteps() map[string]any {
+// Config is what a Drill needs: where it works and how it reaches the
+// clouds. Zero values are sensible defaults.
+type Config struct {
+	// Logger logs what the steps do; nil: slog.Default().
+	Logger *slog.Logger
+	// Events receives the steps' progress; nil: none.
+	Events taskrun.EventPublisher
+	// ScratchDir is where local targets and downloads go; empty:
+	// DefaultScratchDir().
+	ScratchDir string
+	// RDSPoll is how often aws-rds targets poll RDS while they wait;
+	// zero: RDS's waiter defaults (30 s, backing off to 2 min).
+	RDSPoll time.Duration
+	// AzurePG opens the flexible servers of a subscription for
+	// azure-postgres-flexible targets; nil: azidentity's
+	// DefaultAzureCredential on Azure's public cloud. AzurePoll is how
+	// often its long operations are polled (zero: 30 s).
+	AzurePG   func(subscription string) (*azurepg.Client, error)
+	AzurePoll time.Duration
+}
+
+// Drill runs the restore drill's steps, the activities of its Workflow.
+type Drill struct {
+	logger    *slog.Logger
+	events    taskrun.EventPublisher
+	scratch   string
+	rdsPoll   time.Duration
+	azurePG   func(subscription string) (*azurepg.Client, error)
+	azurePoll time.Duration
+}
+
+// New returns the restore drill's activities, configured by cfg.
+func New(cfg Config) *Drill {
+	d := &Drill{logger: cfg.Logger, events: cfg.Events, scratch: cfg.ScratchDir,
+		rdsPoll: cfg.RDSPoll, azurePG: cfg.AzurePG, azurePoll: cfg.AzurePoll}
+	if d.logger == nil {
+		d.logger = slog.Default()
+	}
+	if d.scratch == "" {
+		d.scratch = DefaultScratchDir()
+	}
+	return d
+}
+
+// Type is the restore drill task type: its Workflow, with d's steps.
+func (d *Drill) Type() task.Type {
+	return task.Type{Decl: Decl, Workflow: Workflow, Activities: d.steps()}
+}
+
+// progress is the reporter of one step's progress.
+func (d *Drill) progress(in task.Input) *taskrun.Progress {
+	return taskrun.NewProgress(d.events, d.logger, in)
+}
+
+// steps are the restore drill's step activities, by name.
+func (d *Drill) steps() map[string]any {
 	return map[string]any{
-		DrillSelect:    a.DrillSelect,
-		DrillProvision: a.DrillProvision,
-		DrillFetch:     a.DrillFetch,
-		DrillRestore:   a.DrillRestore,
-		DrillVerify:    a.DrillVerify,
-		DrillTeardown:  a.DrillTeardown,
+		Select:    d.Select,
+		Provision: d.Provision,
+		Fetch:     d.Fetch,
+		Restore:   d.Restore,
+		Verify:    d.Verify,
+		Teardown:  d.Teardown,
 	}
 }
 
-// DrillScratchDir is where local targets and downloads go when the worker
+// DefaultScratchDir is where local targets and downloads go when the worker
 // names no scratch directory.
 // SHIPSHAPE_SCRATCH_DIR overrides it for the worker and the starter alike.
-func DrillScratchDir() string {
+func DefaultScratchDir() string {
 	if d := os.Getenv("SHIPSHAPE_SCRATCH_DIR"); d != "" {
 		return d
 	}
 	return filepath.Join(os.TempDir(), "shipshape-drills")
 }
 
-func (a *Activities) scratchDir() string {
-	if a.ScratchDir != "" {
-		return a.ScratchDir
-	}
-	return DrillScratchDir()
-}
+func (d *Drill) scratchDir() string { return d.scratch }
 
-// DrillTag is the tag of the scratch clusters drill id makes.
-func DrillTag(id string) string { return "restore-drill:" + id }
+// Tag is the tag of the scratch clusters drill id makes.
+func Tag(id string) string { return "restore-drill:" + id }
 
 // drillDir is the drill's working directory (downloads, the restored
 // dump, the local target's password).
-func (a *Activities) drillDir(id string) string {
+func (d *Drill) drillDir(id string) string {
 	sum := sha256.Sum256([]byte(id))
-	return filepath.Join(a.scratchDir(), "shipshape-drill-"+hex.EncodeToString(sum[:8]))
+	return filepath.Join(d.scratchDir(), "shipshape-drill-"+hex.EncodeToString(sum[:8]))
 }
 
-// DrillIDFile names, in a drill directory, the drill it belongs to.
-const DrillIDFile = "drill-id"
+// IDFile names, in a drill directory, the drill it belongs to.
+const IDFile = "drill-id"
 
 // makeDrillDir makes the drill's directory, saying whose it is.
-func (a *Activities) makeDrillDir(id string) (string, error) {
-	dir := a.drillDir(id)
+func (d *Drill) makeDrillDir(id string) (string, error) {
+	dir := d.drillDir(id)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
 	}
-	return dir, os.WriteFile(filepath.Join(dir, DrillIDFile), []byte(id), 0o600)
+	return dir, os.WriteFile(filepath.Join(dir, IDFile), []byte(id), 0o600)
 }
 
-// DrillSelect picks the backup: the named one or the newest complete one
+// Select picks the backup: the named one or the newest complete one
 // (for aws-rds, the newest available snapshot).
-func (a *Activities) DrillSelect(ctx context.Context, s DrillStep) (DrillBackup, error) {
+func (d *Drill) Select(ctx context.Context, s Step) (Backup, error) {
 	p := s.Task.Params
 	switch targetKind(p.Object("target")) {
 	case TargetAWSRDS:
-		return a.selectRDSSnapshot(ctx, s)
+		return d.selectRDSSnapshot(ctx, s)
 	case TargetAzure:
-		return a.selectAzurePoint(ctx, s)
+		return d.selectAzurePoint(ctx, s)
 	}
-	store, err := openStore(ctx, p.String("storage"))
+	store, err := pgbackup.Open(ctx, p.String("storage"))
 	if err != nil {
-		return DrillBackup{}, InvalidParams("storage: %v", err)
+		return Backup{}, task.InvalidParams("storage: %v", err)
 	}
-	m, err := pgbackup.Find(ctx, store, DrillDatabase(p), p.String("backup"))
+	m, err := pgbackup.Find(ctx, store, Database(p), p.String("backup"))
 	if errors.Is(err, pgbackup.ErrNoBackup) {
-		return DrillBackup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%v in %s", err, store), ErrInvalidParams, nil)
+		return Backup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%v in %s", err, store), task.ErrInvalidParams, nil)
 	}
 	if err != nil {
-		return DrillBackup{}, err
+		return Backup{}, err
 	}
-	return DrillBackup{ID: m.ID, Database: m.Source.Database, Key: m.Key, Format: m.Format, Size: m.Size,
+	return Backup{ID: m.ID, Database: m.Source.Database, Key: m.Key, Format: m.Format, Size: m.Size,
 		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source}, nil
 }
 
-// DrillDatabase is the database whose backups a drill restores.
-func DrillDatabase(p Params) string {
+// Database is the database whose backups a drill restores.
+func Database(p task.Params) string {
 	if db := p.String("database"); db != "" {
 		return db
 	}
-	src, _ := parseSource(p.String("source"))
+	src, _ := postgres.ParseSource(p.String("source"))
 	return src.Database
 }
 
-// DrillProvision makes the scratch target. It is idempotent by drill:
+// Provision makes the scratch target. It is idempotent by drill:
 // a retry first removes what an earlier attempt of the same drill made.
-func (a *Activities) DrillProvision(ctx context.Context, s DrillStep) (DrillTarget, error) {
+func (d *Drill) Provision(ctx context.Context, s Step) (Target, error) {
 	t := s.Task.Params.Object("target")
 	switch kind := targetKind(t); kind {
 	case TargetLocal:
-		if _, err := a.DrillTeardown(ctx, s); err != nil {
-			return DrillTarget{}, err
+		if _, err := d.Teardown(ctx, s); err != nil {
+			return Target{}, err
 		}
-		dir, err := a.makeDrillDir(s.ID)
+		dir, err := d.makeDrillDir(s.ID)
 		if err != nil {
-			return DrillTarget{}, err
+			return Target{}, err
 		}
-		c, err := postgres.StartCluster(ctx, postgres.ClusterOptions{Parent: a.scratchDir(), Tag: DrillTag(s.ID)})
+		c, err := postgres.StartCluster(ctx, postgres.ClusterOptions{Parent: d.scratchDir(), Tag: Tag(s.ID)})
 		if err != nil {
-			return DrillTarget{}, fmt.Errorf("provision a local cluster: %w", err)
+			return Target{}, fmt.Errorf("provision a local cluster: %w", err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "password"), []byte(c.Password), 0o600); err != nil {
 			_ = c.Stop(context.WithoutCancel(ctx))
-			return DrillTarget{}, err
+			return Target{}, err
 		}
-		a.logger().Info("drill target provisioned", "drill", s.ID, "dir", c.Dir, "port", c.Port)
-		return DrillTarget{Kind: kind, Host: c.Host, Port: c.Port, User: c.Superuser, Database: s.Backup.Database, Dir: c.Dir}, nil
+		d.logger.Info("drill target provisioned", "drill", s.ID, "dir", c.Dir, "port", c.Port)
+		return Target{Kind: kind, Host: c.Host, Port: c.Port, User: c.Superuser, Database: s.Backup.Database, Dir: c.Dir}, nil
 	case TargetDocker:
-		return a.provisionDocker(ctx, s)
+		return d.provisionDocker(ctx, s)
 	case TargetAWSRDS:
-		return a.provisionRDS(ctx, s)
+		return d.provisionRDS(ctx, s)
 	case TargetAzure:
-		return a.provisionAzure(ctx, s)
+		return d.provisionAzure(ctx, s)
 	case TargetURL:
-		dst, err := parseSource(t.String("url"))
+		dst, err := postgres.ParseSource(t.String("url"))
 		if err != nil {
-			return DrillTarget{}, InvalidParams("target.url: %v", err)
+			return Target{}, task.InvalidParams("target.url: %v", err)
 		}
-		if _, err := a.makeDrillDir(s.ID); err != nil {
-			return DrillTarget{}, err
+		if _, err := d.makeDrillDir(s.ID); err != nil {
+			return Target{}, err
 		}
-		target := DrillTarget{Kind: kind, Host: dst.Host, Port: dst.Port, User: dst.User, Database: dst.Database}
+		target := Target{Kind: kind, Host: dst.Host, Port: dst.Port, User: dst.User, Database: dst.Database}
 		if sameDatabase(s.Backup.Source, dst) {
-			return DrillTarget{}, InvalidParams("target.url: %s is the backup's source (%s:%d/%s): a drill restores elsewhere", dst, s.Backup.Source.Host, s.Backup.Source.Port, s.Backup.Source.Database)
+			return Target{}, task.InvalidParams("target.url: %s is the backup's source (%s:%d/%s): a drill restores elsewhere", dst, s.Backup.Source.Host, s.Backup.Source.Port, s.Backup.Source.Database)
 		}
-		conn, err := dst.connect(ctx)
+		conn, err := dst.Connect(ctx)
 		if err != nil {
-			return DrillTarget{}, err
+			return Target{}, err
 		}
 		defer conn.Close(context.WithoutCancel(ctx))
 		var system string
 		_ = conn.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&system)
 		if system != "" && system == s.Backup.Source.SystemID && dst.Database == s.Backup.Source.Database {
-			return DrillTarget{}, InvalidParams("target.url: %s is the backup's source database (same cluster, system identifier %s): a drill restores elsewhere", dst, system)
+			return Target{}, task.InvalidParams("target.url: %s is the backup's source database (same cluster, system identifier %s): a drill restores elsewhere", dst, system)
 		}
 		n, err := userObjects(ctx, conn)
 		if err != nil {
-			return DrillTarget{}, err
+			return Target{}, err
 		}
 		if n > 0 && !t.Bool("allowWipe") {
-			return DrillTarget{}, InvalidParams("target.url: database %q is not empty (%d relations); set target.allowWipe: true to empty it first", dst.Database, n)
+			return Target{}, task.InvalidParams("target.url: database %q is not empty (%d relations); set target.allowWipe: true to empty it first", dst.Database, n)
 		}
 		return target, nil
 	default:
-		return DrillTarget{}, InvalidParams("target.kind: %q is not a target kind (local, docker, aws-rds, azure-postgres-flexible, url)", kind)
+		return Target{}, task.InvalidParams("target.kind: %q is not a target kind (local, docker, aws-rds, azure-postgres-flexible, url)", kind)
 	}
 }
 
 // provisionDocker runs a PostgreSQL container for the drill, labelled
 // with its tag, its password in the drill directory beside a marker that
 // says a container may exist (so teardown insists on reaching the engine).
-func (a *Activities) provisionDocker(ctx context.Context, s DrillStep) (DrillTarget, error) {
+func (d *Drill) provisionDocker(ctx context.Context, s Step) (Target, error) {
 	t := s.Task.Params.Object("target")
 	eng, err := dockerpg.Connect(t.String("dockerHost"))
 	if err != nil {
-		return DrillTarget{}, InvalidParams("target: kind docker: %v; kind local restores with this machine's PostgreSQL binaries instead", err)
+		return Target{}, task.InvalidParams("target: kind docker: %v; kind local restores with this machine's PostgreSQL binaries instead", err)
 	}
-	if _, err := a.DrillTeardown(ctx, s); err != nil {
-		return DrillTarget{}, err
+	if _, err := d.Teardown(ctx, s); err != nil {
+		return Target{}, err
 	}
-	dir, err := a.makeDrillDir(s.ID)
+	dir, err := d.makeDrillDir(s.ID)
 	if err != nil {
-		return DrillTarget{}, err
+		return Target{}, err
 	}
-	pw, err := generate(32, defaultAlphabet)
+	pw, err := newPassword()
 	if err != nil {
-		return DrillTarget{}, err
+		return Target{}, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "password"), pw, 0o600); err != nil {
-		return DrillTarget{}, err
+		return Target{}, err
 	}
 	if err := os.WriteFile(filepath.Join(dir, "docker"), nil, 0o600); err != nil {
-		return DrillTarget{}, err
+		return Target{}, err
 	}
 	image := t.String("image")
 	if image == "" {
 		image = "postgres:" + majorVersion(s.Backup.Source.ServerVersion)
 	}
-	c, err := eng.StartPostgres(ctx, image, DrillTag(s.ID), string(pw), 3*time.Minute)
+	c, err := eng.StartPostgres(ctx, image, Tag(s.ID), string(pw), 3*time.Minute)
 	if err != nil {
-		if _, rerr := eng.Remove(DrillTag(s.ID)); rerr != nil {
-			a.logger().Warn("drill container not removed", "drill", s.ID, "error", rerr)
+		if _, rerr := eng.Remove(context.WithoutCancel(ctx), Tag(s.ID)); rerr != nil {
+			d.logger.Warn("drill container not removed", "drill", s.ID, "error", rerr)
 		}
-		return DrillTarget{}, fmt.Errorf("provision a docker target: %w", err)
+		return Target{}, fmt.Errorf("provision a docker target: %w", err)
 	}
-	a.logger().Info("drill target provisioned", "drill", s.ID, "container", c.ID, "image", image, "port", c.Port)
-	return DrillTarget{Kind: TargetDocker, Host: c.Host, Port: c.Port, User: "postgres", Database: s.Backup.Database, Dir: c.ID}, nil
+	d.logger.Info("drill target provisioned", "drill", s.ID, "container", c.ID, "image", image, "port", c.Port)
+	return Target{Kind: TargetDocker, Host: c.Host, Port: c.Port, User: "postgres", Database: s.Backup.Database, Dir: c.ID}, nil
 }
 
 // majorVersion is the major version of a server version string ("16.4
@@ -465,7 +523,7 @@ func cloudTarget(kind string) bool { return kind == TargetAWSRDS || kind == Targ
 
 // sameDatabase says whether dst names the source's database: same
 // database name and port on the same host, loopback names counting as one.
-func sameDatabase(src pgbackup.Source, dst pgSource) bool {
+func sameDatabase(src pgbackup.Source, dst postgres.Source) bool {
 	if src.Database != dst.Database || src.Port != dst.Port {
 		return false
 	}
@@ -532,65 +590,65 @@ type fetched struct {
 	Dump  string `json:"dump"`
 }
 
-// DrillFetch downloads the backup into the drill directory, checks its
+// Fetch downloads the backup into the drill directory, checks its
 // size and SHA-256 against the manifest, and unpacks it for pg_restore.
 // A retried fetch resumes the download where the last attempt stopped
 // (the bytes on disk are hashed again, not downloaded again), and one
 // that finished is not repeated.
-func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, error) {
+func (d *Drill) Fetch(ctx context.Context, s Step) (Result, error) {
 	if cloudTarget(s.Target.Kind) {
-		return DrillResult{Metrics: map[string]float64{"drill.bytes": 0, "drill.fetch.duration": 0},
+		return Result{Metrics: map[string]float64{"drill.bytes": 0, "drill.fetch.duration": 0},
 			Message: "nothing to fetch: the cloud restored " + s.Backup.ID + " into " + s.Target.Dir}, nil
 	}
 	started := time.Now()
-	dir := a.drillDir(s.ID)
+	dir := d.drillDir(s.ID)
 	marker := filepath.Join(dir, "fetched.json")
 	if b, err := os.ReadFile(marker); err == nil {
 		var f fetched
 		if json.Unmarshal(b, &f) == nil {
-			return DrillResult{Metrics: map[string]float64{"drill.bytes": float64(f.Bytes), "drill.fetch.duration": 0},
+			return Result{Metrics: map[string]float64{"drill.bytes": float64(f.Bytes), "drill.fetch.duration": 0},
 				Message: "already fetched"}, nil
 		}
 	}
-	store, err := openStore(ctx, s.Task.Params.String("storage"))
+	store, err := pgbackup.Open(ctx, s.Task.Params.String("storage"))
 	if err != nil {
-		return DrillResult{}, InvalidParams("storage: %v", err)
+		return Result{}, task.InvalidParams("storage: %v", err)
 	}
-	if _, err := a.makeDrillDir(s.ID); err != nil {
-		return DrillResult{}, err
+	if _, err := d.makeDrillDir(s.ID); err != nil {
+		return Result{}, err
 	}
 	part := filepath.Join(dir, "download.part")
 	f, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	defer f.Close()
 	h := sha256.New()
 	offset, err := io.Copy(h, f) // what an earlier attempt downloaded
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	if offset > s.Backup.Size {
 		offset = 0
 		h.Reset()
 		if err := f.Truncate(0); err != nil {
-			return DrillResult{}, err
+			return Result{}, err
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return DrillResult{}, err
+			return Result{}, err
 		}
 	}
 	resumed := offset
 	var got atomic.Int64
 	got.Store(offset)
-	prog := a.progress(s.Task)
-	report := func() Progress {
+	prog := d.progress(s.Task)
+	report := func() task.Progress {
 		n := got.Load()
 		done := -1.0
 		if s.Backup.Size > 0 {
 			done = float64(n) / float64(s.Backup.Size)
 		}
-		return Progress{Done: done, Message: fmt.Sprintf("fetch: %s of %s", mib(n), mib(s.Backup.Size)),
+		return task.Progress{Done: done, Message: fmt.Sprintf("fetch: %s of %s", mib(n), mib(s.Backup.Size)),
 			Metrics: map[string]float64{"drill.bytes": float64(n)}}
 	}
 	stop := prog.Every(ctx, 5*time.Second, report)
@@ -598,13 +656,13 @@ func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, 
 		r, err := store.Open(ctx, s.Backup.Key, offset)
 		if err != nil {
 			stop()
-			return DrillResult{}, fmt.Errorf("open %s: %w", s.Backup.Key, err)
+			return Result{}, fmt.Errorf("open %s: %w", s.Backup.Key, err)
 		}
 		_, err = io.Copy(io.MultiWriter(f, h, writerFunc(func(p []byte) { got.Add(int64(len(p))) })), r)
 		r.Close()
 		if err != nil {
 			stop()
-			return DrillResult{}, fmt.Errorf("download %s: %w", s.Backup.Key, err)
+			return Result{}, fmt.Errorf("download %s: %w", s.Backup.Key, err)
 		}
 	}
 	stop()
@@ -618,31 +676,31 @@ func (a *Activities) DrillFetch(ctx context.Context, s DrillStep) (DrillResult, 
 	if n != s.Backup.Size || sum != s.Backup.SHA256 {
 		f.Close()
 		_ = os.Remove(part)
-		out := TaskOutput{Metrics: metrics}
-		return DrillResult{}, temporal.NewNonRetryableApplicationError(
+		out := task.Output{Metrics: metrics}
+		return Result{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("backup %s is corrupt: %d bytes with sha256 %s, the manifest says %d bytes with sha256 %s", s.Backup.ID, n, sum, s.Backup.Size, s.Backup.SHA256),
 			ErrBackupCorrupt, nil, out)
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	dump := filepath.Join(dir, "dump")
 	_ = os.RemoveAll(dump)
 	if err := unpack(f, s.Backup.Format, dump); err != nil {
-		return DrillResult{}, fmt.Errorf("unpack %s: %w", s.Backup.Key, err)
+		return Result{}, fmt.Errorf("unpack %s: %w", s.Backup.Key, err)
 	}
 	f.Close()
 	_ = os.Remove(part)
 	b, _ := json.Marshal(fetched{Bytes: n, Dump: dump})
 	if err := os.WriteFile(marker, b, 0o600); err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	metrics["drill.fetch.duration"] = time.Since(started).Seconds()
 	msg := fmt.Sprintf("fetched %s (%s), sha256 verified", s.Backup.Key, mib(n))
 	if resumed > 0 {
 		msg += fmt.Sprintf(", resumed at %s", mib(resumed))
 	}
-	return DrillResult{Metrics: metrics, Message: msg}, nil
+	return Result{Metrics: metrics, Message: msg}, nil
 }
 
 type writerFunc func(p []byte)
@@ -704,52 +762,48 @@ func unpack(r io.Reader, format, dst string) error {
 // targetSource is how the drill's steps reach the target: a local
 // target's superuser password is in the drill directory, a url target's
 // is in its URL.
-func (a *Activities) targetSource(s DrillStep) (pgSource, error) {
+func (d *Drill) targetSource(s Step) (postgres.Source, error) {
 	switch s.Target.Kind {
 	case TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure:
-		pw, err := os.ReadFile(filepath.Join(a.drillDir(s.ID), "password"))
+		pw, err := os.ReadFile(filepath.Join(d.drillDir(s.ID), "password"))
 		if err != nil {
-			return pgSource{}, fmt.Errorf("the target's password is gone (was it torn down?): %w", err)
+			return postgres.Source{}, fmt.Errorf("the target's password is gone (was it torn down?): %w", err)
 		}
 		sslmode := "disable"
 		if cloudTarget(s.Target.Kind) {
 			sslmode = s.Task.Params.Object("target").String("sslmode")
 		}
-		return parseSource(fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=%s", url.PathEscape(s.Target.User), url.QueryEscape(string(pw)),
+		return postgres.ParseSource(fmt.Sprintf("postgres://%s:%s@%s/%s?sslmode=%s", url.PathEscape(s.Target.User), url.QueryEscape(string(pw)),
 			net.JoinHostPort(s.Target.Host, strconv.Itoa(s.Target.Port)), s.Target.Database, cmp.Or(sslmode, "require")))
 	case TargetURL:
-		return parseSource(s.Task.Params.Object("target").String("url"))
+		return postgres.ParseSource(s.Task.Params.Object("target").String("url"))
 	}
-	return pgSource{}, fmt.Errorf("target kind %q", s.Target.Kind)
+	return postgres.Source{}, fmt.Errorf("target kind %q", s.Target.Kind)
 }
 
-// DrillRestore restores the fetched dump into the target with pg_restore.
+// Restore restores the fetched dump into the target with pg_restore.
 // A retry starts the restore again on an emptied database.
-func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult, error) {
+func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 	if cloudTarget(s.Target.Kind) {
-		return DrillResult{Metrics: map[string]float64{"drill.restore.duration": s.Target.Restored},
+		return Result{Metrics: map[string]float64{"drill.restore.duration": s.Target.Restored},
 			Message: fmt.Sprintf("the cloud restored %s into %s in %s", s.Backup.ID, s.Target.Dir, time.Duration(s.Target.Restored*float64(time.Second)).Round(time.Second))}, nil
 	}
 	started := time.Now()
-	dst, err := a.targetSource(s)
+	dst, err := d.targetSource(s)
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
-	dir := a.drillDir(s.ID)
+	dir := d.drillDir(s.ID)
 	dump := filepath.Join(dir, "dump")
 	if _, err := os.Stat(dump); err != nil {
-		return DrillResult{}, fmt.Errorf("the fetched dump is gone: %w", err)
+		return Result{}, fmt.Errorf("the fetched dump is gone: %w", err)
 	}
 	startedMarker := filepath.Join(dir, "restore-started")
 	switch s.Target.Kind {
 	case TargetLocal, TargetDocker:
-		admin := dst
-		u := *dst.url
-		u.Path = "/postgres"
-		admin.url = &u
-		conn, err := admin.connect(ctx)
+		conn, err := dst.InDatabase("postgres").Connect(ctx)
 		if err != nil {
-			return DrillResult{}, err
+			return Result{}, err
 		}
 		db := pgx.Identifier{dst.Database}.Sanitize()
 		_, err = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db)
@@ -758,118 +812,89 @@ func (a *Activities) DrillRestore(ctx context.Context, s DrillStep) (DrillResult
 		}
 		conn.Close(context.WithoutCancel(ctx))
 		if err != nil {
-			return DrillResult{}, fmt.Errorf("create the scratch database: %w", err)
+			return Result{}, fmt.Errorf("create the scratch database: %w", err)
 		}
 	case TargetURL:
 		_, again := os.Stat(startedMarker)
 		if s.Task.Params.Object("target").Bool("allowWipe") || again == nil {
-			conn, err := dst.connect(ctx)
+			conn, err := dst.Connect(ctx)
 			if err != nil {
-				return DrillResult{}, err
+				return Result{}, err
 			}
 			err = wipe(ctx, conn)
 			conn.Close(context.WithoutCancel(ctx))
 			if err != nil {
-				return DrillResult{}, err
+				return Result{}, err
 			}
 		}
 	}
 	if err := os.WriteFile(startedMarker, nil, 0o600); err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	bin, err := postgres.Bin("pg_restore")
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	jobs := max(s.Task.Params.Int("jobs"), 1)
 	args := append([]string{"--no-owner", "--no-privileges", "--exit-on-error", "--verbose", "--no-password",
-		"--jobs=" + strconv.Itoa(jobs), "--dbname=" + dst.conninfo()}, s.Task.Params.Strings("pgRestoreArgs")...)
+		"--jobs=" + strconv.Itoa(jobs), "--dbname=" + dst.Conninfo()}, s.Task.Params.Strings("pgRestoreArgs")...)
 	args = append(args, dump)
 	var tables atomic.Int64
-	prog := a.progress(s.Task)
-	defer prog.Every(ctx, 5*time.Second, func() Progress {
-		return Progress{Done: -1, Message: fmt.Sprintf("restore: %d tables loaded", tables.Load()),
+	prog := d.progress(s.Task)
+	defer prog.Every(ctx, 5*time.Second, func() task.Progress {
+		return task.Progress{Done: -1, Message: fmt.Sprintf("restore: %d tables loaded", tables.Load()),
 			Metrics: map[string]float64{"drill.restore.tables": float64(tables.Load())}}
 	})()
-	err = runPGLines(ctx, dst, bin, args, func(line string) {
+	err = dst.RunLines(ctx, bin, args, func(line string) {
 		if strings.Contains(line, "processing data for table") {
 			tables.Add(1)
 		}
 	})
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
-	d := time.Since(started)
-	return DrillResult{
-		Metrics: map[string]float64{"drill.restore.duration": d.Seconds()},
-		Message: fmt.Sprintf("pg_restore --jobs %d: %d tables loaded in %s", jobs, tables.Load(), d.Round(time.Millisecond)),
+	took := time.Since(started)
+	return Result{
+		Metrics: map[string]float64{"drill.restore.duration": took.Seconds()},
+		Message: fmt.Sprintf("pg_restore --jobs %d: %d tables loaded in %s", jobs, tables.Load(), took.Round(time.Millisecond)),
 	}, nil
 }
 
-// runPGLines runs a PostgreSQL client program and passes each line of
-// its standard error to line; its error carries the last lines.
-func runPGLines(ctx context.Context, src pgSource, bin string, args []string, line func(string)) error {
-	pr, pw := io.Pipe()
-	tail := newTailBuffer(20)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line(sc.Text())
-			if !strings.Contains(sc.Text(), ": processing ") && !strings.Contains(sc.Text(), ": launching ") && !strings.Contains(sc.Text(), ": finished ") {
-				_, _ = tail.Write(append(sc.Bytes(), '\n'))
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	cmd := pgCommand(ctx, src, bin, args...)
-	cmd.Stderr = pw
-	err := cmd.Run()
-	pw.Close()
-	<-done
-	if err != nil {
-		return fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, redactErr(errors.New(strings.TrimSpace(tail.String())), src.password))
-	}
-	return nil
-}
-
-// DrillVerify compares the restored tables with the manifest's sums and
+// Verify compares the restored tables with the manifest's sums and
 // runs the plan's assertions. A backup that passes is marked verified in
 // the store, so retention keeps it.
-func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult, error) {
+func (d *Drill) Verify(ctx context.Context, s Step) (Result, error) {
 	started := time.Now()
 	// An RDS snapshot has no manifest: the drill checks what it can
 	// reach (every table read, the assertions) and records the counts.
 	snapshot := cloudTarget(s.Target.Kind)
-	var store blobStore
+	var store pgbackup.Store
 	m := &pgbackup.Manifest{ID: s.Backup.ID}
 	if !snapshot {
 		var err error
-		if store, err = openStore(ctx, s.Task.Params.String("storage")); err != nil {
-			return DrillResult{}, InvalidParams("storage: %v", err)
+		if store, err = pgbackup.Open(ctx, s.Task.Params.String("storage")); err != nil {
+			return Result{}, task.InvalidParams("storage: %v", err)
 		}
 		if m, err = pgbackup.Read(ctx, store, path.Dir(s.Backup.Key)+"/"+pgbackup.ManifestKey); err != nil {
-			return DrillResult{}, err
+			return Result{}, err
 		}
 	}
-	dst, err := a.targetSource(s)
+	dst, err := d.targetSource(s)
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
-	conn, err := dst.connect(ctx)
+	conn, err := dst.Connect(ctx)
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var phase atomic.Value
 	phase.Store("verify: checksumming tables")
-	prog := a.progress(s.Task)
-	defer prog.Every(ctx, 5*time.Second, func() Progress { return Progress{Done: -1, Message: phase.Load().(string)} })()
+	prog := d.progress(s.Task)
+	defer prog.Every(ctx, 5*time.Second, func() task.Progress { return task.Progress{Done: -1, Message: phase.Load().(string)} })()
 	got, err := postgres.TableSums(ctx, conn)
 	if err != nil {
-		return DrillResult{}, fmt.Errorf("checksum the restore: %w", err)
+		return Result{}, fmt.Errorf("checksum the restore: %w", err)
 	}
 	var diffs []string
 	if snapshot {
@@ -906,7 +931,7 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	for _, as := range s.Task.Params.Objects("assertions") {
 		want, err := parseExpect(as.String("expect"))
 		if err != nil {
-			return DrillResult{}, InvalidParams("assertion %q: %v", as.String("name"), err)
+			return Result{}, task.InvalidParams("assertion %q: %v", as.String("name"), err)
 		}
 		var v float64
 		result, value := "pass", ""
@@ -922,7 +947,7 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 		}
 		asserts.Rows = append(asserts.Rows, []string{as.String("name"), value, want.String(), result})
 	}
-	res := DrillResult{
+	res := Result{
 		Metrics: map[string]float64{
 			"drill.verify.mismatches": float64(len(diffs)),
 			"drill.assertions.failed": float64(failed),
@@ -954,58 +979,79 @@ func (a *Activities) DrillVerify(ctx context.Context, s DrillStep) (DrillResult,
 	return res, nil
 }
 
-// DrillTeardown removes what the drill made: a local target's cluster
+// Teardown removes what the drill made: a local target's cluster
 // (found by its tag, so it works after a crash), a docker target's
 // container (by its label) and the drill directory. It is idempotent; a
 // url target is left as the restore made it.
-func (a *Activities) DrillTeardown(ctx context.Context, s DrillStep) (DrillResult, error) {
-	left, err := postgres.Leftovers(a.scratchDir(), DrillTag(s.ID))
+func (d *Drill) Teardown(ctx context.Context, s Step) (Result, error) {
+	left, err := postgres.Leftovers(d.scratchDir(), Tag(s.ID))
 	if err != nil {
-		return DrillResult{}, err
+		return Result{}, err
 	}
 	removed := 0
 	for _, l := range left {
-		if l.Tag != DrillTag(s.ID) {
+		if l.Tag != Tag(s.ID) {
 			continue // a longer ID with ours as its prefix
 		}
 		if err := postgres.Remove(ctx, l.Dir); err != nil {
-			return DrillResult{}, err
+			return Result{}, err
 		}
 		removed++
 	}
 	if kind := targetKind(s.Task.Params.Object("target")); cloudTarget(kind) {
-		teardown := a.teardownRDS
+		teardown := d.teardownRDS
 		if kind == TargetAzure {
-			teardown = a.teardownAzure
+			teardown = d.teardownAzure
 		}
 		msg, err := teardown(ctx, s)
 		if err != nil {
-			return DrillResult{}, err
+			return Result{}, err
 		}
-		if err := os.RemoveAll(a.drillDir(s.ID)); err != nil {
-			return DrillResult{}, err
+		if err := os.RemoveAll(d.drillDir(s.ID)); err != nil {
+			return Result{}, err
 		}
-		return DrillResult{Message: msg}, nil
+		return Result{Message: msg}, nil
 	}
 	containers := 0
 	if targetKind(s.Task.Params.Object("target")) == TargetDocker {
-		_, marked := os.Stat(filepath.Join(a.drillDir(s.ID), "docker"))
+		_, marked := os.Stat(filepath.Join(d.drillDir(s.ID), "docker"))
 		eng, err := dockerpg.Connect(s.Task.Params.Object("target").String("dockerHost"))
 		switch {
 		case err != nil && marked == nil:
 			// A container may exist: keep trying (the activity retries).
-			return DrillResult{}, fmt.Errorf("remove the drill's container: %w", err)
+			return Result{}, fmt.Errorf("remove the drill's container: %w", err)
 		case err == nil:
-			if containers, err = eng.Remove(DrillTag(s.ID)); err != nil {
-				return DrillResult{}, err
+			if containers, err = eng.Remove(ctx, Tag(s.ID)); err != nil {
+				return Result{}, err
 			}
 		}
 	}
-	if err := os.RemoveAll(a.drillDir(s.ID)); err != nil {
-		return DrillResult{}, err
+	if err := os.RemoveAll(d.drillDir(s.ID)); err != nil {
+		return Result{}, err
 	}
 	if removed+containers > 0 {
-		a.logger().Info("drill target torn down", "drill", s.ID, "clusters", removed, "containers", containers)
+		d.logger.Info("drill target torn down", "drill", s.ID, "clusters", removed, "containers", containers)
 	}
-	return DrillResult{Message: fmt.Sprintf("torn down: %d clusters, %d containers removed", removed, containers)}, nil
+	return Result{Message: fmt.Sprintf("torn down: %d clusters, %d containers removed", removed, containers)}, nil
 }
+
+// passwordAlphabet is what scratch targets' passwords are drawn from:
+// letters and digits that cannot be mistaken for one another.
+const passwordAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+
+// newPassword draws a scratch target's superuser password: 32
+// characters, uniformly from passwordAlphabet.
+func newPassword() ([]byte, error) {
+	out := make([]byte, 32)
+	for i := range out {
+		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(passwordAlphabet))))
+		if err != nil {
+			return nil, err
+		}
+		out[i] = passwordAlphabet[k.Int64()]
+	}
+	return out, nil
+}
+
+// mib writes a size in MiB, for messages (metrics carry bytes).
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

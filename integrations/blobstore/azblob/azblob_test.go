@@ -1,19 +1,21 @@
-package blobstore
+package azblob_test
 
 import (
 	"context"
 	"strings"
 	"testing"
 
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/azblob"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/azuritetest"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/blobstoretest"
 )
 
-func TestParseAzblobURL(t *testing.T) {
-	o, err := ParseAzblobURL("azblob://acct/backups/prod/pg?endpoint=http://127.0.0.1:10000/acct&blockSize=8388608")
+func TestParseURL(t *testing.T) {
+	o, err := azblob.ParseURL("azblob://acct/backups/prod/pg?endpoint=http://127.0.0.1:10000/acct&blockSize=8388608")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := AzureOptions{Account: "acct", Container: "backups", Prefix: "prod/pg/", Endpoint: "http://127.0.0.1:10000/acct", BlockSize: 8 << 20}
+	want := azblob.Options{Account: "acct", Container: "backups", Prefix: "prod/pg/", Endpoint: "http://127.0.0.1:10000/acct", BlockSize: 8 << 20}
 	if o != want {
 		t.Fatalf("got %+v\nwant %+v", o, want)
 	}
@@ -25,20 +27,20 @@ func TestParseAzblobURL(t *testing.T) {
 		"azblob://acct/c?sas=abc":      `unknown parameter "sas"`,
 		"azblob://name:key@acct/c/p":   "credentials do not belong",
 	} {
-		if _, err := ParseAzblobURL(raw); err == nil || !strings.Contains(err.Error(), msg) {
-			t.Errorf("ParseAzblobURL(%q) = %v, want an error with %q", raw, err, msg)
+		if _, err := azblob.ParseURL(raw); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("azblob.ParseURL(%q) = %v, want an error with %q", raw, err, msg)
 		}
 	}
 }
 
-func openAzure(t *testing.T, srv *azuritetest.Server, prefix string) *Azure {
+func openAzure(t *testing.T, srv *azuritetest.Server, prefix string) *azblob.Store {
 	t.Helper()
-	o, err := ParseAzblobURL(srv.URL(prefix))
+	o, err := azblob.ParseURL(srv.URL(prefix))
 	if err != nil {
 		t.Fatal(err)
 	}
 	o.BlockSize = 1 << 20
-	a, err := NewAzure(context.Background(), o)
+	a, err := azblob.New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,10 +48,10 @@ func openAzure(t *testing.T, srv *azuritetest.Server, prefix string) *Azure {
 }
 
 // The Azure Blob store against Azurite, with the real azblob client.
-func TestAzure(t *testing.T) {
+func TestStore(t *testing.T) {
 	srv := azuritetest.Start(t, "backups")
 	a := openAzure(t, srv, "prod/")
-	testStore(t, a)
+	blobstoretest.Basics(t, a)
 	if objs, err := openAzure(t, srv, "staging/").List(context.Background(), ""); err != nil || len(objs) != 0 {
 		t.Fatalf("staging/ lists %+v, %v", objs, err)
 	}
@@ -57,18 +59,18 @@ func TestAzure(t *testing.T) {
 		t.Errorf("String() = %q", got)
 	}
 	// A 5.5 MiB blob goes up as six 1 MiB blocks.
-	testLargeObject(t, a, 11<<19)
+	blobstoretest.LargeObject(t, a, 11<<19)
 }
 
-func TestAzurePutCancelled(t *testing.T) {
-	testPutCancelled(t, openAzure(t, azuritetest.Start(t, "backups"), "prod/"))
+func TestPutCancelled(t *testing.T) {
+	blobstoretest.PutCancelled(t, openAzure(t, azuritetest.Start(t, "backups"), "prod/"))
 }
 
 // A connection string for another account than the URL's is refused
 // rather than writing backups somewhere unexpected.
-func TestAzureAccountMismatch(t *testing.T) {
+func TestAccountMismatch(t *testing.T) {
 	t.Setenv("AZURE_STORAGE_CONNECTION_STRING", "DefaultEndpointsProtocol=https;AccountName=other;AccountKey="+azuritetest.Key)
-	_, err := NewAzure(context.Background(), AzureOptions{Account: "acct", Container: "c"})
+	_, err := azblob.New(context.Background(), azblob.Options{Account: "acct", Container: "c"})
 	if err == nil || !strings.Contains(err.Error(), `account "other"`) {
 		t.Fatalf("err = %v", err)
 	}

@@ -1,4 +1,7 @@
-package activities
+// Package backup is the backup task type: it dumps a PostgreSQL database
+// with pg_dump into a blob store, with a manifest of row counts and
+// checksums taken in the dump's own snapshot, and applies retention.
+package backup
 
 import (
 	"archive/tar"
@@ -6,13 +9,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
+	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,17 +23,19 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/shipshape-dev/shipshape/activities/pgbackup"
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/internal/pgbackup"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// BackupType is the name of the PostgreSQL backup task type.
-const BackupType = "backup"
+// Name is the name of the PostgreSQL backup task type.
+const Name = "backup"
 
-var backupType = plan.TaskType{
-	Name: BackupType,
+// Decl declares the backup task type.
+var Decl = plan.TaskType{
+	Name: Name,
 	Summary: "Backs up a PostgreSQL database with pg_dump to a directory, an S3 bucket or an Azure Blob container, streamed through zstd and SHA-256 (never held in memory). " +
 		"Row counts and checksums of every table are taken in the dump's own snapshot (a REPEATABLE READ transaction whose exported snapshot pg_dump uses), so they match the dump exactly; " +
 		"a JSON manifest beside the dump records them with the source, times, size and hash, and is written last, so a backup without one is incomplete. " +
@@ -59,16 +62,16 @@ var backupType = plan.TaskType{
 	Timeout:     2 * time.Hour,
 	Heartbeat:   30 * time.Second,
 	MaxAttempts: 2,
-	Check:       checkBackup,
+	Check:       check,
 }
 
-func checkBackup(with map[string]any) []plan.ParamProblem {
-	p := Params(with)
+func check(with map[string]any) []plan.ParamProblem {
+	p := task.Params(with)
 	var problems []plan.ParamProblem
-	if _, err := parseSource(p.String("source")); err != nil {
+	if _, err := postgres.ParseSource(p.String("source")); err != nil {
 		problems = append(problems, plan.ParamProblem{Param: "source", Msg: err.Error()})
 	}
-	if err := blobstore.Check(p.String("storage")); err != nil {
+	if err := pgbackup.Check(p.String("storage")); err != nil {
 		problems = append(problems, plan.ParamProblem{Param: "storage", Msg: err.Error()})
 	}
 	if l := p.Int("compressionLevel"); with["compressionLevel"] != nil && (l < 1 || l > 4) {
@@ -80,90 +83,34 @@ func checkBackup(with map[string]any) []plan.ParamProblem {
 	return problems
 }
 
-// pgSource is a database named by a postgres:// URL.
-type pgSource struct {
-	url      *url.URL
-	Host     string
-	Port     int
-	Database string
-	User     string
-	password string
+// Backup runs backup tasks.
+type Backup struct {
+	logger *slog.Logger
+	events taskrun.EventPublisher
 }
 
-// parseSource reads a postgres:// URL; host and port default as libpq's.
-func parseSource(raw string) (pgSource, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		return pgSource{}, fmt.Errorf("want a postgres://user@host:port/database URL")
+// New returns the backup task type's activities: logger (nil: the
+// default) logs what they do, events (nil: none) receives their progress.
+func New(logger *slog.Logger, events taskrun.EventPublisher) *Backup {
+	if logger == nil {
+		logger = slog.Default()
 	}
-	s := pgSource{url: u, Host: u.Hostname(), Port: 5432, Database: strings.TrimPrefix(u.Path, "/")}
-	if p := u.Port(); p != "" {
-		if s.Port, err = strconv.Atoi(p); err != nil {
-			return pgSource{}, fmt.Errorf("port %q is not a number", p)
-		}
-	}
-	if s.Host == "" {
-		s.Host = "localhost"
-	}
-	if u.User != nil {
-		s.User = u.User.Username()
-		s.password, _ = u.User.Password()
-	}
-	if s.Database == "" || strings.Contains(s.Database, "/") {
-		return pgSource{}, fmt.Errorf("name the database in the URL's path (postgres://host/DATABASE)")
-	}
-	return s, nil
+	return &Backup{logger: logger, events: events}
 }
 
-// String is the URL without its password.
-func (s pgSource) String() string { return s.url.Redacted() }
+// Type is the backup task type, run by b.
+func (b *Backup) Type() task.Type { return task.Type{Decl: Decl, Run: b.Run} }
 
-// conninfo is the URL without its password, for pg_dump and pg_restore's
-// arguments (visible to every user of the machine); the password goes in
-// their environment (env).
-func (s pgSource) conninfo() string {
-	u := *s.url
-	if u.User != nil {
-		u.User = url.User(u.User.Username())
-	}
-	return u.String()
-}
-
-func (s pgSource) env() []string {
-	env := append(os.Environ(), "LC_ALL=C")
-	if s.password != "" {
-		env = append(env, "PGPASSWORD="+s.password)
-	}
-	return env
-}
-
-func (s pgSource) connect(ctx context.Context) (*pgx.Conn, error) {
-	conn, err := pgx.Connect(ctx, s.url.String())
-	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", s, redactErr(err, s.password))
-	}
-	return conn, nil
-}
-
-// redactErr removes a password from an error's text, in case a driver
-// quotes its connection string.
-func redactErr(err error, password string) error {
-	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
-		return err
-	}
-	return errors.New(strings.ReplaceAll(err.Error(), password, "xxxxx"))
-}
-
-// Backup dumps a database into a store and applies retention.
-func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, error) {
+// Run dumps a database into a store and applies retention.
+func (b *Backup) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	p := in.Params
-	src, err := parseSource(p.String("source"))
+	src, err := postgres.ParseSource(p.String("source"))
 	if err != nil {
-		return TaskOutput{}, InvalidParams("source: %v", err)
+		return task.Output{}, task.InvalidParams("source: %v", err)
 	}
-	store, err := openStore(ctx, p.String("storage"))
+	store, err := pgbackup.Open(ctx, p.String("storage"))
 	if err != nil {
-		return TaskOutput{}, InvalidParams("storage: %v", err)
+		return task.Output{}, task.InvalidParams("storage: %v", err)
 	}
 	format := p.String("format")
 	if format == "" {
@@ -171,13 +118,13 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 	}
 	pgDump, err := postgres.Bin("pg_dump")
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	started := time.Now().UTC()
 
-	conn, err := src.connect(ctx)
+	conn, err := src.Connect(ctx)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	m := &pgbackup.Manifest{
@@ -188,19 +135,19 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 		Task:        in.Phase + "/" + in.Task,
 	}
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version')").Scan(&m.Source.ServerVersion); err != nil {
-		return TaskOutput{}, fmt.Errorf("server version: %w", err)
+		return task.Output{}, fmt.Errorf("server version: %w", err)
 	}
 	// Only superusers and pg_monitor may read the system identifier.
 	_ = conn.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&m.Source.SystemID)
 
 	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
-		return TaskOutput{}, fmt.Errorf("begin snapshot: %w", err)
+		return task.Output{}, fmt.Errorf("begin snapshot: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var snapshot string
 	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapshot); err != nil {
-		return TaskOutput{}, fmt.Errorf("export snapshot: %w", err)
+		return task.Output{}, fmt.Errorf("export snapshot: %w", err)
 	}
 	m.Started = time.Now().UTC()
 	// The table sums run in the snapshot's own transaction while pg_dump
@@ -235,11 +182,11 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 	if l := p.Int("compressionLevel"); l >= 1 && l <= 4 {
 		level = zstd.EncoderLevel(l)
 	}
-	args := append([]string{"--snapshot=" + snapshot, "--no-password", "--dbname=" + src.conninfo()}, p.Strings("pgDumpArgs")...)
+	args := append([]string{"--snapshot=" + snapshot, "--no-password", "--dbname=" + src.Conninfo()}, p.Strings("pgDumpArgs")...)
 	counter := &countingWriter{}
-	prog := a.progress(in)
-	defer prog.Every(ctx, 5*time.Second, func() Progress {
-		return Progress{Done: -1, Message: "dumped " + mib(counter.n.Load()),
+	prog := taskrun.NewProgress(b.events, b.logger, in)
+	defer prog.Every(ctx, 5*time.Second, func() task.Progress {
+		return task.Progress{Done: -1, Message: "dumped " + mib(counter.n.Load()),
 			Metrics: map[string]float64{"backup.dump_size": float64(counter.n.Load())}}
 	})()
 
@@ -281,31 +228,31 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 			defer os.RemoveAll(tmp)
 			dir := filepath.Join(tmp, "dump")
 			jobs := max(p.Int("jobs"), 1)
-			if err := runPG(ctx, src, pgDump, nil, append(args, "--format=directory", "--compress=0", "--jobs="+strconv.Itoa(jobs), "--file="+dir)...); err != nil {
+			if err := src.Run(ctx, pgDump, nil, append(args, "--format=directory", "--compress=0", "--jobs="+strconv.Itoa(jobs), "--file="+dir)...); err != nil {
 				return err
 			}
 			return tarDir(dir, w)
 		}
 	} else {
 		dump = func(w io.Writer) error {
-			return runPG(ctx, src, pgDump, w, append(args, "--format=custom", "--compress=0")...)
+			return src.Run(ctx, pgDump, w, append(args, "--format=custom", "--compress=0")...)
 		}
 	}
 	if m.Size, m.SHA256, err = put(dump); err != nil {
-		return TaskOutput{}, fmt.Errorf("backup of %s: %w", src, err)
+		return task.Output{}, fmt.Errorf("backup of %s: %w", src, err)
 	}
 	if err := waitSums(); err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	m.DumpSize = counter.n.Load()
 	if err := tx.Commit(ctx); err != nil {
-		return TaskOutput{}, fmt.Errorf("end snapshot: %w", err)
+		return task.Output{}, fmt.Errorf("end snapshot: %w", err)
 	}
 	m.Finished = time.Now().UTC()
 	if err := pgbackup.Write(ctx, store, m); err != nil {
-		return TaskOutput{}, fmt.Errorf("store the manifest: %w", err)
+		return task.Output{}, fmt.Errorf("store the manifest: %w", err)
 	}
-	a.logger().Info("backup stored", "source", src.String(), "store", store.String(), "key", m.Key, "size", m.Size)
+	b.logger.Info("backup stored", "source", src.String(), "store", store.String(), "key", m.Key, "size", m.Size)
 
 	expired, err := applyRetention(ctx, store, src.Database, pgbackup.Retention{
 		Keep: p.Int("keep"), MaxAge: p.Duration("maxAge"), Grace: p.Duration("incompleteGrace"),
@@ -314,12 +261,12 @@ func (a *Activities) Backup(ctx context.Context, in TaskInput) (TaskOutput, erro
 	if err != nil {
 		// The backup is stored; retention runs again after the next one.
 		out.Output += fmt.Sprintf("\nretention: %v", err)
-		a.logger().Warn("retention failed", "store", store.String(), "error", err)
+		b.logger.Warn("retention failed", "store", store.String(), "error", err)
 	}
 	return out, nil
 }
 
-func applyRetention(ctx context.Context, store blobStore, database string, r pgbackup.Retention) ([]string, error) {
+func applyRetention(ctx context.Context, store pgbackup.Store, database string, r pgbackup.Retention) ([]string, error) {
 	folders, err := pgbackup.Folders(ctx, store, database)
 	if err != nil {
 		return nil, err
@@ -334,7 +281,7 @@ func applyRetention(ctx context.Context, store blobStore, database string, r pgb
 	return removed, nil
 }
 
-func backupOutput(m *pgbackup.Manifest, store string, started time.Time, expired []string) TaskOutput {
+func backupOutput(m *pgbackup.Manifest, store string, started time.Time, expired []string) task.Output {
 	table := plan.Table{Title: "Tables in the snapshot", Columns: []string{"table", "rows", "checksum"}}
 	for _, t := range m.Tables {
 		table.Rows = append(table.Rows, []string{t.Schema + "." + t.Name, strconv.FormatInt(t.Rows, 10), t.Checksum})
@@ -344,7 +291,7 @@ func backupOutput(m *pgbackup.Manifest, store string, started time.Time, expired
 	if len(expired) > 0 {
 		text += fmt.Sprintf("\nretention removed %d: %s", len(expired), strings.Join(expired, ", "))
 	}
-	return TaskOutput{
+	return task.Output{
 		Metrics: map[string]float64{
 			"backup.size":      float64(m.Size),
 			"backup.dump_size": float64(m.DumpSize),
@@ -356,30 +303,6 @@ func backupOutput(m *pgbackup.Manifest, store string, started time.Time, expired
 		Output: text,
 		Tables: []plan.Table{table},
 	}
-}
-
-// pgCommand is a PostgreSQL client program run with the source's
-// password in its environment, not its arguments.
-func pgCommand(ctx context.Context, src pgSource, bin string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = src.env()
-	cmd.WaitDelay = 5 * time.Second
-	return cmd
-}
-
-// runPG runs a PostgreSQL client program, its standard output to stdout
-// (nil: discarded), and returns its error with the end of its standard
-// error.
-func runPG(ctx context.Context, src pgSource, bin string, stdout io.Writer, args ...string) error {
-	cmd := pgCommand(ctx, src, bin, args...)
-	cmd.Stdout = stdout
-	stderr := newTailBuffer(20)
-	cmd.Stderr = stderr
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		return fmt.Errorf("%s: %w: %s", filepath.Base(bin), err, redactErr(errors.New(msg), src.password))
-	}
-	return nil
 }
 
 // tarDir writes the files of dir to w as a tar stream, names relative to dir.

@@ -1,4 +1,6 @@
-package blobstore
+// Package s3 keeps backups in an S3 bucket or an S3-compatible store
+// (MinIO, R2, Ceph).
+package s3
 
 import (
 	"context"
@@ -15,14 +17,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
 	tmtypes "github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager/types"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
+	awss3 "github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
+
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 )
 
-// S3Options says which bucket an S3 store uses and how to reach it.
-type S3Options struct {
+// Options says which bucket an S3 store uses and how to reach it.
+type Options struct {
 	Bucket string
 	// Prefix is prepended to every key ("backups/" keeps objects under
 	// backups/); empty for the bucket's root.
@@ -53,7 +57,7 @@ type S3Options struct {
 // minPartSize is S3's smallest multipart part (but the last).
 const minPartSize = 5 << 20
 
-// ParseS3URL reads a storage URL of the form
+// ParseURL reads a storage URL of the form
 //
 //	s3://bucket/prefix?region=eu-west-1&endpoint=http://127.0.0.1:9000&pathStyle=true&sse=aws:kms&kmsKeyId=alias/backups&partSize=16777216
 //
@@ -61,20 +65,20 @@ const minPartSize = 5 << 20
 // they come from the AWS SDK's default chain (environment, shared
 // config and credentials files, SSO, web identity, instance and task
 // roles).
-func ParseS3URL(raw string) (S3Options, error) {
+func ParseURL(raw string) (Options, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return S3Options{}, fmt.Errorf("s3 url: %w", err)
+		return Options{}, fmt.Errorf("s3 url: %w", err)
 	}
 	if u.Scheme != "s3" {
-		return S3Options{}, fmt.Errorf("s3 url %q: scheme must be s3", raw)
+		return Options{}, fmt.Errorf("s3 url %q: scheme must be s3", raw)
 	}
 	if u.User != nil {
-		return S3Options{}, fmt.Errorf("s3 url: credentials do not belong in the URL; use the AWS environment or config files")
+		return Options{}, fmt.Errorf("s3 url: credentials do not belong in the URL; use the AWS environment or config files")
 	}
-	o := S3Options{Bucket: u.Host, Prefix: strings.TrimPrefix(u.Path, "/")}
+	o := Options{Bucket: u.Host, Prefix: strings.TrimPrefix(u.Path, "/")}
 	if o.Bucket == "" {
-		return S3Options{}, fmt.Errorf("s3 url %q: no bucket (s3://bucket/prefix)", raw)
+		return Options{}, fmt.Errorf("s3 url %q: no bucket (s3://bucket/prefix)", raw)
 	}
 	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
 		o.Prefix += "/"
@@ -88,18 +92,18 @@ func ParseS3URL(raw string) (S3Options, error) {
 		case "endpoint":
 			e, err := url.Parse(v)
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-				return S3Options{}, fmt.Errorf("s3 url: endpoint %q: want http(s)://host[:port]", v)
+				return Options{}, fmt.Errorf("s3 url: endpoint %q: want http(s)://host[:port]", v)
 			}
 			o.Endpoint = v
 		case "pathStyle":
 			b, err := strconv.ParseBool(v)
 			if err != nil {
-				return S3Options{}, fmt.Errorf("s3 url: pathStyle %q: want true or false", v)
+				return Options{}, fmt.Errorf("s3 url: pathStyle %q: want true or false", v)
 			}
 			o.PathStyle = b
 		case "sse":
 			if v != "AES256" && v != "aws:kms" {
-				return S3Options{}, fmt.Errorf("s3 url: sse %q: want AES256 or aws:kms", v)
+				return Options{}, fmt.Errorf("s3 url: sse %q: want AES256 or aws:kms", v)
 			}
 			o.SSE = v
 		case "kmsKeyId":
@@ -107,31 +111,31 @@ func ParseS3URL(raw string) (S3Options, error) {
 		case "partSize":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < minPartSize {
-				return S3Options{}, fmt.Errorf("s3 url: partSize %q: want a byte count of at least %d (5 MiB)", v, minPartSize)
+				return Options{}, fmt.Errorf("s3 url: partSize %q: want a byte count of at least %d (5 MiB)", v, minPartSize)
 			}
 			o.PartSize = n
 		default:
-			return S3Options{}, fmt.Errorf("s3 url: unknown parameter %q (want region, endpoint, pathStyle, sse, kmsKeyId or partSize)", k)
+			return Options{}, fmt.Errorf("s3 url: unknown parameter %q (want region, endpoint, pathStyle, sse, kmsKeyId or partSize)", k)
 		}
 	}
 	if o.KMSKeyID != "" && o.SSE != "aws:kms" {
-		return S3Options{}, fmt.Errorf("s3 url: kmsKeyId needs sse=aws:kms")
+		return Options{}, fmt.Errorf("s3 url: kmsKeyId needs sse=aws:kms")
 	}
 	return o, nil
 }
 
-// S3 keeps objects in an S3 bucket, or an S3-compatible store, under a
+// Store keeps objects in an S3 bucket, or an S3-compatible store, under a
 // prefix. Uploads go through the transfer manager (multipart above one
 // part, aborted on failure), so an object appears whole or not at all.
-type S3 struct {
-	client *s3.Client
+type Store struct {
+	client *awss3.Client
 	up     *transfermanager.Client
-	opts   S3Options
+	opts   Options
 }
 
-// NewS3 returns a store for opts with the AWS SDK's default
+// New returns a store for opts with the AWS SDK's default
 // configuration and credentials chain.
-func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
+func New(ctx context.Context, opts Options) (*Store, error) {
 	var load []func(*config.LoadOptions) error
 	if opts.Region != "" {
 		load = append(load, config.WithRegion(opts.Region))
@@ -146,14 +150,14 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 		}
 		cfg.Region = "us-east-1" // S3-compatible stores mostly ignore it, but it is signed
 	}
-	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
+	client := awss3.NewFromConfig(cfg, func(o *awss3.Options) {
 		if opts.Endpoint != "" {
 			o.BaseEndpoint = aws.String(opts.Endpoint)
 		}
 		o.UsePathStyle = opts.PathStyle
 		o.Logger = sdkLogger{opts.Logger}
 	})
-	return &S3{
+	return &Store{
 		client: client,
 		up: transfermanager.New(client, func(o *transfermanager.Options) {
 			if opts.PartSize > 0 {
@@ -166,7 +170,7 @@ func NewS3(ctx context.Context, opts S3Options) (*S3, error) {
 }
 
 // String is the store's URL (no credentials are ever in it).
-func (s *S3) String() string {
+func (s *Store) String() string {
 	u := "s3://" + s.opts.Bucket + "/" + s.opts.Prefix
 	if s.opts.Endpoint != "" {
 		u += "?endpoint=" + url.QueryEscape(s.opts.Endpoint)
@@ -175,12 +179,12 @@ func (s *S3) String() string {
 }
 
 // Put uploads r to key, in parts when it is larger than one.
-func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
-	k, err := objectName(s.opts.Prefix, key)
+func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
+	k, err := blobstore.ObjectName(s.opts.Prefix, key)
 	if err != nil {
 		return err
 	}
-	in := &transfermanager.UploadObjectInput{Bucket: &s.opts.Bucket, Key: &k, Body: readerWithContext(ctx, r)}
+	in := &transfermanager.UploadObjectInput{Bucket: &s.opts.Bucket, Key: &k, Body: blobstore.ReaderWithContext(ctx, r)}
 	if s.opts.SSE != "" {
 		in.ServerSideEncryption = tmtypes.ServerSideEncryption(s.opts.SSE)
 	}
@@ -194,20 +198,20 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 }
 
 // Open reads key from byte offset on (a ranged GET).
-func (s *S3) Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
-	k, err := objectName(s.opts.Prefix, key)
+func (s *Store) Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
+	k, err := blobstore.ObjectName(s.opts.Prefix, key)
 	if err != nil {
 		return nil, err
 	}
-	in := &s3.GetObjectInput{Bucket: &s.opts.Bucket, Key: &k}
-	var opt []func(*s3.Options)
+	in := &awss3.GetObjectInput{Bucket: &s.opts.Bucket, Key: &k}
+	var opt []func(*awss3.Options)
 	if offset > 0 {
 		in.Range = aws.String("bytes=" + strconv.FormatInt(offset, 10) + "-")
 		// A whole-object checksum cannot check part of the object (S3
 		// sends none with a range; some compatible stores send the
 		// whole object's). Backups carry their own SHA-256, checked
 		// over the whole download.
-		opt = append(opt, func(o *s3.Options) { o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired })
+		opt = append(opt, func(o *awss3.Options) { o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired })
 	}
 	out, err := s.client.GetObject(ctx, in, opt...)
 	if err != nil {
@@ -215,10 +219,10 @@ func (s *S3) Open(ctx context.Context, key string, offset int64) (io.ReadCloser,
 		var api smithy.APIError
 		switch {
 		case errors.As(err, &noKey):
-			return nil, fmt.Errorf("blobstore: %s: %w", key, ErrNotFound)
+			return nil, fmt.Errorf("blobstore: %s: %w", key, blobstore.ErrNotFound)
 		case offset > 0 && errors.As(err, &api) && api.ErrorCode() == "InvalidRange":
 			// The whole object was read before: nothing is left.
-			if _, herr := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &s.opts.Bucket, Key: &k}); herr == nil {
+			if _, herr := s.client.HeadObject(ctx, &awss3.HeadObjectInput{Bucket: &s.opts.Bucket, Key: &k}); herr == nil {
 				return io.NopCloser(strings.NewReader("")), nil
 			}
 		}
@@ -228,35 +232,35 @@ func (s *S3) Open(ctx context.Context, key string, offset int64) (io.ReadCloser,
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (s *S3) List(ctx context.Context, prefix string) ([]Object, error) {
-	p := s3.NewListObjectsV2Paginator(s.client, &s3.ListObjectsV2Input{
+func (s *Store) List(ctx context.Context, prefix string) ([]blobstore.Object, error) {
+	p := awss3.NewListObjectsV2Paginator(s.client, &awss3.ListObjectsV2Input{
 		Bucket: &s.opts.Bucket, Prefix: aws.String(s.opts.Prefix + prefix),
 	})
-	var objs []Object
+	var objs []blobstore.Object
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("blobstore: list s3://%s/%s: %w", s.opts.Bucket, s.opts.Prefix+prefix, err)
 		}
 		for _, o := range page.Contents {
-			obj := Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.opts.Prefix), Size: aws.ToInt64(o.Size)}
+			obj := blobstore.Object{Key: strings.TrimPrefix(aws.ToString(o.Key), s.opts.Prefix), Size: aws.ToInt64(o.Size)}
 			if o.LastModified != nil {
 				obj.Modified = *o.LastModified
 			}
 			objs = append(objs, obj)
 		}
 	}
-	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(objs, func(a, b blobstore.Object) int { return strings.Compare(a.Key, b.Key) })
 	return objs, nil
 }
 
 // Delete removes key; S3 treats a missing key as deleted.
-func (s *S3) Delete(ctx context.Context, key string) error {
-	k, err := objectName(s.opts.Prefix, key)
+func (s *Store) Delete(ctx context.Context, key string) error {
+	k, err := blobstore.ObjectName(s.opts.Prefix, key)
 	if err != nil {
 		return err
 	}
-	if _, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &s.opts.Bucket, Key: &k}); err != nil {
+	if _, err := s.client.DeleteObject(ctx, &awss3.DeleteObjectInput{Bucket: &s.opts.Bucket, Key: &k}); err != nil {
 		return fmt.Errorf("blobstore: delete s3://%s/%s: %w", s.opts.Bucket, k, err)
 	}
 	return nil

@@ -1,4 +1,7 @@
-package blobstore
+// Package blobstoretest is the behaviour every blob store (file, s3,
+// azblob) must have, as tests each store's package runs against a real
+// instance of it. Tests only: no binary imports it.
+package blobstoretest
 
 import (
 	"bytes"
@@ -9,10 +12,20 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 )
 
-// testStore checks put, list, ranged open, delete and key validation.
-func testStore(t *testing.T, s Store) {
+// Store is a blob store under test.
+type Store interface {
+	Put(ctx context.Context, key string, r io.Reader) error
+	Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error)
+	List(ctx context.Context, prefix string) ([]blobstore.Object, error)
+	Delete(ctx context.Context, key string) error
+}
+
+// Basics checks put, list, ranged open, delete and key validation.
+func Basics(t *testing.T, s Store) {
 	t.Helper()
 	ctx := context.Background()
 	for key, body := range map[string]string{"db/2026/a.dump": "hello world", "db/2026/a.json": "{}", "other/b": "x"} {
@@ -47,7 +60,7 @@ func testStore(t *testing.T, s Store) {
 	if err := s.Delete(ctx, "db/2026/a.dump"); err != nil {
 		t.Fatalf("second Delete: %v", err)
 	}
-	if _, err := s.Open(ctx, "db/2026/a.dump", 0); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Open(ctx, "db/2026/a.dump", 0); !errors.Is(err, blobstore.ErrNotFound) {
 		t.Fatalf("Open deleted = %v, want ErrNotFound", err)
 	}
 	for _, bad := range []string{"", "../x", "a/../../x"} {
@@ -57,9 +70,9 @@ func testStore(t *testing.T, s Store) {
 	}
 }
 
-// testLargeObject puts an object of several parts and reads it back
+// LargeObject puts an object of several parts and reads it back
 // whole and from an offset inside its second part.
-func testLargeObject(t *testing.T, s Store, size int) {
+func LargeObject(t *testing.T, s Store, size int) {
 	t.Helper()
 	ctx := context.Background()
 	data := make([]byte, size)
@@ -81,8 +94,8 @@ func testLargeObject(t *testing.T, s Store, size int) {
 	}
 }
 
-// testPutCancelled checks that a put whose context ends leaves nothing.
-func testPutCancelled(t *testing.T, s Store) {
+// PutCancelled checks that a put whose context ends leaves nothing.
+func PutCancelled(t *testing.T, s Store) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

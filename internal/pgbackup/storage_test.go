@@ -1,9 +1,12 @@
-package blobstore
+package pgbackup_test
 
 import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/file"
+	"github.com/shipshape-dev/shipshape/internal/pgbackup"
 )
 
 func TestCheckAndOpen(t *testing.T) {
@@ -17,17 +20,17 @@ func TestCheckAndOpen(t *testing.T) {
 		"s3://bucket/p?sse=none":    "sse",
 		"azblob://acct":             "want azblob://account/container",
 	} {
-		err := Check(raw)
+		err := pgbackup.Check(raw)
 		if msg == "" && err != nil || msg != "" && (err == nil || !strings.Contains(err.Error(), msg)) {
 			t.Errorf("Check(%q) = %v, want %q", raw, err, msg)
 		}
 	}
 	dir := t.TempDir()
-	s, err := Open(context.Background(), "file://"+dir)
+	s, err := pgbackup.Open(context.Background(), "file://"+dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, ok := s.(*Dir); !ok || d.Root() != dir {
+	if d, ok := s.(*file.Store); !ok || d.Root() != dir {
 		t.Fatalf("Open(file://%s) = %#v", dir, s)
 	}
 }

@@ -1,4 +1,5 @@
-package blobstore
+// Package azblob keeps backups as block blobs in an Azure Blob container.
+package azblob
 
 import (
 	"context"
@@ -13,15 +14,17 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
+	sdk "github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
+
+	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 )
 
-// AzureOptions says which container an Azure Blob store uses and how to
+// Options says which container an Azure Blob store uses and how to
 // reach it.
-type AzureOptions struct {
+type Options struct {
 	Account   string
 	Container string
 	// Prefix is prepended to every blob name; empty for the container's
@@ -37,26 +40,26 @@ type AzureOptions struct {
 	BlockSize int64
 }
 
-// ParseAzblobURL reads a storage URL of the form
+// ParseURL reads a storage URL of the form
 //
 //	azblob://account/container/prefix?endpoint=http://127.0.0.1:10000/devstoreaccount1&blockSize=8388608
 //
-// Credentials never go in the URL: see NewAzure.
-func ParseAzblobURL(raw string) (AzureOptions, error) {
+// Credentials never go in the URL: see New.
+func ParseURL(raw string) (Options, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return AzureOptions{}, fmt.Errorf("azblob url: %w", err)
+		return Options{}, fmt.Errorf("azblob url: %w", err)
 	}
 	if u.Scheme != "azblob" {
-		return AzureOptions{}, fmt.Errorf("azblob url %q: scheme must be azblob", raw)
+		return Options{}, fmt.Errorf("azblob url %q: scheme must be azblob", raw)
 	}
 	if u.User != nil {
-		return AzureOptions{}, errors.New("azblob url: credentials do not belong in the URL; use AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or an Azure identity")
+		return Options{}, errors.New("azblob url: credentials do not belong in the URL; use AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY or an Azure identity")
 	}
 	container, prefix, _ := strings.Cut(strings.TrimPrefix(u.Path, "/"), "/")
-	o := AzureOptions{Account: u.Host, Container: container, Prefix: prefix}
+	o := Options{Account: u.Host, Container: container, Prefix: prefix}
 	if o.Account == "" || o.Container == "" {
-		return AzureOptions{}, fmt.Errorf("azblob url %q: want azblob://account/container[/prefix]", raw)
+		return Options{}, fmt.Errorf("azblob url %q: want azblob://account/container[/prefix]", raw)
 	}
 	if o.Prefix != "" && !strings.HasSuffix(o.Prefix, "/") {
 		o.Prefix += "/"
@@ -67,41 +70,41 @@ func ParseAzblobURL(raw string) (AzureOptions, error) {
 		case "endpoint":
 			e, err := url.Parse(v)
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
-				return AzureOptions{}, fmt.Errorf("azblob url: endpoint %q: want http(s)://host[:port][/account]", v)
+				return Options{}, fmt.Errorf("azblob url: endpoint %q: want http(s)://host[:port][/account]", v)
 			}
 			o.Endpoint = v
 		case "blockSize":
 			n, err := strconv.ParseInt(v, 10, 64)
 			if err != nil || n < 1<<20 || n > 4000<<20 {
-				return AzureOptions{}, fmt.Errorf("azblob url: blockSize %q: want a byte count from 1 MiB to 4000 MiB", v)
+				return Options{}, fmt.Errorf("azblob url: blockSize %q: want a byte count from 1 MiB to 4000 MiB", v)
 			}
 			o.BlockSize = n
 		default:
-			return AzureOptions{}, fmt.Errorf("azblob url: unknown parameter %q (want endpoint or blockSize)", k)
+			return Options{}, fmt.Errorf("azblob url: unknown parameter %q (want endpoint or blockSize)", k)
 		}
 	}
 	return o, nil
 }
 
-// Azure keeps objects as block blobs in an Azure Blob container under a
+// Store keeps objects as block blobs in an Azure Blob container under a
 // prefix. A blob is uploaded as blocks and committed with one block list
 // at the end, so it appears whole or not at all.
-type Azure struct {
-	client *azblob.Client
-	opts   AzureOptions
+type Store struct {
+	client *sdk.Client
+	opts   Options
 }
 
-// NewAzure returns a store for opts. Credentials, in this order:
+// New returns a store for opts. Credentials, in this order:
 // AZURE_STORAGE_CONNECTION_STRING (its account must be opts.Account),
 // AZURE_STORAGE_KEY (the account's shared key), else azidentity's
 // DefaultAzureCredential (environment, workload identity, managed
 // identity, Azure CLI).
-func NewAzure(ctx context.Context, opts AzureOptions) (*Azure, error) {
+func New(ctx context.Context, opts Options) (*Store, error) {
 	serviceURL := opts.Endpoint
 	if serviceURL == "" {
 		serviceURL = "https://" + opts.Account + ".blob.core.windows.net/"
 	}
-	var client *azblob.Client
+	var client *sdk.Client
 	var err error
 	switch cs, key := os.Getenv("AZURE_STORAGE_CONNECTION_STRING"), os.Getenv("AZURE_STORAGE_KEY"); {
 	case cs != "":
@@ -109,31 +112,31 @@ func NewAzure(ctx context.Context, opts AzureOptions) (*Azure, error) {
 			return nil, fmt.Errorf("blobstore: AZURE_STORAGE_CONNECTION_STRING is for account %q, the storage URL names %q", name, opts.Account)
 		}
 		if opts.Endpoint == "" {
-			client, err = azblob.NewClientFromConnectionString(cs, nil)
+			client, err = sdk.NewClientFromConnectionString(cs, nil)
 			break
 		}
-		cred, kerr := azblob.NewSharedKeyCredential(opts.Account, connStringField(cs, "AccountKey"))
+		cred, kerr := sdk.NewSharedKeyCredential(opts.Account, connStringField(cs, "AccountKey"))
 		if kerr != nil {
 			return nil, fmt.Errorf("blobstore: AZURE_STORAGE_CONNECTION_STRING: %w", kerr)
 		}
-		client, err = azblob.NewClientWithSharedKeyCredential(serviceURL, cred, nil)
+		client, err = sdk.NewClientWithSharedKeyCredential(serviceURL, cred, nil)
 	case key != "":
-		cred, kerr := azblob.NewSharedKeyCredential(opts.Account, key)
+		cred, kerr := sdk.NewSharedKeyCredential(opts.Account, key)
 		if kerr != nil {
 			return nil, fmt.Errorf("blobstore: AZURE_STORAGE_KEY: %w", kerr)
 		}
-		client, err = azblob.NewClientWithSharedKeyCredential(serviceURL, cred, nil)
+		client, err = sdk.NewClientWithSharedKeyCredential(serviceURL, cred, nil)
 	default:
 		cred, cerr := azidentity.NewDefaultAzureCredential(nil)
 		if cerr != nil {
 			return nil, fmt.Errorf("blobstore: azure credentials: %w", cerr)
 		}
-		client, err = azblob.NewClient(serviceURL, cred, nil)
+		client, err = sdk.NewClient(serviceURL, cred, nil)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("blobstore: azure blob client: %w", err)
 	}
-	return &Azure{client: client, opts: opts}, nil
+	return &Store{client: client, opts: opts}, nil
 }
 
 // connStringField returns a field of an Azure Storage connection string
@@ -148,7 +151,7 @@ func connStringField(cs, name string) string {
 }
 
 // String is the store's URL (no credentials are ever in it).
-func (a *Azure) String() string {
+func (a *Store) String() string {
 	u := "azblob://" + a.opts.Account + "/" + a.opts.Container + "/" + a.opts.Prefix
 	if a.opts.Endpoint != "" {
 		u += "?endpoint=" + url.QueryEscape(a.opts.Endpoint)
@@ -157,8 +160,8 @@ func (a *Azure) String() string {
 }
 
 // Put uploads r to key as blocks, committed at the end.
-func (a *Azure) Put(ctx context.Context, key string, r io.Reader) error {
-	name, err := objectName(a.opts.Prefix, key)
+func (a *Store) Put(ctx context.Context, key string, r io.Reader) error {
+	name, err := blobstore.ObjectName(a.opts.Prefix, key)
 	if err != nil {
 		return err
 	}
@@ -166,23 +169,23 @@ func (a *Azure) Put(ctx context.Context, key string, r io.Reader) error {
 	if size == 0 {
 		size = 4 << 20
 	}
-	if _, err := a.client.UploadStream(ctx, a.opts.Container, name, readerWithContext(ctx, r),
-		&azblob.UploadStreamOptions{BlockSize: size, Concurrency: 4}); err != nil {
+	if _, err := a.client.UploadStream(ctx, a.opts.Container, name, blobstore.ReaderWithContext(ctx, r),
+		&sdk.UploadStreamOptions{BlockSize: size, Concurrency: 4}); err != nil {
 		return fmt.Errorf("blobstore: put %s/%s: %w", a.opts.Container, name, err)
 	}
 	return nil
 }
 
 // Open reads key from byte offset on (a ranged download).
-func (a *Azure) Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
-	name, err := objectName(a.opts.Prefix, key)
+func (a *Store) Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error) {
+	name, err := blobstore.ObjectName(a.opts.Prefix, key)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := a.client.DownloadStream(ctx, a.opts.Container, name, &azblob.DownloadStreamOptions{Range: blob.HTTPRange{Offset: offset}})
+	resp, err := a.client.DownloadStream(ctx, a.opts.Container, name, &sdk.DownloadStreamOptions{Range: blob.HTTPRange{Offset: offset}})
 	switch {
 	case bloberror.HasCode(err, bloberror.BlobNotFound):
-		return nil, fmt.Errorf("blobstore: %s: %w", key, ErrNotFound)
+		return nil, fmt.Errorf("blobstore: %s: %w", key, blobstore.ErrNotFound)
 	case offset > 0 && bloberror.HasCode(err, bloberror.InvalidRange):
 		// The whole blob was read before: nothing is left.
 		return io.NopCloser(strings.NewReader("")), nil
@@ -193,16 +196,16 @@ func (a *Azure) Open(ctx context.Context, key string, offset int64) (io.ReadClos
 }
 
 // List returns the objects whose keys start with prefix, sorted by key.
-func (a *Azure) List(ctx context.Context, prefix string) ([]Object, error) {
+func (a *Store) List(ctx context.Context, prefix string) ([]blobstore.Object, error) {
 	pager := a.client.NewListBlobsFlatPager(a.opts.Container, &container.ListBlobsFlatOptions{Prefix: to.Ptr(a.opts.Prefix + prefix)})
-	var objs []Object
+	var objs []blobstore.Object
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("blobstore: list %s/%s: %w", a.opts.Container, a.opts.Prefix+prefix, err)
 		}
 		for _, b := range page.Segment.BlobItems {
-			obj := Object{Key: strings.TrimPrefix(*b.Name, a.opts.Prefix)}
+			obj := blobstore.Object{Key: strings.TrimPrefix(*b.Name, a.opts.Prefix)}
 			if p := b.Properties; p != nil {
 				if p.ContentLength != nil {
 					obj.Size = *p.ContentLength
@@ -214,17 +217,17 @@ func (a *Azure) List(ctx context.Context, prefix string) ([]Object, error) {
 			objs = append(objs, obj)
 		}
 	}
-	slices.SortFunc(objs, func(a, b Object) int { return strings.Compare(a.Key, b.Key) })
+	slices.SortFunc(objs, func(a, b blobstore.Object) int { return strings.Compare(a.Key, b.Key) })
 	return objs, nil
 }
 
 // Delete removes key and its snapshots; a missing key is not an error.
-func (a *Azure) Delete(ctx context.Context, key string) error {
-	name, err := objectName(a.opts.Prefix, key)
+func (a *Store) Delete(ctx context.Context, key string) error {
+	name, err := blobstore.ObjectName(a.opts.Prefix, key)
 	if err != nil {
 		return err
 	}
-	_, err = a.client.DeleteBlob(ctx, a.opts.Container, name, &azblob.DeleteBlobOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
+	_, err = a.client.DeleteBlob(ctx, a.opts.Container, name, &sdk.DeleteBlobOptions{DeleteSnapshots: to.Ptr(blob.DeleteSnapshotsOptionTypeInclude)})
 	if err != nil && !bloberror.HasCode(err, bloberror.BlobNotFound) {
 		return fmt.Errorf("blobstore: delete %s/%s: %w", a.opts.Container, name, err)
 	}

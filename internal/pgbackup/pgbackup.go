@@ -24,17 +24,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 )
-
-// Store is what pgbackup needs of a blob store.
-type Store interface {
-	Put(ctx context.Context, key string, r io.Reader) error
-	Open(ctx context.Context, key string, offset int64) (io.ReadCloser, error)
-	List(ctx context.Context, prefix string) ([]blobstore.Object, error)
-	Delete(ctx context.Context, key string) error
-}
 
 // Formats of the dump.
 const (

@@ -1,4 +1,4 @@
-package activities_test
+package restoredrill_test
 
 import (
 	"context"
@@ -11,54 +11,45 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/testsuite"
-
-	"github.com/shipshape-dev/shipshape/activities"
-	"github.com/shipshape-dev/shipshape/activities/pgbackup"
-	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/backup"
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/integrations/awsrds/rdstest"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg/armtest"
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/azuritetest"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/file"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/s3test"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+	"github.com/shipshape-dev/shipshape/internal/pgbackup"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 // drillSteps runs the restore drill's step activities, one by one, in
-// Temporal's activity test environment, as the RestoreDrill workflow does.
+// Temporal's activity test environment, as the drill's Workflow does.
 type drillSteps struct {
-	t    *testing.T
-	acts *activities.Activities
-	step activities.DrillStep
+	t *testing.T
+	// cfg configures the drill each step runs with.
+	cfg  restoredrill.Config
+	step restoredrill.Step
 }
 
 func newDrill(t *testing.T, with map[string]any) *drillSteps {
-	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler), ScratchDir: t.TempDir()}
-	return &drillSteps{t: t, acts: acts, step: activities.DrillStep{
+	cfg := restoredrill.Config{Logger: slog.New(slog.DiscardHandler), ScratchDir: t.TempDir()}
+	return &drillSteps{t: t, cfg: cfg, step: restoredrill.Step{
 		ID: "run-1/task/dr/" + t.Name(),
-		Task: activities.TaskInput{RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: activities.RestoreDrillType,
-			Params: withDefaults(t, activities.RestoreDrillType, with)},
+		Task: task.Input{RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: restoredrill.Name,
+			Params: tasktest.WithDefaults(t, plan.Catalog{restoredrill.Name: restoredrill.Decl}, restoredrill.Name, with)},
 	}}
 }
 
 // do runs step name and decodes its result into out.
 func (d *drillSteps) do(name string, out any) error {
 	d.t.Helper()
-	var suite testsuite.WorkflowTestSuite
-	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
-	env := suite.NewTestActivityEnvironment()
-	taskrun.RegisterActivities(env, d.acts.Types(), taskrun.Options{})
-	val, err := env.ExecuteActivity(name, d.step)
-	if err != nil {
-		return err
-	}
-	if out != nil {
-		return val.Get(out)
-	}
-	return nil
+	r := &tasktest.Runner{Types: []task.Type{restoredrill.New(d.cfg).Type()}}
+	return r.Step(d.t, name, d.step, out)
 }
 
 func (d *drillSteps) must(name string, out any) {
@@ -69,18 +60,18 @@ func (d *drillSteps) must(name string, out any) {
 }
 
 // untilRestored runs select, provision, fetch and restore.
-func (d *drillSteps) untilRestored() (fetch, restore activities.DrillResult) {
+func (d *drillSteps) untilRestored() (fetch, restore restoredrill.Result) {
 	d.t.Helper()
-	d.must(activities.DrillSelect, &d.step.Backup)
-	d.must(activities.DrillProvision, &d.step.Target)
-	d.must(activities.DrillFetch, &fetch)
-	d.must(activities.DrillRestore, &restore)
+	d.must(restoredrill.Select, &d.step.Backup)
+	d.must(restoredrill.Provision, &d.step.Target)
+	d.must(restoredrill.Fetch, &fetch)
+	d.must(restoredrill.Restore, &restore)
 	return fetch, restore
 }
 
 // targetURL is the URL of a local target, password included.
 func (d *drillSteps) targetURL() string {
-	pw, err := os.ReadFile(filepath.Join(d.acts.ScratchDir, "shipshape-drill-"+drillDirSuffix(d), "password"))
+	pw, err := os.ReadFile(filepath.Join(d.cfg.ScratchDir, "shipshape-drill-"+drillDirSuffix(d), "password"))
 	if err != nil {
 		d.t.Fatal(err)
 	}
@@ -92,7 +83,7 @@ func (d *drillSteps) targetURL() string {
 func (d *drillSteps) downloadedHalf(backup []byte) int {
 	d.t.Helper()
 	half := len(backup) / 2
-	dir := filepath.Join(d.acts.ScratchDir, "shipshape-drill-"+drillDirSuffix(d))
+	dir := filepath.Join(d.cfg.ScratchDir, "shipshape-drill-"+drillDirSuffix(d))
 	if err := os.WriteFile(filepath.Join(dir, "download.part"), backup[:half], 0o600); err != nil {
 		d.t.Fatal(err)
 	}
@@ -100,11 +91,17 @@ func (d *drillSteps) downloadedHalf(backup []byte) int {
 }
 
 func drillDirSuffix(d *drillSteps) string {
-	m, _ := filepath.Glob(filepath.Join(d.acts.ScratchDir, "shipshape-drill-*"))
+	m, _ := filepath.Glob(filepath.Join(d.cfg.ScratchDir, "shipshape-drill-*"))
 	if len(m) != 1 {
 		d.t.Fatalf("drill directories: %v", m)
 	}
 	return strings.TrimPrefix(filepath.Base(m[0]), "shipshape-drill-")
+}
+
+// runBackup runs a backup task, to make the backups drills restore.
+func runBackup(t *testing.T, with map[string]any) (task.Output, error) {
+	t.Helper()
+	return tasktest.Run(t, backup.New(slog.New(slog.DiscardHandler), nil).Type(), with)
 }
 
 // seededBackup backs up a seeded database into a directory store.
@@ -113,7 +110,7 @@ func seededBackup(t *testing.T, format string) (c *postgres.Cluster, src, storeD
 	src = pgtest.CreateDB(t, c, "app")
 	pgtest.Seed(t, src, 1)
 	storeDir = t.TempDir()
-	if _, err := runTask(t, "backup", map[string]any{"source": src, "storage": storeDir, "format": format, "jobs": map[string]int{"custom": 1, "directory": 2}[format]}); err != nil {
+	if _, err := runBackup(t, map[string]any{"source": src, "storage": storeDir, "format": format, "jobs": map[string]int{"custom": 1, "directory": 2}[format]}); err != nil {
 		t.Fatal(err)
 	}
 	return c, src, storeDir
@@ -137,26 +134,26 @@ func TestDrillLocalTarget(t *testing.T) {
 			if d.step.Target.Kind != "local" || d.step.Target.Port == 0 || d.step.Backup.Database != "app" {
 				t.Fatalf("step %+v", d.step)
 			}
-			var v activities.DrillResult
-			d.must(activities.DrillVerify, &v)
+			var v restoredrill.Result
+			d.must(restoredrill.Verify, &v)
 			if !v.Verified || v.Metrics["drill.verify.mismatches"] != 0 || v.Metrics["drill.assertions.failed"] != 0 || v.Metrics["drill.tables"] != 5 {
 				t.Fatalf("verify %+v", v)
 			}
-			store, _ := blobstore.NewDir(storeDir)
+			store, _ := file.New(storeDir)
 			list, _ := pgbackup.List(context.Background(), store, "app")
 			if len(list) != 1 || list[0].Verified == nil || list[0].Verified.Drill != d.step.ID {
 				t.Fatalf("the backup is not marked verified: %+v", list[0])
 			}
-			clusters, _ := postgres.Leftovers(d.acts.ScratchDir, activities.DrillTag(d.step.ID))
+			clusters, _ := postgres.Leftovers(d.cfg.ScratchDir, restoredrill.Tag(d.step.ID))
 			if len(clusters) != 1 || !clusters[0].Running {
 				t.Fatalf("scratch clusters before teardown: %+v", clusters)
 			}
-			d.must(activities.DrillTeardown, nil)
-			d.must(activities.DrillTeardown, nil) // idempotent
-			if left, _ := postgres.Leftovers(d.acts.ScratchDir, ""); len(left) != 0 {
+			d.must(restoredrill.Teardown, nil)
+			d.must(restoredrill.Teardown, nil) // idempotent
+			if left, _ := postgres.Leftovers(d.cfg.ScratchDir, ""); len(left) != 0 {
 				t.Fatalf("left after teardown: %+v", left)
 			}
-			if m, _ := filepath.Glob(filepath.Join(d.acts.ScratchDir, "*")); len(m) != 0 {
+			if m, _ := filepath.Glob(filepath.Join(d.cfg.ScratchDir, "*")); len(m) != 0 {
 				t.Fatalf("scratch directory not empty: %v", m)
 			}
 		})
@@ -174,8 +171,8 @@ func TestDrillDetectsAlteredRestore(t *testing.T) {
 	}})
 	d.untilRestored()
 	pgtest.Exec(t, d.targetURL(), `DELETE FROM docs WHERE id = 7`, `UPDATE pgbench_tellers SET tbalance = 1 WHERE tid = 3`)
-	var v activities.DrillResult
-	d.must(activities.DrillVerify, &v)
+	var v restoredrill.Result
+	d.must(restoredrill.Verify, &v)
 	if v.Verified || v.Metrics["drill.verify.mismatches"] != 2 || v.Metrics["drill.assertions.failed"] != 1 {
 		t.Fatalf("verify %+v", v)
 	}
@@ -184,18 +181,18 @@ func TestDrillDetectsAlteredRestore(t *testing.T) {
 			t.Errorf("message lacks %q:\n%s", want, v.Message)
 		}
 	}
-	store, _ := blobstore.NewDir(storeDir)
+	store, _ := file.New(storeDir)
 	if list, _ := pgbackup.List(context.Background(), store, "app"); list[0].Verified != nil {
 		t.Fatal("an altered restore marked the backup verified")
 	}
-	d.must(activities.DrillTeardown, nil)
+	d.must(restoredrill.Teardown, nil)
 }
 
 // TestDrillRefusesCorruptBackup flips one byte of a stored dump: the
 // fetch fails, not retryable, naming both hashes.
 func TestDrillRefusesCorruptBackup(t *testing.T) {
 	_, _, storeDir := seededBackup(t, "custom")
-	store, _ := blobstore.NewDir(storeDir)
+	store, _ := file.New(storeDir)
 	m, _ := pgbackup.Find(context.Background(), store, "app", "")
 	path := filepath.Join(storeDir, filepath.FromSlash(m.Key))
 	b, _ := os.ReadFile(path)
@@ -204,11 +201,11 @@ func TestDrillRefusesCorruptBackup(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app"})
-	d.must(activities.DrillSelect, &d.step.Backup)
-	d.must(activities.DrillProvision, &d.step.Target)
-	err := d.do(activities.DrillFetch, nil)
-	mustKind(t, err, "non-retryable "+activities.ErrBackupCorrupt, "is corrupt", m.SHA256)
-	d.must(activities.DrillTeardown, nil)
+	d.must(restoredrill.Select, &d.step.Backup)
+	d.must(restoredrill.Provision, &d.step.Target)
+	err := d.do(restoredrill.Fetch, nil)
+	tasktest.MustKind(t, err, tasktest.Kind("non-retryable "+restoredrill.ErrBackupCorrupt), "is corrupt", m.SHA256)
+	d.must(restoredrill.Teardown, nil)
 }
 
 // TestDrillFetchResumes leaves half a download behind, as a worker killed
@@ -217,22 +214,22 @@ func TestDrillRefusesCorruptBackup(t *testing.T) {
 func TestDrillFetchResumes(t *testing.T) {
 	_, _, storeDir := seededBackup(t, "custom")
 	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "target": map[string]any{"kind": "local"}})
-	d.must(activities.DrillSelect, &d.step.Backup)
-	d.must(activities.DrillProvision, &d.step.Target)
+	d.must(restoredrill.Select, &d.step.Backup)
+	d.must(restoredrill.Provision, &d.step.Target)
 	whole, _ := os.ReadFile(filepath.Join(storeDir, filepath.FromSlash(d.step.Backup.Key)))
 	half := d.downloadedHalf(whole)
-	var fetch activities.DrillResult
-	d.must(activities.DrillFetch, &fetch)
+	var fetch restoredrill.Result
+	d.must(restoredrill.Fetch, &fetch)
 	if fetch.Metrics["drill.bytes"] != float64(len(whole)-half) || !strings.Contains(fetch.Message, "resumed at") {
 		t.Fatalf("fetch %+v (whole %d)", fetch, len(whole))
 	}
-	d.must(activities.DrillRestore, nil)
-	var v activities.DrillResult
-	d.must(activities.DrillVerify, &v)
+	d.must(restoredrill.Restore, nil)
+	var v restoredrill.Result
+	d.must(restoredrill.Verify, &v)
 	if !v.Verified {
 		t.Fatalf("verify %+v", v)
 	}
-	d.must(activities.DrillTeardown, nil)
+	d.must(restoredrill.Teardown, nil)
 }
 
 // TestDrillURLTarget restores into a database given by URL: the source
@@ -241,24 +238,24 @@ func TestDrillFetchResumes(t *testing.T) {
 func TestDrillURLTarget(t *testing.T) {
 	c, src, storeDir := seededBackup(t, "custom")
 	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "target": map[string]any{"kind": "url", "url": src}})
-	d.must(activities.DrillSelect, &d.step.Backup)
-	mustKind(t, d.do(activities.DrillProvision, nil), errInvalid, "target.url", "is the backup's source")
+	d.must(restoredrill.Select, &d.step.Backup)
+	tasktest.MustKind(t, d.do(restoredrill.Provision, nil), tasktest.Invalid, "target.url", "is the backup's source")
 
 	other := pgtest.CreateDB(t, c, "scratch")
 	pgtest.Exec(t, other, `CREATE TABLE leftover (x int)`, `INSERT INTO leftover VALUES (1)`)
 	d.step.Task.Params["target"] = map[string]any{"kind": "url", "url": other}
-	mustKind(t, d.do(activities.DrillProvision, nil), errInvalid, `database "scratch" is not empty`, "allowWipe")
+	tasktest.MustKind(t, d.do(restoredrill.Provision, nil), tasktest.Invalid, `database "scratch" is not empty`, "allowWipe")
 
 	d.step.Task.Params["target"] = map[string]any{"kind": "url", "url": other, "allowWipe": true}
-	d.must(activities.DrillProvision, &d.step.Target)
-	d.must(activities.DrillFetch, nil)
-	d.must(activities.DrillRestore, nil)
-	var v activities.DrillResult
-	d.must(activities.DrillVerify, &v)
+	d.must(restoredrill.Provision, &d.step.Target)
+	d.must(restoredrill.Fetch, nil)
+	d.must(restoredrill.Restore, nil)
+	var v restoredrill.Result
+	d.must(restoredrill.Verify, &v)
 	if !v.Verified {
 		t.Fatalf("verify %+v", v)
 	}
-	d.must(activities.DrillTeardown, nil)
+	d.must(restoredrill.Teardown, nil)
 }
 
 // TestDrillCloudStorage backs up to an S3 bucket (an in-process S3
@@ -280,12 +277,12 @@ func TestDrillCloudStorage(t *testing.T) {
 			src := pgtest.CreateDB(t, c, "app")
 			pgtest.Seed(t, src, 1)
 			for range 2 {
-				if _, err := runTask(t, "backup", map[string]any{"source": src, "storage": storage, "format": "directory", "jobs": 2, "keep": 1}); err != nil {
+				if _, err := runBackup(t, map[string]any{"source": src, "storage": storage, "format": "directory", "jobs": 2, "keep": 1}); err != nil {
 					t.Fatal(err)
 				}
 			}
 			ctx := context.Background()
-			store, err := blobstore.Open(ctx, storage)
+			store, err := pgbackup.Open(ctx, storage)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -295,8 +292,8 @@ func TestDrillCloudStorage(t *testing.T) {
 			}
 
 			d := newDrill(t, map[string]any{"storage": storage, "database": "app", "target": map[string]any{"kind": "local"}})
-			d.must(activities.DrillSelect, &d.step.Backup)
-			d.must(activities.DrillProvision, &d.step.Target)
+			d.must(restoredrill.Select, &d.step.Backup)
+			d.must(restoredrill.Provision, &d.step.Target)
 			r, err := store.Open(ctx, d.step.Backup.Key, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -304,18 +301,18 @@ func TestDrillCloudStorage(t *testing.T) {
 			whole, _ := io.ReadAll(r)
 			r.Close()
 			half := d.downloadedHalf(whole)
-			var fetch activities.DrillResult
-			d.must(activities.DrillFetch, &fetch)
+			var fetch restoredrill.Result
+			d.must(restoredrill.Fetch, &fetch)
 			if fetch.Metrics["drill.bytes"] != float64(len(whole)-half) {
 				t.Fatalf("fetch %+v (whole %d)", fetch, len(whole))
 			}
-			d.must(activities.DrillRestore, nil)
-			var v activities.DrillResult
-			d.must(activities.DrillVerify, &v)
+			d.must(restoredrill.Restore, nil)
+			var v restoredrill.Result
+			d.must(restoredrill.Verify, &v)
 			if !v.Verified || v.Metrics["drill.verify.mismatches"] != 0 {
 				t.Fatalf("verify %+v", v)
 			}
-			d.must(activities.DrillTeardown, nil)
+			d.must(restoredrill.Teardown, nil)
 			list, _ = pgbackup.List(ctx, store, "app")
 			if len(list) != 1 || list[0].Verified == nil {
 				t.Fatalf("the backup is not marked verified in %s: %+v", kind, list)
@@ -331,18 +328,18 @@ func TestDrillCloudStorage(t *testing.T) {
 func TestDrillDockerTarget(t *testing.T) {
 	_, _, storeDir := seededBackup(t, "custom")
 	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "target": map[string]any{"kind": "docker"}})
-	d.must(activities.DrillSelect, &d.step.Backup)
-	err := d.do(activities.DrillProvision, &d.step.Target)
+	d.must(restoredrill.Select, &d.step.Backup)
+	err := d.do(restoredrill.Provision, &d.step.Target)
 	if err != nil {
-		mustKind(t, err, errInvalid, "kind docker", "no Docker engine", "kind local")
-		d.must(activities.DrillTeardown, nil)
+		tasktest.MustKind(t, err, tasktest.Invalid, "kind docker", "no Docker engine", "kind local")
+		d.must(restoredrill.Teardown, nil)
 		t.Skipf("the docker target restores only where a Docker engine runs: %v", err)
 	}
-	defer d.must(activities.DrillTeardown, nil)
-	d.must(activities.DrillFetch, nil)
-	d.must(activities.DrillRestore, nil)
-	var v activities.DrillResult
-	d.must(activities.DrillVerify, &v)
+	defer d.must(restoredrill.Teardown, nil)
+	d.must(restoredrill.Fetch, nil)
+	d.must(restoredrill.Restore, nil)
+	var v restoredrill.Result
+	d.must(restoredrill.Verify, &v)
 	if !v.Verified {
 		t.Fatalf("verify %+v", v)
 	}
@@ -367,16 +364,16 @@ func cloudDrill(t *testing.T, target map[string]any) *drillSteps {
 
 // restoreAndVerify runs a provisioned cloud drill's fetch, restore and
 // verification, then teardown twice (idempotent).
-func (d *drillSteps) restoreAndVerify() (restore, verify activities.DrillResult) {
+func (d *drillSteps) restoreAndVerify() (restore, verify restoredrill.Result) {
 	d.t.Helper()
-	d.must(activities.DrillFetch, nil)
-	d.must(activities.DrillRestore, &restore)
-	d.must(activities.DrillVerify, &verify)
+	d.must(restoredrill.Fetch, nil)
+	d.must(restoredrill.Restore, &restore)
+	d.must(restoredrill.Verify, &verify)
 	if !verify.Verified || verify.Metrics["drill.assertions.failed"] != 0 || verify.Metrics["drill.rows"] < 100000 {
 		d.t.Fatalf("verify %+v", verify)
 	}
-	d.must(activities.DrillTeardown, nil)
-	d.must(activities.DrillTeardown, nil)
+	d.must(restoredrill.Teardown, nil)
+	d.must(restoredrill.Teardown, nil)
 	return restore, verify
 }
 
@@ -395,13 +392,13 @@ func TestDrillAWSRDSTarget(t *testing.T) {
 	)
 	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
 	d := cloudDrill(t, map[string]any{"kind": "aws-rds", "instance": "prod", "region": "eu-west-1", "sslmode": "disable"})
-	d.acts.RDSPoll = 5 * time.Millisecond
-	d.must(activities.DrillSelect, &d.step.Backup)
+	d.cfg.RDSPoll = 5 * time.Millisecond
+	d.must(restoredrill.Select, &d.step.Backup)
 	if d.step.Backup.ID != "rds:prod-new" || !d.step.Backup.Finished.Equal(taken.UTC().Truncate(time.Second)) {
 		t.Fatalf("backup %+v", d.step.Backup)
 	}
-	d.must(activities.DrillProvision, &d.step.Target)
-	d.must(activities.DrillProvision, &d.step.Target) // retried: the same instance
+	d.must(restoredrill.Provision, &d.step.Target)
+	d.must(restoredrill.Provision, &d.step.Target) // retried: the same instance
 	if got := fake.Instances(); len(got) != 1 || d.step.Target.Kind != "aws-rds" || d.step.Target.User != "dbadmin" {
 		t.Fatalf("instances %v, target %+v", got, d.step.Target)
 	}
@@ -424,16 +421,16 @@ func TestDrillAzureFlexibleTarget(t *testing.T) {
 	fake.OnPassword = pgtest.PasswordSetter(pg.URL("postgres"))
 	server := "/subscriptions/sub-1/resourceGroups/rg-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/prod-pg"
 	d := cloudDrill(t, map[string]any{"kind": "azure-postgres-flexible", "server": server, "port": float64(pg.Port), "sslmode": "disable"})
-	d.acts.AzurePG = func(sub string) (*azurepg.Client, error) {
+	d.cfg.AzurePG = func(sub string) (*azurepg.Client, error) {
 		return azurepg.New(sub, armtest.Credential{}, fake.ClientOptions())
 	}
-	d.acts.AzurePoll = 5 * time.Millisecond
-	d.must(activities.DrillSelect, &d.step.Backup)
+	d.cfg.AzurePoll = 5 * time.Millisecond
+	d.must(restoredrill.Select, &d.step.Backup)
 	if age := time.Since(d.step.Backup.Finished); age < 9*time.Minute || age > 11*time.Minute {
 		t.Fatalf("restore point %s ago", age)
 	}
-	d.must(activities.DrillProvision, &d.step.Target)
-	d.must(activities.DrillProvision, &d.step.Target) // retried: the same server
+	d.must(restoredrill.Provision, &d.step.Target)
+	d.must(restoredrill.Provision, &d.step.Target) // retried: the same server
 	if got := fake.Servers(); len(got) != 2 || d.step.Target.User != "pgadmin" {
 		t.Fatalf("servers %v, target %+v", got, d.step.Target)
 	}

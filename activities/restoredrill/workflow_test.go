@@ -1,4 +1,4 @@
-package activities_test
+package restoredrill_test
 
 import (
 	"context"
@@ -18,13 +18,14 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// drillEnv runs RestoreDrill with its step activities replaced by
+// drillEnv runs the drill's Workflow with its step activities replaced by
 // functions that record their calls: the real steps are tested against
 // real PostgreSQL in activities and end to end in cmd/starter; these
 // tests are about the saga — teardown runs after every outcome.
@@ -48,59 +49,59 @@ func newDrillEnv(t *testing.T) *drillEnv {
 	d.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/dr/drill", TaskQueue: "shipshape"})
 	d.env.SetTestTimeout(30 * time.Second)
 	d.env.SetWorkerOptions(worker.Options{MaxHeartbeatThrottleInterval: 50 * time.Millisecond, DeadlockDetectionTimeout: 30 * time.Second})
-	taskrun.RegisterWorkflows(d.env, (&activities.Activities{}).Types())
+	taskrun.RegisterWorkflows(d.env, []task.Type{restoredrill.New(restoredrill.Config{}).Type()})
 	d.env.RegisterActivityWithOptions(d.sink.publish, activity.RegisterOptions{Name: taskrun.PublishEventsName})
-	step := func(name string, res func(s activities.DrillStep) any) {
+	step := func(name string, res func(s restoredrill.Step) any) {
 		short := strings.TrimPrefix(name, "restore-drill.")
 		switch name {
-		case activities.DrillSelect:
-			d.env.RegisterActivityWithOptions(func(ctx context.Context, s activities.DrillStep) (activities.DrillBackup, error) {
+		case restoredrill.Select:
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s restoredrill.Step) (restoredrill.Backup, error) {
 				if err := d.record(ctx, short); err != nil {
-					return activities.DrillBackup{}, err
+					return restoredrill.Backup{}, err
 				}
-				return res(s).(activities.DrillBackup), nil
+				return res(s).(restoredrill.Backup), nil
 			}, activity.RegisterOptions{Name: name})
-		case activities.DrillProvision:
-			d.env.RegisterActivityWithOptions(func(ctx context.Context, s activities.DrillStep) (activities.DrillTarget, error) {
+		case restoredrill.Provision:
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s restoredrill.Step) (restoredrill.Target, error) {
 				if err := d.record(ctx, short); err != nil {
-					return activities.DrillTarget{}, err
+					return restoredrill.Target{}, err
 				}
-				return res(s).(activities.DrillTarget), nil
+				return res(s).(restoredrill.Target), nil
 			}, activity.RegisterOptions{Name: name})
 		default:
-			d.env.RegisterActivityWithOptions(func(ctx context.Context, s activities.DrillStep) (activities.DrillResult, error) {
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
 				if err := d.record(ctx, short); err != nil {
-					return activities.DrillResult{}, err
+					return restoredrill.Result{}, err
 				}
-				return res(s).(activities.DrillResult), nil
+				return res(s).(restoredrill.Result), nil
 			}, activity.RegisterOptions{Name: name})
 		}
 	}
 	backupEnd := testStart.Add(-2 * time.Hour)
-	step(activities.DrillSelect, func(activities.DrillStep) any {
-		return activities.DrillBackup{ID: "b1", Database: "app", Key: "app/b1/dump.zst", Size: 10, Finished: backupEnd}
+	step(restoredrill.Select, func(restoredrill.Step) any {
+		return restoredrill.Backup{ID: "b1", Database: "app", Key: "app/b1/dump.zst", Size: 10, Finished: backupEnd}
 	})
-	step(activities.DrillProvision, func(activities.DrillStep) any {
-		return activities.DrillTarget{Kind: "local", Host: "127.0.0.1", Port: 5555, Database: "app"}
+	step(restoredrill.Provision, func(restoredrill.Step) any {
+		return restoredrill.Target{Kind: "local", Host: "127.0.0.1", Port: 5555, Database: "app"}
 	})
-	step(activities.DrillFetch, func(activities.DrillStep) any {
-		return activities.DrillResult{Metrics: map[string]float64{"drill.bytes": 10}}
+	step(restoredrill.Fetch, func(restoredrill.Step) any {
+		return restoredrill.Result{Metrics: map[string]float64{"drill.bytes": 10}}
 	})
-	step(activities.DrillRestore, func(s activities.DrillStep) any {
+	step(restoredrill.Restore, func(s restoredrill.Step) any {
 		if s.Target.Port != 5555 || s.Backup.ID != "b1" {
 			t.Errorf("restore got step %+v", s)
 		}
-		return activities.DrillResult{Metrics: map[string]float64{"drill.restore.duration": 3}}
+		return restoredrill.Result{Metrics: map[string]float64{"drill.restore.duration": 3}}
 	})
-	step(activities.DrillVerify, func(activities.DrillStep) any {
+	step(restoredrill.Verify, func(restoredrill.Step) any {
 		m := 0.0
 		if !d.verified {
 			m = 2
 		}
-		return activities.DrillResult{Metrics: map[string]float64{"drill.verify.mismatches": m}, Verified: d.verified, Message: "checked"}
+		return restoredrill.Result{Metrics: map[string]float64{"drill.verify.mismatches": m}, Verified: d.verified, Message: "checked"}
 	})
-	step(activities.DrillTeardown, func(activities.DrillStep) any {
-		return activities.DrillResult{Message: "torn down: 1 clusters removed"}
+	step(restoredrill.Teardown, func(restoredrill.Step) any {
+		return restoredrill.Result{Message: "torn down: 1 clusters removed"}
 	})
 	return d
 }
@@ -121,22 +122,22 @@ func (d *drillEnv) record(ctx context.Context, step string) error {
 	return err
 }
 
-func (d *drillEnv) run(timeout time.Duration) (activities.TaskOutput, error) {
+func (d *drillEnv) run(timeout time.Duration) (task.Output, error) {
 	return d.runRetrying(timeout, plan.Retry{})
 }
 
-func (d *drillEnv) runRetrying(timeout time.Duration, retry plan.Retry) (activities.TaskOutput, error) {
-	d.env.ExecuteWorkflow(activities.RestoreDrill, activities.TaskInput{
+func (d *drillEnv) runRetrying(timeout time.Duration, retry plan.Retry) (task.Output, error) {
+	d.env.ExecuteWorkflow(restoredrill.Workflow, task.Input{
 		Retry: retry,
-		RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: activities.RestoreDrillType,
-		Params:  activities.Params{"storage": "/x", "database": "app", "target": map[string]any{"kind": "local"}},
+		RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: restoredrill.Name,
+		Params:  task.Params{"storage": "/x", "database": "app", "target": map[string]any{"kind": "local"}},
 		Timeout: timeout,
 	})
-	var out activities.TaskOutput
+	var out task.Output
 	err := d.env.GetWorkflowError()
 	if err == nil {
 		err = d.env.GetWorkflowResult(&out)
-	} else if o, ok := activities.OutputOf(err); ok {
+	} else if o, ok := taskrun.OutputOf(err); ok {
 		out = o
 	}
 	return out, err
@@ -148,9 +149,9 @@ func (d *drillEnv) callList() string {
 	return strings.Join(d.calls, ",")
 }
 
-func (d *drillEnv) finished(t *testing.T) events.DrillData {
+func (d *drillEnv) finished(t *testing.T) restoredrill.EventData {
 	t.Helper()
-	var data events.DrillData
+	var data restoredrill.EventData
 	var types []string
 	for _, e := range d.sink.all() {
 		types = append(types, e.Type.Short())
@@ -216,7 +217,7 @@ func TestRestoreDrillVerificationFailureFailsTheCheck(t *testing.T) {
 	d.verified = false
 	out, err := d.run(time.Hour)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != activities.ErrCheckFailed {
+	if !errors.As(err, &appErr) || appErr.Type() != task.ErrCheckFailed {
 		t.Fatalf("err = %v", err)
 	}
 	if out.Metrics["drill.verify.mismatches"] != 2 {
@@ -245,7 +246,7 @@ func TestRestoreDrillTearsDownOnCancellation(t *testing.T) {
 	d := newDrillEnv(t)
 	d.block["restore"] = true
 	d.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
-		if info.ActivityType.Name == activities.DrillRestore {
+		if info.ActivityType.Name == restoredrill.Restore {
 			d.env.CancelWorkflow()
 		}
 	})

@@ -1,4 +1,4 @@
-package activities_test
+package restoredrill_test
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package activities
+package restoredrill
 
 import (
 	"errors"
@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -33,13 +34,13 @@ var teardownOptions = workflow.ActivityOptions{
 
 // cloudDrill says whether a drill's target is a cloud instance, whose
 // provisioning and deletion take minutes.
-func cloudDrill(in TaskInput) bool {
+func cloudDrill(in task.Input) bool {
 	return cloudTarget(in.Params.Object("target").String("kind"))
 }
 
 // teardownFor is teardownOptions, with attempts long enough to wait for
 // a cloud instance's deletion (heartbeating meanwhile).
-func teardownFor(in TaskInput) workflow.ActivityOptions {
+func teardownFor(in task.Input) workflow.ActivityOptions {
 	o := teardownOptions
 	if cloudDrill(in) {
 		o.StartToCloseTimeout, o.HeartbeatTimeout = 20*time.Minute, drillStepHeartbeat
@@ -47,37 +48,37 @@ func teardownFor(in TaskInput) workflow.ActivityOptions {
 	return o
 }
 
-// drill is the state of one RestoreDrill execution.
+// drill is the state of one Workflow execution.
 type drill struct {
-	in      TaskInput
-	step    DrillStep
-	out     TaskOutput
+	in      task.Input
+	step    Step
+	out     task.Output
 	lines   []string
 	started time.Time
 }
 
-// RestoreDrill runs a restore-drill task: select the backup, provision a
+// Workflow runs a restore-drill task: select the backup, provision a
 // scratch target, fetch, restore, verify, and tear the target down. It is
 // a saga: once provisioning has begun, teardown runs whatever happens
 // after — success, a failed step, cancellation, the task's timeout — on a
 // disconnected context with its own retries; and because teardown finds
 // what it removes by the drill's ID, a worker that dies mid-drill leaves
 // nothing behind once the run resumes on another.
-func RestoreDrill(ctx workflow.Context, in TaskInput) (TaskOutput, error) {
+func Workflow(ctx workflow.Context, in task.Input) (task.Output, error) {
 	d := &drill{
 		in:      in,
-		step:    DrillStep{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID},
-		out:     TaskOutput{Metrics: map[string]float64{}, Attempt: 1},
+		step:    Step{Task: in, ID: workflow.GetInfo(ctx).WorkflowExecution.ID},
+		out:     task.Output{Metrics: map[string]float64{}, Attempt: 1},
 		started: workflow.Now(ctx),
 	}
-	kind := Params(in.Params).Object("target").String("kind")
+	kind := task.Params(in.Params).Object("target").String("kind")
 	if kind == "" {
 		kind = TargetLocal
 	}
 	pub := taskrun.NewLane(ctx, in.RunID, in.Plan)
 	subject := in.Phase + "/" + in.Task
-	pub.Emit(ctx, events.DrillStarted, subject, events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind,
-		Database: DrillDatabase(Params(in.Params))})
+	pub.Emit(ctx, events.DrillStarted, subject, EventData{Phase: in.Phase, Task: in.Task, Target: kind,
+		Database: Database(task.Params(in.Params))})
 
 	// The task's timeout bounds the drill's work; teardown comes after.
 	work, cancelWork := workflow.WithCancel(ctx)
@@ -96,12 +97,12 @@ func RestoreDrill(ctx workflow.Context, in TaskInput) (TaskOutput, error) {
 		err = fmt.Errorf("the drill did not finish within its timeout (%s)", in.Timeout)
 	}
 
-	data := events.DrillData{Phase: in.Phase, Task: in.Task, Target: kind, Database: d.step.Backup.Database, Backup: d.step.Backup.ID}
+	data := EventData{Phase: in.Phase, Task: in.Task, Target: kind, Database: d.step.Backup.Database, Backup: d.step.Backup.ID}
 	if failedStep != "select" { // provisioning began: undo it
 		cleanup, _ := workflow.NewDisconnectedContext(ctx)
 		cleanup = workflow.WithActivityOptions(cleanup, teardownFor(d.in))
-		var res DrillResult
-		if terr := workflow.ExecuteActivity(cleanup, DrillTeardown, d.step).Get(cleanup, &res); terr != nil {
+		var res Result
+		if terr := workflow.ExecuteActivity(cleanup, Teardown, d.step).Get(cleanup, &res); terr != nil {
 			d.note("teardown failed: " + taskrun.CauseMessage(terr) + " (run `starter drills cleanup`)")
 			if err == nil {
 				failedStep, err = "teardown", terr
@@ -156,7 +157,7 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 		WaitForCancellation: true,
 	})
 
-	if err := workflow.ExecuteActivity(short, DrillSelect, d.step).Get(ctx, &d.step.Backup); err != nil {
+	if err := workflow.ExecuteActivity(short, Select, d.step).Get(ctx, &d.step.Backup); err != nil {
 		return "select", err
 	}
 	b := d.step.Backup
@@ -168,22 +169,22 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 	if cloudDrill(d.in) {
 		provision = long
 	}
-	if err := workflow.ExecuteActivity(provision, DrillProvision, d.step).Get(ctx, &d.step.Target); err != nil {
+	if err := workflow.ExecuteActivity(provision, Provision, d.step).Get(ctx, &d.step.Target); err != nil {
 		return "provision", err
 	}
 	t := d.step.Target
 	d.note(fmt.Sprintf("target %s: %s:%d/%s", t.Kind, t.Host, t.Port, t.Database))
 
 	for _, s := range []struct{ name, activity string }{
-		{"fetch", DrillFetch},
-		{"restore", DrillRestore},
-		{"verify", DrillVerify},
+		{"fetch", Fetch},
+		{"restore", Restore},
+		{"verify", Verify},
 	} {
-		var res DrillResult
+		var res Result
 		err := workflow.ExecuteActivity(long, s.activity, d.step).Get(ctx, &res)
 		if err != nil {
-			if o, ok := OutputOf(err); ok {
-				d.merge(DrillResult{Metrics: o.Metrics})
+			if o, ok := taskrun.OutputOf(err); ok {
+				d.merge(Result{Metrics: o.Metrics})
 			}
 			return s.name, err
 		}
@@ -198,7 +199,7 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 	return "", nil
 }
 
-func (d *drill) merge(res DrillResult) {
+func (d *drill) merge(res Result) {
 	// Copying a map gives the same map in any order.
 	//workflowcheck:ignore
 	for k, v := range res.Metrics {
@@ -217,10 +218,38 @@ func (d *drill) note(line string) {
 // drillError fails the task with the output measured, as a failed task
 // activity would: a verification that did not hold is a CheckFailed,
 // anything else says which step failed.
-func drillError(step string, err error, out TaskOutput) error {
+func drillError(step string, err error, out task.Output) error {
 	msg := step + ": " + taskrun.CauseMessage(err)
 	if step == "verify" {
-		return taskrun.AppError(CheckFailed(out, "%s", msg))
+		return taskrun.AppError(task.CheckFailed(out, "%s", msg))
 	}
-	return temporal.NewNonRetryableApplicationError(msg, ErrTaskFailed, nil, out)
+	return temporal.NewNonRetryableApplicationError(msg, task.ErrTaskFailed, nil, out)
+}
+
+// EventData is the data of the drill.started and drill.finished events
+// (events.DrillStarted, events.DrillFinished) a drill publishes on its
+// run's lane, so DR dashboards need not parse task metrics.
+type EventData struct {
+	Phase string `json:"phase"`
+	Task  string `json:"task"`
+	// Target is the scratch target's kind (local, url, …).
+	Target string `json:"target"`
+	// Database and Backup name the backup restored, once chosen.
+	Database string `json:"database,omitempty"`
+	Backup   string `json:"backup,omitempty"`
+	// The rest is set on drill.finished. Status is pass or fail.
+	Status string `json:"status,omitempty"`
+	// RTO and RPO are in seconds: drill start until verified, and drill
+	// start minus the backup's end. RTO is absent when the drill did not
+	// get as far as verifying.
+	RTO        *float64 `json:"rto,omitempty"`
+	RPO        *float64 `json:"rpo,omitempty"`
+	Verified   bool     `json:"verified"`
+	Mismatches int      `json:"mismatches"`
+	// Step is the step that failed (select, provision, fetch, restore,
+	// verify), and Error why.
+	Step  string `json:"step,omitempty"`
+	Error string `json:"error,omitempty"`
+	// TornDown says the scratch target was removed.
+	TornDown bool `json:"tornDown"`
 }

@@ -1,10 +1,11 @@
-package activities_test
+package backup_test
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,11 +19,20 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/shipshape-dev/shipshape/activities/pgbackup"
-	"github.com/shipshape-dev/shipshape/integrations/blobstore"
+	"github.com/shipshape-dev/shipshape/activities/backup"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/integrations/blobstore/file"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+	"github.com/shipshape-dev/shipshape/internal/pgbackup"
 )
+
+// run runs one backup task with params with.
+func run(t *testing.T, with map[string]any) (task.Output, error) {
+	t.Helper()
+	return tasktest.Run(t, backup.New(slog.New(slog.DiscardHandler), nil).Type(), with)
+}
 
 func dbSums(t *testing.T, url string) []postgres.TableSum {
 	t.Helper()
@@ -41,7 +51,7 @@ func dbSums(t *testing.T, url string) []postgres.TableSum {
 
 // restoreCustom restores a custom-format backup with pg_restore, the
 // plain way (no drill), into a new database of c.
-func restoreCustom(t *testing.T, c *postgres.Cluster, store *blobstore.Dir, m *pgbackup.Manifest, db string) string {
+func restoreCustom(t *testing.T, c *postgres.Cluster, store *file.Store, m *pgbackup.Manifest, db string) string {
 	t.Helper()
 	url := pgtest.CreateDB(t, c, db)
 	f, err := os.Open(filepath.Join(store.Root(), filepath.FromSlash(m.Key)))
@@ -90,8 +100,7 @@ func TestBackupCustomFormat(t *testing.T) {
 			}
 		}
 	})
-	var r taskRun
-	out, err := r.run(t, "backup", map[string]any{"source": src, "storage": storeDir, "compressionLevel": 1})
+	out, err := run(t, map[string]any{"source": src, "storage": storeDir, "compressionLevel": 1})
 	stop()
 	wg.Wait()
 	if err != nil {
@@ -100,7 +109,7 @@ func TestBackupCustomFormat(t *testing.T) {
 	if inserted.Load() == 0 {
 		t.Fatal("the racing writer wrote nothing")
 	}
-	store, _ := blobstore.NewDir(storeDir)
+	store, _ := file.New(storeDir)
 	m, err := pgbackup.Find(context.Background(), store, "app", "")
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +148,7 @@ func TestBackupDirectoryFormatRetention(t *testing.T) {
 	src := pgtest.CreateDB(t, c, "app")
 	pgtest.Seed(t, src, 1)
 	storeDir := t.TempDir()
-	store, _ := blobstore.NewDir(storeDir)
+	store, _ := file.New(storeDir)
 	ctx := context.Background()
 	if err := store.Put(ctx, "app/20200101T000000Z-dead/dump.tar.zst", strings.NewReader("half")); err != nil {
 		t.Fatal(err)
@@ -149,8 +158,7 @@ func TestBackupDirectoryFormatRetention(t *testing.T) {
 
 	var ids []string
 	for i := range 3 {
-		var r taskRun
-		out, err := r.run(t, "backup", map[string]any{"source": src, "storage": "file://" + storeDir, "format": "directory", "jobs": 2, "keep": 2})
+		out, err := run(t, map[string]any{"source": src, "storage": "file://" + storeDir, "format": "directory", "jobs": 2, "keep": 2})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,8 +183,7 @@ func TestBackupDirectoryFormatRetention(t *testing.T) {
 }
 
 func TestBackupRefusesBadSource(t *testing.T) {
-	var r taskRun
-	_, err := r.run(t, "backup", map[string]any{"source": "mysql://x/y", "storage": t.TempDir()})
+	_, err := run(t, map[string]any{"source": "mysql://x/y", "storage": t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "source: want a postgres://") {
 		t.Fatalf("err = %v", err)
 	}
