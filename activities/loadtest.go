@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,7 +296,7 @@ func loadTestConfig(p Params) (loadtest.Config, error) {
 			return cfg, InvalidParams("targets[%d]: %v", i, err)
 		}
 		headers := t.StringMap("headers")
-		for _, k := range sortedKeys(headers) {
+		for _, k := range slices.Sorted(maps.Keys(headers)) {
 			target.Header.Set(k, headers[k])
 		}
 		if file := t.String("bodyFile"); file != "" {

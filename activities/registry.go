@@ -14,10 +14,6 @@ import (
 // Types returns every task type still in this package, run by a.
 func (a *Activities) Types() []task.Type {
 	return []task.Type{
-		{Decl: checklistType},
-		{Decl: httpCheckType, Run: a.HTTPCheck},
-		{Decl: commandType, Run: a.Command},
-		{Decl: coverageType, Run: a.Coverage},
 		{Decl: sbomScanType, Run: a.SBOMScan},
 		{Decl: loadTestType, Run: a.LoadTest},
 	}

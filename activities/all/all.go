@@ -10,6 +10,10 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/backup"
+	"github.com/shipshape-dev/shipshape/activities/checklist"
+	"github.com/shipshape-dev/shipshape/activities/command"
+	"github.com/shipshape-dev/shipshape/activities/coverage"
+	"github.com/shipshape-dev/shipshape/activities/httpcheck"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
@@ -63,6 +67,10 @@ func Types(cfg Config) []task.Type {
 	// The stores secret references name, for the secret task types.
 	secrets := secretref.Stores{Dir: cfg.SecretsDir, KeyVault: cfg.KeyVault}
 	// One line per task type package, in the order of the plan reference.
+	types = append(types, checklist.Type())
+	types = append(types, httpcheck.New(cfg.HTTPClient, cfg.Logger).Type())
+	types = append(types, command.New(cfg.Events, cfg.Logger).Type())
+	types = append(types, coverage.New(cfg.Logger).Type())
 	types = append(types, tlscheck.New(cfg.Logger).Type())
 	types = append(types, secretrotation.New(secrets).Type())
 	types = append(types, secretage.New(secrets).Type())

@@ -1,4 +1,4 @@
-package activities
+package coverage
 
 import (
 	"context"
@@ -16,19 +16,20 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
-	"github.com/shipshape-dev/shipshape/activities/coverage"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// CoverageType is the name of the coverage task type.
-const CoverageType = "coverage"
+// Name is the name of the coverage task type.
+const Name = "coverage"
 
 // maxCoverageRows bounds the per-package table, which travels in the
 // activity result (Temporal payloads are limited to a few MB).
 const maxCoverageRows = 500
 
-var coverageType = plan.TaskType{
-	Name:    CoverageType,
+// Decl declares the coverage task type.
+var Decl = plan.TaskType{
+	Name:    Name,
 	Summary: "Reads code coverage reports (Go cover profiles, LCOV, Cobertura XML), merges them and reports statement, line and branch coverage.",
 	Params: []plan.Param{
 		{Name: "files", Type: plan.TypeStringList, Required: true, Doc: "Coverage files to read. Each entry may be a glob (`*`, `?`, `[…]`, and `**` for any number of directories) and must match at least one file. Files are merged: a statement, line or branch covered in any file is covered."},
@@ -44,19 +45,35 @@ var coverageType = plan.TaskType{
 	Timeout: 5 * time.Minute,
 }
 
+// Activities runs coverage tasks.
+type Activities struct {
+	logger *slog.Logger
+}
+
+// New returns the coverage activities; a nil logger means the default one.
+func New(logger *slog.Logger) *Activities {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Activities{logger: logger}
+}
+
+// Type is the coverage task type, run by a.
+func (a *Activities) Type() task.Type { return task.Type{Decl: Decl, Run: a.Coverage} }
+
 // Coverage reads and merges coverage files and reports their coverage,
 // with a per-package (Go) or per-directory (LCOV, Cobertura) table.
-func (a *Activities) Coverage(ctx context.Context, in TaskInput) (TaskOutput, error) {
-	format := coverage.Format(in.Params.String("format"))
+func (a *Activities) Coverage(ctx context.Context, in task.Input) (task.Output, error) {
+	format := Format(in.Params.String("format"))
 	if format == "" {
-		format = coverage.FormatAuto
+		format = FormatAuto
 	}
 	if !validCoverageFormat(format) {
-		return TaskOutput{}, InvalidParams("format %q is not one of auto, go, lcov, cobertura", format)
+		return task.Output{}, task.InvalidParams("format %q is not one of auto, go, lcov, cobertura", format)
 	}
 	patterns := in.Params.Strings("files")
 	if len(patterns) == 0 {
-		return TaskOutput{}, InvalidParams("files: list at least one coverage file")
+		return task.Output{}, task.InvalidParams("files: list at least one coverage file")
 	}
 	base := in.Params.String("dir")
 	if base == "" {
@@ -64,30 +81,30 @@ func (a *Activities) Coverage(ctx context.Context, in TaskInput) (TaskOutput, er
 	}
 	base, err := filepath.Abs(base)
 	if err != nil {
-		return TaskOutput{}, fmt.Errorf("resolve dir: %w", err)
+		return task.Output{}, fmt.Errorf("resolve dir: %w", err)
 	}
 	if st, err := os.Stat(base); err != nil || !st.IsDir() {
-		return TaskOutput{}, InvalidParams("dir %s is not a directory", base)
+		return task.Output{}, task.InvalidParams("dir %s is not a directory", base)
 	}
 
 	files, err := matchFiles(base, patterns)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 
-	report := coverage.NewReport(base)
+	report := NewReport(base)
 	for i, file := range files {
 		if err := ctx.Err(); err != nil {
-			return TaskOutput{}, err
+			return task.Output{}, err
 		}
-		activity.RecordHeartbeat(ctx, Progress{Done: float64(i) / float64(len(files)), Message: "reading " + file})
+		activity.RecordHeartbeat(ctx, task.Progress{Done: float64(i) / float64(len(files)), Message: "reading " + file})
 		if err := addCoverageFile(report, file, format); err != nil {
-			return TaskOutput{}, err
+			return task.Output{}, err
 		}
 	}
 
 	totals := report.Totals()
-	out := TaskOutput{Metrics: map[string]float64{"coverage.files": float64(totals.Files)}}
+	out := task.Output{Metrics: map[string]float64{"coverage.files": float64(totals.Files)}}
 	if r, ok := totals.Statements.Ratio(); ok {
 		out.Metrics["coverage.statements"] = r
 	}
@@ -100,14 +117,14 @@ func (a *Activities) Coverage(ctx context.Context, in TaskInput) (TaskOutput, er
 	out.Output = coverageSummary(totals, base, files)
 	out.Tables = coverageTables(report.Packages())
 
-	a.logger().InfoContext(ctx, "coverage read",
+	a.logger.InfoContext(ctx, "coverage read",
 		slog.String("task", in.Task), slog.Int("reports", len(files)),
 		slog.Int("files", totals.Files), slog.String("statements", percent(totals.Statements)))
 	return out, nil
 }
 
-func validCoverageFormat(f coverage.Format) bool {
-	for _, known := range coverage.Formats {
+func validCoverageFormat(f Format) bool {
+	for _, known := range Formats {
 		if f == known {
 			return true
 		}
@@ -115,19 +132,19 @@ func validCoverageFormat(f coverage.Format) bool {
 	return false
 }
 
-func addCoverageFile(report *coverage.Report, file string, format coverage.Format) error {
+func addCoverageFile(report *Report, file string, format Format) error {
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-		return InvalidParams("coverage file %s: %v", file, err)
+		return task.InvalidParams("coverage file %s: %v", file, err)
 	}
 	if err != nil {
 		return fmt.Errorf("open coverage file: %w", err)
 	}
 	defer f.Close()
 	err = report.Add(file, format, f)
-	var parseErr *coverage.ParseError
+	var parseErr *ParseError
 	if errors.As(err, &parseErr) {
-		return InvalidParams("coverage file %v", parseErr)
+		return task.InvalidParams("coverage file %v", parseErr)
 	}
 	return err
 }
@@ -144,10 +161,10 @@ func matchFiles(base string, patterns []string) ([]string, error) {
 		}
 		matches, err := glob(full)
 		if err != nil {
-			return nil, InvalidParams("files: pattern %q: %v", pattern, err)
+			return nil, task.InvalidParams("files: pattern %q: %v", pattern, err)
 		}
 		if len(matches) == 0 {
-			return nil, InvalidParams("files: no coverage file matches %q (in %s)", pattern, base)
+			return nil, task.InvalidParams("files: no coverage file matches %q (in %s)", pattern, base)
 		}
 		for _, m := range matches {
 			if !seen[m] {
@@ -243,7 +260,7 @@ func regularFiles(paths []string) []string {
 	return out
 }
 
-func coverageSummary(t coverage.Totals, base string, files []string) string {
+func coverageSummary(t Totals, base string, files []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "coverage: %s of statements", percent(t.Statements))
 	if t.HasLines {
@@ -265,7 +282,7 @@ func coverageSummary(t coverage.Totals, base string, files []string) string {
 
 // coverageTables builds one table for Go packages and one for the
 // directories of line-based reports, whichever the files have.
-func coverageTables(pkgs []coverage.Package) []plan.Table {
+func coverageTables(pkgs []Package) []plan.Table {
 	goTable := plan.Table{
 		Title:   "Go coverage by package",
 		Columns: []string{"Package", "Files", "Statements", "Covered", "Coverage"},
@@ -276,12 +293,12 @@ func coverageTables(pkgs []coverage.Package) []plan.Table {
 	}
 	for _, p := range pkgs {
 		switch p.Kind {
-		case coverage.KindStatements:
+		case KindStatements:
 			goTable.Rows = append(goTable.Rows, []string{
 				p.Name, strconv.Itoa(p.Files),
 				strconv.Itoa(p.Statements.Total), strconv.Itoa(p.Statements.Covered), percent(p.Statements),
 			})
-		case coverage.KindLines:
+		case KindLines:
 			branches, branchPct := "-", "-"
 			if p.HasBranches {
 				branches = fmt.Sprintf("%d/%d", p.Branches.Covered, p.Branches.Total)
@@ -309,7 +326,7 @@ func coverageTables(pkgs []coverage.Package) []plan.Table {
 }
 
 // percent formats a ratio as "83.3%", or "n/a" when there is nothing to cover.
-func percent(c coverage.Counts) string {
+func percent(c Counts) string {
 	r, ok := c.Ratio()
 	if !ok {
 		return "n/a"

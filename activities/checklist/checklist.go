@@ -1,18 +1,22 @@
-package activities
+// Package checklist declares the checklist task type: manual items, each
+// confirmed by a person or a bot. The engine runs it (Manual): it waits for
+// confirmations by signal, as it waits for approvals.
+package checklist
 
 import (
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// ChecklistType is the name of the manual checklist task type.
-const ChecklistType = "checklist"
+// Name is the name of the manual checklist task type.
+const Name = "checklist"
 
-// checklistType is run by the workflow, not an activity: each item is
+// Decl is run by the workflow, not an activity: each item is
 // confirmed by a signal, like an approval.
-var checklistType = plan.TaskType{
-	Name:    ChecklistType,
+var Decl = plan.TaskType{
+	Name:    Name,
 	Summary: "Manual items (\"store listing reviewed\"), each confirmed by a person or a bot with `starter confirm`.",
 	Manual:  true,
 	Timeout: 24 * time.Hour,
@@ -25,3 +29,6 @@ var checklistType = plan.TaskType{
 		{Name: "checklist.items", Unit: plan.UnitCount, Doc: "Number of items."},
 	},
 }
+
+// Type is the checklist task type: a declaration only, the engine runs it.
+func Type() task.Type { return task.Type{Decl: Decl} }

@@ -1,4 +1,4 @@
-package activities_test
+package command_test
 
 import (
 	"context"
@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/command"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/shipshape-dev/shipshape/activities"
 )
 
 func TestCommand(t *testing.T) {
@@ -111,7 +112,7 @@ func TestCommand(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runTask(t, activities.CommandType, tt.with)
+			out, err := runTask(t, command.Name, tt.with)
 			t.Logf("error: %v", err)
 			mustKind(t, err, tt.want, tt.wantErr...)
 			if tt.want == errInvalid {
@@ -167,7 +168,7 @@ func TestCommandOutputTail(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runTask(t, activities.CommandType, map[string]any{
+			out, err := runTask(t, command.Name, map[string]any{
 				"shell": true, "argv": []any{tt.script}, "outputLines": tt.lines,
 			})
 			mustKind(t, err, errNone)
@@ -202,13 +203,13 @@ func TestCommandTimeoutKillsProcessGroup(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pidFile := filepath.Join(t.TempDir(), "pid")
 			start := time.Now()
-			_, err := runTask(t, activities.CommandType, map[string]any{
+			_, err := runTask(t, command.Name, map[string]any{
 				"shell": true, "argv": []any{tt.script}, "timeout": "500ms",
 				"env": map[string]any{"PIDFILE": pidFile},
 			})
 			elapsed := time.Since(start)
 			mustKind(t, err, errCheckFailed, "command timed out after 500ms: waiting")
-			out := outputOf(t, activities.TaskOutput{}, err)
+			out := outputOf(t, task.Output{}, err)
 			mustMetrics(t, out.Metrics, map[string]float64{"command.exit_code": tt.wantCode}, 0)
 			if elapsed > 10*time.Second {
 				t.Errorf("the timed-out command took %s to stop", elapsed)
@@ -227,8 +228,8 @@ func TestCommandCancellation(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 
 	start := time.Now()
-	run := &taskRun{ctx: ctx}
-	_, err := run.run(t, activities.CommandType, map[string]any{
+	run := &tasktest.Runner{Types: []task.Type{command.New(nil, nil).Type()}, Ctx: ctx}
+	_, err := run.Run(t, command.Name, map[string]any{
 		"shell": true, "argv": []any{`sleep 30 & echo $! > "$PIDFILE"; wait`},
 		"env": map[string]any{"PIDFILE": pidFile},
 	})
@@ -245,8 +246,8 @@ func TestCommandHeartbeatsLastLine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for the first heartbeat (5s)")
 	}
-	run := &taskRun{}
-	out, err := run.run(t, activities.CommandType, map[string]any{
+	run := &tasktest.Runner{Types: []task.Type{command.New(nil, nil).Type()}}
+	out, err := run.Run(t, command.Name, map[string]any{
 		"shell": true, "argv": []any{`echo compiling; echo warming up; sleep 5.5`},
 	})
 	mustKind(t, err, errNone)

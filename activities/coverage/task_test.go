@@ -1,4 +1,4 @@
-package activities_test
+package coverage_test
 
 import (
 	"os"
@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/coverage"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
 // The expected numbers are counted by hand from the fixtures; see
-// testdata/coverage/README.md.
+// testdata/README.md.
 func TestCoverage(t *testing.T) {
-	fixtures, err := filepath.Abs(filepath.Join("testdata", "coverage"))
+	fixtures, err := filepath.Abs(filepath.Join("testdata"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +157,7 @@ func TestCoverage(t *testing.T) {
 			if want == "" {
 				want = errNone
 			}
-			out, err := runTask(t, activities.CoverageType, with)
+			out, err := runTask(t, coverage.Name, with)
 			t.Logf("error: %v", err)
 			mustKind(t, err, want, tt.wantErr...)
 			if want != errNone {
@@ -179,7 +179,7 @@ func TestCoverageShowsSourcesBelowDirRelative(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "lcov.info"), []byte(lcov), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := runTask(t, activities.CoverageType, map[string]any{"files": []any{"lcov.info"}, "dir": dir})
+	out, err := runTask(t, coverage.Name, map[string]any{"files": []any{"lcov.info"}, "dir": dir})
 	mustKind(t, err, errNone)
 	mustMetrics(t, out.Metrics, map[string]float64{"coverage.lines": 2.0 / 3, "coverage.files": 2}, 1e-9, "coverage.branches")
 	var dirs []string

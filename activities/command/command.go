@@ -1,19 +1,27 @@
-package activities
+// Package command is the command task type: any program becomes a gate by
+// its exit status, its duration and the JSON metrics it writes to
+// $SHIPSHAPE_METRICS.
+package command
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,12 +30,14 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/internal/tail"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// CommandType is the name of the command task type.
-const CommandType = "command"
+// Name is the name of the command task type.
+const Name = "command"
 
 // MetricsFileEnv names the environment variable that tells a command where
 // it may write its own metrics, as a JSON object of name → number.
@@ -48,8 +58,9 @@ const (
 	maxMetricsFile = 1 << 20
 )
 
-var commandType = plan.TaskType{
-	Name:    CommandType,
+// Decl declares the command task type.
+var Decl = plan.TaskType{
+	Name:    Name,
 	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS.",
 	Params: []plan.Param{
 		{Name: "argv", Type: plan.TypeStringList, Required: true, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH). With `shell: true`, exactly one string: the shell script."},
@@ -71,39 +82,57 @@ var commandType = plan.TaskType{
 	MaxAttempts: 1,
 }
 
+// Activities runs command tasks.
+type Activities struct {
+	events taskrun.EventPublisher
+	logger *slog.Logger
+}
+
+// New returns the command activities; events receives progress events (nil:
+// none), a nil logger means the default one.
+func New(events taskrun.EventPublisher, logger *slog.Logger) *Activities {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Activities{events: events, logger: logger}
+}
+
+// Type is the command task type, run by a.
+func (a *Activities) Type() task.Type { return task.Type{Decl: Decl, Run: a.Command} }
+
 // Command runs a process in its own process group and reports its exit
 // code, its duration and the metrics it wrote to $SHIPSHAPE_METRICS.
-func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, error) {
+func (a *Activities) Command(ctx context.Context, in task.Input) (task.Output, error) {
 	argv, err := commandArgv(in.Params)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	timeout := in.Params.Duration("timeout")
 	if timeout <= 0 {
-		return TaskOutput{}, InvalidParams("timeout %q is not a positive duration", in.Params.String("timeout"))
+		return task.Output{}, task.InvalidParams("timeout %q is not a positive duration", in.Params.String("timeout"))
 	}
 	keepLines := in.Params.Int("outputLines")
 	if keepLines < 0 {
-		return TaskOutput{}, InvalidParams("outputLines %d is negative", keepLines)
+		return task.Output{}, task.InvalidParams("outputLines %d is negative", keepLines)
 	}
 	dir := in.Params.String("dir")
 	if dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return TaskOutput{}, InvalidParams("dir %s is not a directory", dir)
+			return task.Output{}, task.InvalidParams("dir %s is not a directory", dir)
 		}
 	}
 	env := os.Environ()
 	extra := in.Params.StringMap("env")
-	for _, k := range sortedKeys(extra) {
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
 		if k == "" || strings.ContainsAny(k, "=\x00") {
-			return TaskOutput{}, InvalidParams("env: %q is not a valid variable name", k)
+			return task.Output{}, task.InvalidParams("env: %q is not a valid variable name", k)
 		}
 		env = append(env, k+"="+extra[k])
 	}
 
 	metricsDir, err := os.MkdirTemp("", "shipshape-metrics-")
 	if err != nil {
-		return TaskOutput{}, fmt.Errorf("create metrics dir: %w", err)
+		return task.Output{}, fmt.Errorf("create metrics dir: %w", err)
 	}
 	defer os.RemoveAll(metricsDir)
 	metricsFile := filepath.Join(metricsDir, "metrics.json")
@@ -111,12 +140,15 @@ func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, err
 
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	tail := newTailBuffer(keepLines)
+	tail := tail.New(keepLines)
 	cmd := exec.CommandContext(runCtx, argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = tail, tail
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, killed whole when it ends; and the process
+	// dies with the worker (parent-death signal), so a worker killed
+	// mid-command leaves no copy running beside the next attempt.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	// stopped records that the timeout or a cancellation ended the command,
 	// as opposed to a command that exited by itself just before.
 	var stopped atomic.Bool
@@ -126,19 +158,35 @@ func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, err
 	}
 	cmd.WaitDelay = commandGrace
 
-	log := a.logger().With(slog.String("task", in.Task), slog.String("program", argv[0]))
+	log := a.logger.With(slog.String("task", in.Task), slog.String("program", argv[0]))
+	// A group an earlier attempt of this task left behind (its worker was
+	// killed, and what the group started outlived the parent-death
+	// signal) is stopped before this attempt starts.
+	groups := groupFile(in)
+	if stopped, err := stopLeftGroup(groups); err == nil && stopped {
+		log.WarnContext(ctx, "stopped the process group an earlier attempt left running")
+	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	// Pdeathsig is sent when the thread that started the child exits:
+	// keep this goroutine on its thread until the child is started.
+	runtime.LockOSThread()
+	startErr := cmd.Start()
+	runtime.UnlockOSThread()
+	if startErr == nil {
+		_ = os.WriteFile(groups, []byte(strconv.Itoa(cmd.Process.Pid)), 0o600)
+		defer os.Remove(groups)
+	}
+	if err := startErr; err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return TaskOutput{}, InvalidParams("start %s: %v", argv[0], err)
+			return task.Output{}, task.InvalidParams("start %s: %v", argv[0], err)
 		}
-		return TaskOutput{}, fmt.Errorf("start %s: %w", argv[0], err)
+		return task.Output{}, fmt.Errorf("start %s: %w", argv[0], err)
 	}
 	log.InfoContext(ctx, "command started", slog.Int("pid", cmd.Process.Pid))
 
 	done := make(chan struct{})
 	var heartbeats sync.WaitGroup
-	heartbeats.Go(func() { heartbeatCommand(ctx, a.progress(in), done, start, tail) })
+	heartbeats.Go(func() { heartbeatCommand(ctx, taskrun.NewProgress(a.events, a.logger, in), done, start, tail) })
 	waitErr := cmd.Wait()
 	close(done)
 	heartbeats.Wait()
@@ -148,15 +196,15 @@ func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, err
 
 	if ctx.Err() != nil {
 		log.InfoContext(ctx, "command cancelled", slog.Duration("after", elapsed))
-		return TaskOutput{}, fmt.Errorf("command %s stopped: %w", argv[0], ctx.Err())
+		return task.Output{}, fmt.Errorf("command %s stopped: %w", argv[0], ctx.Err())
 	}
 	timedOut := stopped.Load()
 	var exitErr *exec.ExitError
 	if waitErr != nil && !errors.As(waitErr, &exitErr) && !errors.Is(waitErr, exec.ErrWaitDelay) && !timedOut {
-		return TaskOutput{}, fmt.Errorf("wait for %s: %w", argv[0], waitErr)
+		return task.Output{}, fmt.Errorf("wait for %s: %w", argv[0], waitErr)
 	}
 	code := exitCode(cmd.ProcessState)
-	out := TaskOutput{
+	out := task.Output{
 		Metrics: map[string]float64{
 			"command.exit_code": float64(code),
 			"command.duration":  elapsed.Seconds(),
@@ -166,30 +214,30 @@ func (a *Activities) Command(ctx context.Context, in TaskInput) (TaskOutput, err
 	log.InfoContext(ctx, "command finished", slog.Int("exit_code", code), slog.Duration("duration", elapsed), slog.Bool("timed_out", timedOut))
 
 	if err := readCommandMetrics(metricsFile, out.Metrics); err != nil {
-		return TaskOutput{}, CheckFailed(out, "metrics file ($%s): %v", MetricsFileEnv, err)
+		return task.Output{}, task.CheckFailed(out, "metrics file ($%s): %v", MetricsFileEnv, err)
 	}
 	switch {
 	case timedOut:
-		return TaskOutput{}, CheckFailed(out, "command timed out after %s%s", timeout, lastLineNote(tail))
+		return task.Output{}, task.CheckFailed(out, "command timed out after %s%s", timeout, lastLineNote(tail))
 	case code != 0 && !in.Params.Bool("allowFailure"):
-		return TaskOutput{}, CheckFailed(out, "command exited with code %d%s", code, lastLineNote(tail))
+		return task.Output{}, task.CheckFailed(out, "command exited with code %d%s", code, lastLineNote(tail))
 	}
 	return out, nil
 }
 
 // commandArgv checks argv and wraps it in /bin/sh -c for shell commands.
-func commandArgv(p Params) ([]string, error) {
+func commandArgv(p task.Params) ([]string, error) {
 	raw, _ := p["argv"].([]any)
 	argv := p.Strings("argv")
 	if len(argv) == 0 || (raw != nil && len(raw) != len(argv)) {
-		return nil, InvalidParams("argv: want a non-empty list of strings")
+		return nil, task.InvalidParams("argv: want a non-empty list of strings")
 	}
 	if argv[0] == "" {
-		return nil, InvalidParams("argv: the program name is empty")
+		return nil, task.InvalidParams("argv: the program name is empty")
 	}
 	if p.Bool("shell") {
 		if len(argv) != 1 {
-			return nil, InvalidParams("argv: with shell: true, want exactly one string (the script), got %d", len(argv))
+			return nil, task.InvalidParams("argv: with shell: true, want exactly one string (the script), got %d", len(argv))
 		}
 		return []string{"/bin/sh", "-c", argv[0]}, nil
 	}
@@ -197,6 +245,39 @@ func commandArgv(p Params) ([]string, error) {
 }
 
 // signalGroup signals the process group that the command leads.
+// groupFile is where a command task's running process group is noted,
+// per run, phase and task (the same for every attempt).
+func groupFile(in task.Input) string {
+	sum := sha256.Sum256([]byte(in.RunID + "\x00" + in.Phase + "\x00" + in.Task))
+	// A directory of the worker's own (0700), not a shared /tmp in which
+	// another user could plant a note naming someone else's group.
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	dir = filepath.Join(dir, "shipshape", "commands")
+	_ = os.MkdirAll(dir, 0o700)
+	return filepath.Join(dir, hex.EncodeToString(sum[:8])+".pgid")
+}
+
+// stopLeftGroup kills the process group noted in file, if it still runs,
+// and removes the note.
+func stopLeftGroup(file string) (bool, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return false, err
+	}
+	defer os.Remove(file)
+	pgid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pgid <= 1 {
+		return false, fmt.Errorf("bad process group note %s", file)
+	}
+	if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
 func signalGroup(p *os.Process, sig syscall.Signal) error {
 	if p == nil {
 		return os.ErrProcessDone
@@ -222,7 +303,7 @@ func exitCode(state *os.ProcessState) int {
 
 // heartbeatCommand records progress until done is closed: elapsed time and
 // the last line printed. Heartbeats are how a cancellation reaches us.
-func heartbeatCommand(ctx context.Context, report *taskrun.Progress, done <-chan struct{}, start time.Time, tail *tailBuffer) {
+func heartbeatCommand(ctx context.Context, report *taskrun.Progress, done <-chan struct{}, start time.Time, tail *tail.Buffer) {
 	interval := commandHeartbeat
 	if hb := activity.GetInfo(ctx).HeartbeatTimeout; hb > 0 && hb/3 < interval {
 		interval = max(hb/3, 100*time.Millisecond)
@@ -239,7 +320,7 @@ func heartbeatCommand(ctx context.Context, report *taskrun.Progress, done <-chan
 			if last := tail.LastLine(); last != "" {
 				msg += ": " + last
 			}
-			report.Report(ctx, Progress{
+			report.Report(ctx, task.Progress{
 				Done:    -1,
 				Message: msg,
 				Metrics: map[string]float64{"command.duration": elapsed.Seconds()},
@@ -248,7 +329,7 @@ func heartbeatCommand(ctx context.Context, report *taskrun.Progress, done <-chan
 	}
 }
 
-func lastLineNote(tail *tailBuffer) string {
+func lastLineNote(tail *tail.Buffer) string {
 	if last := tail.LastLine(); last != "" {
 		return ": " + last
 	}
@@ -292,7 +373,7 @@ func readCommandMetrics(file string, metrics map[string]float64) error {
 }
 
 func flattenMetrics(prefix string, doc map[string]any, metrics map[string]float64) error {
-	for _, k := range sortedKeys(doc) {
+	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if k == "" || strings.Contains(k, "..") || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") {
 			return fmt.Errorf("metric name %q under %q is not usable", k, prefix)
 		}
@@ -340,116 +421,4 @@ func jsonKind(v any) string {
 		return "a number"
 	}
 	return fmt.Sprintf("%T", v)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-// tailBuffer is an io.Writer that keeps only the last lines written to it,
-// so that a command printing gigabytes costs a few kilobytes of memory.
-type tailBuffer struct {
-	mu       sync.Mutex
-	maxLines int
-	lines    []string // complete lines kept, oldest first
-	size     int      // bytes in lines
-	dropped  int      // complete lines not kept
-	partial  []byte   // the line being written, cut to maxLineBytes
-	cut      bool     // partial lost bytes beyond maxLineBytes
-	last     string   // the last non-blank complete line, kept even when maxLines is 0
-}
-
-func newTailBuffer(maxLines int) *tailBuffer {
-	return &tailBuffer{maxLines: maxLines}
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(p)
-	for {
-		i := bytes.IndexByte(p, '\n')
-		chunk := p
-		if i >= 0 {
-			chunk = p[:i]
-		}
-		if room := maxLineBytes - len(t.partial); len(chunk) > room {
-			t.partial = append(t.partial, chunk[:room]...)
-			t.cut = true
-		} else {
-			t.partial = append(t.partial, chunk...)
-		}
-		if i < 0 {
-			return n, nil
-		}
-		t.endLine()
-		p = p[i+1:]
-	}
-}
-
-// endLine moves the partial line to the kept lines.
-func (t *tailBuffer) endLine() {
-	line := lineText(t.partial, t.cut)
-	t.partial, t.cut = t.partial[:0], false
-	if strings.TrimSpace(line) != "" {
-		t.last = line
-	}
-	t.lines = append(t.lines, line)
-	t.size += len(line) + 1
-	for len(t.lines) > t.maxLines || t.size > maxOutputBytes {
-		t.size -= len(t.lines[0]) + 1
-		t.lines[0] = ""
-		t.lines = t.lines[1:]
-		t.dropped++
-	}
-	// Reslicing from the front never frees the backing array; copy now
-	// and then so that a long run does not grow it without bound.
-	if cap(t.lines) > 2*t.maxLines+64 {
-		t.lines = append([]string(nil), t.lines...)
-	}
-}
-
-func lineText(b []byte, cut bool) string {
-	line := strings.ToValidUTF8(strings.TrimSuffix(string(b), "\r"), "\uFFFD")
-	if cut {
-		line += " …[line cut]"
-	}
-	return line
-}
-
-// String returns the kept lines, with any unterminated last line, after a
-// note saying how many earlier lines were not kept.
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.maxLines == 0 {
-		return ""
-	}
-	lines, dropped := t.lines, t.dropped
-	if len(t.partial) > 0 {
-		lines = append(lines[:len(lines):len(lines)], lineText(t.partial, t.cut))
-		if len(lines) > t.maxLines {
-			lines, dropped = lines[1:], dropped+1
-		}
-	}
-	text := strings.Join(lines, "\n")
-	if dropped > 0 {
-		text = fmt.Sprintf("[… %d earlier lines not kept]\n", dropped) + text
-	}
-	return text
-}
-
-// LastLine returns the last non-blank line written, for progress messages.
-func (t *tailBuffer) LastLine() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if s := strings.TrimSpace(lineText(t.partial, t.cut)); s != "" {
-		return s
-	}
-	return strings.TrimSpace(t.last)
 }

@@ -1,4 +1,4 @@
-package activities_test
+package httpcheck_test
 
 import (
 	"crypto/ecdsa"
@@ -21,7 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/httpcheck"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 )
 
 // newDemoService starts a loopback server shaped like the dev-mode demo
@@ -194,7 +196,7 @@ func TestHTTPCheck(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := runTask(t, activities.HTTPCheckType, tt.with)
+			out, err := runTask(t, httpcheck.Name, tt.with)
 			t.Logf("error: %v", err)
 			mustKind(t, err, tt.want, tt.wantErr...)
 			if tt.want != errNone && tt.want != errCheckFailed {
@@ -217,7 +219,7 @@ func TestHTTPCheck(t *testing.T) {
 
 func TestHTTPCheckLatencyIncludesBody(t *testing.T) {
 	srv := newDemoService(t)
-	out, err := runTask(t, activities.HTTPCheckType, map[string]any{"url": srv.URL + "/slow?delay=300ms", "bodyContains": "second half"})
+	out, err := runTask(t, httpcheck.Name, map[string]any{"url": srv.URL + "/slow?delay=300ms", "bodyContains": "second half"})
 	mustKind(t, err, errNone)
 	if lat := out.Metrics["http.latency"]; lat < 0.3 || lat > 5 {
 		t.Errorf("http.latency = %v s, want at least the 0.3 s the body took", lat)
@@ -232,10 +234,10 @@ func TestHTTPCheckConnectionRefused(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there any more
 
-	_, err = runTask(t, activities.HTTPCheckType, map[string]any{"url": "http://" + addr + "/health"})
+	_, err = runTask(t, httpcheck.Name, map[string]any{"url": "http://" + addr + "/health"})
 	mustKind(t, err, errRetryable, "connection refused")
 	// It carries the attempt for the report, and no metrics: nothing was measured.
-	if out, ok := activities.OutputOf(err); !ok || out.Attempt != 1 || len(out.Metrics) != 0 {
+	if out, ok := taskrun.OutputOf(err); !ok || out.Attempt != 1 || len(out.Metrics) != 0 {
 		t.Errorf("a connection error carries %+v (%v); want attempt 1 and no metrics", out, ok)
 	}
 }
@@ -293,8 +295,7 @@ func TestHTTPCheckTLS(t *testing.T) {
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := &taskRun{acts: &activities.Activities{HTTPClient: tt.client}}
-			out, err := run.run(t, activities.HTTPCheckType, tt.with)
+			out, err := tasktest.Run(t, httpcheck.New(tt.client, nil).Type(), tt.with)
 			t.Logf("error: %v", err)
 			mustKind(t, err, tt.want, tt.wantErr...)
 			out = outputOf(t, out, err)

@@ -1,4 +1,6 @@
-package activities
+// Package httpcheck is the http-check task type: one HTTP request, its
+// status, body, JSON fields, headers and TLS certificate checked.
+package httpcheck
 
 import (
 	"bytes"
@@ -11,25 +13,29 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// HTTPCheckType is the name of the HTTP check task type.
-const HTTPCheckType = "http-check"
+// Name is the name of the HTTP check task type.
+const Name = "http-check"
 
 // maxCheckedBody is how much of a response body is kept to check
 // bodyContains and json; the rest is read, counted and dropped.
 const maxCheckedBody = 10 << 20
 
-var httpCheckType = plan.TaskType{
-	Name:    HTTPCheckType,
+// Decl declares the http-check task type.
+var Decl = plan.TaskType{
+	Name:    Name,
 	Summary: "Sends one HTTP request and checks the status, body, JSON fields, headers and TLS certificate of the response.",
 	Params: []plan.Param{
 		{Name: "url", Type: plan.TypeString, Required: true, Doc: "Absolute http:// or https:// URL."},
@@ -55,6 +61,25 @@ var httpCheckType = plan.TaskType{
 	Timeout: 2 * time.Minute,
 }
 
+// Activities runs http-check tasks.
+type Activities struct {
+	// HTTPClient is the client requests go through; nil: a default one.
+	HTTPClient *http.Client
+	logger     *slog.Logger
+}
+
+// New returns the http-check activities; a nil client or logger means the
+// default one.
+func New(client *http.Client, logger *slog.Logger) *Activities {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Activities{HTTPClient: client, logger: logger}
+}
+
+// Type is the http-check task type, run by a.
+func (a *Activities) Type() task.Type { return task.Type{Decl: Decl, Run: a.HTTPCheck} }
+
 // httpCheck is an http-check task's parameters, checked.
 type httpCheck struct {
 	method          string
@@ -75,15 +100,15 @@ type httpCheck struct {
 // HTTPCheck sends one request and checks the response. Status, body and
 // JSON mismatches fail the check (all of them listed); connection errors
 // are returned as they are, to be retried.
-func (a *Activities) HTTPCheck(ctx context.Context, in TaskInput) (TaskOutput, error) {
+func (a *Activities) HTTPCheck(ctx context.Context, in task.Input) (task.Output, error) {
 	check, err := parseHTTPCheck(in.Params)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	target := check.url.Redacted()
 	client, closeClient, err := a.checkClient(check)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	defer closeClient()
 
@@ -91,10 +116,10 @@ func (a *Activities) HTTPCheck(ctx context.Context, in TaskInput) (TaskOutput, e
 	defer cancel()
 	req, err := check.request(ctx)
 	if err != nil {
-		return TaskOutput{}, InvalidParams("request %s %s: %v", check.method, target, err)
+		return task.Output{}, task.InvalidParams("request %s %s: %v", check.method, target, err)
 	}
 
-	out := TaskOutput{Metrics: map[string]float64{}}
+	out := task.Output{Metrics: map[string]float64{}}
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -138,17 +163,17 @@ func (a *Activities) HTTPCheck(ctx context.Context, in TaskInput) (TaskOutput, e
 	}
 	out.Output = report.String()
 
-	a.logger().InfoContext(ctx, "http check",
+	a.logger.InfoContext(ctx, "http check",
 		slog.String("task", in.Task), slog.String("method", check.method), slog.String("url", target),
 		slog.Int("status", resp.StatusCode), slog.Duration("latency", latency),
 		slog.Int("missing_headers", len(missing)), slog.Int("mismatches", len(problems)))
 	if len(problems) > 0 {
-		return TaskOutput{}, CheckFailed(out, "%s %s: %s", check.method, target, strings.Join(problems, "; "))
+		return task.Output{}, task.CheckFailed(out, "%s %s: %s", check.method, target, strings.Join(problems, "; "))
 	}
 	return out, nil
 }
 
-func parseHTTPCheck(p Params) (*httpCheck, error) {
+func parseHTTPCheck(p task.Params) (*httpCheck, error) {
 	c := &httpCheck{
 		method:          strings.ToUpper(strings.TrimSpace(p.String("method"))),
 		headers:         p.StringMap("headers"),
@@ -166,24 +191,24 @@ func parseHTTPCheck(p Params) (*httpCheck, error) {
 	raw := p.String("url")
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, InvalidParams("url: %v", err)
+		return nil, task.InvalidParams("url: %v", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, InvalidParams("url %q: want an absolute http:// or https:// URL", u.Redacted())
+		return nil, task.InvalidParams("url %q: want an absolute http:// or https:// URL", u.Redacted())
 	}
 	c.url = u
 	if c.expectStatus != 0 && (c.expectStatus < 100 || c.expectStatus > 599) {
-		return nil, InvalidParams("expectStatus %d: want 0 (any) or a status from 100 to 599", c.expectStatus)
+		return nil, task.InvalidParams("expectStatus %d: want 0 (any) or a status from 100 to 599", c.expectStatus)
 	}
 	if c.timeout <= 0 {
-		return nil, InvalidParams("timeout %q: want a positive duration", p.String("timeout"))
+		return nil, task.InvalidParams("timeout %q: want a positive duration", p.String("timeout"))
 	}
 	if want := p.StringMap("json"); len(want) > 0 {
 		c.json, c.jsonWant = map[string][]jsonStep{}, want
 		for path := range want {
 			steps, err := parseJSONPath(path)
 			if err != nil {
-				return nil, InvalidParams("json: path %q: %v", path, err)
+				return nil, task.InvalidParams("json: path %q: %v", path, err)
 			}
 			c.json[path] = steps
 		}
@@ -191,14 +216,14 @@ func parseHTTPCheck(p Params) (*httpCheck, error) {
 	if file := p.String("caFile"); file != "" {
 		pem, err := os.ReadFile(file)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return nil, InvalidParams("caFile: %v", err)
+			return nil, task.InvalidParams("caFile: %v", err)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read caFile: %w", err)
 		}
 		c.roots = x509.NewCertPool()
 		if !c.roots.AppendCertsFromPEM(pem) {
-			return nil, InvalidParams("caFile %s: no PEM certificate found", file)
+			return nil, task.InvalidParams("caFile %s: no PEM certificate found", file)
 		}
 	}
 	return c, nil
@@ -213,7 +238,7 @@ func (c *httpCheck) request(ctx context.Context) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range sortedKeys(c.headers) {
+	for _, k := range slices.Sorted(maps.Keys(c.headers)) {
 		if strings.EqualFold(k, "Host") {
 			req.Host = c.headers[k]
 			continue
@@ -246,7 +271,7 @@ func (a *Activities) checkClient(c *httpCheck) (*http.Client, func(), error) {
 	case *http.Transport:
 		transport = t.Clone()
 	default:
-		return nil, nil, InvalidParams("insecureSkipVerify and caFile need an *http.Transport; the worker's HTTP client has a %T", t)
+		return nil, nil, task.InvalidParams("insecureSkipVerify and caFile need an *http.Transport; the worker's HTTP client has a %T", t)
 	}
 	cfg := transport.TLSClientConfig
 	if cfg == nil {
@@ -265,7 +290,7 @@ func (a *Activities) checkClient(c *httpCheck) (*http.Client, func(), error) {
 // httpError classifies an error of the exchange. A certificate that fails
 // verification is a failed check (with tls.days_left when the certificate
 // is known); anything else is returned to be retried.
-func (a *Activities) httpError(ctx context.Context, c *httpCheck, out TaskOutput, start time.Time, err error) (TaskOutput, error) {
+func (a *Activities) httpError(ctx context.Context, c *httpCheck, out task.Output, start time.Time, err error) (task.Output, error) {
 	target := c.url.Redacted()
 	var verify *tls.CertificateVerificationError
 	var unknownCA x509.UnknownAuthorityError
@@ -279,14 +304,14 @@ func (a *Activities) httpError(ctx context.Context, c *httpCheck, out TaskOutput
 			out.Metrics["tls.days_left"] = daysLeft(leaf)
 			out.Output += certificateNote(leaf)
 		}
-		return TaskOutput{}, CheckFailed(out, "%s %s: TLS certificate not accepted: %v", c.method, target, unwrapURLError(err))
+		return task.Output{}, task.CheckFailed(out, "%s %s: TLS certificate not accepted: %v", c.method, target, unwrapURLError(err))
 	case ctx.Err() == context.DeadlineExceeded && errors.Is(err, context.DeadlineExceeded):
 		// The check's own timeout, not the activity's: retry it.
-		return TaskOutput{}, fmt.Errorf("%s %s: no complete response within %s", c.method, target, c.timeout)
+		return task.Output{}, fmt.Errorf("%s %s: no complete response within %s", c.method, target, c.timeout)
 	}
-	a.logger().InfoContext(ctx, "http check got no response", slog.String("url", target),
+	a.logger.InfoContext(ctx, "http check got no response", slog.String("url", target),
 		slog.Duration("after", time.Since(start)), slog.String("error", unwrapURLError(err).Error()))
-	return TaskOutput{}, fmt.Errorf("%s %s: %w", c.method, target, unwrapURLError(err))
+	return task.Output{}, fmt.Errorf("%s %s: %w", c.method, target, unwrapURLError(err))
 }
 
 // unwrapURLError drops the *url.Error wrapper, whose message repeats the
@@ -341,7 +366,7 @@ func (c *httpCheck) mismatches(status int, body []byte, size int64) []string {
 	if err := dec.Decode(&doc); err != nil {
 		return append(problems, fmt.Sprintf("body is not JSON%s: %v", truncated, err))
 	}
-	for _, path := range sortedKeys(c.json) {
+	for _, path := range slices.Sorted(maps.Keys(c.json)) {
 		want := c.jsonWant[path]
 		got, err := lookupJSON(doc, c.json[path])
 		switch {
@@ -483,4 +508,19 @@ func shorten(s string, n int) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:n], "") + "…"
+}
+
+// jsonKind names the kind of a decoded JSON value, for messages.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case float64:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
 }
