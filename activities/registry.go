@@ -3,12 +3,10 @@ package activities
 import (
 	"log/slog"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -21,7 +19,6 @@ func (a *Activities) Types() []task.Type {
 		{Decl: httpCheckType, Run: a.HTTPCheck},
 		{Decl: commandType, Run: a.Command},
 		{Decl: coverageType, Run: a.Coverage},
-		{Decl: sbomScanType, Run: a.SBOMScan},
 		{Decl: loadTestType, Run: a.LoadTest},
 		{Decl: backupType, Run: a.Backup},
 		{Decl: restoreDrillType, Workflow: RestoreDrill, Activities: a.drillSteps()},
@@ -43,10 +40,6 @@ type Activities struct {
 	HTTPClient *http.Client
 	// Events publishes the run's event batches (PublishEvents).
 	Events taskrun.EventPublisher
-	// Vulns keeps the advisory databases sbom-scan tasks indexed, so a
-	// worker reads each once; nil: one is made on first use.
-	Vulns     *vulndb.Cache
-	vulnsOnce sync.Once
 	// ScratchDir is where restore drills make local targets and keep
 	// downloads; empty: DrillScratchDir().
 	ScratchDir string

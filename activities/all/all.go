@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/sbomscan"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -51,12 +52,13 @@ type Config struct {
 // Types returns every task type, its clients built from cfg.
 func Types(cfg Config) []task.Type {
 	legacy := &activities.Activities{
-		Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns,
+		Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events,
 		ScratchDir: cfg.ScratchDir, SecretsDir: cfg.SecretsDir, KeyVault: cfg.KeyVault,
 		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll,
 	}
 	types := legacy.Types()
 	// One line per task type package, in the order of the plan reference.
+	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
 	return types
 }
 
