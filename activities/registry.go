@@ -19,7 +19,6 @@ func (a *Activities) Types() []task.Type {
 		{Decl: httpCheckType, Run: a.HTTPCheck},
 		{Decl: commandType, Run: a.Command},
 		{Decl: coverageType, Run: a.Coverage},
-		{Decl: loadTestType, Run: a.LoadTest},
 		{Decl: backupType, Run: a.Backup},
 		{Decl: restoreDrillType, Workflow: RestoreDrill, Activities: a.drillSteps()},
 		{Decl: secretRotationType, Workflow: SecretRotation, Activities: a.rotationSteps()},

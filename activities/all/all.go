@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/loadtest"
 	"github.com/shipshape-dev/shipshape/activities/sbomscan"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
@@ -58,6 +59,7 @@ func Types(cfg Config) []task.Type {
 	}
 	types := legacy.Types()
 	// One line per task type package, in the order of the plan reference.
+	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
 	return types
 }

@@ -527,6 +527,7 @@ func safeName(s string) string {
 func findingTables(found []vulndb.Finding, v scanVerdict) []plan.Table {
 	t := plan.Table{
 		Title:   "Vulnerabilities",
+		Kind:    plan.TableFindings,
 		Columns: []string{"ID", "Aliases", "Package", "Installed → fixed", "Severity", "Summary"},
 	}
 	for _, f := range found {
