@@ -105,10 +105,29 @@ type GateResult struct {
 
 // Table is a small table a task adds to the report.
 type Table struct {
-	Title   string     `json:"title"`
+	Title string `json:"title"`
+	// Kind says what the table is, so that a report can place it without
+	// knowing the task type: one of the Table… kinds, or empty for a
+	// breakdown shown with its task.
+	Kind    string     `json:"kind,omitempty"`
 	Columns []string   `json:"columns"`
 	Rows    [][]string `json:"rows"`
 }
+
+// Kinds of Table.
+const (
+	// TableSummary is a task's headline figures, shown beside its charts.
+	TableSummary = "summary"
+	// TableSeries is one of the task's Series written out as text, for
+	// reports that draw no charts; a report that draws the series leaves
+	// the table out.
+	TableSeries = "series"
+	// TableFindings lists findings (vulnerabilities, policy violations),
+	// one per row, most severe first, with a column named "Severity" whose
+	// cells start with CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN. Reports
+	// gather the findings of every task in one place.
+	TableFindings = "findings"
+)
 
 // Series is numbers over time that the report draws as a chart: one line
 // per Line against X, with Marks (thresholds) drawn across. Values are in

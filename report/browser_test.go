@@ -15,8 +15,8 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
-	"github.com/shipshape-dev/shipshape/activities/loadtest"
 	"github.com/shipshape-dev/shipshape/internal/browsertest"
+	"github.com/shipshape-dev/shipshape/internal/svgchart"
 	"github.com/shipshape-dev/shipshape/report"
 )
 
@@ -28,16 +28,19 @@ func TestHTMLInBrowser(t *testing.T) {
 	ctx := browsertest.Chromium(t)
 	dir := t.TempDir()
 	r := MustHTMLFixture(t)
-	var series []loadtest.Second
+	latency := svgchart.LineChart{Title: "api-load: latency per second", Lines: []svgchart.Line{{Name: "p50"}, {Name: "p95"}, {Name: "p99"}}}
 	for s := range 30 {
 		ms := time.Duration(2+s%7) * time.Millisecond
-		series = append(series, loadtest.Second{At: time.Duration(s) * time.Second, Requests: 200, P50: ms / 2, P95: ms, P99: 2 * ms})
+		latency.X = append(latency.X, float64(s)+0.5)
+		for i, v := range []time.Duration{ms / 2, ms, 2 * ms} {
+			latency.Lines[i].Values = append(latency.Lines[i].Values, v.Seconds())
+		}
 	}
 	chart := filepath.Join(dir, "artifacts", "resilience", "api-load", "latency.svg")
 	if err := os.MkdirAll(filepath.Dir(chart), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(chart, loadtest.LatencyChart("api-load: latency per second", series), 0o644); err != nil {
+	if err := os.WriteFile(chart, latency.SVG(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := report.WriteDir(dir, r); err != nil {
@@ -95,8 +98,8 @@ func TestHTMLInBrowser(t *testing.T) {
 	phaseBars, taskBars := count("#timeline rect.phase-bar"), count("#timeline rect.task-bar")
 	barsWide := check(`[...document.querySelectorAll("#timeline rect.bar")].every(b => b.getBoundingClientRect().width >= 2)`)
 	gateRows := count("#gates-table tbody tr.gate-row")
-	images := count("#load-tests img")
-	imagesLoaded := check(`[...document.querySelectorAll("#load-tests img")].every(i => i.complete && i.naturalWidth > 0)`)
+	images := count("#charts img")
+	imagesLoaded := check(`[...document.querySelectorAll("#charts img")].every(i => i.complete && i.naturalWidth > 0)`)
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)

@@ -28,9 +28,9 @@ const maxInlineImage = 2 << 20
 // HTMLOptions tunes HTMLWith.
 type HTMLOptions struct {
 	// ReadArtifact reads an artifact by its path as the RunResult (or
-	// WriteDir, made relative) names it, so the load tests' SVG charts can
-	// be inlined. When it is nil or fails, the charts are drawn from the
-	// tasks' per-second tables instead.
+	// WriteDir, made relative) names it, so the SVG charts tasks drew can
+	// be inlined. When it is nil or fails, a task's charts are drawn from
+	// its series instead.
 	ReadArtifact func(path string) ([]byte, error)
 }
 
@@ -40,9 +40,10 @@ func HTML(w io.Writer, r *plan.RunResult) error { return HTMLWith(w, r, HTMLOpti
 
 // HTMLWith writes r as one self-contained HTML page: a header with the
 // result and a score gauge, a timeline of phases and tasks, the gates, the
-// load tests' latency charts, recovery (RTO/RPO) figures, vulnerability
-// findings, then per phase its tasks' errors, tables and output, and the
-// artifacts as relative links. Everything it shows comes from r.
+// tasks' charts (their series, or the SVG charts they drew), recovery
+// (RTO/RPO) figures, findings, then per phase its tasks' errors, tables
+// and output, and the artifacts as relative links. Everything it shows
+// comes from r.
 func HTMLWith(w io.Writer, r *plan.RunResult, opts HTMLOptions) error {
 	if r == nil {
 		return errNoResult
@@ -69,9 +70,9 @@ type htmlView struct {
 	Timeline   template.HTML
 	Phases     []htmlPhase
 	Gates      []htmlGate
-	LoadTests  []htmlLoadTest
+	Charts     []htmlTaskCharts
 	Recovery   []htmlRecovery
-	Vulns      []htmlTable
+	Findings   []htmlTable
 	Artifacts  []htmlArtifact
 	GateCounts string
 }
@@ -101,7 +102,8 @@ type htmlTable struct {
 	Rows    [][]string
 }
 
-type htmlLoadTest struct {
+// htmlTaskCharts is one task's charts, with its summary tables.
+type htmlTaskCharts struct {
 	Phase, Task string
 	Summary     []htmlTable
 	Charts      []htmlChart
@@ -110,7 +112,7 @@ type htmlLoadTest struct {
 type htmlChart struct {
 	Name  string
 	Image template.URL  // an inlined SVG artifact, as a data: URL
-	SVG   template.HTML // or a chart drawn from the per-second table
+	SVG   template.HTML // or a chart drawn from one of the task's series
 }
 
 type htmlRecovery struct {
@@ -153,21 +155,21 @@ func buildHTMLView(r *plan.RunResult, opts HTMLOptions) *htmlView {
 	counts := map[plan.Status]int{}
 	for i := range r.Phases {
 		ph := &r.Phases[i]
-		v.Phases = append(v.Phases, htmlPhaseOf(ph))
+		v.Phases = append(v.Phases, htmlPhaseOf(ph, opts))
 		for _, t := range ph.Tasks {
 			for _, g := range t.Gates {
 				counts[g.Status]++
 				v.Gates = append(v.Gates, htmlGateOf(ph.Name, t.Name, g))
 			}
-			if lt, ok := loadTestOf(ph.Name, t, opts); ok {
-				v.LoadTests = append(v.LoadTests, lt)
+			if c, ok := chartsOf(ph.Name, t, opts); ok {
+				v.Charts = append(v.Charts, c)
 			}
 			if rec, ok := recoveryOf(ph.Name, t); ok {
 				v.Recovery = append(v.Recovery, rec)
 			}
 			for _, tab := range t.Tables {
-				if isVulnTable(tab) {
-					v.Vulns = append(v.Vulns, htmlTableOf(t.Name, tab))
+				if tab.Kind == plan.TableFindings {
+					v.Findings = append(v.Findings, htmlTableOf(t.Name, tab))
 				}
 			}
 			for _, a := range t.Artifacts {
@@ -185,7 +187,7 @@ func buildHTMLView(r *plan.RunResult, opts HTMLOptions) *htmlView {
 	return v
 }
 
-func htmlPhaseOf(ph *plan.PhaseResult) htmlPhase {
+func htmlPhaseOf(ph *plan.PhaseResult, opts HTMLOptions) htmlPhase {
 	p := htmlPhase{Name: ph.Name, Status: string(ph.Status), Duration: phaseDuration(ph), Reason: ph.Reason, Tasks: "—"}
 	switch {
 	case isApproval(ph) && len(ph.Tasks) == 0:
@@ -212,9 +214,15 @@ func htmlPhaseOf(ph *plan.PhaseResult) htmlPhase {
 			}
 			d.Output = strings.Join(lines, "\n")
 		}
+		_, charted := chartsOf(ph.Name, t, opts)
 		for _, tab := range t.Tables {
-			if isVulnTable(tab) || (t.Uses == loadTestUses && (isSeriesTable(tab) || tab.Title == loadSummaryTitle)) {
-				continue // shown in their own sections
+			switch {
+			case tab.Kind == plan.TableFindings:
+				continue // with the findings
+			case tab.Kind == plan.TableSeries && len(t.Series) > 0:
+				continue // drawn, or drawn by the task: the charts show it
+			case tab.Kind == plan.TableSummary && charted:
+				continue // beside the charts
 			}
 			d.Tables = append(d.Tables, htmlTableOf(t.Name, tab))
 		}
@@ -253,40 +261,11 @@ func htmlTableOf(task string, tab plan.Table) htmlTable {
 	return t
 }
 
-// isVulnTable reports whether a table lists vulnerability findings, as
-// the sbom-scan task titles them.
-func isVulnTable(tab plan.Table) bool { return strings.HasPrefix(tab.Title, "Vulnerabilities") }
-
-// What the loadtest task type writes (activities/loadtest.go); the report
-// knows these by their titles and columns, not by importing activities.
-const (
-	loadTestUses     = "loadtest"
-	loadSummaryTitle = "Load test"
-)
-
-// isSeriesTable reports whether a table is a load test's per-second (or
-// per-N-seconds) series, with columns second, requests/s, p50, p95, p99.
-func isSeriesTable(tab plan.Table) bool {
-	return strings.HasPrefix(tab.Title, "Per ") && len(tab.Columns) >= 5 &&
-		tab.Columns[0] == "second" && tab.Columns[2] == "p50" && tab.Columns[3] == "p95" && tab.Columns[4] == "p99"
-}
-
-// loadTestOf gathers a load test's summary and charts: its SVG artifacts
-// inlined when they can be read, else a chart drawn from its series table.
-func loadTestOf(phase string, t plan.TaskResult, opts HTMLOptions) (htmlLoadTest, bool) {
-	lt := htmlLoadTest{Phase: phase, Task: t.Name}
-	var series *plan.Table
-	for i, tab := range t.Tables {
-		switch {
-		case isSeriesTable(tab):
-			series = &t.Tables[i]
-		case tab.Title == loadSummaryTitle:
-			lt.Summary = append(lt.Summary, htmlTableOf(t.Name, tab))
-		}
-	}
-	if t.Uses != loadTestUses && series == nil {
-		return lt, false
-	}
+// chartsOf gathers a task's charts and summary tables: the SVG charts it
+// drew (its SVG artifacts) inlined when they can be read, else its series
+// drawn. A task with neither has no charts.
+func chartsOf(phase string, t plan.TaskResult, opts HTMLOptions) (htmlTaskCharts, bool) {
+	c := htmlTaskCharts{Phase: phase, Task: t.Name}
 	for _, a := range t.Artifacts {
 		if !isSVG(a) || opts.ReadArtifact == nil || isURL(a.Path) {
 			continue
@@ -295,16 +274,26 @@ func loadTestOf(phase string, t plan.TaskResult, opts HTMLOptions) (htmlLoadTest
 		if err != nil || len(data) == 0 || len(data) > maxInlineImage {
 			continue
 		}
-		lt.Charts = append(lt.Charts, htmlChart{
+		c.Charts = append(c.Charts, htmlChart{
 			Name: a.Name,
 			// As an image, an SVG can neither run scripts nor load anything.
 			Image: template.URL("data:image/svg+xml;base64," + base64.StdEncoding.EncodeToString(data)),
 		})
 	}
-	if len(lt.Charts) == 0 && series != nil {
-		lt.Charts = append(lt.Charts, htmlChart{Name: "latency per second (from the " + strings.ToLower(series.Title) + " table)", SVG: latencyChart(*series)})
+	if len(c.Charts) == 0 {
+		for _, s := range t.Series {
+			c.Charts = append(c.Charts, htmlChart{Name: s.Title, SVG: seriesChart(s)})
+		}
 	}
-	return lt, true
+	if len(c.Charts) == 0 {
+		return c, false
+	}
+	for _, tab := range t.Tables {
+		if tab.Kind == plan.TableSummary {
+			c.Summary = append(c.Summary, htmlTableOf(t.Name, tab))
+		}
+	}
+	return c, true
 }
 
 func isSVG(a plan.Artifact) bool {
@@ -533,88 +522,6 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// Latency chart geometry.
-const (
-	lcWidth, lcHeight = 720.0, 260.0
-	lcLeft, lcRight   = 56.0, 16.0
-	lcTop, lcBottom   = 24.0, 32.0
-)
-
-// latencyChart draws p50, p95 and p99 over time from a load test's series
-// table (cells as activities/loadtest formats them: "850µs", "12.3ms").
-func latencyChart(tab plan.Table) template.HTML {
-	type point struct{ second, p50, p95, p99 float64 }
-	var pts []point
-	for _, row := range tab.Rows {
-		if len(row) < 5 {
-			continue
-		}
-		var p point
-		var err error
-		if _, err = fmt.Sscan(row[0], &p.second); err != nil {
-			continue
-		}
-		vals := []*float64{&p.p50, &p.p95, &p.p99}
-		ok := true
-		for i, cell := range row[2:5] {
-			d, err := time.ParseDuration(strings.ReplaceAll(cell, "µs", "us"))
-			if err != nil {
-				ok = false
-				break
-			}
-			*vals[i] = d.Seconds()
-		}
-		if ok {
-			pts = append(pts, p)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="latency-chart" width="%g" height="%g" viewBox="0 0 %g %g" role="img" aria-label="latency per second">`, lcWidth, lcHeight, lcWidth, lcHeight)
-	plotW, plotH := lcWidth-lcLeft-lcRight, lcHeight-lcTop-lcBottom
-	if len(pts) == 0 {
-		fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="middle" fill="#718096">no samples</text></svg>`, lcWidth/2, lcHeight/2)
-		return template.HTML(b.String())
-	}
-	maxY, minX, maxX := 0.0, pts[0].second, pts[len(pts)-1].second
-	for _, p := range pts {
-		maxY = math.Max(maxY, p.p99)
-	}
-	if maxY <= 0 {
-		maxY = 1e-3
-	}
-	if maxX <= minX {
-		maxX = minX + 1
-	}
-	px := func(s float64) float64 { return lcLeft + plotW*(s-minX)/(maxX-minX) }
-	py := func(v float64) float64 { return lcTop + plotH*(1-v/maxY) }
-	for i := 0; i <= 4; i++ {
-		v := maxY * float64(i) / 4
-		fmt.Fprintf(&b, `<line x1="%g" y1="%.1f" x2="%g" y2="%.1f" stroke="#e2e8f0"/>`, lcLeft, py(v), lcWidth-lcRight, py(v))
-		fmt.Fprintf(&b, `<text x="%g" y="%.1f" text-anchor="end" font-size="10" fill="#4a5568">%s</text>`, lcLeft-4, py(v)+3, html.EscapeString(formatSeconds(v)))
-	}
-	fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="start" font-size="10" fill="#4a5568">%gs</text>`, lcLeft, lcHeight-8, minX)
-	fmt.Fprintf(&b, `<text x="%g" y="%g" text-anchor="end" font-size="10" fill="#4a5568">%gs</text>`, lcWidth-lcRight, lcHeight-8, maxX)
-	lines := []struct {
-		name, color string
-		get         func(point) float64
-	}{
-		{"p50", "#2b6cb0", func(p point) float64 { return p.p50 }},
-		{"p95", "#c05621", func(p point) float64 { return p.p95 }},
-		{"p99", "#c53030", func(p point) float64 { return p.p99 }},
-	}
-	for i, l := range lines {
-		var coords []string
-		for _, p := range pts {
-			coords = append(coords, fmt.Sprintf("%.1f,%.1f", px(p.second), py(l.get(p))))
-		}
-		fmt.Fprintf(&b, `<polyline class="series-%s" points="%s" fill="none" stroke="%s" stroke-width="1.5"/>`, l.name, strings.Join(coords, " "), l.color)
-		lx := lcLeft + 8 + float64(i)*56
-		fmt.Fprintf(&b, `<rect x="%g" y="8" width="10" height="10" fill="%s"/><text x="%g" y="17" font-size="11">%s</text>`, lx, l.color, lx+14, l.name)
-	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String())
-}
-
 // htmlStyle is the page's only style sheet, inline.
 const htmlStyle = `
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a202c;background:#f7fafc}
@@ -691,10 +598,10 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 {{end}}</tbody>
 </table>{{else}}<p>No gates.</p>{{end}}
 </section>
-{{with .LoadTests}}
-<section id="load-tests">
-<h2>Load tests</h2>
-{{range .}}<div class="load-test" data-task="{{.Phase}}/{{.Task}}">
+{{with .Charts}}
+<section id="charts">
+<h2>Charts</h2>
+{{range .}}<div class="task-charts" data-task="{{.Phase}}/{{.Task}}">
 <h3><code>{{.Phase}}/{{.Task}}</code></h3>
 {{range .Summary}}{{template "table" .}}{{end}}
 {{range .Charts}}<figure class="chart">{{if .Image}}<img src="{{.Image}}" alt="{{.Name}}">{{else}}{{.SVG}}{{end}}<figcaption>{{.Name}}</figcaption></figure>
@@ -706,9 +613,9 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 {{range .}}<h3><code>{{.Phase}}/{{.Task}}</code> · <span class="status status-{{.Status}}">{{.Status}}</span></h3>
 <div class="figures">{{range .Figures}}<div class="figure"><div class="target"><code>{{.Label}}</code></div><div class="value">{{.Value}}</div>{{with .Target}}<div class="target">target <code>{{.}}</code></div>{{end}}{{with .Status}}<div class="status status-{{.}}">{{.}}</div>{{end}}</div>{{end}}</div>
 {{end}}</section>
-{{end}}{{with .Vulns}}
-<section id="vulnerabilities">
-<h2>Vulnerabilities</h2>
+{{end}}{{with .Findings}}
+<section id="findings">
+<h2>Findings</h2>
 {{range .}}{{template "table" .}}{{end}}</section>
 {{end}}
 <section id="details">

@@ -16,16 +16,26 @@ import (
 )
 
 // MustHTMLFixture is MustFixture with what only the HTML report draws: a
-// load test with its summary, per-second series and SVG charts (under
-// artifacts/), a restore drill that measured its RTO and RPO, and an SBOM
-// scan with findings, an SBOM and a SARIF file. Score and result are
-// plan.Score's.
+// load test with its summary, its latency series (as numbers, with a gate's
+// threshold as a mark, and as a table) and SVG charts (under artifacts/), a
+// restore drill that measured its RTO and RPO, and an SBOM scan with
+// findings, an SBOM and a SARIF file. Score and result are plan.Score's.
 func MustHTMLFixture(tb testing.TB) *plan.RunResult {
 	tb.Helper()
 	r := MustFixture(tb)
-	series := plan.Table{Title: "Per second", Columns: []string{"second", "requests/s", "p50", "p95", "p99", "errors"}}
-	for s, lat := range []string{"850µs", "1.2ms", "1.1ms", "2.4ms", "1.3ms", "1.0ms"} {
-		series.Rows = append(series.Rows, []string{fmt.Sprint(s + 1), "200", lat, "3.1ms", fmt.Sprintf("%dms", 4+s), "0"})
+	table := plan.Table{Title: "Per second", Kind: plan.TableSeries, Columns: []string{"second", "requests/s", "p50", "p95", "p99", "errors"}}
+	series := plan.Series{
+		Title: "latency per second", XLabel: "seconds since measuring began", Unit: plan.UnitSeconds,
+		Lines: []plan.Line{{Name: "p50"}, {Name: "p95"}, {Name: "p99"}},
+		Marks: []plan.Mark{{Name: "http.latency.p95 < 50ms", Value: 0.05}},
+	}
+	for s, lat := range []float64{0.00085, 0.0012, 0.0011, 0.0024, 0.0013, 0.001} {
+		p99 := float64(4+s) / 1000
+		table.Rows = append(table.Rows, []string{fmt.Sprint(s + 1), "200", report.FormatValue("http.latency.p50", lat), "3.1ms", fmt.Sprintf("%dms", 4+s), "0"})
+		series.X = append(series.X, float64(s)+0.5)
+		series.Lines[0].Values = append(series.Lines[0].Values, lat)
+		series.Lines[1].Values = append(series.Lines[1].Values, 0.0031)
+		series.Lines[2].Values = append(series.Lines[2].Values, p99)
 	}
 	r.Phases = append(r.Phases, plan.PhaseResult{
 		Name:       "resilience",
@@ -42,9 +52,10 @@ func MustHTMLFixture(tb testing.TB) *plan.RunResult {
 					{Metric: "http.latency.p95", Value: value(0.0031), Pass: "< 50ms", Status: plan.StatusPass, Weight: 1},
 				},
 				Tables: []plan.Table{
-					{Title: "Load test", Columns: []string{"load", "requests", "p95"}, Rows: [][]string{{"200/s for 6s", "1200", "3.1ms"}}},
-					series,
+					{Title: "Load test", Kind: plan.TableSummary, Columns: []string{"load", "requests", "p95"}, Rows: [][]string{{"200/s for 6s", "1200", "3.1ms"}}},
+					table,
 				},
+				Series: []plan.Series{series},
 				Artifacts: []plan.Artifact{
 					{Name: "latency over time", Path: "artifacts/resilience/api-load/latency.svg", MediaType: "image/svg+xml"},
 					{Name: "latency histogram", Path: "artifacts/resilience/api-load/latency-histogram.svg", MediaType: "image/svg+xml"},
@@ -67,6 +78,7 @@ func MustHTMLFixture(tb testing.TB) *plan.RunResult {
 				},
 				Tables: []plan.Table{{
 					Title:   "Vulnerabilities",
+					Kind:    plan.TableFindings,
 					Columns: []string{"ID", "Aliases", "Package", "Installed → fixed", "Severity", "Summary"},
 					Rows: [][]string{
 						{"GO-2026-0001", "CVE-2026-1234", "golang.org/x/text", "v0.3.0 → v0.3.8", "HIGH 7.5", "Out-of-bounds <read> in language tags"},
@@ -142,7 +154,8 @@ func TestHTMLShowsWhatTheRunProduced(t *testing.T) {
 		`class="bar phase-bar status-pass" data-name="build"`,
 		`class="bar task-bar status-error" data-name="smoke/migrate"`,
 		`<td><code>restore.rto</code></td>`,
-		`class="latency-chart"`,          // drawn from the series: no ReadArtifact
+		`class="series-chart"`,           // drawn from the series: no ReadArtifact
+		`http.latency.p95 &lt; 50ms`,     // the gate's threshold, named (it is far above the data)
 		`<div class="value">4m12s</div>`, // the drill's RTO
 		`<code>restore.rpo</code></div><div class="value">1m1s</div>`,
 		`Out-of-bounds &lt;read&gt; in language tags`,
@@ -184,7 +197,7 @@ func TestHTMLInlinesChartArtifacts(t *testing.T) {
 	if strings.Count(page, "data:image/svg") != 1 {
 		t.Error("want exactly the one readable chart inlined")
 	}
-	if strings.Contains(page, `class="latency-chart"`) {
+	if strings.Contains(page, `class="series-chart"`) {
 		t.Error("drew a chart though the task's own is inlined")
 	}
 }

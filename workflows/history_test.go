@@ -23,8 +23,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/command"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
@@ -428,7 +428,7 @@ spec:
 	}},
 	{"invalid-plan", func(t *testing.T, c client.Client, _ *fakes) []string {
 		// plan.Load refuses a cycle of needs; Readiness refuses it too.
-		task := []plan.Task{{Name: "t", Uses: activities.CommandType, With: map[string]any{"argv": []string{"true"}}}}
+		task := []plan.Task{{Name: "t", Uses: command.Name, With: map[string]any{"argv": []string{"true"}}}}
 		p := &plan.Plan{APIVersion: plan.APIVersion, Kind: plan.Kind, Metadata: plan.Metadata{Name: "cycle"},
 			Spec: plan.Spec{Scoring: plan.Scoring{Pass: 90, Warning: 75}, Phases: []plan.Phase{
 				{Name: "a", Needs: []string{"b"}, Tasks: task},

@@ -8,22 +8,23 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/backup"
 	"github.com/shipshape-dev/shipshape/activities/checklist"
 	"github.com/shipshape-dev/shipshape/activities/command"
 	"github.com/shipshape-dev/shipshape/activities/coverage"
 	"github.com/shipshape-dev/shipshape/activities/httpcheck"
+	"github.com/shipshape-dev/shipshape/activities/loadtest"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/sbomscan"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
 	"github.com/shipshape-dev/shipshape/internal/secretref"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -60,10 +61,7 @@ type Config struct {
 
 // Types returns every task type, its clients built from cfg.
 func Types(cfg Config) []task.Type {
-	legacy := &activities.Activities{
-		Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns,
-	}
-	types := legacy.Types()
+	var types []task.Type
 	// The stores secret references name, for the secret task types.
 	secrets := secretref.Stores{Dir: cfg.SecretsDir, KeyVault: cfg.KeyVault}
 	// One line per task type package, in the order of the plan reference.
@@ -77,6 +75,8 @@ func Types(cfg Config) []task.Type {
 	types = append(types, backup.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, restoredrill.New(restoredrill.Config{Logger: cfg.Logger, Events: cfg.Events, ScratchDir: cfg.ScratchDir,
 		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll}).Type())
+	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
+	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
 	return types
 }
 

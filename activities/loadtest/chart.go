@@ -1,178 +1,122 @@
 package loadtest
 
 import (
-	"bytes"
 	"fmt"
-	"html"
 	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/internal/svgchart"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// Chart geometry, in SVG user units.
+// seriesTitle and seriesXLabel name the latency series and its X.
 const (
-	chartWidth  = 760
-	chartHeight = 320
-	marginLeft  = 64
-	marginRight = 20
-	marginTop   = 36
-	marginBot   = 44
-	plotWidth   = chartWidth - marginLeft - marginRight
-	plotHeight  = chartHeight - marginTop - marginBot
+	seriesTitle  = "latency per second"
+	seriesXLabel = "seconds since measuring began"
 )
-
-// Line colours: p50, p95, p99.
-var lineColors = []string{"#2b6cb0", "#dd6b20", "#c53030"}
 
 // LatencyChart draws the p50, p95 and p99 latency of each second as lines,
-// and marks the seconds that had errors, as a standalone SVG document.
-func LatencyChart(title string, series []Second) []byte {
-	var b bytes.Buffer
-	svgOpen(&b, title)
-	if len(series) == 0 {
-		noData(&b)
-		return svgClose(&b)
-	}
-	var top time.Duration
-	for _, s := range series {
-		top = max(top, s.P99, s.P95, s.P50)
-	}
-	yTicks := niceTicks(float64(top), 5)
-	yMax := yTicks[len(yTicks)-1]
-	last := series[len(series)-1].At + time.Second
-	xTicks := niceTicks(last.Seconds(), 8)
-	xMax := max(xTicks[len(xTicks)-1], last.Seconds())
-	x := func(at time.Duration) float64 {
-		return marginLeft + (at.Seconds()+0.5)/xMax*plotWidth
-	}
-	y := func(v float64) float64 { return marginTop + plotHeight - v/yMax*plotHeight }
-
-	for _, t := range yTicks {
-		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e2e8f0"/>`+"\n", marginLeft, y(t), marginLeft+plotWidth, y(t))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", marginLeft-6, y(t), FormatLatency(time.Duration(t)))
-	}
-	for _, t := range xTicks {
-		px := marginLeft + t/xMax*plotWidth
-		fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%ss</text>`+"\n", px, marginTop+plotHeight+16, strconv.FormatFloat(t, 'g', -1, 64))
-	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">time since measuring began</text>`+"\n", marginLeft+plotWidth/2, chartHeight-6)
-	axes(&b)
-
+// the thresholds of the latency gates among gates across, and shades the
+// seconds that had errors, as a standalone SVG document (internal/svgchart,
+// which draws the HTML report's series too).
+func LatencyChart(title string, series []Second, gates []plan.Gate) []byte {
+	c := svgchart.FromSeries(latencySeries(series, len(series), gates))
+	c.Title, c.Label = title, ""
+	c.XLabel = "time since measuring began"
+	c.FormatX = func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) + "s" }
+	c.FormatY = formatSeconds
+	c.Empty = "no responses measured"
 	for _, s := range series {
 		if s.Errors > 0 {
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%d" width="%.1f" height="%d" fill="#fed7d7" opacity="0.6"><title>%ds: %d errors</title></rect>`+"\n",
-				x(s.At)-plotWidth/xMax/2, marginTop, plotWidth/xMax, plotHeight, int(s.At.Seconds()), s.Errors)
+			c.Bands = append(c.Bands, svgchart.Band{
+				From: s.At.Seconds(), To: (s.At + time.Second).Seconds(),
+				Label: fmt.Sprintf("%ds: %d errors", int(s.At.Seconds()), s.Errors),
+			})
 		}
 	}
-	lines := []struct {
-		name string
-		of   func(Second) time.Duration
-	}{
-		{"p50", func(s Second) time.Duration { return s.P50 }},
-		{"p95", func(s Second) time.Duration { return s.P95 }},
-		{"p99", func(s Second) time.Duration { return s.P99 }},
-	}
-	for i, l := range lines {
-		var points bytes.Buffer
-		for _, s := range series {
-			if s.Requests == 0 {
-				continue
-			}
-			fmt.Fprintf(&points, "%.1f,%.1f ", x(s.At), y(float64(l.of(s))))
-		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`+"\n", lineColors[i], bytes.TrimSpace(points.Bytes()))
-		lx := marginLeft + 10 + i*70
-		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="4" fill="%s"/><text x="%d" y="%d" dominant-baseline="middle">%s</text>`+"\n",
-			lx, marginTop-14, lineColors[i], lx+16, marginTop-12, l.name)
-	}
-	lx := marginLeft + 10 + len(lines)*70
-	fmt.Fprintf(&b, `<rect x="%d" y="%d" width="12" height="10" fill="#fed7d7"/><text x="%d" y="%d" dominant-baseline="middle">seconds with errors</text>`+"\n",
-		lx, marginTop-17, lx+16, marginTop-12)
-	return svgClose(&b)
+	c.BandLegend = "seconds with errors"
+	return c.SVG()
 }
 
 // HistogramChart draws the latency distribution as bars on a logarithmic
 // latency axis, as a standalone SVG document.
 func HistogramChart(title string, bars []Bar) []byte {
-	var b bytes.Buffer
-	svgOpen(&b, title)
-	var top int64
-	for _, bar := range bars {
-		top = max(top, bar.Count)
+	h := svgchart.Histogram{
+		Title: title, XLabel: "latency (logarithmic scale) · responses per bar",
+		FormatX: formatSeconds, Empty: "no responses measured",
 	}
-	if top == 0 {
-		noData(&b)
-		return svgClose(&b)
+	for _, b := range bars {
+		h.Bars = append(h.Bars, svgchart.Bar{From: b.From.Seconds(), To: b.To.Seconds(), Count: b.Count})
 	}
-	yTicks := niceTicks(float64(top), 5)
-	yMax := yTicks[len(yTicks)-1]
-	y := func(v float64) float64 { return marginTop + plotHeight - v/yMax*plotHeight }
-	for _, t := range yTicks {
-		fmt.Fprintf(&b, `<line x1="%d" y1="%.1f" x2="%d" y2="%.1f" stroke="#e2e8f0"/>`+"\n", marginLeft, y(t), marginLeft+plotWidth, y(t))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end" dominant-baseline="middle">%s</text>`+"\n", marginLeft-6, y(t), strconv.FormatFloat(t, 'f', -1, 64))
+	return h.SVG()
+}
+
+// latencySeries is p50, p95 and p99 per second, in seconds, with the
+// latency gates' thresholds as marks. Beyond maxPoints seconds,
+// consecutive seconds are merged (as in the per-second table: the worst
+// of their percentiles). Seconds without a response have no point.
+func latencySeries(series []Second, maxPoints int, gates []plan.Gate) plan.Series {
+	s := plan.Series{
+		Title: seriesTitle, XLabel: seriesXLabel, Unit: plan.UnitSeconds,
+		Lines: []plan.Line{{Name: "p50"}, {Name: "p95"}, {Name: "p99"}},
+		X:     []float64{}, // not null in JSON: a series with no point yet
 	}
-	width := float64(plotWidth) / float64(len(bars))
-	labelEvery := max(1, len(bars)/8)
-	for i, bar := range bars {
-		px := marginLeft + float64(i)*width
-		if bar.Count > 0 {
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#2b6cb0"><title>%s–%s: %d</title></rect>`+"\n",
-				px+0.5, y(float64(bar.Count)), max(width-1, 0.5), float64(plotHeight)+marginTop-y(float64(bar.Count)),
-				FormatLatency(bar.From), FormatLatency(bar.To), bar.Count)
+	for i := range s.Lines {
+		s.Lines[i].Values = []float64{}
+	}
+	for _, g := range groupSeconds(series, maxPoints) {
+		if g.merged.Requests == 0 {
+			continue
 		}
-		if i%labelEvery == 0 {
-			fmt.Fprintf(&b, `<text x="%.1f" y="%d" text-anchor="middle">%s</text>`+"\n", px, marginTop+plotHeight+16, FormatLatency(bar.From))
-		}
-	}
-	fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">latency (logarithmic scale) · responses per bar</text>`+"\n", marginLeft+plotWidth/2, chartHeight-6)
-	axes(&b)
-	return svgClose(&b)
-}
-
-func svgOpen(b *bytes.Buffer, title string) {
-	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="11" fill="#1a202c">`+"\n",
-		chartWidth, chartHeight, chartWidth, chartHeight)
-	fmt.Fprintf(b, `<title>%s</title>`+"\n", html.EscapeString(title))
-	fmt.Fprintf(b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", chartWidth, chartHeight)
-	fmt.Fprintf(b, `<text x="%d" y="16" font-size="13" font-weight="bold">%s</text>`+"\n", marginLeft, html.EscapeString(title))
-}
-
-func svgClose(b *bytes.Buffer) []byte {
-	b.WriteString("</svg>\n")
-	return b.Bytes()
-}
-
-func axes(b *bytes.Buffer) {
-	fmt.Fprintf(b, `<path d="M%d %d V%d H%d" fill="none" stroke="#4a5568"/>`+"\n", marginLeft, marginTop, marginTop+plotHeight, marginLeft+plotWidth)
-}
-
-func noData(b *bytes.Buffer) {
-	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="middle">no responses measured</text>`+"\n", chartWidth/2, chartHeight/2)
-}
-
-// niceTicks returns about n evenly spaced round values from 0 to at least
-// top: steps of 1, 2 or 5 times a power of ten.
-func niceTicks(top float64, n int) []float64 {
-	if top <= 0 || math.IsNaN(top) || math.IsInf(top, 0) {
-		return []float64{0, 1}
-	}
-	raw := top / float64(n)
-	pow := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := pow
-	for _, m := range []float64{1, 2, 5, 10} {
-		if m*pow >= raw {
-			step = m * pow
-			break
+		// The middle of the second, or of the seconds merged.
+		s.X = append(s.X, g.from.Seconds()+float64(g.seconds)/2)
+		for i, v := range []time.Duration{g.merged.P50, g.merged.P95, g.merged.P99} {
+			s.Lines[i].Values = append(s.Lines[i].Values, v.Seconds())
 		}
 	}
-	ticks := []float64{0}
-	for v := step; ; v += step {
-		ticks = append(ticks, v)
-		if v >= top*(1-1e-9) {
-			return ticks
+	for _, g := range gates {
+		if m, ok := Decl.Metric(g.Metric); !ok || m.Unit != plan.UnitSeconds {
+			continue
+		}
+		s.Marks = append(s.Marks, plan.Mark{Name: g.Metric + " " + g.Pass.Text, Value: g.Pass.Value})
+		if g.Warning != nil {
+			s.Marks = append(s.Marks, plan.Mark{Name: g.Metric + " warning " + g.Warning.Text, Value: g.Warning.Value})
 		}
 	}
+	return s
+}
+
+// secondsGroup is consecutive seconds merged into one: requests and
+// errors added up, percentiles the worst of theirs.
+type secondsGroup struct {
+	from    time.Duration
+	seconds int
+	merged  Second
+}
+
+// groupSeconds merges consecutive seconds so that at most maxPoints
+// groups remain.
+func groupSeconds(series []Second, maxPoints int) []secondsGroup {
+	size := max(int(math.Ceil(float64(len(series))/float64(max(maxPoints, 1)))), 1)
+	var out []secondsGroup
+	for i := 0; i < len(series); i += size {
+		rows := series[i:min(i+size, len(series))]
+		g := secondsGroup{from: rows[0].At, seconds: len(rows)}
+		for _, s := range rows {
+			g.merged.Requests += s.Requests
+			g.merged.Errors += s.Errors
+			g.merged.P50, g.merged.P95, g.merged.P99 = max(g.merged.P50, s.P50), max(g.merged.P95, s.P95), max(g.merged.P99, s.P99)
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// formatSeconds writes a latency in seconds as FormatLatency does.
+func formatSeconds(v float64) string {
+	return FormatLatency(time.Duration(math.Round(v * float64(time.Second))))
 }
 
 // FormatLatency writes a latency with three significant digits at most:

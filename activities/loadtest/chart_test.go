@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities/loadtest"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 func TestFormatLatency(t *testing.T) {
@@ -43,7 +44,7 @@ func TestLatencyChart(t *testing.T) {
 		{At: time.Second, Requests: 100, Errors: 3, P50: 3 * time.Millisecond, P95: 40 * time.Millisecond, P99: 120 * time.Millisecond},
 		{At: 2 * time.Second},
 	}
-	svg := mustSVG(t, loadtest.LatencyChart("checkout <api> & co", series))
+	svg := mustSVG(t, loadtest.LatencyChart("checkout <api> & co", series, nil))
 	for _, want := range []string{"checkout &lt;api&gt; &amp; co", ">p95<", ">150ms<", "1s: 3 errors", "time since measuring began"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("chart lacks %q", want)
@@ -52,10 +53,40 @@ func TestLatencyChart(t *testing.T) {
 	if n := strings.Count(svg, "<polyline"); n != 3 {
 		t.Errorf("%d lines, want p50, p95 and p99", n)
 	}
-	if empty := mustSVG(t, loadtest.LatencyChart("none", nil)); !strings.Contains(empty, "no responses measured") {
+	if empty := mustSVG(t, loadtest.LatencyChart("none", nil, nil)); !strings.Contains(empty, "no responses measured") {
 		t.Error("an empty chart does not say so")
 	}
 }
+
+// TestLatencyChartMarksGates: the thresholds of latency gates are drawn
+// across the chart; gates on other metrics are not.
+func TestLatencyChartMarksGates(t *testing.T) {
+	series := []loadtest.Second{{At: 0, Requests: 100, P50: 2 * time.Millisecond, P95: 5 * time.Millisecond, P99: 9 * time.Millisecond}}
+	gates := []plan.Gate{
+		{Metric: "http.latency.p95", Pass: mustThreshold(t, "< 12ms", plan.UnitSeconds), Warning: ptr(mustThreshold(t, "< 15ms", plan.UnitSeconds))},
+		{Metric: "http.errors.rate", Pass: mustThreshold(t, "< 1%", plan.UnitRatio)},
+	}
+	svg := mustSVG(t, loadtest.LatencyChart("marks", series, gates))
+	if n := strings.Count(svg, `class="mark"`); n != 2 {
+		t.Errorf("%d marks, want the p95 gate's pass and warning thresholds", n)
+	}
+	for _, want := range []string{"http.latency.p95 &lt; 12ms", "http.latency.p95 warning &lt; 15ms"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("chart lacks the mark %q", want)
+		}
+	}
+}
+
+func mustThreshold(t *testing.T, text string, unit plan.Unit) plan.Threshold {
+	t.Helper()
+	th, err := plan.ParseThreshold(text, unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
+
+func ptr[T any](v T) *T { return &v }
 
 func TestHistogramChart(t *testing.T) {
 	bars := []loadtest.Bar{

@@ -30,6 +30,10 @@ type Input struct {
 	// AbortOn are the task's gates written with abortOnFail: a task type
 	// that measures as it goes stops early once one of them fails.
 	AbortOn []plan.Gate `json:"abortOn,omitempty"`
+	// Gates are all the task's gates, for a task type that shows them
+	// with what it measured (a load test marks its latency thresholds
+	// across its latency series).
+	Gates []plan.Gate `json:"gates,omitempty"`
 	// Timeout is the task's timeout, set for task workflows, which bound
 	// their own work by it and then still undo what they made.
 	Timeout time.Duration `json:"timeout,omitempty"`

@@ -29,7 +29,8 @@ import (
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/sbomscan"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/internal/govulndb"
 )
@@ -150,19 +151,19 @@ type result struct {
 	SecondLookup time.Duration `json:"secondLookup"`
 }
 
-// scenario scans twice with one Activities value, as one worker would.
+// scenario scans twice with one Scanner, as one worker would.
 func scenario(args []string) error {
 	if len(args) != 3 {
 		return fmt.Errorf("want KIND INPUT DB")
 	}
 	kind, input, db := args[0], args[1], args[2]
-	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler)}
+	scanner := sbomscan.New(sbomscan.Config{Logger: slog.New(slog.DiscardHandler)})
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestActivityEnvironment()
-	taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{})
+	taskrun.RegisterActivities(env, []task.Type{scanner.Type()}, taskrun.Options{})
 	dbs := strings.Split(db, ",")
-	with := activities.Params{"unknownAs": "high", "db": dbs[0]}
+	with := task.Params{"unknownAs": "high", "db": dbs[0]}
 	switch kind {
 	case "goModules":
 		with["goModules"] = []any{input}
@@ -200,14 +201,14 @@ func scenario(args []string) error {
 			defer pprof.StopCPUProfile()
 		}
 		start := time.Now()
-		val, err := env.ExecuteActivity(activities.SBOMScanType, activities.TaskInput{
-			RunID: "bench", Plan: "bench", Phase: "p", Task: "t", Uses: activities.SBOMScanType, Params: with,
+		val, err := env.ExecuteActivity(sbomscan.Name, task.Input{
+			RunID: "bench", Plan: "bench", Phase: "p", Task: "t", Uses: sbomscan.Name, Params: with,
 		})
 		took := time.Since(start)
 		if err != nil {
 			return err
 		}
-		var out activities.TaskOutput
+		var out task.Output
 		if err := val.Get(&out); err != nil {
 			return err
 		}

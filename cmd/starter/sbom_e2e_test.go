@@ -27,7 +27,7 @@ func TestSBOMExampleDev(t *testing.T) {
 	defer cancel()
 	out := t.TempDir()
 	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
-		"--set", "vars.module=activities/testdata/sbom/vulnmod", "--set", "vars.db=activities/testdata/sbom/vulndb",
+		"--set", "vars.module=activities/sbomscan/testdata/vulnmod", "--set", "vars.db=activities/sbomscan/testdata/vulndb",
 		"--set", "vars.out="+out, "--report-dir", out, "--fail-on-warning", "examples/plans/sbom.yaml")
 	t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	if res.code != 2 {
@@ -76,7 +76,7 @@ func TestVulndbSync(t *testing.T) {
 		"Go":  {"GO-2099-0101.json", "GO-2099-0102.json", "GO-2099-0104.json", "GHSA-2099-xtext-0001.json"},
 		"npm": {"GHSA-2099-lodash-0001.json", "GHSA-2099-leftpad-0001.json"},
 	} {
-		archives[eco] = zipOf(t, filepath.Join(repoRoot, "activities/testdata/sbom/vulndb"), files)
+		archives[eco] = zipOf(t, filepath.Join(repoRoot, "activities/sbomscan/testdata/vulndb"), files)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		eco := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/all.zip")
@@ -112,7 +112,7 @@ func TestVulndbSync(t *testing.T) {
 
 	out := t.TempDir()
 	res = starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
-		"--set", "vars.module=activities/testdata/sbom/vulnmod", "--set", "vars.db="+dir,
+		"--set", "vars.module=activities/sbomscan/testdata/vulnmod", "--set", "vars.db="+dir,
 		"--set", "vars.out="+out, "--report-dir", out, "examples/plans/sbom.yaml")
 	synced := readReport(t, out)
 	if tr := synced.Task("supply-chain", "go-module"); tr == nil || tr.Metrics["vulns.total"] != 3 {

@@ -9,8 +9,8 @@ import (
 	"os"
 	"strings"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/integrations/osv"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 	"github.com/shipshape-dev/shipshape/internal/vulnsync"
 )
 
@@ -20,7 +20,7 @@ func vulndbCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{"want: starter vulndb sync [--dir DIR] [--ecosystem Go,npm] [--data-url URL]"}
 	}
 	fs := flag.NewFlagSet("vulndb sync", flag.ContinueOnError)
-	dir := fs.String("dir", activities.DefaultVulnDB, "where to keep the advisories (sbom-scan's default db)")
+	dir := fs.String("dir", vulndb.DefaultDir, "where to keep the advisories (sbom-scan's default db)")
 	ecosystems := fs.String("ecosystem", strings.Join(vulnsync.DefaultEcosystems, ","), "OSV ecosystems to fetch, comma-separated")
 	defaultURL := osv.DefaultDataURL
 	if v := os.Getenv("SHIPSHAPE_OSV_DATA_URL"); v != "" {

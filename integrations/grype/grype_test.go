@@ -11,7 +11,7 @@ import (
 	"github.com/shipshape-dev/shipshape/integrations/grype"
 )
 
-const fixture = "../../activities/testdata/sbom/grype.json"
+const fixture = "../../activities/sbomscan/testdata/grype.json"
 
 func TestParseFixtureReport(t *testing.T) {
 	data, err := os.ReadFile(fixture)

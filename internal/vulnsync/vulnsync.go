@@ -15,8 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/osv"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // DefaultEcosystems are the ecosystems sbom-scan reads packages of.

@@ -17,6 +17,11 @@ import (
 	"sync"
 )
 
+// DefaultDir is where `starter vulndb sync` puts advisories and where
+// sbom-scan tasks look for them unless told otherwise, relative to the
+// working directory.
+const DefaultDir = ".shipshape/vulndb"
+
 // ErrNoDatabase is returned by Load for a path that does not exist or holds
 // no advisory files.
 var ErrNoDatabase = errors.New("no OSV advisory database")

@@ -1,4 +1,9 @@
-package activities
+// Package sbomscan is the sbom-scan task type: it builds a CycloneDX SBOM
+// of Go modules, Go binaries, npm lockfiles, existing SBOMs or (with syft)
+// container images, matches it against OSV advisories (internal/vulndb, an
+// offline database, the OSV API or grype) and reports the vulnerabilities
+// by severity, with SARIF (internal/sarif) for code scanning.
+package sbomscan
 
 import (
 	"bytes"
@@ -8,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,15 +21,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities/sarif"
-	"github.com/shipshape-dev/shipshape/activities/sbom"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/sarif"
+	"github.com/shipshape-dev/shipshape/internal/sbom"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
-// SBOMScanType is the name of the sbom-scan task type.
-const SBOMScanType = "sbom-scan"
+// Name is the name of the sbom-scan task type.
+const Name = "sbom-scan"
 
 // Files an sbom-scan task writes.
 const (
@@ -32,16 +39,13 @@ const (
 	findingsFile = "findings.json"
 )
 
-// DefaultVulnDB is where `starter vulndb sync` puts advisories and where
-// sbom-scan looks for them unless told otherwise.
-const DefaultVulnDB = ".shipshape/vulndb"
-
 // maxFindingRows bounds the findings table, which travels in the activity
 // result; every finding is in findings.json and the SARIF file.
 const maxFindingRows = 300
 
-var sbomScanType = plan.TaskType{
-	Name: SBOMScanType,
+// Decl declares the sbom-scan task type.
+var Decl = plan.TaskType{
+	Name: Name,
 	Summary: "Builds a CycloneDX SBOM of Go modules, Go binaries, npm lockfiles, existing SBOMs or (with syft) container images, " +
 		"matches it against OSV advisories and reports vulnerabilities by severity, with SARIF for code scanning.",
 	Params: []plan.Param{
@@ -52,7 +56,7 @@ var sbomScanType = plan.TaskType{
 		{Name: "images", Type: plan.TypeStringList, Doc: "Container images or directories for `syft` to catalogue (`alpine:3.20`, `dir:build/`, any syft source). Needs the syft binary on the worker's PATH."},
 		{Name: "dir", Type: plan.TypeString, Doc: "Directory that relative input paths start from, and that SARIF locations are relative to; default: the worker's working directory."},
 		{Name: "goVersion", Type: plan.TypeString, Doc: "The Go release that builds the modules in `goModules` (`go1.22.5`), for `stdlib` and `toolchain`; default: each go.mod's toolchain directive, else its go directive (the oldest release allowed to build it)."},
-		{Name: "db", Type: plan.TypeString, Default: DefaultVulnDB, Doc: "Where advisories come from. A directory (searched recursively for OSV `*.json` files and `*.zip` archives of them, such as `starter vulndb sync` writes) or a zip file: offline, indexed once per worker. `osv.dev` (or the https URL of an OSV API) queries the osv.dev API. `grype` runs the grype binary on the SBOM with its own database. A relative path starts from the worker's working directory, where `starter vulndb sync` writes by default."},
+		{Name: "db", Type: plan.TypeString, Default: vulndb.DefaultDir, Doc: "Where advisories come from. A directory (searched recursively for OSV `*.json` files and `*.zip` archives of them, such as `starter vulndb sync` writes) or a zip file: offline, indexed once per worker. `osv.dev` (or the https URL of an OSV API) queries the osv.dev API. `grype` runs the grype binary on the SBOM with its own database. A relative path starts from the worker's working directory, where `starter vulndb sync` writes by default."},
 		{Name: "unknownAs", Type: plan.TypeString, Default: "high", Enum: []string{"critical", "high", "medium", "low", "none"}, Doc: "How a finding of UNKNOWN severity (an advisory with no CVSS vector and no severity word, such as every Go advisory) counts in the severity metrics gates use; `none`: in no severity metric. `vulns.unknown` always has the raw count."},
 		{Name: "allow", Type: plan.TypeObjectList, Doc: "Accepted findings. An entry suppresses the finding whose ID or alias is `id` until `expires`; after that date the finding counts again and the output says so.", Fields: []plan.Param{
 			{Name: "id", Type: plan.TypeString, Required: true, Doc: "An advisory ID or alias: GO-2024-2687, GHSA-…, CVE-…."},
@@ -93,55 +97,91 @@ type allowEntry struct {
 	day        string
 }
 
-// SBOMScan builds an SBOM of the task's inputs, matches it against the
+// Config holds what a Scanner needs. Zero values are sensible defaults.
+type Config struct {
+	Logger *slog.Logger
+	// HTTPClient queries the OSV API (db: osv.dev); nil: a default client.
+	HTTPClient *http.Client
+	// Events receives task.progress events; nil: none.
+	Events taskrun.EventPublisher
+	// Vulns keeps the advisory databases scans indexed, so a worker reads
+	// each once; nil: a cache of the Scanner's own.
+	Vulns *vulndb.Cache
+}
+
+// Scanner runs sbom-scan tasks. Build it once per worker: it keeps the
+// indexed advisory databases between scans.
+type Scanner struct {
+	logger     *slog.Logger
+	httpClient *http.Client
+	events     taskrun.EventPublisher
+	vulns      *vulndb.Cache
+}
+
+// New returns a Scanner of cfg.
+func New(cfg Config) *Scanner {
+	s := &Scanner{logger: cfg.Logger, httpClient: cfg.HTTPClient, events: cfg.Events, vulns: cfg.Vulns}
+	if s.logger == nil {
+		s.logger = slog.Default()
+	}
+	if s.vulns == nil {
+		s.vulns = vulndb.NewCache(0)
+	}
+	return s
+}
+
+// Type is the sbom-scan task type, run by s.
+func (s *Scanner) Type() task.Type { return task.Type{Decl: Decl, Run: s.Scan} }
+
+// Scan builds an SBOM of the task's inputs, matches it against the
 // advisory source and reports the vulnerabilities found.
-func (a *Activities) SBOMScan(ctx context.Context, in TaskInput) (TaskOutput, error) {
+func (s *Scanner) Scan(ctx context.Context, in task.Input) (task.Output, error) {
 	p, err := sbomScanParamsOf(in.Params)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
-	prog := a.progress(in)
-	prog.Report(ctx, Progress{Done: 0, Message: "reading inputs"})
+	prog := taskrun.NewProgress(s.events, s.logger, in)
+	prog.Report(ctx, task.Progress{Done: 0, Message: "reading inputs"})
 
-	inv, err := a.sbomInventory(ctx, p, prog)
+	inv, err := s.sbomInventory(ctx, p, prog)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	inv.Sort()
 
-	prog.Report(ctx, Progress{Done: 0.3, Message: fmt.Sprintf("matching %d components against %s", len(inv.Components), p.db)})
+	prog.Report(ctx, task.Progress{Done: 0.3, Message: fmt.Sprintf("matching %d components against %s", len(inv.Components), p.db)})
 	start := time.Now()
-	found, source, err := a.findVulnerabilities(ctx, p, inv, prog)
+	found, source, err := s.findVulnerabilities(ctx, p, inv, prog)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	matchTime := time.Since(start)
 
 	now := time.Now().UTC()
 	verdict := applyAllowList(found, p.allow, now)
-	out := TaskOutput{Metrics: vulnMetrics(verdict.counted, p)}
+	out := task.Output{Metrics: vulnMetrics(verdict.counted, p)}
 	out.Metrics["vulns.accepted"] = float64(len(verdict.accepted))
 	out.Metrics["sbom.components"] = float64(len(inv.Components))
 
-	prog.Report(ctx, Progress{Done: 0.8, Message: "writing SBOM and SARIF", Metrics: out.Metrics})
+	prog.Report(ctx, task.Progress{Done: 0.8, Message: "writing SBOM and SARIF", Metrics: out.Metrics})
 	files, err := renderScanFiles(inv, found, verdict, p, now)
 	if err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	if out.Artifacts, err = writeScanFiles(in, p, files); err != nil {
-		return TaskOutput{}, err
+		return task.Output{}, err
 	}
 	out.Tables = findingTables(found, verdict)
 	out.Output = scanSummary(inv, found, verdict, source, matchTime, p)
 
-	a.logger().InfoContext(ctx, "sbom scanned",
+	s.logger.InfoContext(ctx, "sbom scanned",
 		slog.String("task", in.Task), slog.Int("components", len(inv.Components)),
 		slog.Int("vulnerabilities", len(verdict.counted)), slog.Int("accepted", len(verdict.accepted)),
 		slog.String("source", source), slog.Duration("match", matchTime))
 	return out, nil
 }
 
-func sbomScanParamsOf(params Params) (sbomScanParams, error) {
+func sbomScanParamsOf(params task.Params) (sbomScanParams, error) {
 	p := sbomScanParams{
 		goModules: params.Strings("goModules"), goBinaries: params.Strings("goBinaries"),
 		lockfiles: params.Strings("npmLockfiles"), documents: params.Strings("sboms"), images: params.Strings("images"),
@@ -149,13 +189,13 @@ func sbomScanParamsOf(params Params) (sbomScanParams, error) {
 		outputDir: params.String("outputDir"),
 	}
 	if len(p.goModules)+len(p.goBinaries)+len(p.lockfiles)+len(p.documents)+len(p.images) == 0 {
-		return p, InvalidParams("nothing to scan: list at least one of goModules, goBinaries, npmLockfiles, sboms, images")
+		return p, task.InvalidParams("nothing to scan: list at least one of goModules, goBinaries, npmLockfiles, sboms, images")
 	}
 	if p.goVersion != "" && vulndb.GoTagToSemver(ensureGoPrefix(p.goVersion)) == "" {
-		return p, InvalidParams("goVersion %q is not a Go release such as go1.22.5", p.goVersion)
+		return p, task.InvalidParams("goVersion %q is not a Go release such as go1.22.5", p.goVersion)
 	}
 	if p.db == "" {
-		p.db = DefaultVulnDB
+		p.db = vulndb.DefaultDir
 	}
 	switch u := params.String("unknownAs"); u {
 	case "none":
@@ -165,7 +205,7 @@ func sbomScanParamsOf(params Params) (sbomScanParams, error) {
 	default:
 		s, ok := vulndb.ParseSeverity(u)
 		if !ok {
-			return p, InvalidParams("unknownAs %q is not one of critical, high, medium, low, none", u)
+			return p, task.InvalidParams("unknownAs %q is not one of critical, high, medium, low, none", u)
 		}
 		p.unknownAs = s
 	}
@@ -178,17 +218,17 @@ func sbomScanParamsOf(params Params) (sbomScanParams, error) {
 		return p, fmt.Errorf("resolve dir: %w", err)
 	}
 	if st, err := os.Stat(abs); err != nil || !st.IsDir() {
-		return p, InvalidParams("dir %s is not a directory", abs)
+		return p, task.InvalidParams("dir %s is not a directory", abs)
 	}
 	p.base = abs
 	for i, e := range params.Objects("allow") {
 		id, reason, expires := strings.TrimSpace(e.String("id")), strings.TrimSpace(e.String("reason")), strings.TrimSpace(e.String("expires"))
 		day, err := time.Parse(time.DateOnly, expires)
 		if err != nil {
-			return p, InvalidParams("allow[%d].expires %q is not a date written YYYY-MM-DD", i, expires)
+			return p, task.InvalidParams("allow[%d].expires %q is not a date written YYYY-MM-DD", i, expires)
 		}
 		if id == "" || reason == "" {
-			return p, InvalidParams("allow[%d]: id and reason must not be empty", i)
+			return p, task.InvalidParams("allow[%d]: id and reason must not be empty", i)
 		}
 		p.allow = append(p.allow, allowEntry{id: id, reason: reason, expires: day.AddDate(0, 0, 1), day: expires})
 	}
@@ -214,7 +254,7 @@ func (p sbomScanParams) path(name string) string {
 func readInput(kind, file string) ([]byte, error) {
 	data, err := os.ReadFile(file)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-		return nil, InvalidParams("%s %s: %v", kind, file, err)
+		return nil, task.InvalidParams("%s %s: %v", kind, file, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s: %w", kind, file, err)
@@ -226,13 +266,13 @@ func readInput(kind, file string) ([]byte, error) {
 func inputError(err error) error {
 	var pe *sbom.ParseError
 	if errors.As(err, &pe) {
-		return InvalidParams("%v", pe)
+		return task.InvalidParams("%v", pe)
 	}
 	return err
 }
 
 // sbomInventory reads every input into one inventory.
-func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams, prog *taskrun.Progress) (sbom.Inventory, error) {
+func (s *Scanner) sbomInventory(ctx context.Context, p sbomScanParams, prog *taskrun.Progress) (sbom.Inventory, error) {
 	var inv sbom.Inventory
 	for _, m := range p.goModules {
 		file := p.path(m)
@@ -257,7 +297,7 @@ func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams, prog *
 		file := p.path(b)
 		f, err := os.Open(file)
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-			return inv, InvalidParams("goBinaries: %v", err)
+			return inv, task.InvalidParams("goBinaries: %v", err)
 		}
 		if err != nil {
 			return inv, fmt.Errorf("open Go binary: %w", err)
@@ -296,10 +336,10 @@ func (a *Activities) sbomInventory(ctx context.Context, p sbomScanParams, prog *
 	if len(p.images) > 0 {
 		gen, err := newSyft()
 		if err != nil {
-			return inv, InvalidParams("images: %v", err)
+			return inv, task.InvalidParams("images: %v", err)
 		}
 		for _, img := range p.images {
-			data, err := whileRunning(ctx, prog, Progress{Done: 0.1, Message: "syft: cataloguing " + img}, func() ([]byte, error) {
+			data, err := whileRunning(ctx, prog, task.Progress{Done: 0.1, Message: "syft: cataloguing " + img}, func() ([]byte, error) {
 				return gen.Generate(ctx, img, p.base)
 			})
 			if err != nil {
@@ -435,7 +475,7 @@ func renderScanFiles(inv sbom.Inventory, found []vulndb.Finding, v scanVerdict, 
 
 // writeScanFiles keeps the files with the run (under the artifact
 // directory) and in outputDir, and links them as artifacts.
-func writeScanFiles(in TaskInput, p sbomScanParams, files []scanFile) ([]plan.Artifact, error) {
+func writeScanFiles(in task.Input, p sbomScanParams, files []scanFile) ([]plan.Artifact, error) {
 	var artifacts []plan.Artifact
 	if in.ArtifactDir != "" {
 		rel := filepath.Join(safeName(in.Phase), safeName(in.Task))
@@ -456,7 +496,7 @@ func writeScanFiles(in TaskInput, p sbomScanParams, files []scanFile) ([]plan.Ar
 			return nil, fmt.Errorf("resolve outputDir: %w", err)
 		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, InvalidParams("outputDir %s: %v", dir, err)
+			return nil, task.InvalidParams("outputDir %s: %v", dir, err)
 		}
 		for _, f := range files {
 			if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
@@ -487,6 +527,7 @@ func safeName(s string) string {
 func findingTables(found []vulndb.Finding, v scanVerdict) []plan.Table {
 	t := plan.Table{
 		Title:   "Vulnerabilities",
+		Kind:    plan.TableFindings,
 		Columns: []string{"ID", "Aliases", "Package", "Installed → fixed", "Severity", "Summary"},
 	}
 	for _, f := range found {

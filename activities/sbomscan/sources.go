@@ -1,4 +1,4 @@
-package activities
+package sbomscan
 
 import (
 	"context"
@@ -13,12 +13,13 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/shipshape-dev/shipshape/activities/sbom"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/grype"
 	"github.com/shipshape-dev/shipshape/integrations/osv"
 	"github.com/shipshape-dev/shipshape/integrations/syft"
+	"github.com/shipshape-dev/shipshape/internal/sbom"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // sbomGenerator catalogues a container image or directory into a
@@ -45,26 +46,16 @@ var (
 
 func newSyft() (sbomGenerator, error) { return syft.New(syft.Config{}) }
 
-// vulnCache is the worker's cache of indexed advisory databases.
-func (a *Activities) vulnCache() *vulndb.Cache {
-	a.vulnsOnce.Do(func() {
-		if a.Vulns == nil {
-			a.Vulns = vulndb.NewCache(0)
-		}
-	})
-	return a.Vulns
-}
-
 // findVulnerabilities matches the inventory against the task's source and
 // says what the source was.
-func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *taskrun.Progress) ([]vulndb.Finding, string, error) {
+func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *taskrun.Progress) ([]vulndb.Finding, string, error) {
 	switch {
 	case p.db == "grype":
 		scanner, err := grype.New(grype.Config{})
 		if err != nil {
-			return nil, "", InvalidParams("db grype: %v", err)
+			return nil, "", task.InvalidParams("db grype: %v", err)
 		}
-		return whileRunning3(ctx, prog, Progress{Done: 0.4, Message: "grype: scanning the SBOM"}, func() ([]vulndb.Finding, string, error) {
+		return whileRunning3(ctx, prog, task.Progress{Done: 0.4, Message: "grype: scanning the SBOM"}, func() ([]vulndb.Finding, string, error) {
 			return grypeFindings(ctx, scanner, inv)
 		})
 	case p.db == "osv.dev" || strings.HasPrefix(p.db, "https://") || strings.HasPrefix(p.db, "http://"):
@@ -72,8 +63,8 @@ func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, 
 		if base == "osv.dev" {
 			base = osv.DefaultAPIURL
 		}
-		client := osv.New(osv.Config{APIURL: base, HTTPClient: a.HTTPClient, UserAgent: "shipshape/" + toolVersion()})
-		return whileRunning3(ctx, prog, Progress{Done: 0.4, Message: "querying " + base}, func() ([]vulndb.Finding, string, error) {
+		client := osv.New(osv.Config{APIURL: base, HTTPClient: s.httpClient, UserAgent: "shipshape/" + toolVersion()})
+		return whileRunning3(ctx, prog, task.Progress{Done: 0.4, Message: "querying " + base}, func() ([]vulndb.Finding, string, error) {
 			return osvAPIFindings(ctx, client, base, inv)
 		})
 	}
@@ -87,13 +78,13 @@ func (a *Activities) findVulnerabilities(ctx context.Context, p sbomScanParams, 
 		idx  *vulndb.Index
 		look vulndb.Lookup
 	}
-	g, err := whileRunning(ctx, prog, Progress{Done: 0.4, Message: "indexing " + p.db}, func() (got, error) {
-		idx, look, err := a.vulnCache().Get(ctx, path)
+	g, err := whileRunning(ctx, prog, task.Progress{Done: 0.4, Message: "indexing " + p.db}, func() (got, error) {
+		idx, look, err := s.vulns.Get(ctx, path)
 		return got{idx, look}, err
 	})
 	idx, look := g.idx, g.look
 	if errors.Is(err, vulndb.ErrNoDatabase) {
-		return nil, "", InvalidParams("db: %v (run `starter vulndb sync`, or set db to a directory or zip of OSV advisories)", err)
+		return nil, "", task.InvalidParams("db: %v (run `starter vulndb sync`, or set db to a directory or zip of OSV advisories)", err)
 	}
 	if err != nil {
 		return nil, "", fmt.Errorf("advisory database: %w", err)
@@ -218,14 +209,14 @@ const heartbeatEvery = 15 * time.Second
 // whileRunning runs fn, reporting p as progress every heartbeatEvery until
 // it returns, so that a long step (syft, grype, the OSV API, indexing a
 // large database) keeps the task's heartbeat.
-func whileRunning[T any](ctx context.Context, prog *taskrun.Progress, p Progress, fn func() (T, error)) (T, error) {
-	defer prog.Every(ctx, heartbeatEvery, func() Progress { return p })()
+func whileRunning[T any](ctx context.Context, prog *taskrun.Progress, p task.Progress, fn func() (T, error)) (T, error) {
+	defer prog.Every(ctx, heartbeatEvery, func() task.Progress { return p })()
 	return fn()
 }
 
 // whileRunning3 is whileRunning for steps that also say where their
 // findings came from.
-func whileRunning3(ctx context.Context, prog *taskrun.Progress, p Progress, fn func() ([]vulndb.Finding, string, error)) ([]vulndb.Finding, string, error) {
+func whileRunning3(ctx context.Context, prog *taskrun.Progress, p task.Progress, fn func() ([]vulndb.Finding, string, error)) ([]vulndb.Finding, string, error) {
 	type res struct {
 		findings []vulndb.Finding
 		source   string

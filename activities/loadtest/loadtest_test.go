@@ -1,4 +1,4 @@
-package activities_test
+package loadtest_test
 
 import (
 	"context"
@@ -22,9 +22,11 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/loadtest"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -33,12 +35,13 @@ import (
 type loadRun struct {
 	ctx         context.Context // the worker's: cancelling it cancels the activity
 	abortOn     []plan.Gate
+	gates       []plan.Gate // all the task's gates (abortOn among them, or not)
 	artifactDir string
 	events      taskrun.EventPublisher
-	heartbeats  []activities.Progress
+	heartbeats  []task.Progress
 }
 
-func (r *loadRun) run(t *testing.T, with map[string]any) (activities.TaskOutput, error) {
+func (r *loadRun) run(t *testing.T, with map[string]any) (task.Output, error) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
@@ -52,7 +55,7 @@ func (r *loadRun) run(t *testing.T, with map[string]any) (activities.TaskOutput,
 	})
 	var mu sync.Mutex
 	env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
-		var p activities.Progress
+		var p task.Progress
 		if err := details.Get(&p); err != nil {
 			t.Errorf("heartbeat details: %v", err)
 			return
@@ -61,16 +64,18 @@ func (r *loadRun) run(t *testing.T, with map[string]any) (activities.TaskOutput,
 		r.heartbeats = append(r.heartbeats, p)
 		mu.Unlock()
 	})
-	acts := &activities.Activities{Logger: slog.New(slog.DiscardHandler), Events: r.events}
-	taskrun.RegisterActivities(env, acts.Types(), taskrun.Options{Logger: acts.Logger, Events: r.events})
-	val, err := env.ExecuteActivity(activities.LoadTestType, activities.TaskInput{
-		RunID: "test-run", Plan: "test", Phase: "phase", Task: "load", Uses: activities.LoadTestType,
-		Params: withDefaults(t, activities.LoadTestType, with), ArtifactDir: r.artifactDir, AbortOn: r.abortOn,
+	logger := slog.New(slog.DiscardHandler)
+	types := []task.Type{loadtest.New(logger, r.events).Type()}
+	taskrun.RegisterActivities(env, types, taskrun.Options{Logger: logger, Events: r.events})
+	val, err := env.ExecuteActivity(loadtest.Name, task.Input{
+		RunID: "test-run", Plan: "test", Phase: "phase", Task: "load", Uses: loadtest.Name,
+		Params: tasktest.WithDefaults(t, task.Catalog(types), loadtest.Name, with), ArtifactDir: r.artifactDir,
+		AbortOn: r.abortOn, Gates: r.gates,
 	})
 	if err != nil {
-		return activities.TaskOutput{}, err
+		return task.Output{}, err
 	}
-	var out activities.TaskOutput
+	var out task.Output
 	if err := val.Get(&out); err != nil {
 		t.Fatalf("decode task output: %v", err)
 	}
@@ -124,6 +129,12 @@ func (lt *loadTarget) arrivedAfter(t time.Time) int {
 	return n
 }
 
+// runTask runs a load test once, as the worker would.
+func runTask(t *testing.T, with map[string]any) (task.Output, error) {
+	t.Helper()
+	return tasktest.Run(t, loadtest.New(slog.New(slog.DiscardHandler), nil).Type(), with)
+}
+
 func targets(urls ...string) []any {
 	out := make([]any, len(urls))
 	for i, u := range urls {
@@ -139,7 +150,7 @@ func within(t *testing.T, name string, got, want, tolerance float64) {
 	}
 }
 
-func tableOf(t *testing.T, out activities.TaskOutput, title string) plan.Table {
+func tableOf(t *testing.T, out task.Output, title string) plan.Table {
 	t.Helper()
 	for _, tab := range out.Tables {
 		if strings.HasPrefix(tab.Title, title) {
@@ -155,7 +166,7 @@ func tableOf(t *testing.T, out activities.TaskOutput, title string) plan.Table {
 // per-second series has a row per second.
 func TestLoadTestFixedRate(t *testing.T) {
 	srv := startLoadTarget(t, nil)
-	out, err := runTask(t, activities.LoadTestType, map[string]any{
+	out, err := runTask(t, map[string]any{
 		"targets": []any{map[string]any{"url": srv.URL + "/a", "method": "POST", "body": "hello"}},
 		"rate":    "100/s", "duration": "2s",
 	})
@@ -167,7 +178,7 @@ func TestLoadTestFixedRate(t *testing.T) {
 	// a few fewer in time.
 	within(t, "http.requests", m["http.requests"], 199, 2)
 	within(t, "http.rps", m["http.rps"], 100, 2)
-	mustMetrics(t, m, map[string]float64{
+	tasktest.MustMetrics(t, m, map[string]float64{
 		"http.status.200":   m["http.requests"],
 		"http.errors.count": 0,
 		"http.errors.rate":  0,
@@ -195,6 +206,50 @@ func TestLoadTestFixedRate(t *testing.T) {
 	}
 	if !strings.Contains(out.Output, "target POST "+srv.URL+"/a") {
 		t.Errorf("output does not name the target:\n%s", out.Output)
+	}
+}
+
+// TestLoadTestSeries: the latency per second is returned as numbers too
+// (a series in seconds the report draws), with the thresholds of the
+// task's latency gates as marks; the per-second table says it is that
+// series written out.
+func TestLoadTestSeries(t *testing.T) {
+	srv := startLoadTarget(t, nil)
+	p95, err := plan.ParseThreshold("< 2s", plan.UnitSeconds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errRate, err := plan.ParseThreshold("< 1%", plan.UnitRatio)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := &loadRun{gates: []plan.Gate{{Metric: "http.latency.p95", Pass: p95}, {Metric: "http.errors.rate", Pass: errRate}}}
+	out, err := run.run(t, map[string]any{"targets": targets(srv.URL), "rate": "50/s", "duration": "2s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Series) != 1 {
+		t.Fatalf("series %+v, want the latency per second", out.Series)
+	}
+	s := out.Series[0]
+	if s.Unit != plan.UnitSeconds || len(s.X) != 2 || len(s.Lines) != 3 || s.Lines[1].Name != "p95" {
+		t.Fatalf("series %+v, want p50, p95 and p99 in seconds for 2 seconds", s)
+	}
+	for _, l := range s.Lines {
+		for _, v := range l.Values {
+			if len(l.Values) != len(s.X) || v <= 0 || v > 1 {
+				t.Errorf("line %s: %v, want a loopback latency per second", l.Name, l.Values)
+			}
+		}
+	}
+	if len(s.Marks) != 1 || s.Marks[0].Value != 2 || s.Marks[0].Name != "http.latency.p95 < 2s" {
+		t.Errorf("marks %+v, want the p95 gate's threshold only", s.Marks)
+	}
+	if tab := tableOf(t, out, "Per second"); tab.Kind != plan.TableSeries {
+		t.Errorf("per-second table kind %q, want %q", tab.Kind, plan.TableSeries)
+	}
+	if tab := tableOf(t, out, "Load test"); tab.Kind != plan.TableSummary {
+		t.Errorf("summary table kind %q, want %q", tab.Kind, plan.TableSummary)
 	}
 }
 
@@ -235,13 +290,13 @@ func TestLoadTestNothingAnswers(t *testing.T) {
 	srv := startLoadTarget(t, nil)
 	url := srv.URL
 	srv.Close()
-	_, err := runTask(t, activities.LoadTestType, map[string]any{"targets": targets(url), "rate": "20/s", "duration": "1s"})
-	mustKind(t, err, errCheckFailed, "every request failed (connection refused)")
+	_, err := runTask(t, map[string]any{"targets": targets(url), "rate": "20/s", "duration": "1s"})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "every request failed (connection refused)")
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() {
 		t.Errorf("error %v is retryable", err)
 	}
-	got, ok := activities.OutputOf(err)
+	got, ok := taskrun.OutputOf(err)
 	if !ok || got.Metrics["http.errors.rate"] != 1 || got.Metrics["http.requests"] < 10 {
 		t.Errorf("output %+v, want the failed requests measured", got)
 	}
@@ -264,8 +319,8 @@ func TestLoadTestInvalidParams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := runTask(t, activities.LoadTestType, tt.with)
-			mustKind(t, err, errInvalid, tt.want)
+			_, err := runTask(t, tt.with)
+			tasktest.MustKind(t, err, tasktest.Invalid, tt.want)
 		})
 	}
 	if n := srv.requests.Load(); n != 0 {
@@ -277,13 +332,13 @@ func TestLoadTestInvalidParams(t *testing.T) {
 // registry, and a target outside its allowed hosts is refused before
 // anything runs, with its position.
 func TestLoadTestExamplePlan(t *testing.T) {
-	file := filepath.Join("..", "examples", "plans", "loadtest.yaml")
+	file := filepath.Join("..", "..", "examples", "plans", "loadtest.yaml")
 	p, err := plan.Load(file, all.Catalog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, task, ok := p.Task("perf", "api-load"); !ok || task.Uses != activities.LoadTestType || len(task.Gates) != 3 || !task.Gates[1].AbortOnFail {
-		t.Errorf("example task %+v", task)
+	if _, tk, ok := p.Task("perf", "api-load"); !ok || tk.Uses != loadtest.Name || len(tk.Gates) != 3 || !tk.Gates[1].AbortOnFail {
+		t.Errorf("example task %+v", tk)
 	}
 	_, err = plan.Load(file, all.Catalog(), map[string]string{"target": "https://shop.example.com/"})
 	if err == nil || !strings.Contains(err.Error(), `loadtest.yaml:25:29: phases[0].tasks[0].with.targets[0].url: host "shop.example.com" is not allowed`) {

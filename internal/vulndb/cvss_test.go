@@ -9,7 +9,7 @@ import (
 	cvss30 "github.com/pandatix/go-cvss/30"
 	cvss31 "github.com/pandatix/go-cvss/31"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 func TestCVSS3KnownScores(t *testing.T) {

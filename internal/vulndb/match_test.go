@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 func intro(v string) vulndb.Event { return vulndb.Event{Introduced: v} }

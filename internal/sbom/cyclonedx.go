@@ -8,7 +8,7 @@ import (
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // SpecVersion is the CycloneDX version written: 1.6, which GitHub,

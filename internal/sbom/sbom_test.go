@@ -15,11 +15,11 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/shipshape-dev/shipshape/activities/sbom"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/sbom"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
-const fixtures = "../testdata/sbom"
+const fixtures = "../../activities/sbomscan/testdata" // the sbom-scan task type's fixtures
 
 func mustRead(t testing.TB, path string) []byte {
 	t.Helper()

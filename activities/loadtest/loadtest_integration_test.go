@@ -1,6 +1,6 @@
 //go:build integration
 
-package activities_test
+package loadtest_test
 
 // Load tests that take seconds each and measure time: behind the
 // integration tag, so the fast unit loop stays fast.
@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -32,7 +32,7 @@ func TestLoadTestLatencyPercentiles(t *testing.T) {
 		time.Sleep(delay)
 		_, _ = w.Write([]byte("ok"))
 	})
-	out, err := runTask(t, activities.LoadTestType, map[string]any{
+	out, err := runTask(t, map[string]any{
 		"targets": targets(srv.URL), "rate": "50/s", "duration": "2s",
 	})
 	if err != nil {
@@ -57,7 +57,7 @@ func TestLoadTestErrorRate(t *testing.T) {
 		}
 		_, _ = w.Write([]byte("ok"))
 	})
-	out, err := runTask(t, activities.LoadTestType, map[string]any{
+	out, err := runTask(t, map[string]any{
 		"targets": targets(srv.URL), "rate": "100/s", "duration": "2s",
 	})
 	if err != nil {
@@ -66,7 +66,7 @@ func TestLoadTestErrorRate(t *testing.T) {
 	m := out.Metrics
 	requests := float64(srv.requests.Load())
 	want := float64(int(requests) / 4)
-	mustMetrics(t, m, map[string]float64{
+	tasktest.MustMetrics(t, m, map[string]float64{
 		"http.requests":     requests,
 		"http.errors.count": want,
 		"http.status.500":   want,
@@ -84,7 +84,7 @@ func TestLoadTestErrorRate(t *testing.T) {
 // its second.
 func TestLoadTestStages(t *testing.T) {
 	srv := startLoadTarget(t, nil)
-	out, err := runTask(t, activities.LoadTestType, map[string]any{
+	out, err := runTask(t, map[string]any{
 		"targets": targets(srv.URL),
 		"stages": []any{
 			map[string]any{"duration": "2s", "target": "100/s"},
@@ -115,7 +115,7 @@ func TestLoadTestClosedModel(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		_, _ = w.Write([]byte("ok"))
 	})
-	out, err := runTask(t, activities.LoadTestType, map[string]any{
+	out, err := runTask(t, map[string]any{
 		"targets": targets(srv.URL), "users": 4, "duration": "1s",
 	})
 	if err != nil {

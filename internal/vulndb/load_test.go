@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 const fixtureDB = "testdata/osv"

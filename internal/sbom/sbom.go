@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // Component is one package a release contains.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/shipshape-dev/shipshape/activities/sarif"
-	"github.com/shipshape-dev/shipshape/activities/sbom"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/sarif"
+	"github.com/shipshape-dev/shipshape/internal/sbom"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 func fixtureReport(t *testing.T) sarif.Report {

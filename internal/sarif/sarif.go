@@ -18,8 +18,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/shipshape-dev/shipshape/activities/sbom"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/sbom"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // Version and schema of the logs written.

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // packageLock is the part of package-lock.json (lockfileVersion 2 and 3,

@@ -5,7 +5,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
 )
 
 // PURL is a package URL (https://github.com/package-url/purl-spec):

@@ -1,9 +1,10 @@
-package activities_test
+package sbomscan_test
 
 import (
 	"archive/zip"
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,15 +17,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/all"
-	"github.com/shipshape-dev/shipshape/activities/vulndb"
+	"github.com/shipshape-dev/shipshape/activities/sbomscan"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/internal/govulndb"
+	"github.com/shipshape-dev/shipshape/internal/vulndb"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 const (
-	sbomFixtures  = "testdata/sbom"
-	fixtureVulnDB = "testdata/sbom/vulndb"
+	sbomFixtures  = "testdata"
+	fixtureVulnDB = "testdata/vulndb"
 )
 
 // realGoVulnDB is the Go vulnerability database beside the repository
@@ -32,7 +36,7 @@ const (
 // where it is absent.
 func realGoVulnDB(t testing.TB) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "shared", "data", "osv-go", "entries"))
+	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "shared", "data", "osv-go", "entries"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,15 +47,21 @@ func realGoVulnDB(t testing.TB) string {
 }
 
 // runScan runs sbom-scan with an artifact directory, as a worker would.
-func runScan(t *testing.T, acts *activities.Activities, with map[string]any) (activities.TaskOutput, string, error) {
+func runScan(t *testing.T, scanner *sbomscan.Scanner, with map[string]any) (task.Output, string, error) {
 	t.Helper()
 	artifacts := t.TempDir()
-	run := &taskRun{acts: acts, artifactDir: artifacts}
-	out, err := run.run(t, activities.SBOMScanType, with)
+	run := &tasktest.Runner{Types: []task.Type{scanner.Type()}, ArtifactDir: artifacts, Task: t.Name()}
+	out, err := run.Run(t, sbomscan.Name, with)
 	return out, artifacts, err
 }
 
-func findingIDs(t *testing.T, out activities.TaskOutput) []string {
+// runTask runs sbom-scan once, without an artifact directory.
+func runTask(t *testing.T, with map[string]any) (task.Output, error) {
+	t.Helper()
+	return tasktest.Run(t, sbomscan.New(sbomscan.Config{}).Type(), with)
+}
+
+func findingIDs(t *testing.T, out task.Output) []string {
 	t.Helper()
 	if len(out.Tables) == 0 {
 		return nil
@@ -64,9 +74,9 @@ func findingIDs(t *testing.T, out activities.TaskOutput) []string {
 }
 
 func TestSBOMScanFixtures(t *testing.T) {
-	out, artifacts, err := runScan(t, &activities.Activities{}, map[string]any{
-		"goModules":    []any{"testdata/sbom/vulnmod"},
-		"npmLockfiles": []any{"testdata/sbom/package-lock.json"},
+	out, artifacts, err := runScan(t, sbomscan.New(sbomscan.Config{}), map[string]any{
+		"goModules":    []any{"testdata/vulnmod"},
+		"npmLockfiles": []any{"testdata/package-lock.json"},
 		"db":           fixtureVulnDB,
 	})
 	if err != nil {
@@ -76,7 +86,7 @@ func TestSBOMScanFixtures(t *testing.T) {
 	// the go command go1.21 (UNKNOWN, counted as high), lodash (CRITICAL from
 	// its vector, not its LOW word), left-pad 1.0.0/1.1.0/1.3.0 (one finding,
 	// MEDIUM, no fix); the withdrawn x/net advisory is not reported.
-	mustMetrics(t, out.Metrics, map[string]float64{
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
 		"vulns.critical": 1, "vulns.high": 2, "vulns.medium": 1, "vulns.low": 1, "vulns.unknown": 1,
 		"vulns.total": 5, "vulns.fixable": 4, "vulns.accepted": 0, "sbom.components": 12,
 	}, 0)
@@ -133,9 +143,9 @@ func TestSBOMScanFixtures(t *testing.T) {
 
 func TestSBOMScanAllowList(t *testing.T) {
 	outDir := filepath.Join(t.TempDir(), "ci")
-	out, _, err := runScan(t, &activities.Activities{}, map[string]any{
-		"npmLockfiles": []any{"testdata/sbom/package-lock.json"},
-		"goModules":    []any{"testdata/sbom/vulnmod"},
+	out, _, err := runScan(t, sbomscan.New(sbomscan.Config{}), map[string]any{
+		"npmLockfiles": []any{"testdata/package-lock.json"},
+		"goModules":    []any{"testdata/vulnmod"},
 		"db":           fixtureVulnDB,
 		"unknownAs":    "none",
 		"outputDir":    outDir,
@@ -150,7 +160,7 @@ func TestSBOMScanAllowList(t *testing.T) {
 	}
 	// lodash is accepted by its CVE alias; the stdlib entry expired and
 	// counts again; the unknown one counts in no severity.
-	mustMetrics(t, out.Metrics, map[string]float64{
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
 		"vulns.critical": 0, "vulns.high": 1, "vulns.medium": 1, "vulns.low": 1, "vulns.unknown": 1,
 		"vulns.total": 4, "vulns.fixable": 3, "vulns.accepted": 1,
 	}, 0)
@@ -189,10 +199,10 @@ func TestSBOMScanSources(t *testing.T) {
 		with map[string]any
 		ids  []string
 	}{
-		{"existing CycloneDX and SPDX SBOMs", map[string]any{"sboms": []any{"testdata/sbom/cyclonedx.json"}}, []string{"GHSA-2099-leftpad-0001"}},
-		{"a zip of advisories", map[string]any{"npmLockfiles": []any{"testdata/sbom/package-lock.json"}, "db": "ZIP"},
+		{"existing CycloneDX and SPDX SBOMs", map[string]any{"sboms": []any{"testdata/cyclonedx.json"}}, []string{"GHSA-2099-leftpad-0001"}},
+		{"a zip of advisories", map[string]any{"npmLockfiles": []any{"testdata/package-lock.json"}, "db": "ZIP"},
 			[]string{"GHSA-2099-lodash-0001", "GHSA-2099-leftpad-0001"}},
-		{"goVersion overrides go.mod", map[string]any{"goModules": []any{"testdata/sbom/vulnmod/go.mod"}, "goVersion": "go1.21.5"},
+		{"goVersion overrides go.mod", map[string]any{"goModules": []any{"testdata/vulnmod/go.mod"}, "goVersion": "go1.21.5"},
 			[]string{"GO-2099-0101"}},
 	}
 	zipDir := t.TempDir()
@@ -205,7 +215,7 @@ func TestSBOMScanSources(t *testing.T) {
 			if with["db"] == "ZIP" {
 				with["db"] = zipFixtureDB(t, zipDir)
 			}
-			out, _, err := runScan(t, &activities.Activities{}, with)
+			out, _, err := runScan(t, sbomscan.New(sbomscan.Config{}), with)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -253,12 +263,12 @@ func TestSBOMScanInvalidParams(t *testing.T) {
 	}{
 		{"nothing to scan", map[string]any{}, "nothing to scan"},
 		{"missing go.mod", map[string]any{"goModules": []any{"testdata/nope"}}, "testdata/nope/go.mod"},
-		{"not a lockfile", map[string]any{"npmLockfiles": []any{"testdata/sbom/cyclonedx.json"}}, "not a package-lock.json"},
-		{"not an SBOM", map[string]any{"sboms": []any{"testdata/sbom/package-lock.json"}}, "neither a CycloneDX"},
-		{"bad expiry", map[string]any{"goModules": []any{"testdata/sbom/vulnmod"},
+		{"not a lockfile", map[string]any{"npmLockfiles": []any{"testdata/cyclonedx.json"}}, "not a package-lock.json"},
+		{"not an SBOM", map[string]any{"sboms": []any{"testdata/package-lock.json"}}, "neither a CycloneDX"},
+		{"bad expiry", map[string]any{"goModules": []any{"testdata/vulnmod"},
 			"allow": []any{map[string]any{"id": "X", "reason": "y", "expires": "next year"}}}, "allow[0].expires"},
-		{"bad goVersion", map[string]any{"goModules": []any{"testdata/sbom/vulnmod"}, "goVersion": "latest"}, "goVersion"},
-		{"no database", map[string]any{"goModules": []any{"testdata/sbom/vulnmod"}, "db": "testdata/no-such-db"}, "starter vulndb sync"},
+		{"bad goVersion", map[string]any{"goModules": []any{"testdata/vulnmod"}, "goVersion": "latest"}, "goVersion"},
+		{"no database", map[string]any{"goModules": []any{"testdata/vulnmod"}, "db": "testdata/no-such-db"}, "starter vulndb sync"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,16 +276,16 @@ func TestSBOMScanInvalidParams(t *testing.T) {
 			for k, v := range tt.with {
 				with[k] = v
 			}
-			_, err := runTask(t, activities.SBOMScanType, with)
-			mustKind(t, err, errInvalid, tt.fragment)
+			_, err := runTask(t, with)
+			tasktest.MustKind(t, err, tasktest.Invalid, tt.fragment)
 		})
 	}
 }
 
 func TestSBOMScanImagesWithoutSyft(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
-	_, err := runTask(t, activities.SBOMScanType, map[string]any{"images": []any{"alpine:3.20"}, "db": fixtureVulnDB})
-	mustKind(t, err, errInvalid, "syft is not installed")
+	_, err := runTask(t, map[string]any{"images": []any{"alpine:3.20"}, "db": fixtureVulnDB})
+	tasktest.MustKind(t, err, tasktest.Invalid, "syft is not installed")
 }
 
 // TestSBOMScanWithFakeSyftAndGrype puts shell scripts named syft and grype
@@ -292,11 +302,11 @@ func TestSBOMScanWithFakeSyftAndGrype(t *testing.T) {
 		}
 	}
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	out, _, err := runScan(t, &activities.Activities{}, map[string]any{"images": []any{"registry.example/app:1"}, "db": "grype"})
+	out, _, err := runScan(t, sbomscan.New(sbomscan.Config{}), map[string]any{"images": []any{"registry.example/app:1"}, "db": "grype"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustMetrics(t, out.Metrics, map[string]float64{"vulns.high": 1, "vulns.medium": 1, "vulns.total": 2, "vulns.fixable": 1, "sbom.components": 5}, 0)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"vulns.high": 1, "vulns.medium": 1, "vulns.total": 2, "vulns.fixable": 1, "sbom.components": 5}, 0)
 	if row := out.Tables[0].Rows[0]; row[0] != "GHSA-4374-p667-p6c8" || row[1] != "CVE-2023-39325" || row[4] != "HIGH 7.5" {
 		t.Errorf("grype finding row %q, want GHSA-4374-p667-p6c8 aliased CVE-2023-39325, HIGH 7.5 from the vector", row)
 	}
@@ -305,24 +315,21 @@ func TestSBOMScanWithFakeSyftAndGrype(t *testing.T) {
 	}
 }
 
-// TestSBOMScanCachesTheIndex scans twice with one Activities value: the
+// TestSBOMScanCachesTheIndex scans twice with one Scanner: the
 // second scan reuses the index the first built.
 func TestSBOMScanCachesTheIndex(t *testing.T) {
-	acts := &activities.Activities{}
-	with := map[string]any{"goModules": []any{"testdata/sbom/vulnmod"}, "db": fixtureVulnDB}
-	first, _, err := runScan(t, acts, with)
+	scanner := sbomscan.New(sbomscan.Config{})
+	with := map[string]any{"goModules": []any{"testdata/vulnmod"}, "db": fixtureVulnDB}
+	first, _, err := runScan(t, scanner, with)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, _, err := runScan(t, acts, with)
+	second, _, err := runScan(t, scanner, with)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(first.Output, "indexed in") || !strings.Contains(second.Output, "cached index") {
 		t.Errorf("first scan:\n%s\nsecond scan:\n%s\nwant the second to use the cached index", first.Output, second.Output)
-	}
-	if acts.Vulns == nil {
-		t.Error("Activities.Vulns not set after a scan")
 	}
 }
 
@@ -330,12 +337,12 @@ func TestSBOMScanCachesTheIndex(t *testing.T) {
 // golang.org/x/net, x/crypto and x/text versions against the real Go
 // vulnerability database. With goVersion set to the Go release govulncheck
 // ran with, it must report exactly the advisories govulncheck -scan module
-// reported (testdata/sbom/vulnmod/govulncheck-module.txt).
+// reported (testdata/vulnmod/govulncheck-module.txt).
 func TestVulnmodAgainstRealDatabase(t *testing.T) {
 	db := realGoVulnDB(t)
 	want := readIDList(t, filepath.Join(sbomFixtures, "vulnmod", "govulncheck-module.txt"))
-	out, _, err := runScan(t, &activities.Activities{}, map[string]any{
-		"goModules": []any{"testdata/sbom/vulnmod"}, "db": db, "goVersion": "go1.26.8",
+	out, _, err := runScan(t, sbomscan.New(sbomscan.Config{}), map[string]any{
+		"goModules": []any{"testdata/vulnmod"}, "db": db, "goVersion": "go1.26.8",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -354,7 +361,7 @@ func TestVulnmodAgainstRealDatabase(t *testing.T) {
 	// command of Go 1.21.0 add their advisories; GO-2023-2102 (HTTP/2
 	// rapid reset) affects both x/net and the standard library, and
 	// counts once.
-	out, _, err = runScan(t, &activities.Activities{}, map[string]any{"goModules": []any{"testdata/sbom/vulnmod"}, "db": db})
+	out, _, err = runScan(t, sbomscan.New(sbomscan.Config{}), map[string]any{"goModules": []any{"testdata/vulnmod"}, "db": db})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -394,8 +401,8 @@ func TestVulnmodMatchesGovulncheck(t *testing.T) {
 		t.Skipf("skipping: govulncheck cannot run offline here (modules not in the module cache?): %v", err)
 	}
 	goVersion, ids := govulncheckIDs(t, raw)
-	out, _, err := runScan(t, &activities.Activities{}, map[string]any{
-		"goModules": []any{"testdata/sbom/vulnmod"}, "db": db, "goVersion": goVersion,
+	out, _, err := runScan(t, sbomscan.New(sbomscan.Config{}), map[string]any{
+		"goModules": []any{"testdata/vulnmod"}, "db": db, "goVersion": goVersion,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -512,15 +519,15 @@ func readIDList(t *testing.T, file string) []string {
 // itself (≥ 10× faster) is measured in bench/sbom, not asserted here.
 func TestSBOMScanSecondScanFaster(t *testing.T) {
 	db := realGoVulnDB(t)
-	acts := &activities.Activities{}
-	with := map[string]any{"goModules": []any{"."}, "dir": "..", "db": db}
+	scanner := sbomscan.New(sbomscan.Config{})
+	with := map[string]any{"goModules": []any{"."}, "dir": filepath.Join("..", ".."), "db": db}
 	start := time.Now()
-	if _, _, err := runScan(t, acts, with); err != nil {
+	if _, _, err := runScan(t, scanner, with); err != nil {
 		t.Fatal(err)
 	}
 	first := time.Since(start)
 	start = time.Now()
-	out, _, err := runScan(t, acts, with)
+	out, _, err := runScan(t, scanner, with)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +538,7 @@ func TestSBOMScanSecondScanFaster(t *testing.T) {
 }
 
 func TestSBOMScanDeclarationAndExample(t *testing.T) {
-	decl, ok := all.Catalog()[activities.SBOMScanType]
+	decl, ok := all.Catalog()[sbomscan.Name]
 	if !ok {
 		t.Fatal("sbom-scan is not in the registry")
 	}
@@ -550,12 +557,12 @@ func TestSBOMScanDeclarationAndExample(t *testing.T) {
 			t.Errorf("metric %s not declared", m)
 		}
 	}
-	p, err := loadPlan(t, filepath.Join("..", "examples", "plans", "sbom.yaml"))
+	p, err := plan.Load(filepath.Join("..", "..", "examples", "plans", "sbom.yaml"), all.Catalog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if task := p.Spec.Phases[0].Tasks[0]; task.Uses != activities.SBOMScanType {
-		t.Errorf("examples/plans/sbom.yaml runs %s, want sbom-scan", task.Uses)
+	if first := p.Spec.Phases[0].Tasks[0]; first.Uses != sbomscan.Name {
+		t.Errorf("examples/plans/sbom.yaml runs %s, want sbom-scan", first.Uses)
 	}
 }
 
@@ -600,8 +607,8 @@ func TestSBOMScanOSVAPI(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	out, _, err := runScan(t, &activities.Activities{HTTPClient: srv.Client()}, map[string]any{
-		"npmLockfiles": []any{"testdata/sbom/package-lock.json"}, "goModules": []any{"testdata/sbom/vulnmod"}, "db": srv.URL,
+	out, _, err := runScan(t, sbomscan.New(sbomscan.Config{HTTPClient: srv.Client()}), map[string]any{
+		"npmLockfiles": []any{"testdata/package-lock.json"}, "goModules": []any{"testdata/vulnmod"}, "db": srv.URL,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -616,4 +623,16 @@ func TestSBOMScanOSVAPI(t *testing.T) {
 	if !strings.Contains(out.Output, "OSV API "+srv.URL) {
 		t.Errorf("output does not name the API:\n%s", out.Output)
 	}
+}
+
+// defaultFits checks a string default against its parameter's enum.
+func defaultFits(p plan.Param) error {
+	s, ok := p.Default.(string)
+	switch {
+	case p.Type != plan.TypeString || !ok:
+		return fmt.Errorf("default %v of a %s parameter: want a string", p.Default, p.Type)
+	case p.Enum != nil && !slices.Contains(p.Enum, s):
+		return fmt.Errorf("default %q is not one of %v", s, p.Enum)
+	}
+	return nil
 }
