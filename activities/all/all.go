@@ -11,6 +11,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/testresults"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
@@ -57,6 +58,7 @@ func Types(cfg Config) []task.Type {
 	}
 	types := legacy.Types()
 	// One line per task type package, in the order of the plan reference.
+	types = append(types, testresults.New(cfg.Logger).Type())
 	return types
 }
 
