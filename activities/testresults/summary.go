@@ -82,7 +82,11 @@ func (s *Summary) SlowestTime() float64 {
 // Failing is the number of failed and errored cases.
 func (s *Summary) Failing() int { return s.Failed + s.Errored }
 
+// maxName bounds the suite and test names a Summary lists.
+const maxName = 300
+
 func (s *Summary) add(c Case) {
+	c.Suite, c.Name = clip(c.Suite), clip(c.Name)
 	s.Total++
 	switch c.Status {
 	case StatusPassed:
@@ -247,4 +251,12 @@ func (s *Summary) addBulk(c Case, n int) {
 	case StatusErrored:
 		s.Errored += n
 	}
+}
+
+// clip cuts a name to maxName runes.
+func clip(name string) string {
+	if len(name) <= maxName {
+		return name
+	}
+	return message(name, maxName)
 }

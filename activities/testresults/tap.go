@@ -191,19 +191,22 @@ func (p *tapParser) closeLevel(d int, parent string) bool {
 	} else if parent != "" {
 		suite = joinSuite(p.suite(d-1), parent)
 	}
+	msg := func(format string, args ...any) string {
+		return message(fmt.Sprintf(format, args...), p.opt.MaxMessage)
+	}
 	switch {
 	case lv.planned < 0 && d == 0 && lv.count > 0:
 		p.s.addBulk(Case{Suite: suite, Name: "(plan)", Status: StatusErrored,
-			Message: fmt.Sprintf("no plan line: the TAP stream ended after %d tests without its 1..N", lv.count)}, 1)
+			Message: msg("no plan line: the TAP stream ended after %d %s without its 1..N", lv.count, plural(lv.count, "test", "tests"))}, 1)
 		return true
 	case lv.planned > lv.count:
 		missing := lv.planned - lv.count
 		p.s.addBulk(Case{Suite: suite, Name: fmt.Sprintf("(%d missing)", missing), Status: StatusFailed,
-			Message: fmt.Sprintf("the plan 1..%d names %d tests, %d ran", lv.planned, lv.planned, lv.count)}, missing)
+			Message: msg("the plan 1..%d names %d tests, %d ran", lv.planned, lv.planned, lv.count)}, missing)
 		return true
 	case lv.planned >= 0 && lv.planned < lv.count:
 		p.s.addBulk(Case{Suite: suite, Name: "(beyond the plan)", Status: StatusErrored,
-			Message: fmt.Sprintf("the plan 1..%d names %d tests, %d ran", lv.planned, lv.planned, lv.count)}, 1)
+			Message: msg("the plan 1..%d names %d %s, %d ran", lv.planned, lv.planned, plural(lv.planned, "test", "tests"), lv.count)}, 1)
 		return true
 	}
 	return lv.failed
