@@ -20,6 +20,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/testresults"
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
@@ -77,6 +78,7 @@ func Types(cfg Config) []task.Type {
 		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll}).Type())
 	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
+	types = append(types, testresults.New(cfg.Logger).Type())
 	return types
 }
 
