@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/staticanalysis"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/vulndb"
@@ -57,6 +58,7 @@ func Types(cfg Config) []task.Type {
 	}
 	types := legacy.Types()
 	// One line per task type package, in the order of the plan reference.
+	types = append(types, staticanalysis.New(cfg.Logger).Type())
 	return types
 }
 
