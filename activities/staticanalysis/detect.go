@@ -25,8 +25,8 @@ var Formats = []Format{FormatAuto, FormatSARIF, FormatCheckstyle, FormatTSC}
 // sniffBytes is how much of a file Detect looks at.
 const sniffBytes = 4096
 
-// Detect tells the format of r's content from its first bytes: a JSON
-// object is SARIF, XML is Checkstyle, a tsc diagnostic or summary line is
+// Detect tells the format of r's content from its first bytes: JSON is
+// SARIF, XML is Checkstyle, a tsc diagnostic or summary line is
 // tsc output. An empty file is refused: it is tsc output without errors,
 // or a tool that wrote nothing, and only format: tsc says which.
 func Detect(r *bufio.Reader) (Format, error) {
@@ -43,7 +43,7 @@ func Detect(r *bufio.Reader) (Format, error) {
 		return "", lineError(0, "empty file: with format auto an empty file is refused; set format: tsc if it is tsc output without errors")
 	}
 	switch trimmed[0] {
-	case '{':
+	case '{', '[':
 		return FormatSARIF, nil
 	case '<':
 		return FormatCheckstyle, nil

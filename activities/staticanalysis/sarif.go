@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"strings"
 )
@@ -20,8 +21,8 @@ const SARIFVersion = "2.1.0"
 type ParseError struct {
 	// Line is 1-based; 0 when unknown.
 	Line int
-	// Offset is the byte offset of the problem when Line is unknown; -1
-	// when neither is known.
+	// Offset is the byte offset of the problem when Line is unknown
+	// (past the end of the input: at its end); -1 when neither is known.
 	Offset int64
 	Msg    string
 }
@@ -76,7 +77,7 @@ func (p *sarifParser) wrap(err error) error {
 	case errors.As(err, &typeErr):
 		return &ParseError{Offset: typeErr.Offset, Msg: fmt.Sprintf("%s is a JSON %s, want %s", typeErr.Field, typeErr.Value, typeErr.Type)}
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		return &ParseError{Offset: p.dec.InputOffset(), Msg: "truncated JSON: the file ends inside the SARIF log"}
+		return &ParseError{Offset: math.MaxInt64, Msg: "truncated JSON: the file ends inside the SARIF log"}
 	}
 	return err
 }

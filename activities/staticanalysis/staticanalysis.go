@@ -128,7 +128,7 @@ func (a *Analyzer) Run(ctx context.Context, in task.Input) (task.Output, error) 
 		}
 		baseline = map[string]bool{}
 		task.Report(ctx, task.Progress{Done: 0, Message: "reading baseline " + r.display(baselineFile)})
-		err := r.read(ctx, baselineFile, FormatAuto, func(f Finding) error {
+		err := r.read(ctx, "baseline", baselineFile, FormatAuto, func(f Finding) error {
 			if f.BaselineState != BaselineAbsent {
 				baseline[f.Fingerprint] = true
 			}
@@ -142,7 +142,7 @@ func (a *Analyzer) Run(ctx context.Context, in task.Input) (task.Output, error) 
 	tally := NewTally(baseline, show)
 	for i, file := range files {
 		task.Report(ctx, task.Progress{Done: float64(i) / float64(len(files)), Message: "reading " + r.display(file)})
-		if err := r.read(ctx, file, format, func(f Finding) error { tally.Add(f); return nil }); err != nil {
+		if err := r.read(ctx, "findings file", file, format, func(f Finding) error { tally.Add(f); return nil }); err != nil {
 			return task.Output{}, err
 		}
 	}
@@ -176,29 +176,30 @@ func (r reader) display(file string) string {
 }
 
 // read parses one file, calling emit for each finding. Problems with the
-// file are InvalidParams errors naming it, and its line when known.
-func (r reader) read(ctx context.Context, file string, format Format, emit func(Finding) error) error {
+// file are InvalidParams errors naming it (as what: "findings file",
+// "baseline"), and its line when known.
+func (r reader) read(ctx context.Context, what, file string, format Format, emit func(Finding) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	name := r.display(file)
+	name := what + " " + r.display(file)
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
-		return task.InvalidParams("findings file %s: %v", name, err)
+		return task.InvalidParams("%s: %v", name, err)
 	}
 	if err != nil {
-		return fmt.Errorf("open findings file %s: %w", name, err)
+		return fmt.Errorf("open %s: %w", name, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("stat findings file %s: %w", name, err)
+		return fmt.Errorf("stat %s: %w", name, err)
 	}
 	if st.IsDir() {
-		return task.InvalidParams("findings file %s is a directory", name)
+		return task.InvalidParams("%s is a directory", name)
 	}
 	if st.Size() > r.maxSize {
-		return task.InvalidParams("findings file %s is %d bytes, more than maxFileSize (%d bytes)", name, st.Size(), r.maxSize)
+		return task.InvalidParams("%s is %d bytes, more than maxFileSize (%d bytes)", name, st.Size(), r.maxSize)
 	}
 	br := bufio.NewReaderSize(io.LimitReader(f, r.maxSize+1), 64*1024)
 	if format == FormatAuto {
@@ -223,7 +224,7 @@ func (r reader) parseError(f *os.File, name string, format Format, err error) er
 	var pe *ParseError
 	if !errors.As(err, &pe) {
 		if err != nil {
-			return fmt.Errorf("read findings file %s: %w", name, err)
+			return fmt.Errorf("read %s: %w", name, err)
 		}
 		return nil
 	}
@@ -241,7 +242,7 @@ func (r reader) parseError(f *os.File, name string, format Format, err error) er
 	if format != "" {
 		as = " (read as " + string(format) + ")"
 	}
-	return task.InvalidParams("findings file %s%s: %s", where, as, pe.Msg)
+	return task.InvalidParams("%s%s: %s", where, as, pe.Msg)
 }
 
 func summary(t *Tally, files []string, baseline string, display func(string) string) string {
