@@ -44,7 +44,7 @@ var Decl = plan.TaskType{
 		{Name: "baseline", Type: plan.TypeString, Doc: "An earlier findings file (SARIF, or any format above) to compare with: a finding is new when its fingerprint is not in it. The fingerprint is the result's first partialFingerprints value (then fingerprints), else a hash of its rule ID, file and message. Without a baseline, a SARIF result's own baselineState says whether it is new; a finding without one counts as new."},
 		{Name: "dir", Type: plan.TypeString, Doc: "Directory that relative paths in `files` and `baseline` start from; default: the worker's working directory. Finding paths below it are shown relative to it."},
 		{Name: "show", Type: plan.TypeInt, Default: defaultShow, Doc: "How many rules and findings the report lists (the findings most severe first, each level in the order read)."},
-		{Name: "maxFileSize", Type: plan.TypeBytes, Default: defaultMaxFileSize, Doc: "Largest file read. Files are streamed, one SARIF result or XML element at a time, keeping counts and the findings the report lists; what a file may still hold in memory at once is one SARIF result, a run's tool descriptor (rule IDs and levels), and a run's results that come before its tool descriptor."},
+		{Name: "maxFileSize", Type: plan.TypeBytes, Default: defaultMaxFileSize, Doc: "Largest file read. Files are streamed, one SARIF result or XML element at a time, keeping counts and the findings the report lists; what a file may still hold in memory at once is one SARIF result, a run's tool descriptor (rule IDs and levels), and a run's results that come before its tool descriptor; and the fingerprints of `baseline`."},
 	},
 	Metrics: []plan.Metric{
 		{Name: "findings.total", Unit: plan.UnitCount, Doc: "Findings of every level (SARIF level none included); suppressed results and results a baseline marks absent are not findings."},
@@ -202,6 +202,9 @@ func (r reader) read(ctx context.Context, what, file string, format Format, emit
 		return task.InvalidParams("%s is %d bytes, more than maxFileSize (%d bytes)", name, st.Size(), r.maxSize)
 	}
 	br := bufio.NewReaderSize(io.LimitReader(f, r.maxSize+1), 64*1024)
+	if bom, _ := br.Peek(3); string(bom) == "\ufeff" { // Windows tools write one
+		br.Discard(3)
+	}
 	if format == FormatAuto {
 		if format, err = Detect(br); err != nil {
 			return r.parseError(f, name, "", err)

@@ -234,6 +234,22 @@ func TestReport(t *testing.T) {
 	if !slices.Contains(locs, "src/chain.ts:4") {
 		t.Errorf("locations %q lack src/chain.ts:4", locs)
 	}
+	// A byte order mark is skipped.
+	for _, f := range []string{"eslint/eslint.sarif", "eslint/checkstyle.xml", "tsc/broken.txt"} {
+		data, err := os.ReadFile(filepath.Join("testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "bom-"+filepath.Base(f)), append([]byte("\ufeff"), data...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err = run(t, map[string]any{"files": []any{"bom-*"}, "dir": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"findings.files": 3, "findings.total": 14}, 0)
+
 	out, err = run(t, map[string]any{"files": []any{"tsc/clean.txt"}, "format": "tsc"})
 	if err != nil || len(out.Tables) != 0 {
 		t.Errorf("clean: tables %+v, err %v", out.Tables, err)
