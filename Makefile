@@ -89,6 +89,9 @@ deploy-check:
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./plan/
+	for f in FuzzSARIF FuzzCheckstyle FuzzTSC; do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 200x ./activities/staticanalysis/ || exit 1; \
+	done
 
 clean:
 	rm -rf out

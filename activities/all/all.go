@@ -18,6 +18,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/sbomscan"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
+	"github.com/shipshape-dev/shipshape/activities/staticanalysis"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/testresults"
@@ -79,6 +80,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
 	types = append(types, testresults.New(cfg.Logger).Type())
+	types = append(types, staticanalysis.New(cfg.Logger).Type())
 	return types
 }
 
