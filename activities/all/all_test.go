@@ -77,6 +77,22 @@ func defaultFits(p plan.Param) error {
 		if _, ok := p.Default.(int); !ok {
 			return fmt.Errorf("not an int")
 		}
+	case plan.TypeNumber:
+		switch p.Default.(type) {
+		case int, float64:
+		default:
+			return fmt.Errorf("not a number")
+		}
+	case plan.TypeBytes:
+		s, ok := p.Default.(string)
+		if _, err := plan.ParseBytes(s); !ok || err != nil {
+			return fmt.Errorf("not a size text")
+		}
+	case plan.TypeRate:
+		s, ok := p.Default.(string)
+		if _, err := plan.ParseRate(s); !ok || err != nil {
+			return fmt.Errorf("not a rate text")
+		}
 	default:
 		return fmt.Errorf("no default expected for a %s", p.Type)
 	}
