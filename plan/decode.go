@@ -21,6 +21,9 @@ type decoder struct {
 	// bad marks nodes already reported (a custom tag, an undefined var), so
 	// that reading them later does not add a second error for one mistake.
 	bad map[*yaml.Node]bool
+	// fromVars marks the scalars that ${vars.…} references were
+	// substituted into.
+	fromVars map[*yaml.Node]bool
 	// incomplete marks mappings with a merge key (reported): fields they
 	// lack may be in the merged mapping, so none is reported missing.
 	incomplete map[*yaml.Node]bool

@@ -42,6 +42,7 @@ func Parse(file string, data []byte, catalog Catalog, overrides map[string]strin
 		file:       file,
 		catalog:    catalog,
 		bad:        map[*yaml.Node]bool{},
+		fromVars:   map[*yaml.Node]bool{},
 		incomplete: map[*yaml.Node]bool{},
 		size:       len(data),
 		maxSize:    maxExpandedSize(len(data)),

@@ -247,3 +247,24 @@ func (d *decoder) readLimits(n *yaml.Node) Limits {
 	}
 	return l
 }
+
+// checkShellScripts refuses ${vars.…} in a shell script (a
+// SafetyShellScript value of a task whose shell parameter is true): the
+// argv form passes values as arguments, never as code, but a script is
+// code, and a var (or `--set`) substituted into it would run.
+func (d *decoder) checkShellScripts(values []guarded, params map[string]any) {
+	if shell, _ := params["shell"].(bool); !shell {
+		return
+	}
+	for _, g := range values {
+		if g.safety != SafetyShellScript {
+			continue
+		}
+		for i, item := range deref(g.node).Content {
+			if d.fromVars[deref(item)] {
+				d.errorf(item, index(g.path, i), "${vars.…} in a shell script would run the var's value as shell code: "+
+					"pass it as an environment variable instead (env: {NAME: \"${vars.NAME}\"}) and write \"$NAME\" in the script")
+			}
+		}
+	}
+}

@@ -100,3 +100,58 @@ spec:
 		})
 	}
 }
+
+// TestShellScriptSafety: a var (from the plan or --set) may reach a
+// command as an argument or an environment variable, never inside a shell
+// script, where `main; touch FILE #` would run (issue 21, finding 5).
+func TestShellScriptSafety(t *testing.T) {
+	catalog := plan.NewCatalog(plan.TaskType{
+		Name:    "run",
+		Summary: "Runs a program.",
+		Params: []plan.Param{
+			{Name: "argv", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyShellScript, Doc: "Program and arguments, or the script."},
+			{Name: "shell", Type: plan.TypeBool, Default: false, Doc: "Run argv[0] with sh -c."},
+			{Name: "env", Type: plan.TypeStringMap, Doc: "Environment."},
+		},
+		Metrics: []plan.Metric{{Name: "exit", Unit: plan.UnitCount, Doc: "Exit code."}},
+	})
+	plan := func(with string) string {
+		return `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: build}
+spec:
+  vars: {branch: main}
+  phases:
+    - name: p
+      tasks:
+        - {name: t, uses: run, with: ` + with + `}
+`
+	}
+	tests := []struct {
+		name, with, wantErr string
+	}{
+		{name: "var in a script", with: `{shell: true, argv: ["git checkout ${vars.branch}"]}`,
+			wantErr: "build.yaml:9:59: phases[0].tasks[0].with.argv[0]: ${vars.…} in a shell script would run the var's value as shell code"},
+		{name: "var as an argument", with: `{argv: [git, checkout, "${vars.branch}"]}`},
+		{name: "var in the environment of a script", with: `{shell: true, argv: ['git checkout "$BRANCH"'], env: {BRANCH: "${vars.branch}"}}`},
+		{name: "a literal ${ in a script", with: `{shell: true, argv: ["echo $${HOME}"]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := planParse(t, plan(tt.with), catalog, map[string]string{"branch": "main; touch FILE #"})
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Parse: %v", err)
+			case tt.wantErr != "" && err == nil:
+				t.Fatalf("Parse accepted %s, want %q", tt.with, tt.wantErr)
+			case tt.wantErr != "" && !strings.HasPrefix(err.Error(), tt.wantErr):
+				t.Errorf("error\n%v\nwant it to start with\n%s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func planParse(t *testing.T, doc string, catalog plan.Catalog, overrides map[string]string) (*plan.Plan, error) {
+	t.Helper()
+	return plan.Parse("build.yaml", []byte(doc), catalog, overrides)
+}

@@ -94,6 +94,11 @@ const (
 	// SafetyConcurrency: the value (an int) is at most
 	// spec.limits.maxConcurrency.
 	SafetyConcurrency Safety = "concurrency"
+	// SafetyShellScript: the value (a list of strings) is shell code when
+	// the task's `shell` parameter is true, so it may not hold anything
+	// substituted from ${vars.…} (a plan's vars or `--set`): a value would
+	// run as code. Vars reach a script as environment variables instead.
+	SafetyShellScript Safety = "shell-script"
 )
 
 // Param declares one parameter of a task type.

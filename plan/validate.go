@@ -204,6 +204,7 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
 			t.With = params
 		}
 		d.checkSafety(d.guards, safetyParams(tt, SafetyAllowHosts))
+		d.checkShellScripts(d.guards, params)
 		d.guards = nil
 		if valid && tt.Check != nil {
 			d.checkParams(tt, with, n, join(path, "with"), params)

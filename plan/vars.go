@@ -151,6 +151,9 @@ func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]
 			d.bad[n] = true
 			return
 		}
+		if strings.Contains(strings.ReplaceAll(n.Value, "$${", ""), "${") {
+			d.fromVars[n] = true
+		}
 		n.Value = value
 	case yaml.MappingNode:
 		for i := 0; i+1 < len(n.Content); i += 2 {

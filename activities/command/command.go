@@ -63,7 +63,7 @@ var Decl = plan.TaskType{
 	Name:    Name,
 	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS.",
 	Params: []plan.Param{
-		{Name: "argv", Type: plan.TypeStringList, Required: true, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH). With `shell: true`, exactly one string: the shell script."},
+		{Name: "argv", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyShellScript, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH); `${vars.…}` values reach it as arguments, never as code. With `shell: true`, exactly one string: the shell script, which may not contain `${vars.…}` (a value would run as code): pass vars in `env` and write `\"$NAME\"` in the script."},
 		{Name: "shell", Type: plan.TypeBool, Default: false, Doc: "Run the single string of `argv` with `/bin/sh -c`."},
 		{Name: "env", Type: plan.TypeStringMap, Doc: "Environment variables added to the worker's environment."},
 		{Name: "dir", Type: plan.TypeString, Doc: "Working directory; default: the worker's."},
