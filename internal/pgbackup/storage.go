@@ -57,6 +57,9 @@ func parse(raw string) (location, error) {
 	}
 	switch u.Scheme {
 	case "file":
+		if u.User != nil {
+			return location{}, fmt.Errorf("a file URL has no credentials (file:///dir)")
+		}
 		if u.Host != "" && u.Host != "localhost" {
 			return location{}, fmt.Errorf("a file URL names a local path (file:///dir)")
 		}

@@ -19,6 +19,10 @@ func TestCheckAndOpen(t *testing.T) {
 		"gs://bucket/prefix":        `unknown scheme "gs"`,
 		"s3://bucket/p?sse=none":    "sse",
 		"azblob://acct":             "want azblob://account/container",
+		// Credentials never go in a storage URL (issue 21, finding 7).
+		"file://user:pw@/var/backups":                               "no credentials",
+		"s3://bucket/p?endpoint=http://user:pw@127.0.0.1:9000":      "credentials do not belong",
+		"azblob://acct/c/p?endpoint=http://user:pw@127.0.0.1:10000": "credentials do not belong",
 	} {
 		err := pgbackup.Check(raw)
 		if msg == "" && err != nil || msg != "" && (err == nil || !strings.Contains(err.Error(), msg)) {

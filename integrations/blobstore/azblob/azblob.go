@@ -72,6 +72,9 @@ func ParseURL(raw string) (Options, error) {
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
 				return Options{}, fmt.Errorf("azblob url: endpoint %q: want http(s)://host[:port][/account]", v)
 			}
+			if e.User != nil {
+				return Options{}, fmt.Errorf("azblob url: endpoint: credentials do not belong in the URL; use the environment or config files")
+			}
 			o.Endpoint = v
 		case "blockSize":
 			n, err := strconv.ParseInt(v, 10, 64)

@@ -94,6 +94,9 @@ func ParseURL(raw string) (Options, error) {
 			if err != nil || (e.Scheme != "http" && e.Scheme != "https") || e.Host == "" {
 				return Options{}, fmt.Errorf("s3 url: endpoint %q: want http(s)://host[:port]", v)
 			}
+			if e.User != nil {
+				return Options{}, fmt.Errorf("s3 url: endpoint: credentials do not belong in the URL; use the environment or config files")
+			}
 			o.Endpoint = v
 		case "pathStyle":
 			b, err := strconv.ParseBool(v)
