@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
 export SHIPSHAPE_TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-sbom bench-drill fuzz clean
+.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-sbom bench-drill fuzz chaos clean
 
 build:
 	$(GO) build -o $(BIN)/starter ./cmd/starter
@@ -87,11 +87,25 @@ deploy-check:
 	cd deploy/validate && $(GO) test -count=1 ./...
 	@if command -v kubectl >/dev/null; then kubectl kustomize deploy/kubernetes >/dev/null && echo "kustomize build ok"; fi
 
+# Every fuzz target of the repository, each for FUZZTIME (corpora under
+# each package's testdata/fuzz); the plan parser longer, as it reads what
+# users write.
+FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./plan/
-	for f in FuzzSARIF FuzzCheckstyle FuzzTSC; do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s -fuzzminimizetime 200x ./activities/staticanalysis/ || exit 1; \
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s -fuzzminimizetime 200x ./plan/
+	@for pkg in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for f in $$(grep -h '^func Fuzz' $$pkg/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			[ "$$pkg/$$f" = "./plan/FuzzParse" ] && continue; \
+			echo ">> $$pkg $$f"; \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x $$pkg || exit 1; \
+		done; \
 	done
+
+# The fault campaign (docs/reliability.md): real Temporal, NATS and worker
+# processes, faults at random moments, 20 runs per scenario, one line of
+# figures each. CI runs the same tests with 3 runs each.
+chaos: temporal
+	SHIPSHAPE_CHAOS_RUNS=$${SHIPSHAPE_CHAOS_RUNS:-20} $(GO) test -tags integration -count=1 -timeout 60m -run '^TestChaos' -v ./cmd/starter/ | grep -E '^(worker-kill|nats-kill|temporal-kill|scale):|^(ok|FAIL|--- FAIL)'
 
 clean:
 	rm -rf out

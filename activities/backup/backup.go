@@ -121,6 +121,16 @@ func (b *Backup) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		return task.Output{}, err
 	}
 	started := time.Now().UTC()
+	// Effectively once per task: an attempt that runs again after its
+	// worker died once the backup was complete (manifest written) finds
+	// that backup and reports it, rather than storing a second one.
+	if done, err := finished(ctx, store, src.Database, in); err != nil {
+		return task.Output{}, err
+	} else if done != nil {
+		out := backupOutput(done, store.String(), started, nil)
+		out.Output = "an earlier attempt of this task stored it: " + out.Output
+		return out, nil
+	}
 
 	conn, err := src.Connect(ctx)
 	if err != nil {
@@ -264,6 +274,21 @@ func (b *Backup) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		b.logger.Warn("retention failed", "store", store.String(), "error", err)
 	}
 	return out, nil
+}
+
+// finished returns the complete backup an earlier attempt of this task
+// (same run, same phase and task) stored, if any.
+func finished(ctx context.Context, store pgbackup.Store, database string, in task.Input) (*pgbackup.Manifest, error) {
+	all, err := pgbackup.List(ctx, store, database)
+	if err != nil {
+		return nil, fmt.Errorf("list the backups of %s in %s: %w", database, store, err)
+	}
+	for _, m := range all {
+		if m.Run == in.RunID && m.Task == in.Phase+"/"+in.Task {
+			return m, nil
+		}
+	}
+	return nil, nil
 }
 
 func applyRetention(ctx context.Context, store pgbackup.Store, database string, r pgbackup.Retention) ([]string, error) {

@@ -188,3 +188,38 @@ func TestBackupRefusesBadSource(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestBackupOncePerTask: an attempt of the same task that runs again after
+// the backup was stored (its worker died before it reported) stores no
+// second backup; it reports the first. Another task stores its own.
+func TestBackupOncePerTask(t *testing.T) {
+	c := pgtest.Start(t, "test/backup-once")
+	src := pgtest.CreateDB(t, c, "app")
+	pgtest.Seed(t, src, 1)
+	storeDir := t.TempDir()
+	with := map[string]any{"source": src, "storage": storeDir}
+	first, err := run(t, with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := run(t, with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := file.New(storeDir)
+	list, err := pgbackup.List(context.Background(), store, "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || !strings.Contains(again.Output, "an earlier attempt of this task stored it") ||
+		again.Metrics["backup.size"] != first.Metrics["backup.size"] {
+		t.Fatalf("%d backups after a repeated attempt, output %q: want the first one reported", len(list), again.Output)
+	}
+	other := &tasktest.Runner{Types: []task.Type{backup.New(slog.New(slog.DiscardHandler), nil).Type()}, Task: "another"}
+	if _, err := other.Run(t, backup.Name, with); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ = pgbackup.List(context.Background(), store, "app"); len(list) != 2 {
+		t.Fatalf("%d backups after another task, want 2", len(list))
+	}
+}
