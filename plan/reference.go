@@ -275,7 +275,9 @@ func Reference(c Catalog) string {
 	p("- score = 100 × earned weight / total weight of all gates (100 when the plan has no gates).\n")
 	p("- The run passes when its score is at least `scoring.pass` (default %d), is a warning when it is at least `scoring.warning` (default %d), and fails below that.\n", defaultPassScore, defaultWarningScore)
 	p("- A task that errors, after its retries, fails all its gates; a metric the task did not report fails its gate.\n")
-	p("- Whatever the score, the run fails when a key gate fails, when a task without gates errors, or when an approval is rejected (or times out).\n\n")
+	p("- Whatever the score, the run fails when a key gate fails, when a task without gates errors, or when an approval is rejected (or times out).\n")
+	p("- A run whose score passes ends `warning` when a key gate met only its `warning` threshold. Keptn lets such a run pass; Shipshape does not: a key gate is one the release must meet, and coverage at 58 %% against a key gate of `pass: \">= 80%%\"`, `warning: \">= 50%%\"` must not hide in a score of 92. The run's `error` names that gate.\n")
+	p("- Gates of tasks that never ran (their phase was skipped because one it needs failed, was rejected or cancelled) are `skipped` — not run, which is not the same as failed: they earn nothing, and the run's `notRun` says what share of the weight they carried.\n\n")
 
 	p("## Task types\n\n")
 	names := c.Names()

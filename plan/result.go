@@ -44,7 +44,11 @@ type RunResult struct {
 	FinishedAt time.Time         `json:"finishedAt,omitzero"`
 	// Error explains a run that ended without a verdict of its gates
 	// (cancelled, a key gate failed, a phase rejected).
-	Error  string        `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
+	// NotRun is the share of the gates' weight that never ran (their task
+	// was skipped or cancelled), 0 to 100: the score counts it as earned
+	// by none, and says how much of it there was.
+	NotRun float64       `json:"notRun,omitempty"`
 	Phases []PhaseResult `json:"phases"`
 }
 

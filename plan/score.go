@@ -46,6 +46,18 @@ func FailGates(gates []Gate, reason string) []GateResult {
 	return out
 }
 
+// SkipGates returns the gates of a task that was never reached (its phase
+// was skipped): "not run", distinct from failed, with the reason given.
+// The score counts them as earning nothing, and RunResult.NotRun says how
+// much weight they carried.
+func SkipGates(gates []Gate, reason string) []GateResult {
+	out := FailGates(gates, reason)
+	for i := range out {
+		out[i].Status = StatusSkipped
+	}
+	return out
+}
+
 // TaskStatus is a finished task's status: error if it failed, otherwise the
 // worst status of its gates (pass when it has none).
 func TaskStatus(gates []GateResult, taskErr string) Status {
@@ -73,8 +85,12 @@ func worst(gates []GateResult) Status {
 // score = 100 × earned / total weight (100 when there are no gates). The
 // result is pass, warning or fail against the plan's scoring, except that a
 // run fails whatever its score when a key gate failed, a task errored
-// without gates to carry the failure, or an approval was rejected. Reason
-// says why a run failed despite its score; it is empty otherwise.
+// without gates to carry the failure, or an approval was rejected; and a
+// run whose score passes is capped at warning when a key gate met only its
+// warning threshold (Keptn lets such a run pass: a key gate is one the
+// release must meet, and meeting its warning only is not meeting it).
+// Reason says why the result is not what the score alone gives; it is
+// empty otherwise. Gates that never ran (skipped) earn nothing.
 //
 // The score is always finite, whatever the weights: a weight that is not a
 // positive number (validation refuses those) counts as 0, and when the
@@ -118,7 +134,47 @@ func Score(r *RunResult) (score float64, result Status, reason string) {
 	default:
 		result = StatusFail
 	}
+	if result == StatusPass {
+		if g, where, ok := keyWarning(r); ok {
+			result, reason = StatusWarning, fmt.Sprintf("key gate %s of %s met only its warning threshold (%s)", g.Metric, where, g.Warning)
+		}
+	}
 	return score, result, reason
+}
+
+// keyWarning finds the first key gate that met only its warning threshold.
+func keyWarning(r *RunResult) (GateResult, string, bool) {
+	for _, ph := range r.Phases {
+		for _, t := range ph.Tasks {
+			for _, g := range t.Gates {
+				if g.Key && g.Status == StatusWarning {
+					return g, ph.Name + "/" + t.Name, true
+				}
+			}
+		}
+	}
+	return GateResult{}, "", false
+}
+
+// NotRun is the share of a run's gate weight whose gates never ran
+// (skipped), 0 to 100.
+func NotRun(r *RunResult) float64 {
+	var skipped, total float64
+	for _, ph := range r.Phases {
+		for _, t := range ph.Tasks {
+			for _, g := range t.Gates {
+				w := weight(g.Weight)
+				total += w
+				if g.Status == StatusSkipped {
+					skipped += w
+				}
+			}
+		}
+	}
+	if total <= 0 || math.IsInf(total, 0) || math.IsNaN(total) {
+		return 0
+	}
+	return math.Round(100*skipped/total*100) / 100
 }
 
 // percent is 100 × earned / total, to two decimals; 100 when total is 0.

@@ -45,8 +45,14 @@ func TestScore(t *testing.T) {
 			gate(plan.StatusPass, 9, false), gate(plan.StatusFail, 1, false)))), 90, plan.StatusPass, false},
 		{"failed key gate fails whatever the score", runOf(std, phaseOf(plan.StatusFail, taskOf(plan.StatusFail,
 			gate(plan.StatusPass, 99, false), gate(plan.StatusFail, 1, true)))), 99, plan.StatusFail, true},
-		{"key gate at warning does not fail", runOf(std, phaseOf(plan.StatusWarning, taskOf(plan.StatusWarning,
-			gate(plan.StatusPass, 9, false), gate(plan.StatusWarning, 1, true)))), 95, plan.StatusPass, false},
+		// Keptn would pass this run; a key gate met only at its warning
+		// threshold caps it at warning, saying which (issue 22).
+		{"key gate at warning caps the run at warning", runOf(std, phaseOf(plan.StatusWarning, taskOf(plan.StatusWarning,
+			gate(plan.StatusPass, 9, false), gate(plan.StatusWarning, 1, true)))), 95, plan.StatusWarning, true},
+		{"key gate at warning in a warning run stays a warning", runOf(std, phaseOf(plan.StatusWarning, taskOf(plan.StatusWarning,
+			gate(plan.StatusPass, 3, false), gate(plan.StatusWarning, 1, true)))), 87.5, plan.StatusWarning, false},
+		{"skipped gates earn nothing", runOf(std, phaseOf(plan.StatusPass, taskOf(plan.StatusPass, gate(plan.StatusPass, 3, false))),
+			phaseOf(plan.StatusSkipped, taskOf(plan.StatusSkipped, gate(plan.StatusSkipped, 1, false)))), 75, plan.StatusWarning, false},
 		{"errored task without gates fails the run", runOf(std, phaseOf(plan.StatusError, taskOf(plan.StatusError))), 100, plan.StatusFail, true},
 		{"rejected approval fails the run", runOf(std, phaseOf(plan.StatusPass, taskOf(plan.StatusPass, gate(plan.StatusPass, 1, false))),
 			plan.PhaseResult{Name: "go-live", Status: plan.StatusRejected}), 100, plan.StatusFail, true},
@@ -136,5 +142,22 @@ func TestEvaluateGates(t *testing.T) {
 	}
 	if s := plan.TaskStatus(got, ""); s != plan.StatusFail {
 		t.Errorf("TaskStatus = %s, want fail (worst gate)", s)
+	}
+}
+
+// TestNotRun: the share of the weight whose gates never ran.
+func TestNotRun(t *testing.T) {
+	r := runOf(plan.Scoring{Pass: 90, Warning: 75},
+		phaseOf(plan.StatusFail, taskOf(plan.StatusFail, gate(plan.StatusPass, 2, false), gate(plan.StatusFail, 1, false))),
+		phaseOf(plan.StatusSkipped, taskOf(plan.StatusSkipped, gate(plan.StatusSkipped, 1, false))))
+	if got := plan.NotRun(r); got != 25 {
+		t.Errorf("NotRun = %v, want 25", got)
+	}
+	if got := plan.NotRun(runOf(plan.Scoring{})); got != 0 {
+		t.Errorf("NotRun of a run without gates = %v, want 0", got)
+	}
+	skipped := plan.SkipGates([]plan.Gate{{Metric: "m", Weight: 1}}, "skipped: phase a was rejected")
+	if len(skipped) != 1 || skipped[0].Status != plan.StatusSkipped || skipped[0].Reason != "skipped: phase a was rejected" {
+		t.Errorf("SkipGates = %+v", skipped)
 	}
 }

@@ -75,6 +75,8 @@ type htmlView struct {
 	Findings   []htmlTable
 	Artifacts  []htmlArtifact
 	GateCounts string
+	// Reasons say why the run is not a clean pass, most important first.
+	Reasons []string
 }
 
 type htmlPhase struct {
@@ -178,12 +180,19 @@ func buildHTMLView(r *plan.RunResult, opts HTMLOptions) *htmlView {
 		}
 	}
 	var parts []string
-	for _, s := range []plan.Status{plan.StatusPass, plan.StatusWarning, plan.StatusFail} {
+	for _, s := range []plan.Status{plan.StatusPass, plan.StatusWarning, plan.StatusFail, plan.StatusSkipped} {
 		if counts[s] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+			label := string(s)
+			if s == plan.StatusSkipped {
+				label = "not run"
+			}
+			parts = append(parts, fmt.Sprintf("%d %s", counts[s], label))
 		}
 	}
 	v.GateCounts = strings.Join(parts, ", ")
+	if r.Result.Done() {
+		v.Reasons = Reasons(r)
+	}
 	return v
 }
 
@@ -575,6 +584,7 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 <p class="facts">{{range $i, $f := .Facts}}{{if $i}} · {{end}}{{$f}}{{end}}</p>
 {{with .Labels}}<p class="facts">{{range .}}<span class="label">{{.}}</span>{{end}}</p>{{end}}
 {{with .Run.Error}}<div class="error" id="run-error">{{.}}</div>{{end}}
+{{with .Reasons}}<ul id="verdict-reasons" class="reasons">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 </div>
 </header>
 

@@ -43,6 +43,13 @@ func writeHeadline(b *bytes.Buffer, r *plan.RunResult) {
 	if r.Error != "" {
 		fmt.Fprintf(b, "> %s\n\n", escapeText(r.Error))
 	}
+	if reasons := Reasons(r); len(reasons) > 0 && r.Result.Done() {
+		b.WriteString("Why:\n\n")
+		for _, why := range reasons {
+			fmt.Fprintf(b, "- %s\n", escapeText(why))
+		}
+		b.WriteString("\n")
+	}
 	facts := []string{"Run " + codeSpan(r.RunID), "plan " + codeSpan(r.Plan)}
 	if !r.StartedAt.IsZero() {
 		facts = append(facts, "started "+formatTime(r.StartedAt))

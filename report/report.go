@@ -145,3 +145,67 @@ func valueText(g plan.GateResult) string {
 	}
 	return FormatValue(g.Metric, *g.Value)
 }
+
+// maxReasons bounds the reasons a report opens with; the rest are counted.
+const maxReasons = 8
+
+// Reasons says why a run is not a clean pass, in the words a report opens
+// with, most important first: key gates that failed, then key gates that
+// met only their warning threshold, phases rejected and tasks that errored
+// without gates, other failed gates, other warnings, and the share of the
+// weight that never ran. A clean pass has none.
+func Reasons(r *plan.RunResult) []string {
+	var keyFail, keyWarn, broken, fail, warn []string
+	for _, ph := range r.Phases {
+		if ph.Status == plan.StatusRejected {
+			broken = append(broken, fmt.Sprintf("phase %s was rejected%s", ph.Name, suffix(": ", ph.Reason)))
+		}
+		for _, t := range ph.Tasks {
+			where := ph.Name + "/" + t.Name
+			if len(t.Gates) == 0 && (t.Status == plan.StatusError || t.Status == plan.StatusCancelled) {
+				broken = append(broken, fmt.Sprintf("task %s ended %s%s", where, t.Status, suffix(": ", oneLine(t.Error))))
+			}
+			for _, g := range t.Gates {
+				line := fmt.Sprintf("%s of %s: %s, %s", g.Metric, where, valueText(g), gateTarget(g))
+				if g.Status == plan.StatusFail && g.Reason != "" {
+					line = fmt.Sprintf("%s of %s: %s", g.Metric, where, g.Reason)
+				}
+				switch {
+				case g.Key && g.Status == plan.StatusFail:
+					keyFail = append(keyFail, "key gate failed: "+line)
+				case g.Key && g.Status == plan.StatusWarning:
+					keyWarn = append(keyWarn, "key gate only at warning: "+line)
+				case g.Status == plan.StatusFail:
+					fail = append(fail, "gate failed: "+line)
+				case g.Status == plan.StatusWarning:
+					warn = append(warn, "gate at warning: "+line)
+				}
+			}
+		}
+	}
+	all := slices.Concat(keyFail, keyWarn, broken, fail, warn)
+	if len(all) > maxReasons {
+		n := len(all) - maxReasons
+		all = append(all[:maxReasons], fmt.Sprintf("and %d more", n))
+	}
+	if r.NotRun > 0 {
+		all = append(all, fmt.Sprintf("%s%% of the gates' weight never ran (skipped phases)", formatScore(r.NotRun)))
+	}
+	return all
+}
+
+// gateTarget is what a gate wanted: "want < 200ms (warning < 500ms)".
+func gateTarget(g plan.GateResult) string {
+	s := "want " + g.Pass
+	if g.Warning != "" {
+		s += " (warning " + g.Warning + ")"
+	}
+	return s
+}
+
+func suffix(sep, s string) string {
+	if s == "" {
+		return ""
+	}
+	return sep + s
+}

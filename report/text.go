@@ -39,6 +39,7 @@ func TextWith(w io.Writer, r *plan.RunResult, opts TextOptions) error {
 	}
 	p := textPrinter{color: opts.Color}
 	p.headline(r)
+	p.verdict(r)
 	p.phases(r)
 	p.result(r)
 	return writeAll(w, &p.b)
@@ -91,6 +92,20 @@ func (p *textPrinter) headline(r *plan.RunResult) {
 		parts = append(parts, "took "+formatDuration(d))
 	}
 	p.b.WriteString(strings.Join(parts, " · ") + "\n\n")
+}
+
+// verdict opens the report with the result and why: the gates that failed
+// or warned, key gates first (Reasons), before any detail. A run still
+// going has no verdict yet.
+func (p *textPrinter) verdict(r *plan.RunResult) {
+	if !r.Result.Done() {
+		return
+	}
+	p.result(r)
+	for _, why := range Reasons(r) {
+		p.b.WriteString("  - " + why + "\n")
+	}
+	p.b.WriteString("\n")
 }
 
 // taskRow is one task line, cell by cell, before padding.

@@ -191,7 +191,7 @@ func (r *run) skip(ctx workflow.Context, pr *plan.PhaseResult, ph plan.Phase, wh
 	for j, t := range ph.Tasks {
 		tr := &pr.Tasks[j]
 		tr.Status = plan.StatusSkipped
-		tr.Gates = plan.FailGates(t.Gates, pr.Reason)
+		tr.Gates = plan.SkipGates(t.Gates, pr.Reason)
 	}
 	r.pub.Emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status), Reason: pr.Reason})
 }
@@ -407,6 +407,7 @@ func (r *run) finish(ctx workflow.Context, cancelled bool) {
 	res.FinishedAt = workflow.Now(ctx).UTC()
 	score, result, reason := plan.Score(res)
 	res.Score, res.Result, res.Error = score, result, reason
+	res.NotRun = plan.NotRun(res)
 	if cancelled {
 		res.Result, res.Error = plan.StatusFail, "run cancelled"
 	}
