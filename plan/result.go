@@ -85,7 +85,10 @@ type TaskResult struct {
 	// Metrics maps metric names to values in base units (seconds, bytes,
 	// ratios from 0 to 1, counts).
 	Metrics map[string]float64 `json:"metrics"`
-	Gates   []GateResult       `json:"gates"`
+	// Units are the units of metrics whose task said them (a command's
+	// own metrics); reports show those values in their unit.
+	Units map[string]Unit `json:"units,omitempty"`
+	Gates []GateResult    `json:"gates"`
 	// Output is the tail of what the task printed, when it prints.
 	Output string `json:"output,omitempty"`
 	// Tables are breakdowns for the report (per-package coverage, …).
@@ -101,7 +104,9 @@ type GateResult struct {
 	Value   *float64 `json:"value"` // null when the task did not report the metric
 	Pass    string   `json:"pass"`
 	Warning string   `json:"warning,omitempty"`
-	Status  Status   `json:"status"`
+	// Unit is the metric's unit when its task said it.
+	Unit   Unit   `json:"unit,omitempty"`
+	Status Status `json:"status"`
 	Weight  float64  `json:"weight"`
 	Key     bool     `json:"key"`
 	Reason  string   `json:"reason,omitempty"`

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 // valueKind is how a metric's value reads to a person.
@@ -78,6 +80,22 @@ func FormatValue(metric string, v float64) string {
 		return formatPercent(v)
 	}
 	return formatNumber(v)
+}
+
+// FormatUnit formats a value in unit (a metric's unit as its task said
+// it), or as FormatValue infers it from the name when unit is empty.
+func FormatUnit(metric string, unit plan.Unit, v float64) string {
+	switch unit {
+	case plan.UnitSeconds:
+		return formatSeconds(v)
+	case plan.UnitBytes:
+		return formatBytes(v)
+	case plan.UnitRatio:
+		return formatPercent(v)
+	case plan.UnitCount:
+		return formatNumber(v)
+	}
+	return FormatValue(metric, v)
 }
 
 // kindOf applies valueRules to a metric name.

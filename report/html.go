@@ -332,7 +332,7 @@ func recoveryOf(phase string, t plan.TaskResult) (htmlRecovery, bool) {
 	}
 	for _, m := range slices.Sorted(maps.Keys(t.Metrics)) {
 		if isRecoveryMetric(m) && !seen[m] {
-			rec.Figures = append(rec.Figures, htmlFigure{Label: m, Value: FormatValue(m, t.Metrics[m])})
+			rec.Figures = append(rec.Figures, htmlFigure{Label: m, Value: FormatUnit(m, t.Units[m], t.Metrics[m])})
 		}
 	}
 	return rec, len(rec.Figures) > 0

@@ -143,7 +143,7 @@ func valueText(g plan.GateResult) string {
 	if g.Value == nil {
 		return "not reported"
 	}
-	return FormatValue(g.Metric, *g.Value)
+	return FormatUnit(g.Metric, g.Unit, *g.Value)
 }
 
 // maxReasons bounds the reasons a report opens with; the rest are counted.

@@ -191,7 +191,7 @@ func (p *textPrinter) taskRow(t plan.TaskResult) taskRow {
 		names := slices.Sorted(maps.Keys(t.Metrics))
 		var shown []string
 		for _, m := range names[:min(len(names), maxTextMetrics)] {
-			shown = append(shown, m+" "+FormatValue(m, t.Metrics[m]))
+			shown = append(shown, m+" "+FormatUnit(m, t.Units[m], t.Metrics[m]))
 		}
 		if len(names) > maxTextMetrics {
 			shown = append(shown, fmt.Sprintf("and %d more", len(names)-maxTextMetrics))

@@ -278,6 +278,12 @@ func (r *phaseRun) finishTask(ctx workflow.Context, i int, out task.Output, err 
 	tr.Metrics, tr.Output, tr.Tables, tr.Series, tr.Artifacts, tr.Attempts = out.Metrics, out.Output, out.Tables, out.Series, out.Artifacts, out.Attempt
 	tr.Error = msg
 	tr.Gates = plan.EvaluateGates(t.Gates, out.Metrics, msg)
+	if len(out.Units) > 0 {
+		tr.Units = out.Units
+		for i := range tr.Gates {
+			tr.Gates[i].Unit = out.Units[tr.Gates[i].Metric]
+		}
+	}
 	tr.Status = plan.TaskStatus(tr.Gates, msg)
 	if err != nil && temporal.IsCanceledError(err) {
 		tr.Status, tr.Error = plan.StatusCancelled, "run cancelled"

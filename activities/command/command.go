@@ -61,7 +61,7 @@ const (
 // Decl declares the command task type.
 var Decl = plan.TaskType{
 	Name:    Name,
-	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS.",
+	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS: a JSON object of name to number (nested objects are flattened with dots), a metric optionally written with its unit as {\"value\": 162, \"unit\": \"KiB\"} (s, ms, m, h, B, KB, KiB, MB, MiB, GB, GiB, %, ratio, count) and stored in base units. A build-time gate is one on command.duration: `{metric: command.duration, pass: \"< 60s\"}`.",
 	Params: []plan.Param{
 		{Name: "argv", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyShellScript, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH); `${vars.…}` values reach it as arguments, never as code. With `shell: true`, exactly one string: the shell script, which may not contain `${vars.…}` (a value would run as code): pass vars in `env` and write `\"$NAME\"` in the script."},
 		{Name: "shell", Type: plan.TypeBool, Default: false, Doc: "Run the single string of `argv` with `/bin/sh -c`."},
@@ -213,7 +213,12 @@ func (a *Activities) Command(ctx context.Context, in task.Input) (task.Output, e
 	}
 	log.InfoContext(ctx, "command finished", slog.Int("exit_code", code), slog.Duration("duration", elapsed), slog.Bool("timed_out", timedOut))
 
-	if err := readCommandMetrics(metricsFile, out.Metrics); err != nil {
+	units := map[string]plan.Unit{}
+	err = readCommandMetrics(metricsFile, out.Metrics, units)
+	if len(units) > 0 {
+		out.Units = units
+	}
+	if err != nil {
 		return task.Output{}, task.CheckFailed(out, "metrics file ($%s): %v", MetricsFileEnv, err)
 	}
 	switch {
@@ -337,7 +342,7 @@ func lastLineNote(tail *tail.Buffer) string {
 }
 
 // readCommandMetrics adds the metrics the command wrote to file, if any.
-func readCommandMetrics(file string, metrics map[string]float64) error {
+func readCommandMetrics(file string, metrics map[string]float64, units map[string]plan.Unit) error {
 	f, err := os.Open(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
@@ -369,10 +374,47 @@ func readCommandMetrics(file string, metrics map[string]float64) error {
 	if dec.More() {
 		return errors.New("want one JSON object, found more after it")
 	}
-	return flattenMetrics("", obj, metrics)
+	return flattenMetrics("", obj, metrics, units)
 }
 
-func flattenMetrics(prefix string, doc map[string]any, metrics map[string]float64) error {
+// unitScale maps the units a command may give a metric in to the base unit
+// and the factor to it: {"value": 162, "unit": "KiB"} is 165888 bytes.
+var unitScale = map[string]struct {
+	base   plan.Unit
+	factor float64
+}{
+	"seconds": {plan.UnitSeconds, 1}, "s": {plan.UnitSeconds, 1}, "ms": {plan.UnitSeconds, 1e-3}, "us": {plan.UnitSeconds, 1e-6},
+	"m": {plan.UnitSeconds, 60}, "min": {plan.UnitSeconds, 60}, "h": {plan.UnitSeconds, 3600},
+	"bytes": {plan.UnitBytes, 1}, "B": {plan.UnitBytes, 1}, "KB": {plan.UnitBytes, 1e3}, "MB": {plan.UnitBytes, 1e6}, "GB": {plan.UnitBytes, 1e9},
+	"KiB": {plan.UnitBytes, 1 << 10}, "MiB": {plan.UnitBytes, 1 << 20}, "GiB": {plan.UnitBytes, 1 << 30},
+	"ratio": {plan.UnitRatio, 1}, "%": {plan.UnitRatio, 0.01}, "percent": {plan.UnitRatio, 0.01},
+	"count": {plan.UnitCount, 1},
+}
+
+// withUnit reads a metric written as {"value": N, "unit": U}.
+func withUnit(name string, v map[string]any) (value float64, unit plan.Unit, ok bool, err error) {
+	raw, hasValue := v["value"]
+	u, hasUnit := v["unit"].(string)
+	if len(v) != 2 || !hasValue || !hasUnit {
+		return 0, "", false, nil
+	}
+	n, isNumber := raw.(json.Number)
+	if !isNumber {
+		return 0, "", true, fmt.Errorf("metric %s: value: want a number, got %s", name, jsonKind(raw))
+	}
+	scale, known := unitScale[u]
+	if !known {
+		names := slices.Sorted(maps.Keys(unitScale))
+		return 0, "", true, fmt.Errorf("metric %s: unit %q: want one of %s", name, u, strings.Join(names, ", "))
+	}
+	f, err := n.Float64()
+	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, "", true, fmt.Errorf("metric %s: %s is not a finite number", name, n)
+	}
+	return f * scale.factor, scale.base, true, nil
+}
+
+func flattenMetrics(prefix string, doc map[string]any, metrics map[string]float64, units map[string]plan.Unit) error {
 	for _, k := range slices.Sorted(maps.Keys(doc)) {
 		if k == "" || strings.Contains(k, "..") || strings.HasPrefix(k, ".") || strings.HasSuffix(k, ".") {
 			return fmt.Errorf("metric name %q under %q is not usable", k, prefix)
@@ -383,7 +425,18 @@ func flattenMetrics(prefix string, doc map[string]any, metrics map[string]float6
 		}
 		switch v := doc[k].(type) {
 		case map[string]any:
-			if err := flattenMetrics(name, v, metrics); err != nil {
+			value, unit, isMetric, err := withUnit(name, v)
+			if err != nil {
+				return err
+			}
+			if isMetric {
+				if _, taken := metrics[name]; taken {
+					return fmt.Errorf("metric %s is written twice", name)
+				}
+				metrics[name], units[name] = value, unit
+				continue
+			}
+			if err := flattenMetrics(name, v, metrics, units); err != nil {
 				return err
 			}
 		case json.Number:

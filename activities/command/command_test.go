@@ -15,6 +15,8 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/command"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/report"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -50,6 +52,20 @@ func TestCommand(t *testing.T) {
 		wantMetrics: map[string]float64{
 			"command.exit_code": 0, "smoke.checks": 12, "smoke.failures": 0, "smoke.p95": 0.125, "artifact_bytes": 1.5e6,
 		},
+	}, {
+		name: "metrics with units are stored in base units",
+		with: map[string]any{"shell": true, "argv": []any{
+			`printf '{"bundle": {"value": 162, "unit": "KiB"}, "build": {"time": {"value": 1500, "unit": "ms"}}, "coverage": {"value": 58, "unit": "%%"}}' > "$SHIPSHAPE_METRICS"`,
+		}},
+		want: errNone,
+		wantMetrics: map[string]float64{
+			"command.exit_code": 0, "bundle": 162 * 1024, "build.time": 1.5, "coverage": 0.58,
+		},
+	}, {
+		name:    "an unknown unit is refused",
+		with:    map[string]any{"shell": true, "argv": []any{`echo '{"bundle": {"value": 1, "unit": "furlongs"}}' > "$SHIPSHAPE_METRICS"`}},
+		want:    errCheckFailed,
+		wantErr: []string{`metric bundle: unit "furlongs": want one of`},
 	}, {
 		name:        "no metrics file is fine",
 		with:        map[string]any{"argv": []any{"true"}},
@@ -303,4 +319,19 @@ func processState(stat string) string {
 		return ""
 	}
 	return stat[i+2 : i+3]
+}
+
+// A metric written with a unit keeps it, so reports show "162KiB", not
+// "165888".
+func TestCommandMetricUnits(t *testing.T) {
+	out, err := runTask(t, command.Name, map[string]any{"shell": true, "argv": []any{
+		`printf '{"bundle": {"value": 162, "unit": "KiB"}, "plain": 3}' > "$SHIPSHAPE_METRICS"`,
+	}})
+	mustKind(t, err, errNone)
+	if out.Units["bundle"] != plan.UnitBytes || out.Units["plain"] != "" {
+		t.Errorf("units %v, want bundle in bytes and plain without", out.Units)
+	}
+	if got := report.FormatUnit("bundle", out.Units["bundle"], out.Metrics["bundle"]); got != "162KiB" {
+		t.Errorf("bundle shows as %q, want 162KiB", got)
+	}
 }

@@ -46,7 +46,10 @@ type Input struct {
 type Output struct {
 	// Metrics in base units: seconds, bytes, ratios 0-1, counts.
 	Metrics map[string]float64 `json:"metrics"`
-	Output  string             `json:"output,omitempty"`
+	// Units say the unit of metrics whose type the declaration leaves
+	// open (UnitAny: a command's own metrics), for the report.
+	Units  map[string]plan.Unit `json:"units,omitempty"`
+	Output string               `json:"output,omitempty"`
 	// Tables are breakdowns the report renders as they are (per-package
 	// coverage, verification per table, findings).
 	Tables []plan.Table `json:"tables,omitempty"`
