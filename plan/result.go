@@ -105,11 +105,11 @@ type GateResult struct {
 	Pass    string   `json:"pass"`
 	Warning string   `json:"warning,omitempty"`
 	// Unit is the metric's unit when its task said it.
-	Unit   Unit   `json:"unit,omitempty"`
-	Status Status `json:"status"`
-	Weight  float64  `json:"weight"`
-	Key     bool     `json:"key"`
-	Reason  string   `json:"reason,omitempty"`
+	Unit   Unit    `json:"unit,omitempty"`
+	Status Status  `json:"status"`
+	Weight float64 `json:"weight"`
+	Key    bool    `json:"key"`
+	Reason string  `json:"reason,omitempty"`
 }
 
 // Table is a small table a task adds to the report.
