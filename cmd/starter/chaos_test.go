@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -37,13 +38,21 @@ const chaosPlan = `apiVersion: shipshape.dev/v1
 kind: ReadinessPlan
 metadata: {name: chaos}
 spec:
-  vars: {log: /dev/null, url: "http://127.0.0.1:1"}
+  vars: {log: /dev/null, url: "http://127.0.0.1:1", source: "", storage: ""}
   allowedHosts: [127.0.0.1]
   phases:
     - name: build
       tasks:
-%s    - name: check
+%s    - name: package
       needs: [build]
+      tasks:
+%s        - name: backup
+          uses: backup
+          with: {source: "${vars.source}", storage: "${vars.storage}", keep: 100}
+          heartbeat: 2s
+          gates: [{metric: backup.size, pass: "> 0"}]
+    - name: check
+      needs: [package]
       tasks:
         - name: health
           uses: http-check
@@ -68,12 +77,46 @@ func chaosRuns() int {
 	return 3
 }
 
+// chaosTasks are the command tasks of the chaos plan: three in the build
+// phase, one in the package phase.
+const chaosTasks = 4
+
 func chaosPlanFile(t *testing.T) string {
-	var tasks strings.Builder
+	var build, pkg strings.Builder
 	for i := 1; i <= 3; i++ {
-		fmt.Fprintf(&tasks, chaosTask, i, i)
+		fmt.Fprintf(&build, chaosTask, i, i)
 	}
-	return writePlan(t, fmt.Sprintf(chaosPlan, tasks.String()))
+	fmt.Fprintf(&pkg, chaosTask, 4, 4)
+	return writePlan(t, fmt.Sprintf(chaosPlan, build.String(), pkg.String()))
+}
+
+// chaosSource and chaosStorage are the database the chaos plan backs up
+// and the directory its backups go to (set by chaosCluster).
+var chaosSource, chaosStorage string
+
+// chaosCluster starts the cluster and the PostgreSQL database the chaos
+// plan's backup task backs up.
+func chaosCluster(t *testing.T) *cluster {
+	pg := pgtest.Start(t, "test/chaos")
+	chaosSource = pgtest.CreateDB(t, pg, "app")
+	pgtest.Seed(t, chaosSource, 1)
+	chaosStorage = t.TempDir()
+	return startCluster(t)
+}
+
+// backups counts the complete backups of a run's backup task: the backup
+// task promises exactly one (effectively once).
+func backups(t *testing.T, runID string) int {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join(chaosStorage, "app", "*", "manifest.json"))
+	n := 0
+	for _, f := range dirs {
+		data, err := os.ReadFile(f)
+		if err == nil && strings.Contains(string(data), `"`+runID+`"`) {
+			n++
+		}
+	}
+	return n
 }
 
 // chaosOutcome is what one run of the campaign is judged by.
@@ -88,20 +131,23 @@ type chaosOutcome struct {
 
 // runChaos starts one run of the chaos plan, calls fault (if any) at a
 // random moment while it runs, and waits for its report.
-func runChaos(t *testing.T, c *cluster, file, runID string, fault func()) chaosOutcome {
+func runChaos(t *testing.T, c *cluster, file, runID string, span time.Duration, fault func()) chaosOutcome {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	logFile := filepath.Join(t.TempDir(), runID+".log")
 	start := time.Now()
 	r := starter(t, ctx, append([]string{"run", "--detach", "--run-id", runID,
-		"--set", "vars.log=" + logFile, "--set", "vars.url=" + c.demo.URL()}, c.args(file)...)...)
+		"--set", "vars.log=" + logFile, "--set", "vars.url=" + c.demo.URL(),
+		"--set", "vars.source=" + chaosSource, "--set", "vars.storage=" + chaosStorage}, c.args(file)...)...)
 	if r.code != 0 {
 		t.Fatalf("start %s: %s", runID, r.stderr)
 	}
 	var faultAt time.Time
 	if fault != nil {
-		time.Sleep(time.Duration(500+rand.IntN(5000)) * time.Millisecond)
+		// A random moment while the run works: its span is how long an
+		// undisturbed run took from start to finish.
+		time.Sleep(200*time.Millisecond + time.Duration(rand.Int64N(int64(max(span, time.Second)*9/10))))
 		faultAt = time.Now()
 		fault()
 	}
@@ -111,8 +157,8 @@ func runChaos(t *testing.T, c *cluster, file, runID string, fault func()) chaosO
 		t.Fatalf("report %s: %v\n%s", runID, err, rep.stderr)
 	}
 	out.wall = time.Since(start)
-	if !faultAt.IsZero() {
-		out.faultToEnd = time.Since(faultAt)
+	if !faultAt.IsZero() && out.result.FinishedAt.After(faultAt) {
+		out.faultToEnd = out.result.FinishedAt.Sub(faultAt)
 	}
 	data, _ := os.ReadFile(logFile)
 	out.log, out.logFile = string(data), logFile
@@ -154,7 +200,7 @@ func sideEffects(t *testing.T, runID, log string) (repeated int) {
 			ends[f[1]]++
 		}
 	}
-	for i := 1; i <= 3; i++ {
+	for i := 1; i <= chaosTasks; i++ {
 		task := fmt.Sprintf("step-%d", i)
 		if ends[task] != 1 {
 			t.Errorf("%s: %s finished %d times, want exactly once (log:\n%s)", runID, task, ends[task], log)
@@ -225,20 +271,21 @@ func p50(ds []time.Duration) time.Duration {
 // beside a copy of itself, no event is lost or doubled, nothing is left
 // running.
 func TestChaosWorkerKilled(t *testing.T) {
-	c := startCluster(t)
+	c := chaosCluster(t)
 	file := chaosPlanFile(t)
-	base := runChaos(t, c, file, "chaos-base", nil)
+	base := runChaos(t, c, file, "chaos-base", 0, nil)
+	span := base.result.FinishedAt.Sub(base.result.StartedAt)
 	want := verdict(base.result)
 	wantEvents := len(lifecycle(base.events))
 	if base.result.Result != plan.StatusPass {
 		t.Fatalf("undisturbed run: %s", want)
 	}
 	runs := chaosRuns()
-	complete, identical, repeated, lostEvents, dupEvents, left := 0, 0, 0, 0, 0, 0
+	complete, identical, repeated, lostEvents, dupEvents, left, hit, extraBackups := 0, 0, 0, 0, 0, 0, 0, 0
 	var resume []time.Duration
 	for i := range runs {
 		runID := fmt.Sprintf("chaos-kill-%d", i)
-		out := runChaos(t, c, file, runID, func() {
+		out := runChaos(t, c, file, runID, span, func() {
 			_ = c.worker.Process.Signal(syscall.SIGKILL)
 			_ = c.worker.Wait()
 			c.startWorker(t)
@@ -251,19 +298,29 @@ func TestChaosWorkerKilled(t *testing.T) {
 		} else {
 			t.Errorf("%s: %s, want %s as undisturbed", runID, got, want)
 		}
-		repeated += sideEffects(t, runID, out.log)
+		if n := backups(t, runID); n != 1 {
+			t.Errorf("%s: %d backups stored by its backup task, want exactly 1", runID, n)
+			extraBackups += n - 1
+		}
+		r := sideEffects(t, runID, out.log)
+		repeated += r
+		if r > 0 {
+			hit++
+		}
 		lost, dup := lostOrDoubled(t, runID, out.events, wantEvents)
 		lostEvents += lost
 		dupEvents += dup
 		time.Sleep(500 * time.Millisecond) // a killed attempt's pending sleep ends
 		left += orphans(out.logFile)
-		resume = append(resume, out.faultToEnd)
+		if out.faultToEnd > 0 {
+			resume = append(resume, out.faultToEnd)
+		}
 	}
-	line := fmt.Sprintf("worker-kill: runs %d/%d complete, identical %d/%d, repeated attempts %d, duplicate events %d, lost events %d, orphans %d, fault to finish p50 %s",
-		complete, runs, identical, runs, repeated, dupEvents, lostEvents, left, p50(resume).Round(100*time.Millisecond))
+	line := fmt.Sprintf("worker-kill: runs %d/%d complete, identical %d/%d, killed mid-command %d/%d, repeated attempts %d, extra backups %d, duplicate events %d, lost events %d, orphans %d, fault to finish p50 %s (undisturbed run %s)",
+		complete, runs, identical, runs, hit, runs, repeated, extraBackups, dupEvents, lostEvents, left, p50(resume).Round(100*time.Millisecond), span.Round(100*time.Millisecond))
 	t.Log(line)
 	fmt.Println(line)
-	if dupEvents > 0 || lostEvents > 0 || left > 0 {
+	if dupEvents > 0 || lostEvents > 0 || left > 0 || extraBackups != 0 {
 		t.Errorf("a promise broke: %s", line)
 	}
 }
@@ -273,16 +330,17 @@ func TestChaosWorkerKilled(t *testing.T) {
 // undisturbed result; afterwards the stream holds every event exactly once,
 // each lane's sequence without a gap.
 func TestChaosNATSKilled(t *testing.T) {
-	c := startCluster(t)
+	c := chaosCluster(t)
 	file := chaosPlanFile(t)
-	base := runChaos(t, c, file, "chaos-nats-base", nil)
+	base := runChaos(t, c, file, "chaos-nats-base", 0, nil)
+	span := base.result.FinishedAt.Sub(base.result.StartedAt)
 	want := verdict(base.result)
 	wantEvents := len(lifecycle(base.events))
 	runs := chaosRuns()
 	complete, identical, lostEvents, dupEvents := 0, 0, 0, 0
 	for i := range runs {
 		runID := fmt.Sprintf("chaos-nats-%d", i)
-		out := runChaos(t, c, file, runID, func() {
+		out := runChaos(t, c, file, runID, span, func() {
 			c.nats.Shutdown()
 			c.nats.WaitForShutdown()
 			time.Sleep(time.Duration(1000+rand.IntN(3000)) * time.Millisecond)
