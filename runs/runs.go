@@ -244,3 +244,27 @@ func List(ctx context.Context, c client.Client, limit int, opts ...Option) ([]Su
 	slices.SortStableFunc(out, func(a, b Summary) int { return b.Started.Compare(a.Started) })
 	return out, nil
 }
+
+// Input returns the input a run was started with: the plan as it ran
+// (vars resolved, defaults filled in), read from the first event of the
+// run's history and decoded as the client decodes payloads.
+func Input(ctx context.Context, c client.Client, runID string, opts ...Option) (*workflows.ReadinessInput, error) {
+	o := newOptions(opts)
+	it := c.GetWorkflowHistory(ctx, runID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return nil, notFound(runID, fmt.Errorf("no history"))
+	}
+	first, err := it.Next()
+	if err != nil {
+		return nil, notFound(runID, err)
+	}
+	started := first.GetWorkflowExecutionStartedEventAttributes()
+	if started == nil {
+		return nil, fmt.Errorf("run %s: history does not start with its start", runID)
+	}
+	var in workflows.ReadinessInput
+	if err := o.dc.FromPayloads(started.GetInput(), &in); err != nil {
+		return nil, fmt.Errorf("decode the input of %s: %w", runID, err)
+	}
+	return &in, nil
+}
