@@ -19,6 +19,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -370,6 +371,100 @@ func TestChaosNATSKilled(t *testing.T) {
 	t.Log(line)
 	fmt.Println(line)
 	if dupEvents > 0 || lostEvents > 0 || identical < runs {
+		t.Errorf("a promise broke: %s", line)
+	}
+}
+
+// TestChaosWorkerTerminated: the worker gets SIGTERM at a random moment of
+// each run and is started again once it has stopped. It stops polling and
+// lets in-flight activities finish (--stop-timeout 5s is longer than any
+// task of the plan), so nothing runs twice: every run completes with the
+// undisturbed result and no attempt is repeated.
+func TestChaosWorkerTerminated(t *testing.T) {
+	c := chaosCluster(t)
+	file := chaosPlanFile(t)
+	base := runChaos(t, c, file, "chaos-term-base", 0, nil)
+	span := base.result.FinishedAt.Sub(base.result.StartedAt)
+	want := verdict(base.result)
+	wantEvents := len(lifecycle(base.events))
+	runs := chaosRuns()
+	identical, repeated, lostEvents, dupEvents, extraBackups := 0, 0, 0, 0, 0
+	for i := range runs {
+		runID := fmt.Sprintf("chaos-term-%d", i)
+		out := runChaos(t, c, file, runID, span, func() {
+			_ = c.worker.Process.Signal(syscall.SIGTERM)
+			_ = c.worker.Wait()
+			c.startWorker(t)
+		})
+		if got := verdict(out.result); got == want {
+			identical++
+		} else {
+			t.Errorf("%s: %s, want %s as undisturbed", runID, got, want)
+		}
+		if n := backups(t, runID); n != 1 {
+			extraBackups += n - 1
+		}
+		repeated += sideEffects(t, runID, out.log)
+		lost, dup := lostOrDoubled(t, runID, out.events, wantEvents)
+		lostEvents += lost
+		dupEvents += dup
+	}
+	line := fmt.Sprintf("worker-term: runs %d, identical %d/%d, repeated attempts %d, extra backups %d, duplicate events %d, lost events %d",
+		runs, identical, runs, repeated, extraBackups, dupEvents, lostEvents)
+	t.Log(line)
+	fmt.Println(line)
+	if repeated > 0 || dupEvents > 0 || lostEvents > 0 || extraBackups != 0 || identical < runs {
+		t.Errorf("a promise broke: %s", line)
+	}
+}
+
+// TestChaosTemporalKilled: the Temporal dev server is SIGKILLed at a random
+// moment of each run and started again on the same port and database.
+// The worker and the starter reconnect and every run finishes with the
+// undisturbed result.
+func TestChaosTemporalKilled(t *testing.T) {
+	port := freeAddr(t)[len("127.0.0.1:"):]
+	opts := devenv.TemporalOptions{DBFile: filepath.Join(t.TempDir(), "temporal.db")}
+	opts.Port, _ = strconv.Atoi(port)
+	pg := pgtest.Start(t, "test/chaos-temporal")
+	chaosSource = pgtest.CreateDB(t, pg, "app")
+	pgtest.Seed(t, chaosSource, 1)
+	chaosStorage = t.TempDir()
+	c := startClusterWith(t, opts)
+	file := chaosPlanFile(t)
+	base := runChaos(t, c, file, "chaos-temporal-base", 0, nil)
+	span := base.result.FinishedAt.Sub(base.result.StartedAt)
+	want := verdict(base.result)
+	runs := chaosRuns()
+	identical, dupEvents := 0, 0
+	for i := range runs {
+		runID := fmt.Sprintf("chaos-temporal-%d", i)
+		out := runChaos(t, c, file, runID, span, func() {
+			if err := syscall.Kill(c.temporal.PID(), syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			c.temporal.Stop() // reaps the killed process
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			opts.CLI = temporalCLI(t)
+			restarted, err := devenv.StartTemporal(ctx, opts)
+			if err != nil {
+				t.Fatalf("restart temporal: %v", err)
+			}
+			c.temporal = restarted
+		})
+		if got := verdict(out.result); got == want {
+			identical++
+		} else {
+			t.Errorf("%s: %s, want %s as undisturbed", runID, got, want)
+		}
+		_, dup := lostOrDoubled(t, runID, out.events, 0)
+		dupEvents += dup
+	}
+	line := fmt.Sprintf("temporal-kill: runs %d, identical %d/%d, duplicate events %d", runs, identical, runs, dupEvents)
+	t.Log(line)
+	fmt.Println(line)
+	if dupEvents > 0 || identical < runs {
 		t.Errorf("a promise broke: %s", line)
 	}
 }
