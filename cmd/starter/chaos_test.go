@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -467,4 +468,101 @@ func TestChaosTemporalKilled(t *testing.T) {
 	if dupEvents > 0 || identical < runs {
 		t.Errorf("a promise broke: %s", line)
 	}
+}
+
+// scalePlan: ten HTTP checks in two phases.
+const scalePlan = `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: scale}
+spec:
+  vars: {url: "http://127.0.0.1:1"}
+  allowedHosts: [127.0.0.1]
+  concurrency: 5
+  phases:
+    - name: one
+      tasks:
+%s    - name: two
+      needs: [one]
+      tasks:
+%s`
+
+// TestChaosScale: many concurrent runs of a 10-task plan on three workers,
+// one of them SIGKILLed once half the runs have finished. Every run
+// completes and passes; the wall time and the surviving workers' peak
+// memory are the figures.
+func TestChaosScale(t *testing.T) {
+	runs := 30
+	if chaosRuns() >= 20 {
+		runs = 100
+	}
+	c := startCluster(t)
+	var one, two strings.Builder
+	for i := range 5 {
+		fmt.Fprintf(&one, "        - {name: a%d, uses: http-check, heartbeat: 2s, with: {url: \"${vars.url}/health\"}, gates: [{metric: http.status, pass: \"== 200\"}]}\n", i)
+		fmt.Fprintf(&two, "        - {name: b%d, uses: http-check, heartbeat: 2s, with: {url: \"${vars.url}/health\"}, gates: [{metric: http.status, pass: \"== 200\"}]}\n", i)
+	}
+	file := writePlan(t, fmt.Sprintf(scalePlan, one.String(), two.String()))
+	var extra []*exec.Cmd
+	for range 2 {
+		cmd := exec.Command(workerBin, "--temporal-address", c.temporal.Address(), "--nats-url", c.natsURL(), "--stop-timeout", "5s", "--codec-keys", c.keys)
+		cmd.Stdout, cmd.Stderr = c.logs, c.logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		extra = append(extra, cmd)
+		t.Cleanup(func() { _ = cmd.Process.Signal(os.Interrupt); _ = cmd.Wait() })
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	ids := make([]string, runs)
+	for i := range runs {
+		ids[i] = fmt.Sprintf("scale-%d", i)
+		if r := starter(t, ctx, append([]string{"run", "--detach", "--run-id", ids[i], "--set", "vars.url=" + c.demo.URL()}, c.args(file)...)...); r.code != 0 {
+			t.Fatalf("start %s: %s", ids[i], r.stderr)
+		}
+	}
+	passed, killed := 0, false
+	for i, id := range ids {
+		if !killed && i >= runs/2 {
+			_ = extra[0].Process.Signal(syscall.SIGKILL)
+			_ = extra[0].Wait()
+			killed = true
+		}
+		rep := starter(t, ctx, append([]string{"report", "--format", "json"}, c.args(id)...)...)
+		var res plan.RunResult
+		if err := json.Unmarshal([]byte(rep.stdout), &res); err != nil {
+			t.Fatalf("report %s: %v\n%s", id, err, rep.stderr)
+		}
+		if res.Result == plan.StatusPass {
+			passed++
+		} else {
+			t.Errorf("%s: %s", id, verdict(res))
+		}
+	}
+	wall := time.Since(start)
+	peak := 0
+	for _, p := range []int{c.worker.Process.Pid, extra[1].Process.Pid} {
+		peak = max(peak, peakRSS(p))
+	}
+	line := fmt.Sprintf("scale: %d concurrent runs of 10 tasks on 3 workers, one killed halfway: %d/%d passed in %s, surviving workers' peak memory %d MiB",
+		runs, passed, runs, wall.Round(100*time.Millisecond), peak>>10)
+	t.Log(line)
+	fmt.Println(line)
+}
+
+// peakRSS is a process's peak resident memory in KiB (VmHWM), 0 when
+// unknown.
+func peakRSS(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return n
+		}
+	}
+	return 0
 }
