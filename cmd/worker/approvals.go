@@ -74,25 +74,9 @@ func (b *approvalBridge) run(ctx context.Context) error {
 // handle passes one decision on. It returns an error only for failures
 // worth a redelivery (Temporal unreachable).
 func (b *approvalBridge) handle(ctx context.Context, m natsevents.Message) error {
-	runID := strings.TrimPrefix(m.Subject, approvalsSubject)
-	var d ChatDecision
-	if err := json.Unmarshal(m.Data, &d); err != nil {
-		return b.refuse(ctx, m, runID, d, "the message is not a decision: "+err.Error())
-	}
-	var signal string
-	switch d.Decision {
-	case "approve":
-		signal = workflows.SignalApprove
-	case "reject":
-		signal = workflows.SignalReject
-		if strings.TrimSpace(d.Reason) == "" {
-			return b.refuse(ctx, m, runID, d, "a rejection needs a reason")
-		}
-	default:
-		return b.refuse(ctx, m, runID, d, fmt.Sprintf("decision %q is neither approve nor reject", d.Decision))
-	}
-	if d.Phase == "" || strings.TrimSpace(d.Approver) == "" {
-		return b.refuse(ctx, m, runID, d, "phase and approver are required")
+	runID, d, signal, why := parseDecision(m.Subject, m.Data)
+	if why != "" {
+		return b.refuse(ctx, m, runID, d, why)
 	}
 	err := b.temporal.SignalWorkflow(ctx, runID, "", signal, workflows.ApprovalSignal{Phase: d.Phase, By: d.Approver, Reason: d.Reason, Via: "chat"})
 	var notFound *serviceerror.NotFound
@@ -105,6 +89,32 @@ func (b *approvalBridge) handle(ctx context.Context, m natsevents.Message) error
 	b.log.Info("chat decision passed on", slog.String("run", runID), slog.String("phase", d.Phase),
 		slog.String("approver", d.Approver), slog.String("decision", d.Decision))
 	return nil
+}
+
+// parseDecision reads a chat decision published on
+// shipshape.approvals.<run>: the run it is for (from the subject only, so a
+// message cannot name another run), the decision, and the signal to send;
+// or why it cannot be passed on.
+func parseDecision(subject string, data []byte) (runID string, d ChatDecision, signal, why string) {
+	runID = strings.TrimPrefix(subject, approvalsSubject)
+	if err := json.Unmarshal(data, &d); err != nil {
+		return runID, d, "", "the message is not a decision: " + err.Error()
+	}
+	switch d.Decision {
+	case "approve":
+		signal = workflows.SignalApprove
+	case "reject":
+		signal = workflows.SignalReject
+		if strings.TrimSpace(d.Reason) == "" {
+			return runID, d, "", "a rejection needs a reason"
+		}
+	default:
+		return runID, d, "", fmt.Sprintf("decision %q is neither approve nor reject", d.Decision)
+	}
+	if d.Phase == "" || strings.TrimSpace(d.Approver) == "" {
+		return runID, d, "", "phase and approver are required"
+	}
+	return runID, d, signal, ""
 }
 
 // refuse publishes an approval.refused event for a message the bridge
