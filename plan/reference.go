@@ -174,6 +174,8 @@ var safetyDocs = map[Safety]string{
 	SafetyAllowHosts:  "*Allow-list* of this task, added to `spec.allowedHosts` ([Load safety](#load-safety)).",
 	SafetyRate:        "*At most spec.limits.maxRate* ([Load safety](#load-safety)).",
 	SafetyConcurrency: "*At most spec.limits.maxConcurrency* ([Load safety](#load-safety)).",
+	SafetyShellScript: "*No `${vars.…}` in a shell script* ([Load safety](#load-safety)).",
+	SafetyFile:        "*Below the worker's --file-roots*, when it has any ([Load safety](#load-safety)).",
 }
 
 // operatorDocs lists the comparison operators a threshold starts with.
@@ -267,7 +269,9 @@ func Reference(c Catalog) string {
 	p("- A URL marked *host must be allowed* must be absolute `http://` or `https://`, and its host must be in `spec.allowedHosts` or in the task's own allow-list parameter. The check applies to the URL with its vars resolved, so `--set vars.target=…` cannot point a test at a host the plan does not name.\n")
 	p("- A `host:port` marked *host must be allowed* (a server a task connects to, such as `db.example.com:5432`) must have a port, and its host must be allowed the same way.\n")
 	p("- A rate marked *at most spec.limits.maxRate* (a `rate`, each stage's target) may not exceed `spec.limits.maxRate`.\n")
-	p("- A number of concurrent requests marked *at most spec.limits.maxConcurrency* may not exceed `spec.limits.maxConcurrency`.\n\n")
+	p("- A number of concurrent requests marked *at most spec.limits.maxConcurrency* may not exceed `spec.limits.maxConcurrency`.\n")
+	p("- A shell script (a parameter marked *no `${vars.…}` in a shell script*, with `shell: true`) may not contain `${vars.…}`: a var's value — from the plan or `--set` — would run as code. Pass vars in `env` and write `\"$NAME\"` in the script; in the argv form a var is an argument, never code.\n")
+	p("- Files marked *below the worker's --file-roots* (files, globs, directories a task reads) are read only below the roots a worker was started with (`worker --file-roots DIR,DIR`), so a plan cannot make a shared worker read `/etc/passwd` into a report; a worker without roots reads where the plan says.\n\n")
 
 	p("## Scoring\n\n")
 	p("Shipshape scores a run the way Keptn's quality gates do:\n\n")

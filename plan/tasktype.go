@@ -99,6 +99,11 @@ const (
 	// substituted from ${vars.…} (a plan's vars or `--set`): a value would
 	// run as code. Vars reach a script as environment variables instead.
 	SafetyShellScript Safety = "shell-script"
+	// SafetyFile: the value (a string or a list of strings) names files,
+	// globs or a directory the worker reads. A worker started with
+	// --file-roots reads only below those roots: a plan cannot make a
+	// shared worker read /etc/passwd into a report.
+	SafetyFile Safety = "file"
 )
 
 // Param declares one parameter of a task type.

@@ -66,7 +66,7 @@ var Decl = plan.TaskType{
 		{Name: "argv", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyShellScript, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH); `${vars.…}` values reach it as arguments, never as code. With `shell: true`, exactly one string: the shell script, which may not contain `${vars.…}` (a value would run as code): pass vars in `env` and write `\"$NAME\"` in the script."},
 		{Name: "shell", Type: plan.TypeBool, Default: false, Doc: "Run the single string of `argv` with `/bin/sh -c`."},
 		{Name: "env", Type: plan.TypeStringMap, Doc: "Environment variables added to the worker's environment."},
-		{Name: "dir", Type: plan.TypeString, Doc: "Working directory; default: the worker's."},
+		{Name: "dir", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "Working directory; default: the worker's."},
 		{Name: "timeout", Type: plan.TypeDuration, Default: "10m", Doc: "How long the command may run. Then its process group gets SIGTERM, and SIGKILL 3s later, and the task fails. Keep the task's own timeout longer."},
 		{Name: "allowFailure", Type: plan.TypeBool, Default: false, Doc: "Let a non-zero exit pass, so that gates decide on command.exit_code and the command's metrics. A timeout still fails."},
 		{Name: "outputLines", Type: plan.TypeInt, Default: 50, Doc: "How many of the last lines of output (stdout and stderr together) to keep in the report; long lines are cut to 1 KiB and the tail to 64 KiB."},

@@ -31,9 +31,9 @@ var Decl = plan.TaskType{
 	Name:    Name,
 	Summary: "Reads code coverage reports (Go cover profiles, LCOV, Cobertura XML), merges them and reports statement, line and branch coverage.",
 	Params: []plan.Param{
-		{Name: "files", Type: plan.TypeStringList, Required: true, Doc: "Coverage files to read. Each entry may be a glob (`*`, `?`, `[…]`, and `**` for any number of directories) and must match at least one file. Files are merged: a statement, line or branch covered in any file is covered."},
+		{Name: "files", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyFile, Doc: "Coverage files to read. Each entry may be a glob (`*`, `?`, `[…]`, and `**` for any number of directories) and must match at least one file. Files are merged: a statement, line or branch covered in any file is covered."},
 		{Name: "format", Type: plan.TypeString, Default: "auto", Enum: []string{"auto", "go", "lcov", "cobertura"}, Doc: "Format of the files; `auto` detects it per file from its content."},
-		{Name: "dir", Type: plan.TypeString, Doc: "Directory that relative paths in `files` start from; default: the worker's working directory. Absolute source paths below it are shown relative to it."},
+		{Name: "dir", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "Directory that relative paths in `files` start from; default: the worker's working directory. Absolute source paths below it are shown relative to it."},
 	},
 	Metrics: []plan.Metric{
 		{Name: "coverage.statements", Unit: plan.UnitRatio, Doc: "Covered statements / statements. Go profiles count statements; LCOV and Cobertura have no statements, so their lines count instead."},

@@ -48,7 +48,7 @@ var Decl = plan.TaskType{
 		{Name: "requireHeaders", Type: plan.TypeStringList, Doc: "Response headers that must be present. A missing one does not fail the task: it counts in headers.missing, for a gate to judge."},
 		{Name: "timeout", Type: plan.TypeDuration, Default: "10s", Doc: "Limit for the whole exchange, until the body is read."},
 		{Name: "insecureSkipVerify", Type: plan.TypeBool, Default: false, Doc: "Accept any TLS certificate (tls.days_left is still reported)."},
-		{Name: "caFile", Type: plan.TypeString, Doc: "PEM file of CA certificates to trust instead of the system's, for services behind a private CA."},
+		{Name: "caFile", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "PEM file of CA certificates to trust instead of the system's, for services behind a private CA."},
 		{Name: "followRedirects", Type: plan.TypeBool, Default: true, Doc: "Follow redirects (up to 10); when false the redirect response itself is checked."},
 	},
 	Metrics: []plan.Metric{

@@ -62,6 +62,10 @@ type Options struct {
 	// Events publishes event batches and progress events; nil: none.
 	Events EventPublisher
 	Logger *slog.Logger
+	// FileRoots, when set, are the only directories task file parameters
+	// (plan.SafetyFile) may name files below: a shared worker's guard
+	// against plans that read its other files.
+	FileRoots []string
 }
 
 // Register registers every task type's workflow and activities, and the
@@ -87,7 +91,7 @@ func RegisterWorkflows(r WorkflowRegistry, types []task.Type) {
 func RegisterActivities(r ActivityRegistry, types []task.Type, opts Options) {
 	for _, t := range types {
 		if t.Run != nil {
-			r.RegisterActivityWithOptions(activityOf(t.Run, opts), activity.RegisterOptions{Name: t.Name()})
+			r.RegisterActivityWithOptions(activityOf(t, opts), activity.RegisterOptions{Name: t.Name()})
 		}
 		for name, fn := range t.Activities {
 			r.RegisterActivityWithOptions(returningAppErrors(fn), activity.RegisterOptions{Name: name})
@@ -100,11 +104,14 @@ func RegisterActivities(r ActivityRegistry, types []task.Type, opts Options) {
 // activityOf wraps a task type's Run as the activity the engine calls:
 // progress reported through the context, the attempt recorded in the
 // output and the error.
-func activityOf(run func(context.Context, task.Input) (task.Output, error), opts Options) func(context.Context, task.Input) (task.Output, error) {
+func activityOf(t task.Type, opts Options) func(context.Context, task.Input) (task.Output, error) {
 	return func(ctx context.Context, in task.Input) (task.Output, error) {
 		attempt := int(activity.GetInfo(ctx).Attempt)
+		if err := checkFiles(t.Decl, in.Params, opts.FileRoots); err != nil {
+			return task.Output{Attempt: attempt}, withAttempt(ctx, err, attempt)
+		}
 		ctx = task.WithReporter(ctx, &Progress{events: opts.Events, logger: opts.Logger, in: in})
-		out, err := run(ctx, in)
+		out, err := t.Run(ctx, in)
 		out.Attempt = attempt
 		return out, withAttempt(ctx, err, attempt)
 	}

@@ -35,7 +35,7 @@ var Decl = plan.TaskType{
 	Name:    Name,
 	Summary: "Reads test reports (JUnit XML, go test -json, TAP), merges them and reports how many tests passed, failed, errored and were skipped, with the failing and the slowest tests.",
 	Params: []plan.Param{
-		{Name: "files", Type: plan.TypeStringList, Required: true, Doc: "Test reports to read, relative to the worker's working directory. Each entry may be a glob (`*`, `?`, `[…]`, and `**` for any number of directories) and must match at least one file; the reports are merged into one result."},
+		{Name: "files", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyFile, Doc: "Test reports to read, relative to the worker's working directory. Each entry may be a glob (`*`, `?`, `[…]`, and `**` for any number of directories) and must match at least one file; the reports are merged into one result."},
 		{Name: "format", Type: plan.TypeString, Default: string(FormatAuto), Enum: []string{string(FormatAuto), string(FormatJUnit), string(FormatGoTest), string(FormatTAP)}, Doc: "Format of the reports: `junit` (JUnit XML as Maven Surefire, Gradle, pytest, jest-junit, go-junit-report, Playwright, Cypress, xcpretty and Node write it), `gotest-json` (`go test -json`), `tap` (TAP 13 or 14); `auto` detects it per file from its content."},
 		{Name: "maxMessage", Type: plan.TypeInt, Default: DefaultMaxMessage, Doc: "Failure messages in the report are cut to this many characters; 0 leaves them out."},
 	},

@@ -34,7 +34,7 @@ var Decl = plan.TaskType{
 	Params: []plan.Param{
 		{Name: "address", Type: plan.TypeString, Required: true, Safety: plan.SafetyHostPort, Doc: "The server, as host:port: `api.example.com:443`, `smtp.example.com:587`, `127.0.0.1:8443`."},
 		{Name: "serverName", Type: plan.TypeString, Doc: "The name the certificate must match, also sent as SNI; empty: the host of address."},
-		{Name: "caFile", Type: plan.TypeString, Doc: "PEM file of CA certificates to verify the chain against instead of the system's, for servers behind a private CA."},
+		{Name: "caFile", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "PEM file of CA certificates to verify the chain against instead of the system's, for servers behind a private CA."},
 		{Name: "starttls", Type: plan.TypeString, Default: startNone, Enum: []string{startNone, startSMTP, startPostgres}, Doc: "How the connection turns to TLS: `none` (TLS from the first byte), `smtp` (EHLO, then STARTTLS) or `postgres` (PostgreSQL's SSLRequest)."},
 		{Name: "timeout", Type: plan.TypeDuration, Default: "10s", Doc: "Limit for connecting and completing one handshake. The check makes several: one for the report, one per TLS version, and one per weak cipher suite found."},
 	},

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -53,6 +54,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 	approvals := fs.Bool("approvals", envOr("SHIPSHAPE_APPROVALS", "true") == "true", "pass chat decisions published on shipshape.approvals.<run> to the runs (env SHIPSHAPE_APPROVALS)")
 	secretsDir := fs.String("secrets-dir", local.DefaultDir(), "the local secret store (local:// references) (env SHIPSHAPE_SECRETS_DIR)")
 	scratchDir := fs.String("scratch-dir", all.DefaultScratchDir(), "where restore drills make local scratch clusters and keep downloads (env SHIPSHAPE_SCRATCH_DIR)")
+	fileRoots := fs.String("file-roots", os.Getenv("SHIPSHAPE_FILE_ROOTS"), "comma-separated directories tasks may read files below (coverage files, test reports, CA files…); empty: anywhere. Set it on a worker shared by teams (env SHIPSHAPE_FILE_ROOTS)")
 	fs.DurationVar(&nats.Stream.MaxAge, "stream-max-age", 30*24*time.Hour, "how long the SHIPSHAPE stream keeps events")
 	fs.Int64Var(&nats.Stream.MaxBytes, "stream-max-bytes", -1, "size limit of the SHIPSHAPE stream (-1: none)")
 	fs.IntVar(&nats.Stream.Replicas, "stream-replicas", 1, "replicas of the SHIPSHAPE stream (3 on a JetStream cluster)")
@@ -83,7 +85,7 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	w := host.NewWorker(cl, all.Types(all.Config{Logger: logger, Events: events, ScratchDir: *scratchDir, SecretsDir: *secretsDir}), taskrun.Options{Logger: logger, Events: events}, obs.workerOptions(host.WorkerOptions{
+	w := host.NewWorker(cl, all.Types(all.Config{Logger: logger, Events: events, ScratchDir: *scratchDir, SecretsDir: *secretsDir}), taskrun.Options{Logger: logger, Events: events, FileRoots: splitList(*fileRoots)}, obs.workerOptions(host.WorkerOptions{
 		StopTimeout: *stopTimeout, MaxConcurrentActivities: *maxActivities,
 	}))
 	logger.Info("worker starting", slog.String("temporal", temporal.Address), slog.String("namespace", temporal.Namespace),
@@ -125,4 +127,15 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+// splitList splits a comma-separated flag, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
