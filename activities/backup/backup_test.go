@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -158,7 +159,10 @@ func TestBackupDirectoryFormatRetention(t *testing.T) {
 
 	var ids []string
 	for i := range 3 {
-		out, err := run(t, map[string]any{"source": src, "storage": "file://" + storeDir, "format": "directory", "jobs": 2, "keep": 2})
+		// Three runs' backups, as a schedule makes them (one run backs up
+		// once per task).
+		runner := &tasktest.Runner{Types: []task.Type{backup.New(slog.New(slog.DiscardHandler), nil).Type()}, Task: fmt.Sprintf("nightly-%d", i)}
+		out, err := runner.Run(t, backup.Name, map[string]any{"source": src, "storage": "file://" + storeDir, "format": "directory", "jobs": 2, "keep": 2})
 		if err != nil {
 			t.Fatal(err)
 		}
