@@ -334,6 +334,21 @@ func (d *decoder) positiveDuration(n *yaml.Node, path string) (time.Duration, bo
 	return v, ok
 }
 
+// maxTimeout bounds every timeout a plan may give (a task's, an
+// approval's): work that takes longer than a quarter belongs in a
+// schedule, and an absurd timeout (1,000,000h) is a typo, not a plan.
+const maxTimeout = 92 * 24 * time.Hour
+
+// timeout reads a timeout: more than zero and at most maxTimeout.
+func (d *decoder) timeout(n *yaml.Node, path string) (time.Duration, bool) {
+	v, ok := d.positiveDuration(n, path)
+	if ok && v > maxTimeout {
+		d.errorf(deref(n), path, "must be at most %s (92 days), got %s: longer work belongs in a schedule", maxTimeout, v)
+		return 0, false
+	}
+	return v, ok
+}
+
 // checkNodes reports what the plan language does not support anywhere in
 // the document: custom tags and merge keys. It does not follow aliases, so
 // it visits every node once.

@@ -139,7 +139,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 		}
 	}
 	if v, ok := optional(f, "timeout"); ok {
-		if t, ok := d.positiveDuration(v, join(path, "timeout")); ok {
+		if t, ok := d.timeout(v, join(path, "timeout")); ok {
 			a.Timeout = Duration(t)
 		}
 	}
@@ -211,7 +211,7 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
 		}
 	}
 	if v, ok := optional(f, "timeout"); ok {
-		if x, ok := d.positiveDuration(v, join(path, "timeout")); ok {
+		if x, ok := d.timeout(v, join(path, "timeout")); ok {
 			t.Timeout = Duration(x)
 		}
 	}
