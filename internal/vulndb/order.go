@@ -29,7 +29,9 @@ type orderedVersion interface {
 
 type goVersion string // canonical, "v" prefixed
 
-func (v goVersion) compare(o orderedVersion) int { return xsemver.Compare(string(v), string(o.(goVersion))) }
+func (v goVersion) compare(o orderedVersion) int {
+	return xsemver.Compare(string(v), string(o.(goVersion)))
+}
 
 type npmVersion struct{ v *semver.Version }
 
