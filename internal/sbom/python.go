@@ -270,7 +270,7 @@ func at(lines []int, i int) int {
 }
 
 type pipfileLock struct {
-	Meta    *json.RawMessage           `json:"_meta"`
+	Meta    *json.RawMessage          `json:"_meta"`
 	Default map[string]pipfilePackage `json:"default"`
 	Develop map[string]pipfilePackage `json:"develop"`
 }
