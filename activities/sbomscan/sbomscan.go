@@ -1,6 +1,7 @@
 // Package sbomscan is the sbom-scan task type: it builds a CycloneDX SBOM
-// of Go modules, Go binaries, npm lockfiles, existing SBOMs or (with syft)
-// container images, matches it against OSV advisories (internal/vulndb, an
+// of Go modules, Go binaries, npm lockfiles (package-lock.json, yarn.lock,
+// pnpm-lock.yaml), Python lockfiles (requirements.txt, poetry.lock,
+// Pipfile.lock, uv.lock), existing SBOMs or (with syft) container images, matches it against OSV advisories (internal/vulndb, an
 // offline database, the OSV API or grype) and reports the vulnerabilities
 // by severity, with SARIF (internal/sarif) for code scanning.
 package sbomscan
@@ -46,12 +47,13 @@ const maxFindingRows = 300
 // Decl declares the sbom-scan task type.
 var Decl = plan.TaskType{
 	Name: Name,
-	Summary: "Builds a CycloneDX SBOM of Go modules, Go binaries, npm lockfiles, existing SBOMs or (with syft) container images, " +
+	Summary: "Builds a CycloneDX SBOM of Go modules, Go binaries, npm and Python lockfiles, existing SBOMs or (with syft) container images, " +
 		"matches it against OSV advisories and reports vulnerabilities by severity, with SARIF for code scanning.",
 	Params: []plan.Param{
 		{Name: "goModules", Type: plan.TypeStringList, Doc: "Go modules to scan: directories holding a go.mod, or go.mod files. Every required module counts (replacements applied), with the go.sum checksums beside it, plus the standard library and the go command (`stdlib` and `toolchain`) at `goVersion`."},
 		{Name: "goBinaries", Type: plan.TypeStringList, Doc: "Built Go binaries to scan: the modules and Go release recorded in their build information."},
-		{Name: "npmLockfiles", Type: plan.TypeStringList, Doc: "npm `package-lock.json` files (lockfileVersion 2 or 3; 1 is read too): every installed package, development-only ones included and marked."},
+		{Name: "npmLockfiles", Type: plan.TypeStringList, Doc: "npm-ecosystem lockfiles, told apart by name, else by content: `package-lock.json` (lockfileVersion 2 or 3; 1 is read too), `yarn.lock` (Yarn 1, and Yarn 2+'s YAML), `pnpm-lock.yaml` (lockfileVersion 5, 6 or 9). Every installed package counts, development-only ones included (and marked where the lockfile says); workspace and local packages are first-party code. Versions compare as node-semver orders them."},
+		{Name: "pythonLockfiles", Type: plan.TypeStringList, Doc: "Python lockfiles, told apart by name, else by content: pip requirements files (`requirements*.txt`, `*.in`), `poetry.lock`, `Pipfile.lock`, `uv.lock`. Names are compared as PEP 503 normalises them, versions in PEP 440 order. Only requirements pinned to one version (`name==1.2.3`) can be scanned: any other line (a range, no version, a URL, an editable install, a `-r` include) is reported as not scannable."},
 		{Name: "sboms", Type: plan.TypeStringList, Doc: "Existing SBOMs to scan, CycloneDX JSON or SPDX JSON: components are matched by their package URLs."},
 		{Name: "images", Type: plan.TypeStringList, Doc: "Container images or directories for `syft` to catalogue (`alpine:3.20`, `dir:build/`, any syft source). Needs the syft binary on the worker's PATH."},
 		{Name: "dir", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "Directory that relative input paths start from, and that SARIF locations are relative to; default: the worker's working directory."},
@@ -84,6 +86,7 @@ var Decl = plan.TaskType{
 type sbomScanParams struct {
 	base                                        string
 	goModules, goBinaries, lockfiles, documents []string
+	pythonLockfiles                             []string
 	images                                      []string
 	goVersion, db, outputDir                    string
 	unknownAs                                   vulndb.Severity
@@ -151,10 +154,11 @@ func (s *Scanner) Scan(ctx context.Context, in task.Input) (task.Output, error) 
 
 	prog.Report(ctx, task.Progress{Done: 0.3, Message: fmt.Sprintf("matching %d components against %s", len(inv.Components), p.db)})
 	start := time.Now()
-	found, source, err := s.findVulnerabilities(ctx, p, inv, prog)
+	match, err := s.findVulnerabilities(ctx, p, inv, prog)
 	if err != nil {
 		return task.Output{}, err
 	}
+	found, source := match.findings, match.source
 	matchTime := time.Since(start)
 
 	now := time.Now().UTC()
@@ -164,7 +168,7 @@ func (s *Scanner) Scan(ctx context.Context, in task.Input) (task.Output, error) 
 	out.Metrics["sbom.components"] = float64(len(inv.Components))
 
 	prog.Report(ctx, task.Progress{Done: 0.8, Message: "writing SBOM and SARIF", Metrics: out.Metrics})
-	files, err := renderScanFiles(inv, found, verdict, p, now)
+	files, err := renderScanFiles(inv, match, verdict, p, now)
 	if err != nil {
 		return task.Output{}, err
 	}
@@ -172,7 +176,7 @@ func (s *Scanner) Scan(ctx context.Context, in task.Input) (task.Output, error) 
 		return task.Output{}, err
 	}
 	out.Tables = findingTables(found, verdict)
-	out.Output = scanSummary(inv, found, verdict, source, matchTime, p)
+	out.Output = scanSummary(inv, match, verdict, matchTime, p)
 
 	s.logger.InfoContext(ctx, "sbom scanned",
 		slog.String("task", in.Task), slog.Int("components", len(inv.Components)),
@@ -185,11 +189,12 @@ func sbomScanParamsOf(params task.Params) (sbomScanParams, error) {
 	p := sbomScanParams{
 		goModules: params.Strings("goModules"), goBinaries: params.Strings("goBinaries"),
 		lockfiles: params.Strings("npmLockfiles"), documents: params.Strings("sboms"), images: params.Strings("images"),
-		goVersion: strings.TrimSpace(params.String("goVersion")), db: strings.TrimSpace(params.String("db")),
+		pythonLockfiles: params.Strings("pythonLockfiles"),
+		goVersion:       strings.TrimSpace(params.String("goVersion")), db: strings.TrimSpace(params.String("db")),
 		outputDir: params.String("outputDir"),
 	}
-	if len(p.goModules)+len(p.goBinaries)+len(p.lockfiles)+len(p.documents)+len(p.images) == 0 {
-		return p, task.InvalidParams("nothing to scan: list at least one of goModules, goBinaries, npmLockfiles, sboms, images")
+	if len(p.goModules)+len(p.goBinaries)+len(p.lockfiles)+len(p.pythonLockfiles)+len(p.documents)+len(p.images) == 0 {
+		return p, task.InvalidParams("nothing to scan: list at least one of goModules, goBinaries, npmLockfiles, pythonLockfiles, sboms, images")
 	}
 	if p.goVersion != "" && vulndb.GoTagToSemver(ensureGoPrefix(p.goVersion)) == "" {
 		return p, task.InvalidParams("goVersion %q is not a Go release such as go1.22.5", p.goVersion)
@@ -315,7 +320,19 @@ func (s *Scanner) sbomInventory(ctx context.Context, p sbomScanParams, prog *tas
 		if err != nil {
 			return inv, err
 		}
-		got, err := sbom.NpmLock(file, data)
+		got, err := sbom.NpmLockfile(file, data)
+		if err != nil {
+			return inv, inputError(err)
+		}
+		inv.Add(got)
+	}
+	for _, l := range p.pythonLockfiles {
+		file := p.path(l)
+		data, err := readInput("pythonLockfiles:", file)
+		if err != nil {
+			return inv, err
+		}
+		got, err := sbom.PythonLockfile(file, data)
 		if err != nil {
 			return inv, inputError(err)
 		}
@@ -424,7 +441,8 @@ type scanFile struct {
 	data                   []byte
 }
 
-func renderScanFiles(inv sbom.Inventory, found []vulndb.Finding, v scanVerdict, p sbomScanParams, now time.Time) ([]scanFile, error) {
+func renderScanFiles(inv sbom.Inventory, match advisoryMatch, v scanVerdict, p sbomScanParams, now time.Time) ([]scanFile, error) {
+	found := match.findings
 	accepted := map[string]string{}
 	for id, e := range v.accepted {
 		accepted[id] = fmt.Sprintf("%s (accepted until %s)", e.reason, e.day)
@@ -462,7 +480,14 @@ func renderScanFiles(inv sbom.Inventory, found []vulndb.Finding, v scanVerdict, 
 		}
 		list = append(list, fj)
 	}
-	findings, err := json.MarshalIndent(map[string]any{"components": len(inv.Components), "findings": list}, "", "  ")
+	doc := map[string]any{"components": len(inv.Components), "findings": list}
+	if len(match.problems) > 0 {
+		doc["advisoryProblems"] = match.problems
+	}
+	if len(inv.Warnings) > 0 {
+		doc["warnings"] = inv.Warnings
+	}
+	findings, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encode findings: %w", err)
 	}
@@ -563,7 +588,8 @@ func findingTables(found []vulndb.Finding, v scanVerdict) []plan.Table {
 	return []plan.Table{t}
 }
 
-func scanSummary(inv sbom.Inventory, found []vulndb.Finding, v scanVerdict, source string, matchTime time.Duration, p sbomScanParams) string {
+func scanSummary(inv sbom.Inventory, match advisoryMatch, v scanVerdict, matchTime time.Duration, p sbomScanParams) string {
+	source := match.source
 	var b strings.Builder
 	fmt.Fprintf(&b, "sbom: %d components", len(inv.Components))
 	if inv.Main != nil {
@@ -607,6 +633,9 @@ func scanSummary(inv sbom.Inventory, found []vulndb.Finding, v scanVerdict, sour
 	}
 	for _, w := range inv.Warnings {
 		b.WriteString("warning: " + w + "\n")
+	}
+	for _, pr := range match.problems {
+		b.WriteString("advisory problem: " + pr.String() + "\n")
 	}
 	for i, f := range v.counted {
 		if i == 20 {

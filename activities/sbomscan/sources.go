@@ -46,16 +46,25 @@ var (
 
 func newSyft() (sbomGenerator, error) { return syft.New(syft.Config{}) }
 
+// advisoryMatch is what matching an inventory found: the findings, what
+// the advisories came from, and the problems of advisories that could not
+// be evaluated as written.
+type advisoryMatch struct {
+	findings []vulndb.Finding
+	source   string
+	problems []vulndb.Problem
+}
+
 // findVulnerabilities matches the inventory against the task's source and
 // says what the source was.
-func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *taskrun.Progress) ([]vulndb.Finding, string, error) {
+func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv sbom.Inventory, prog *taskrun.Progress) (advisoryMatch, error) {
 	switch {
 	case p.db == "grype":
 		scanner, err := grype.New(grype.Config{})
 		if err != nil {
-			return nil, "", task.InvalidParams("db grype: %v", err)
+			return advisoryMatch{}, task.InvalidParams("db grype: %v", err)
 		}
-		return whileRunning3(ctx, prog, task.Progress{Done: 0.4, Message: "grype: scanning the SBOM"}, func() ([]vulndb.Finding, string, error) {
+		return whileRunning(ctx, prog, task.Progress{Done: 0.4, Message: "grype: scanning the SBOM"}, func() (advisoryMatch, error) {
 			return grypeFindings(ctx, scanner, inv)
 		})
 	case p.db == "osv.dev" || strings.HasPrefix(p.db, "https://") || strings.HasPrefix(p.db, "http://"):
@@ -64,7 +73,7 @@ func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv
 			base = osv.DefaultAPIURL
 		}
 		client := osv.New(osv.Config{APIURL: base, HTTPClient: s.httpClient, UserAgent: "shipshape/" + toolVersion()})
-		return whileRunning3(ctx, prog, task.Progress{Done: 0.4, Message: "querying " + base}, func() ([]vulndb.Finding, string, error) {
+		return whileRunning(ctx, prog, task.Progress{Done: 0.4, Message: "querying " + base}, func() (advisoryMatch, error) {
 			return osvAPIFindings(ctx, client, base, inv)
 		})
 	}
@@ -72,7 +81,7 @@ func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv
 	// sync --dir`: the database belongs to the worker, not to the code.
 	path, err := filepath.Abs(p.db)
 	if err != nil {
-		return nil, "", fmt.Errorf("resolve db: %w", err)
+		return advisoryMatch{}, fmt.Errorf("resolve db: %w", err)
 	}
 	type got struct {
 		idx  *vulndb.Index
@@ -84,10 +93,10 @@ func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv
 	})
 	idx, look := g.idx, g.look
 	if errors.Is(err, vulndb.ErrNoDatabase) {
-		return nil, "", task.InvalidParams("db: %v (run `starter vulndb sync`, or set db to a directory or zip of OSV advisories)", err)
+		return advisoryMatch{}, task.InvalidParams("db: %v (run `starter vulndb sync`, or set db to a directory or zip of OSV advisories)", err)
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("advisory database: %w", err)
+		return advisoryMatch{}, fmt.Errorf("advisory database: %w", err)
 	}
 	how := "cached index"
 	if !look.Cached {
@@ -95,13 +104,14 @@ func (s *Scanner) findVulnerabilities(ctx context.Context, p sbomScanParams, inv
 	}
 	source := fmt.Sprintf("%s (%d advisories for %d packages, %d withdrawn skipped; %s)",
 		p.db, idx.Advisories, idx.Packages(), idx.Withdrawn, how)
-	return idx.Match(inv.Queries()), source, nil
+	queries := inv.Queries()
+	return advisoryMatch{findings: idx.Match(queries), source: source, problems: idx.Problems(queries)}, nil
 }
 
 // osvAPIFindings asks the API which advisories concern the components,
 // then matches them locally, so that the API and an offline database give
 // the same answer for the same advisories.
-func osvAPIFindings(ctx context.Context, api osvAPI, base string, inv sbom.Inventory) ([]vulndb.Finding, string, error) {
+func osvAPIFindings(ctx context.Context, api osvAPI, base string, inv sbom.Inventory) (advisoryMatch, error) {
 	queries := inv.Queries()
 	req := make([]osv.Query, 0, len(queries))
 	for _, q := range queries {
@@ -109,20 +119,23 @@ func osvAPIFindings(ctx context.Context, api osvAPI, base string, inv sbom.Inven
 	}
 	raw, err := api.Vulnerabilities(ctx, req)
 	if err != nil {
-		return nil, "", fmt.Errorf("osv api %s: %w", base, err)
+		return advisoryMatch{}, fmt.Errorf("osv api %s: %w", base, err)
 	}
 	entries := make([]*vulndb.Entry, 0, len(raw))
 	for _, r := range raw {
 		e, ok, err := vulndb.ParseEntry(r)
 		if err != nil {
-			return nil, "", fmt.Errorf("osv api %s: %w", base, err)
+			return advisoryMatch{}, fmt.Errorf("osv api %s: %w", base, err)
 		}
 		if ok {
 			entries = append(entries, e)
 		}
 	}
 	idx := vulndb.NewIndex(entries)
-	return idx.Match(queries), fmt.Sprintf("OSV API %s (%d advisories concern these components)", base, len(entries)), nil
+	return advisoryMatch{
+		findings: idx.Match(queries), problems: idx.Problems(queries),
+		source: fmt.Sprintf("OSV API %s (%d advisories concern these components)", base, len(entries)),
+	}, nil
 }
 
 // apiVersion is a version as the OSV API wants it: Go's stdlib and
@@ -138,10 +151,10 @@ func apiVersion(q vulndb.Query) string {
 // turns its matches into findings: aliases from its related records,
 // severity computed from the CVSS vectors it quotes (never its scores),
 // else its severity word.
-func grypeFindings(ctx context.Context, scanner grypeScanner, inv sbom.Inventory) ([]vulndb.Finding, string, error) {
+func grypeFindings(ctx context.Context, scanner grypeScanner, inv sbom.Inventory) (advisoryMatch, error) {
 	tmp, err := os.CreateTemp("", "shipshape-sbom-*.cdx.json")
 	if err != nil {
-		return nil, "", fmt.Errorf("grype: temporary SBOM: %w", err)
+		return advisoryMatch{}, fmt.Errorf("grype: temporary SBOM: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	err = sbom.WriteCycloneDX(tmp, inv, sbom.WriteOptions{ToolName: "shipshape"})
@@ -149,14 +162,14 @@ func grypeFindings(ctx context.Context, scanner grypeScanner, inv sbom.Inventory
 		err = cerr
 	}
 	if err != nil {
-		return nil, "", fmt.Errorf("grype: write SBOM: %w", err)
+		return advisoryMatch{}, fmt.Errorf("grype: write SBOM: %w", err)
 	}
 	doc, err := scanner.Scan(ctx, tmp.Name())
 	if err != nil {
-		return nil, "", err
+		return advisoryMatch{}, err
 	}
 	findings := findingsFromGrype(doc, inv)
-	return findings, fmt.Sprintf("grype %s (its own database)", doc.Descriptor.Version), nil
+	return advisoryMatch{findings: findings, source: fmt.Sprintf("grype %s (its own database)", doc.Descriptor.Version)}, nil
 }
 
 func findingsFromGrype(doc grype.Document, inv sbom.Inventory) []vulndb.Finding {
@@ -212,20 +225,6 @@ const heartbeatEvery = 15 * time.Second
 func whileRunning[T any](ctx context.Context, prog *taskrun.Progress, p task.Progress, fn func() (T, error)) (T, error) {
 	defer prog.Every(ctx, heartbeatEvery, func() task.Progress { return p })()
 	return fn()
-}
-
-// whileRunning3 is whileRunning for steps that also say where their
-// findings came from.
-func whileRunning3(ctx context.Context, prog *taskrun.Progress, p task.Progress, fn func() ([]vulndb.Finding, string, error)) ([]vulndb.Finding, string, error) {
-	type res struct {
-		findings []vulndb.Finding
-		source   string
-	}
-	r, err := whileRunning(ctx, prog, p, func() (res, error) {
-		f, s, err := fn()
-		return res{f, s}, err
-	})
-	return r.findings, r.source, err
 }
 
 func firstSentence(s string) string {

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/internal/testenv"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -147,4 +148,50 @@ func zipOf(t *testing.T, dir string, files []string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+// TestSBOMPythonExampleDev runs examples/plans/sbom-python.yaml with
+// `starter run --dev` on a requirements.txt and a poetry.lock pinned to
+// vulnerable versions (Django 3.2.0, requests 2.19.1, PyYAML 5.3.0, Jinja2
+// 2.10, urllib3 1.24.1, Werkzeug 0.15.3), against the real PyPA database
+// beside the repository: high findings (most PyPA advisories carry no
+// CVSS vector: UNKNOWN, counted as high) fail the run, and the report dir
+// gets the SBOM, the SARIF log and the findings.
+func TestSBOMPythonExampleDev(t *testing.T) {
+	db := filepath.Join(repoRoot, "..", "shared", "data", "osv-pypi", "entries")
+	if _, err := os.Stat(db); err != nil {
+		testenv.Missing(t, "the shared PyPA advisory database at "+db, "it lives outside the repository, in shared/data/osv-pypi")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	out := t.TempDir()
+	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
+		"--set", "vars.requirements=activities/sbomscan/testdata/python/requirements.txt",
+		"--set", "vars.poetryLock=activities/sbomscan/testdata/python/poetry.lock",
+		"--set", "vars.db="+db, "--set", "vars.out="+out, "--report-dir", out, "examples/plans/sbom-python.yaml")
+	t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
+	r := readReport(t, out)
+	tr := r.Task("supply-chain", "python-deps")
+	if tr == nil {
+		t.Fatalf("no python-deps task in the report (exit %d)", res.code)
+	}
+	if tr.Status != plan.StatusFail || r.Result != plan.StatusFail || res.code == 0 {
+		t.Errorf("python-deps %s, run %s, exit %d; want failed", tr.Status, r.Result, res.code)
+	}
+	// 42 advisories (see activities/sbomscan's lockfile test), some merged.
+	if tr.Metrics["vulns.high"] <= 3 || tr.Metrics["vulns.medium"] == 0 || tr.Metrics["sbom.components"] != 9 || tr.Metrics["vulns.total"] < 30 {
+		t.Errorf("metrics %v; want over 3 high findings, medium ones, 9 components", tr.Metrics)
+	}
+	for _, f := range []string{"sbom.cdx.json", "vulnerabilities.sarif", "findings.json"} {
+		data, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil || !json.Valid(data) {
+			t.Errorf("%s in the report dir: %v", f, err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(out, "report.md"))
+	for _, s := range []string{"Vulnerabilities", "PYSEC-2018-28", "2.19.1 → 2.20.0", "certifi is not pinned"} {
+		if !strings.Contains(string(md), s) {
+			t.Errorf("report.md lacks %q", s)
+		}
+	}
 }

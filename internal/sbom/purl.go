@@ -134,7 +134,7 @@ func PURLFor(ecosystem, name, version string) string {
 				p.Namespace, p.Name = g, a
 			}
 		case "pypi":
-			p.Name = strings.ToLower(name)
+			p.Name = vulndb.NormalizePyPI(name)
 		default:
 			if i := strings.LastIndexByte(name, '/'); i >= 0 {
 				p.Namespace, p.Name = name[:i], name[i+1:]

@@ -142,7 +142,7 @@ func addPackage(list []AffectedPackage, p AffectedPackage) []AffectedPackage {
 			// One advisory knows no fix: then no version is known to fix all.
 			list[i].Fixed = ""
 		default:
-			if c, ok := compareVersions(p.Fixed, q.Fixed); ok && c > 0 {
+			if c, ok := CompareVersions(p.Ecosystem, p.Fixed, q.Fixed); ok && c > 0 {
 				list[i].Fixed = p.Fixed
 			}
 		}

@@ -2,6 +2,7 @@ package vulndb
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -141,10 +142,8 @@ func (idx *Index) Packages() int { return len(idx.packages) }
 // release suffix, and its name as the ecosystem compares names.
 func packageKey(ecosystem, name string) string {
 	eco := baseEcosystem(ecosystem)
-	if eco == "PyPI" {
-		// PEP 503: case-insensitive, runs of -, _ and . are equal.
-		name = strings.ToLower(name)
-		name = strings.NewReplacer("_", "-", ".", "-").Replace(name)
+	if eco == EcosystemPyPI {
+		name = NormalizePyPI(name)
 	}
 	return eco + "\x00" + name
 }
@@ -190,6 +189,39 @@ func (idx *Index) Lookup(q Query) []Match {
 	return out
 }
 
+// Problem is something wrong with an advisory that a scan could not
+// evaluate as written: it is reported, never matched on a guess.
+type Problem struct {
+	Advisory  string `json:"advisory"`
+	Ecosystem string `json:"ecosystem"`
+	Package   string `json:"package"`
+	Problem   string `json:"problem"`
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("advisory %s (%s %s): %s", p.Advisory, p.Ecosystem, p.Package, p.Problem)
+}
+
+// Problems lists the problems of the advisories that concern the queried
+// packages (see RangeProblems), once per advisory and package.
+func (idx *Index) Problems(queries []Query) []Problem {
+	var out []Problem
+	seen := map[string]bool{}
+	for _, q := range queries {
+		key := packageKey(q.Ecosystem, q.Name)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		for _, p := range idx.packages[key] {
+			for _, msg := range RangeProblems(p.affected, q.Ecosystem) {
+				out = append(out, Problem{Advisory: p.adv.ID, Ecosystem: q.Ecosystem, Package: q.Name, Problem: msg})
+			}
+		}
+	}
+	return out
+}
+
 // Match looks up every query and merges the matches into findings.
 func (idx *Index) Match(queries []Query) []Finding {
 	var matches []Match
@@ -201,21 +233,28 @@ func (idx *Index) Match(queries []Query) []Finding {
 
 // Affects reports whether version of a package in ecosystem is affected by
 // any of an advisory's affected entries for that package, per OSV: the
-// version is listed in versions, or lies in a SEMVER range, or in an
-// ECOSYSTEM range of an ecosystem whose versions order as semantic
-// versions. An entry with neither ranges nor versions affects every
-// version. GIT ranges name commits, which packages do not carry: ignored.
-// A version that is not a semantic version matches only a versions list.
+// version is listed in versions, or lies in a SEMVER range (ordered as
+// Semantic Versioning says; for npm as node-semver reads it), or in an
+// ECOSYSTEM range of an ecosystem whose order is known (PEP 440 for PyPI,
+// node-semver for npm, semantic versions for Go, crates.io…). An entry
+// with neither ranges nor versions affects every version. GIT ranges name
+// commits, which packages do not carry: ignored. A version that does not
+// parse in a range's order matches only a versions list. A range that is
+// impossible (see RangeProblems) is not evaluated.
 func Affects(affected []Affected, ecosystem, version string) bool {
 	for _, aff := range affected {
 		if len(aff.Ranges) == 0 && len(aff.Versions) == 0 {
 			return true
 		}
-		if listed(aff.Versions, version) {
+		if listed(aff.Versions, ecosystem, version) {
 			return true
 		}
 		for _, r := range aff.Ranges {
-			if evaluable(r, ecosystem) && RangeContains(r, version) {
+			order, ok := rangeOrder(r.Type, ecosystem)
+			if !ok {
+				continue
+			}
+			if in, err := order.contains(r, version); err == nil && in {
 				return true
 			}
 		}
@@ -223,20 +262,22 @@ func Affects(affected []Affected, ecosystem, version string) bool {
 	return false
 }
 
-func evaluable(r Range, ecosystem string) bool {
-	switch r.Type {
-	case RangeSemver:
-		return true
-	case RangeEcosystem:
-		return SemverEcosystem(ecosystem)
+// listed reports whether v is in an advisory's versions list: written the
+// same, or equal in the ecosystem's order ("1.0" is "1.0.0" in PEP 440).
+func listed(versions []string, ecosystem, v string) bool {
+	order, ok := ecosystemOrder(ecosystem)
+	if !ok {
+		order = goOrder
 	}
-	return false
-}
-
-func listed(versions []string, v string) bool {
-	cv := Canonical(v)
+	pv, err := order.parse(v)
 	for _, lv := range versions {
-		if lv == v || cv != "" && Canonical(lv) == cv {
+		if lv == v {
+			return true
+		}
+		if err != nil {
+			continue
+		}
+		if plv, lerr := order.parse(lv); lerr == nil && pv.compare(plv) == 0 {
 			return true
 		}
 	}
@@ -251,22 +292,17 @@ const (
 	kindLimit
 )
 
+var kindNames = [...]string{"introduced", "last_affected", "fixed", "limit"}
+
 type event struct {
 	kind    int
-	version string // canonical; "" for introduced "0"
+	raw     string
+	version orderedVersion // nil for introduced "0"
 }
 
-// RangeContains evaluates one range's events on version as the OSV schema
-// specifies: events sorted by version (introduced "0" first, and at equal
-// versions introduced before last_affected before fixed), the last event at
-// or below the version decides: introduced affects, fixed unaffects from its
-// version on, last_affected from the next version on, limit caps the range.
-// Events whose versions are not semantic versions are skipped.
-func RangeContains(r Range, version string) bool {
-	v := Canonical(version)
-	if v == "" {
-		return false
-	}
+// events reads a range's events in order o, as written; an event whose
+// version does not parse is an error: the range cannot be evaluated.
+func (o versionOrder) events(r Range) ([]event, error) {
 	events := make([]event, 0, len(r.Events))
 	for _, e := range r.Events {
 		kind, raw := kindIntroduced, e.Introduced
@@ -282,24 +318,79 @@ func RangeContains(r Range, version string) bool {
 			continue
 		}
 		if kind == kindIntroduced && raw == "0" {
-			events = append(events, event{kind: kind})
+			events = append(events, event{kind: kind, raw: raw})
 			continue
 		}
 		if kind == kindLimit && raw == "*" {
 			continue // no limit
 		}
-		c := Canonical(raw)
-		if c == "" {
+		v, err := o.parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q is not %s", kindNames[kind], raw, o.name)
+		}
+		events = append(events, event{kind: kind, raw: raw, version: v})
+	}
+	return events, nil
+}
+
+// check finds what makes a range impossible: an event version that does
+// not parse, a range with no introduced event, or one fixed (or last
+// affected) below every version it introduces. Events may come in any
+// order, as OSV's evaluation sorts them.
+func (o versionOrder) check(r Range) error {
+	events, err := o.events(r)
+	if err != nil {
+		return err
+	}
+	var first *event
+	for i := range events {
+		e := &events[i]
+		if e.kind != kindIntroduced {
 			continue
 		}
-		events = append(events, event{kind: kind, version: c})
-	}
-	slices.SortStableFunc(events, func(a, b event) int {
-		if a.version == "" || b.version == "" {
-			// Introduced "0" sorts before everything.
-			return cmp.Compare(boolInt(a.version != ""), boolInt(b.version != ""))
+		if e.version == nil {
+			return nil // introduced "0": nothing is below it
 		}
-		if c, _ := compareVersions(a.version, b.version); c != 0 {
+		if first == nil || e.version.compare(first.version) < 0 {
+			first = e
+		}
+	}
+	for _, e := range events {
+		if e.kind != kindFixed && e.kind != kindLastAffected {
+			continue
+		}
+		if first == nil {
+			return fmt.Errorf("%s %s but nothing introduced", kindNames[e.kind], e.raw)
+		}
+		if e.version.compare(first.version) < 0 {
+			return fmt.Errorf("introduced %s after %s %s", first.raw, kindNames[e.kind], e.raw)
+		}
+	}
+	return nil
+}
+
+// contains evaluates one range's events on version as the OSV schema
+// specifies: events sorted by version (introduced "0" first, and at equal
+// versions introduced before last_affected before fixed), the last event
+// at or below the version decides: introduced affects, fixed unaffects
+// from its version on, last_affected from the next version on, limit caps
+// the range. An impossible range is an error; so is a version that does
+// not parse.
+func (o versionOrder) contains(r Range, version string) (bool, error) {
+	if err := o.check(r); err != nil {
+		return false, err
+	}
+	v, err := o.parse(version)
+	if err != nil {
+		return false, err
+	}
+	events, _ := o.events(r)
+	slices.SortStableFunc(events, func(a, b event) int {
+		if a.version == nil || b.version == nil {
+			// Introduced "0" sorts before everything.
+			return cmp.Compare(boolInt(a.version != nil), boolInt(b.version != nil))
+		}
+		if c := a.version.compare(b.version); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.kind, b.kind)
@@ -307,12 +398,12 @@ func RangeContains(r Range, version string) bool {
 	affected := false
 	for _, e := range events {
 		var c int
-		if e.version != "" {
-			c, _ = compareVersions(v, e.version)
+		if e.version != nil {
+			c = v.compare(e.version)
 		}
 		switch e.kind {
 		case kindIntroduced:
-			if e.version == "" || c >= 0 {
+			if e.version == nil || c >= 0 {
 				affected = true
 			}
 		case kindFixed:
@@ -325,11 +416,40 @@ func RangeContains(r Range, version string) bool {
 			}
 		case kindLimit:
 			if c >= 0 {
-				return false
+				return false, nil
 			}
 		}
 	}
-	return affected
+	return affected, nil
+}
+
+// RangeContains evaluates one SEMVER range on a semantic version (Go's
+// reading: pseudo-versions, release tags); false when either cannot be
+// read.
+func RangeContains(r Range, version string) bool {
+	in, err := goOrder.contains(r, version)
+	return err == nil && in
+}
+
+// RangeProblems lists what makes an advisory's ranges for a package of
+// ecosystem impossible to evaluate: event versions that are not versions
+// of the range's order, intervals fixed before they are introduced. Such
+// ranges match nothing; callers report them as problems of the advisory.
+func RangeProblems(affected []Affected, ecosystem string) []string {
+	var out []string
+	for _, aff := range affected {
+		for i, r := range aff.Ranges {
+			order, ok := rangeOrder(r.Type, ecosystem)
+			if !ok {
+				continue
+			}
+			if err := order.check(r); err != nil {
+				out = append(out, fmt.Sprintf("%s range %d of %s %s: %v (range not evaluated)",
+					r.Type, i+1, aff.Package.Ecosystem, aff.Package.Name, err))
+			}
+		}
+	}
+	return out
 }
 
 func boolInt(b bool) int {
@@ -344,26 +464,38 @@ func boolInt(b bool) int {
 // "" when the advisory names no such version (only last_affected, or no
 // fix yet).
 func FixedVersion(affected []Affected, ecosystem, version string) string {
-	var candidates []string
+	type candidate struct {
+		raw string
+		v   orderedVersion
+	}
+	var candidates []candidate
+	order, ok := ecosystemOrder(ecosystem)
+	if !ok {
+		order = goOrder
+	}
 	for _, aff := range affected {
 		for _, r := range aff.Ranges {
-			if !evaluable(r, ecosystem) {
+			ro, ok := rangeOrder(r.Type, ecosystem)
+			if !ok || ro.check(r) != nil {
 				continue
 			}
 			for _, e := range r.Events {
-				if c, ok := compareVersions(e.Fixed, version); ok && c > 0 {
-					candidates = append(candidates, e.Fixed)
+				if e.Fixed == "" {
+					continue
+				}
+				if c, ok := ro.compare(e.Fixed, version); !ok || c <= 0 {
+					continue
+				}
+				if v, err := order.parse(e.Fixed); err == nil {
+					candidates = append(candidates, candidate{e.Fixed, v})
 				}
 			}
 		}
 	}
-	slices.SortFunc(candidates, func(a, b string) int {
-		c, _ := compareVersions(a, b)
-		return c
-	})
+	slices.SortStableFunc(candidates, func(a, b candidate) int { return a.v.compare(b.v) })
 	for _, c := range candidates {
-		if !Affects(affected, ecosystem, c) {
-			return c
+		if !Affects(affected, ecosystem, c.raw) {
+			return c.raw
 		}
 	}
 	return ""

@@ -1,6 +1,7 @@
 package vulndb_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +12,10 @@ func intro(v string) vulndb.Event { return vulndb.Event{Introduced: v} }
 func fixed(v string) vulndb.Event { return vulndb.Event{Fixed: v} }
 func last(v string) vulndb.Event  { return vulndb.Event{LastAffected: v} }
 func limit(v string) vulndb.Event { return vulndb.Event{Limit: v} }
+
+func ecoRange(events ...vulndb.Event) vulndb.Range {
+	return vulndb.Range{Type: vulndb.RangeEcosystem, Events: events}
+}
 
 func semverRange(events ...vulndb.Event) vulndb.Range {
 	return vulndb.Range{Type: vulndb.RangeSemver, Events: events}
@@ -146,9 +151,46 @@ func TestRangeEdgeCases(t *testing.T) {
 			checks:   []check{{"1.0", true, ""}, {"1.1", true, ""}, {"1.2", false, ""}},
 		},
 		{
-			name: "ECOSYSTEM ranges of non-semver ecosystems are not guessed", ecosystem: "PyPI",
-			affected: []vulndb.Affected{{Ranges: []vulndb.Range{{Type: vulndb.RangeEcosystem, Events: []vulndb.Event{intro("0"), fixed("2.0")}}}}},
+			name: "ECOSYSTEM ranges of ecosystems whose order is not known are not guessed", ecosystem: "Maven",
+			affected: []vulndb.Affected{{Ranges: []vulndb.Range{ecoRange(intro("0"), fixed("2.0"))}}},
 			checks:   []check{{"1.0.0", false, ""}},
+		},
+		{
+			name: "PyPI ranges in PEP 440 order", ecosystem: "PyPI",
+			affected: []vulndb.Affected{{Ranges: []vulndb.Range{ecoRange(intro("1.9"), fixed("1.10"))}}},
+			checks: []check{
+				{"1.9", true, "1.10"}, {"1.9.0", true, "1.10"}, {"1.9.5", true, "1.10"}, {"1.10rc1", true, "1.10"},
+				{"1.10.0.dev3", true, "1.10"}, {"1.10", false, ""}, {"1.10.0", false, ""}, {"1.10.post1", false, ""},
+				{"1.8.99", false, ""}, {"1!1.9.5", false, ""}, {"1.9.5+local.1", true, "1.10"},
+				{"not-a-version", false, ""},
+			},
+		},
+		{
+			name: "PyPI: a fix's pre-release is still affected, its post-release is not", ecosystem: "PyPI",
+			affected: []vulndb.Affected{{Ranges: []vulndb.Range{ecoRange(intro("0"), fixed("2.0.0"))}}},
+			checks:   []check{{"2.0.0b1", true, "2.0.0"}, {"2.0", false, ""}, {"2.0.0.post1", false, ""}},
+		},
+		{
+			name: "PyPI versions list compares in PEP 440 order", ecosystem: "PyPI",
+			affected: []vulndb.Affected{{Versions: []string{"1.0", "2.1rc1"}}},
+			checks:   []check{{"1.0.0", true, ""}, {"2.1.0rc1", true, ""}, {"2.1", false, ""}},
+		},
+		{
+			name: "npm ECOSYSTEM ranges in node-semver order", ecosystem: "npm",
+			affected: []vulndb.Affected{{Ranges: []vulndb.Range{ecoRange(intro("0"), fixed("4.17.21"))}}},
+			checks: []check{
+				{"4.17.20", true, "4.17.21"}, {"v4.17.20", true, "4.17.21"}, {"4.17.21-beta.1", true, "4.17.21"},
+				{"4.17.21", false, ""}, {"4.17.21+build.7", false, ""}, {"4.18.0", false, ""},
+			},
+		},
+		{
+			name: "an impossible range matches nothing; the advisory's other ranges still do", ecosystem: "PyPI",
+			affected: []vulndb.Affected{{Ranges: []vulndb.Range{
+				ecoRange(intro("2.0"), fixed("1.0")),
+				ecoRange(intro("3.0"), fixed("banana split")),
+				ecoRange(intro("5.0"), fixed("5.1")),
+			}}},
+			checks: []check{{"0.5", false, ""}, {"1.5", false, ""}, {"2.5", false, ""}, {"3.5", false, ""}, {"5.0.1", true, "5.1"}},
 		},
 		{
 			name: "GIT ranges are ignored", ecosystem: "Go",
@@ -272,5 +314,38 @@ func TestLookupAndMerge(t *testing.T) {
 	}
 	if !f.HasID("cve-2099-1000") || f.HasID("GO-2099-0002") {
 		t.Error("HasID does not match IDs and aliases case-insensitively")
+	}
+}
+
+func TestRangeProblems(t *testing.T) {
+	pkg := vulndb.Package{Ecosystem: "PyPI", Name: "example"}
+	tests := []struct {
+		name      string
+		ecosystem string
+		ranges    []vulndb.Range
+		want      []string
+	}{
+		{"valid", "PyPI", []vulndb.Range{ecoRange(intro("0"), fixed("1.0")), ecoRange(fixed("3.1"), intro("3.0"))}, nil},
+		{"introduced after fixed", "PyPI", []vulndb.Range{ecoRange(intro("2.0"), fixed("1.0"))},
+			[]string{"ECOSYSTEM range 1 of PyPI example: introduced 2.0 after fixed 1.0 (range not evaluated)"}},
+		{"last_affected below introduced", "PyPI", []vulndb.Range{ecoRange(intro("0"), fixed("1")), ecoRange(intro("2.0"), last("1.5"))},
+			[]string{"ECOSYSTEM range 2 of PyPI example: introduced 2.0 after last_affected 1.5 (range not evaluated)"}},
+		{"not a PEP 440 version", "PyPI", []vulndb.Range{ecoRange(intro("0"), fixed("1.0-banana-split"))},
+			[]string{`ECOSYSTEM range 1 of PyPI example: fixed "1.0-banana-split" is not a PEP 440 version (range not evaluated)`}},
+		{"not a semantic version in a SEMVER range", "npm", []vulndb.Range{semverRange(intro("1.0"), fixed("2.x"))},
+			[]string{`SEMVER range 1 of PyPI example: fixed "2.x" is not an npm version (range not evaluated)`}},
+		{"nothing introduced", "PyPI", []vulndb.Range{ecoRange(fixed("1.0"))},
+			[]string{"ECOSYSTEM range 1 of PyPI example: fixed 1.0 but nothing introduced (range not evaluated)"}},
+		{"GIT ranges and unknown orders are not checked", "Maven", []vulndb.Range{
+			{Type: vulndb.RangeGit, Events: []vulndb.Event{intro("0"), fixed("abc")}}, ecoRange(intro("2"), fixed("1")),
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := vulndb.RangeProblems([]vulndb.Affected{{Package: pkg, Ranges: tt.ranges}}, tt.ecosystem)
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("RangeProblems =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
+			}
+		})
 	}
 }

@@ -20,18 +20,6 @@ const (
 	ModuleToolchain = "toolchain"
 )
 
-// semverEcosystems are the ecosystems whose versions are Semantic
-// Versions, so that their ECOSYSTEM ranges order like SEMVER ones. Other
-// ecosystems (PyPI, Maven, Debian…) match only through an advisory's
-// explicit versions list.
-var semverEcosystems = map[string]bool{
-	EcosystemGo: true, EcosystemNpm: true, "crates.io": true, "Hex": true, "Pub": true, "SwiftURL": true,
-}
-
-// SemverEcosystem reports whether ecosystem's versions are semantic
-// versions that ranges can be evaluated on.
-func SemverEcosystem(ecosystem string) bool { return semverEcosystems[baseEcosystem(ecosystem)] }
-
 // baseEcosystem drops an ecosystem's release suffix ("Debian:12" → "Debian").
 func baseEcosystem(e string) string {
 	if i := strings.IndexByte(e, ':'); i >= 0 {
@@ -58,16 +46,6 @@ func Canonical(v string) string {
 		return ""
 	}
 	return v
-}
-
-// compareVersions orders two versions of the same ecosystem that Canonical
-// accepts; ok is false when either is not a semantic version.
-func compareVersions(a, b string) (int, bool) {
-	ca, cb := Canonical(a), Canonical(b)
-	if ca == "" || cb == "" {
-		return 0, false
-	}
-	return semver.Compare(ca, cb), true
 }
 
 // goTag matches Go release tags: 1 major.minor, 2 .patch, 3 beta or rc, 4 its number.
