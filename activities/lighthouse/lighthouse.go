@@ -177,10 +177,9 @@ func (a *Activities) run(ctx context.Context, in task.Input) ([]byte, []plan.Art
 		return nil, nil, task.Failed(task.Output{}, true, "no Chromium or Chrome on this worker for Lighthouse: install chromium, or set CHROME_PATH to the browser")
 	}
 
-	dir, rel := "", ""
-	if in.ArtifactDir != "" {
-		rel = filepath.Join(safeName(in.Phase), safeName(in.Task))
-		dir = filepath.Join(in.ArtifactDir, rel)
+	dir, keep := "", in.ArtifactDir != ""
+	if keep {
+		dir = filepath.Join(in.ArtifactDir, safeName(in.Phase), safeName(in.Task))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, nil, fmt.Errorf("artifact dir: %w", err)
 		}
@@ -254,11 +253,11 @@ func (a *Activities) run(ctx context.Context, in task.Input) ([]byte, []plan.Art
 		return nil, nil, fmt.Errorf("lighthouse wrote no JSON result: %w: %s", readErr, tail(stderr.String(), 2000))
 	}
 	var artifacts []plan.Artifact
-	if rel != "" {
+	if keep {
 		if _, err := os.Stat(filepath.Join(dir, "lighthouse.report.html")); err == nil {
-			artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse report", Path: filepath.ToSlash(filepath.Join(rel, "lighthouse.report.html")), MediaType: "text/html"})
+			artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse report", Path: filepath.Join(dir, "lighthouse.report.html"), MediaType: "text/html"})
 		}
-		artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse result (JSON)", Path: filepath.ToSlash(filepath.Join(rel, "lighthouse.report.json")), MediaType: "application/json"})
+		artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse result (JSON)", Path: filepath.Join(dir, "lighthouse.report.json"), MediaType: "application/json"})
 	}
 	return raw, artifacts, nil
 }
