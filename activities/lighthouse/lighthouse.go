@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"math"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -133,6 +134,14 @@ func (a *Activities) Lighthouse(ctx context.Context, in task.Input) (task.Output
 	out := task.Output{Metrics: res.Metrics, Artifacts: artifacts, Output: res.Summary()}
 	a.logger.InfoContext(ctx, "lighthouse", slog.String("task", in.Task), slog.String("url", res.FinalURL),
 		slog.Any("metrics", res.Metrics))
+	if p.String("url") != "" && len(in.AllowedHosts) > 0 && res.FinalURL != "" {
+		// Chromium follows redirects on its own: the page it ended on
+		// must be one the plan allows too.
+		final, err := url.Parse(res.FinalURL)
+		if err != nil || !plan.URLAllowed(final, in.AllowedHosts) {
+			return task.Output{}, task.CheckFailed(out, "Lighthouse was redirected to %s, whose host is not in the task's allowed hosts (spec.allowedHosts and allow)", res.FinalURL)
+		}
+	}
 	if res.RuntimeError != "" {
 		return task.Output{}, task.CheckFailed(out, "Lighthouse could not audit %s: %s", res.RequestedURL, res.RuntimeError)
 	}

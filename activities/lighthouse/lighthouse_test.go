@@ -102,3 +102,27 @@ func TestAuditLocalPage(t *testing.T) {
 		t.Errorf("HTML report: %v", err)
 	}
 }
+
+// TestRedirectOutsideAllowedHosts: a page that redirects Chromium to a
+// host the plan does not allow fails the task.
+func TestRedirectOutsideAllowedHosts(t *testing.T) {
+	if _, err := exec.LookPath("lighthouse"); err != nil {
+		testenv.Missing(t, "lighthouse", lighthouse.Install)
+	}
+	if _, err := exec.LookPath("chromium"); err != nil && os.Getenv("CHROME_PATH") == "" {
+		testenv.Missing(t, "chromium", "apt-get install chromium")
+	}
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Host == strings.TrimPrefix(srv.URL, "http://") && r.URL.Path == "/" {
+			http.Redirect(w, r, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)+"/landed", http.StatusFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Write([]byte(`<!doctype html><html lang="en"><head><title>Elsewhere</title></head><body><p>elsewhere</p></body></html>`))
+	}))
+	defer srv.Close()
+	r := tasktest.Runner{Types: []task.Type{lighthouse.New(nil).Type()}, AllowedHosts: []string{"127.0.0.1"}}
+	_, err := r.Run(t, lighthouse.Name, map[string]any{"url": srv.URL + "/", "categories": []any{"seo"}})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "Lighthouse was redirected to http://localhost:", "not in the task's allowed hosts")
+}
