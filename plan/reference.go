@@ -268,6 +268,7 @@ func Reference(c Catalog) string {
 	p("- A `host:port` marked *host must be allowed* (a server a task connects to, such as `db.example.com:5432`) must have a port, and its host must be allowed the same way.\n")
 	p("- A rate marked *at most spec.limits.maxRate* (a `rate`, each stage's target) may not exceed `spec.limits.maxRate`.\n")
 	p("- A number of concurrent requests marked *at most spec.limits.maxConcurrency* may not exceed `spec.limits.maxConcurrency`.\n\n")
+	p("The allow-list travels with the task, so what a task reaches on its own is held to it while it runs: a redirect to a host it does not name is not followed (a load test counts it as an error, an HTTP check fails), and a page that sends a browser elsewhere fails its audit.\n\n")
 
 	p("## Scoring\n\n")
 	p("Shipshape scores a run the way Keptn's quality gates do:\n\n")
