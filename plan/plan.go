@@ -97,6 +97,11 @@ type Task struct {
 	// Heartbeat is the heartbeat timeout; zero means the task does not heartbeat.
 	Heartbeat Duration `json:"heartbeat,omitempty"`
 	Retry     Retry    `json:"retry"`
+	// AllowedHosts is the task's allow-list, resolved: spec.allowedHosts
+	// and the task's own allow-hosts parameters. The plan checks the URLs
+	// and addresses declared with SafetyHost against it; the task checks
+	// what it reaches on its own (a redirect's target) with URLAllowed.
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
 }
 
 // Retry is a task's retry policy.

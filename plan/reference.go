@@ -272,6 +272,7 @@ func Reference(c Catalog) string {
 	p("- A number of concurrent requests marked *at most spec.limits.maxConcurrency* may not exceed `spec.limits.maxConcurrency`.\n")
 	p("- A shell script (a parameter marked *no `${vars.…}` in a shell script*, with `shell: true`) may not contain `${vars.…}`: a var's value — from the plan or `--set` — would run as code. Pass vars in `env` and write `\"$NAME\"` in the script; in the argv form a var is an argument, never code.\n")
 	p("- Files marked *below the worker's --file-roots* (files, globs, directories a task reads) are read only below the roots a worker was started with (`worker --file-roots DIR,DIR`), so a plan cannot make a shared worker read `/etc/passwd` into a report; a worker without roots reads where the plan says.\n\n")
+	p("The allow-list travels with the task, so what a task reaches on its own is held to it while it runs: a redirect to a host it does not name is not followed (a load test counts it as an error, an HTTP check fails), and a page that sends a browser elsewhere fails its audit.\n\n")
 
 	p("## Scoring\n\n")
 	p("Shipshape scores a run the way Keptn's quality gates do:\n\n")

@@ -56,8 +56,9 @@ type guarded struct {
 
 // checkSafety applies the Safety rules to the values of one task: hosts
 // against spec.allowedHosts and the task's own allow-lists, rates and
-// concurrency against spec.limits.
-func (d *decoder) checkSafety(values []guarded, allowNames []string) {
+// concurrency against spec.limits. It returns the task's allow-list:
+// spec.allowedHosts and the valid entries of its allow-hosts parameters.
+func (d *decoder) checkSafety(values []guarded, allowNames []string) []string {
 	allowed := append([]string(nil), d.allowedHosts...)
 	for _, g := range values {
 		if g.safety != SafetyAllowHosts {
@@ -98,6 +99,7 @@ func (d *decoder) checkSafety(values []guarded, allowNames []string) {
 			}
 		}
 	}
+	return allowed
 }
 
 // checkHost reports a URL that is not absolute http(s), or whose host is
@@ -142,6 +144,19 @@ func (d *decoder) notAllowed(n *yaml.Node, path, host string, allowed, allowName
 		list = formatList(allowed)
 	}
 	d.errorf(n, path, "host %q is not allowed: list it in %s (allowed: %s)", host, where, list)
+}
+
+// URLAllowed reports whether an http(s) URL's host, on its port (80 or
+// 443 by default), matches an entry of allowed, the way the plan checks a
+// URL declared with SafetyHost: task types use it for the URLs they reach
+// on their own, such as redirect targets, with their task's allow-list
+// (task.Input.AllowedHosts).
+func URLAllowed(u *url.URL, allowed []string) bool {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return hostAllowed(u.Hostname(), port, allowed)
 }
 
 // hostAllowed reports whether host, reached on port, matches an entry: a

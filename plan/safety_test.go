@@ -1,6 +1,7 @@
 package plan_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 
@@ -154,4 +155,25 @@ spec:
 func planParse(t *testing.T, doc string, catalog plan.Catalog, overrides map[string]string) (*plan.Plan, error) {
 	t.Helper()
 	return plan.Parse("build.yaml", []byte(doc), catalog, overrides)
+}
+
+func TestURLAllowed(t *testing.T) {
+	allowed := []string{"127.0.0.1", "localhost:8080", "*.example.com"}
+	for raw, want := range map[string]bool{
+		"http://127.0.0.1:9999/x":       true,
+		"http://LOCALHOST:8080/":        true,
+		"http://localhost/":             false, // port 80
+		"https://api.example.com/":      true,
+		"https://example.com/":          false,
+		"http://127.0.0.2/":             false,
+		"https://api.example.com.evil/": false,
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := plan.URLAllowed(u, allowed); got != want {
+			t.Errorf("URLAllowed(%s) = %v, want %v", raw, got, want)
+		}
+	}
 }

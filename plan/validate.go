@@ -203,7 +203,9 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
 		if len(params) > 0 {
 			t.With = params
 		}
-		d.checkSafety(d.guards, safetyParams(tt, SafetyAllowHosts))
+		if allowed := d.checkSafety(d.guards, safetyParams(tt, SafetyAllowHosts)); len(allowed) > 0 {
+			t.AllowedHosts = allowed
+		}
 		d.checkShellScripts(d.guards, params)
 		d.guards = nil
 		if valid && tt.Check != nil {

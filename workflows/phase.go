@@ -142,6 +142,7 @@ func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int)
 	in := task.Input{
 		RunID: r.in.RunID, Plan: r.in.Plan, Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses,
 		Params: task.Params(t.With), ArtifactDir: r.in.ArtifactDir, AbortOn: abortOn(t.Gates), Gates: t.Gates,
+		AllowedHosts: t.AllowedHosts,
 	}
 	var fut workflow.Future
 	switch {

@@ -13,6 +13,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/command"
 	"github.com/shipshape-dev/shipshape/activities/coverage"
 	"github.com/shipshape-dev/shipshape/activities/httpcheck"
+	"github.com/shipshape-dev/shipshape/activities/lighthouse"
 	"github.com/shipshape-dev/shipshape/activities/loadtest"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/sbomscan"
@@ -78,6 +79,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, restoredrill.New(restoredrill.Config{Logger: cfg.Logger, Events: cfg.Events, ScratchDir: cfg.ScratchDir,
 		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll}).Type())
 	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
+	types = append(types, lighthouse.New(cfg.Logger).Type())
 	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
 	types = append(types, testresults.New(cfg.Logger).Type())
 	types = append(types, staticanalysis.New(cfg.Logger).Type())

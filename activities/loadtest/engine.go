@@ -24,11 +24,15 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/shipshape-dev/shipshape/internal/httpclient"
 )
 
 // Target is one kind of request, sent in proportion to its Weight.
@@ -72,6 +76,13 @@ type Config struct {
 	// HTTP2 lets https targets negotiate HTTP/2.
 	HTTP2              bool
 	InsecureSkipVerify bool
+	// TLS, when set, is the client's TLS configuration (a private CA's
+	// roots, a client certificate); InsecureSkipVerify applies on top.
+	TLS *tls.Config
+	// AllowedHosts are the hosts redirects may lead to, on top of the
+	// targets' own, written as spec.allowedHosts is; a redirect anywhere
+	// else is not followed and counts as an error.
+	AllowedHosts []string
 }
 
 // Measured is how long requests are measured: Duration, or the stages'
@@ -190,7 +201,7 @@ func Run(ctx context.Context, c Config, every func(Snapshot) string) (*Result, e
 	defer meter.base.CloseIdleConnections()
 
 	opts := []func(*vegeta.Attacker){
-		vegeta.Client(&http.Client{Transport: meter}),
+		vegeta.Client(&http.Client{Transport: meter, CheckRedirect: httpclient.CheckRedirect(c.redirectHosts())}),
 		vegeta.MaxBody(0), // bodies are counted by the meter, never kept
 	}
 	var pacer vegeta.Pacer
@@ -284,6 +295,18 @@ func Run(ctx context.Context, c Config, every func(Snapshot) string) (*Result, e
 	}, nil
 }
 
+// redirectHosts are the hosts redirects may lead to: AllowedHosts and
+// the targets' own.
+func (c Config) redirectHosts() []string {
+	hosts := slices.Clone(c.AllowedHosts)
+	for _, t := range c.Targets {
+		if u, err := url.Parse(t.URL); err == nil && u.Hostname() != "" {
+			hosts = append(hosts, u.Hostname())
+		}
+	}
+	return hosts
+}
+
 // newTransport is the HTTP transport of one run: its own connection pool,
 // so that runs do not share connections with each other or the worker.
 func newTransport(c Config) *http.Transport {
@@ -304,9 +327,14 @@ func newTransport(c Config) *http.Transport {
 		// Bodies are counted as they come over the wire.
 		DisableCompression:  true,
 		TLSHandshakeTimeout: c.Timeout,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: c.InsecureSkipVerify}, //nolint:gosec // the plan asks for it
 		ForceAttemptHTTP2:   c.HTTP2,
 	}
+	if c.TLS != nil {
+		t.TLSClientConfig = c.TLS.Clone()
+	} else {
+		t.TLSClientConfig = &tls.Config{}
+	}
+	t.TLSClientConfig.InsecureSkipVerify = c.InsecureSkipVerify //nolint:gosec // the plan asks for it
 	if !c.HTTP2 {
 		t.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}

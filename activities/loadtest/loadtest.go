@@ -21,6 +21,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/internal/httpclient"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -72,6 +73,9 @@ var Decl = plan.TaskType{
 		{Name: "keepAlive", Type: plan.TypeBool, Default: true, Doc: "Reuse connections; false opens one per request."},
 		{Name: "http2", Type: plan.TypeBool, Default: true, Doc: "Let https targets negotiate HTTP/2; false keeps HTTP/1.1. (http:// targets use HTTP/1.1.)"},
 		{Name: "insecureSkipVerify", Type: plan.TypeBool, Default: false, Doc: "Accept any TLS certificate."},
+		{Name: "caFile", Type: plan.TypeString, Doc: "PEM file of CA certificates trusted on top of the system's, for targets behind a private CA."},
+		{Name: "clientCert", Type: plan.TypeString, Doc: "PEM file of a client certificate presented to targets that ask for one (mutual TLS); with clientKey."},
+		{Name: "clientKey", Type: plan.TypeString, Doc: "PEM file of clientCert's private key."},
 		{Name: "allow", Type: plan.TypeStringList, Safety: plan.SafetyAllowHosts, Doc: "Hosts this task may load, on top of `spec.allowedHosts`, written the same way."},
 	},
 	Metrics: []plan.Metric{
@@ -208,6 +212,7 @@ func (t *Tester) LoadTest(ctx context.Context, in task.Input) (task.Output, erro
 	if err != nil {
 		return task.Output{}, err
 	}
+	cfg.AllowedHosts = in.AllowedHosts
 	info := activity.GetInfo(ctx)
 	total := cfg.Warmup + cfg.Measured()
 	if !info.Deadline.IsZero() {
@@ -286,6 +291,17 @@ func loadTestConfig(p task.Params) (Config, error) {
 		KeepAlive:          p.Bool("keepAlive"),
 		HTTP2:              p.Bool("http2"),
 		InsecureSkipVerify: p.Bool("insecureSkipVerify"),
+	}
+	files := httpclient.TLSFiles{CA: p.String("caFile"), Cert: p.String("clientCert"), Key: p.String("clientKey")}
+	if !files.Empty() {
+		tlsConfig, err := files.Apply(nil)
+		if errors.Is(err, httpclient.ErrFile) {
+			return cfg, task.InvalidParams("%v", err)
+		}
+		if err != nil {
+			return cfg, err
+		}
+		cfg.TLS = tlsConfig
 	}
 	if text := p.String("rate"); text != "" {
 		rate, err := plan.ParseRate(text)

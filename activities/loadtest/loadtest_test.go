@@ -27,6 +27,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/internal/testpki"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -348,4 +349,55 @@ func TestLoadTestExamplePlan(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "rate 5000/s is above spec.limits.maxRate (2000/s)") {
 		t.Errorf("a rate above maxRate: %v", err)
 	}
+}
+
+// TestLoadTestRedirectsStayOnAllowedHosts: a redirect to a host the
+// task's allow-list does not name is not followed and counts as an error;
+// one to an allowed host is followed.
+func TestLoadTestRedirectsStayOnAllowedHosts(t *testing.T) {
+	other := startLoadTarget(t, nil)
+	elsewhere := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	srv := startLoadTarget(t, func(_ int64, w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/away" {
+			http.Redirect(w, r, elsewhere+"/landed", http.StatusFound)
+			return
+		}
+		http.Redirect(w, r, other.URL+"/landed", http.StatusFound)
+	})
+	runner := tasktest.Runner{Types: []task.Type{loadtest.New(slog.New(slog.DiscardHandler), nil).Type()}, AllowedHosts: []string{"127.0.0.1"}}
+
+	out, err := runner.Run(t, loadtest.Name, map[string]any{"targets": targets(srv.URL + "/near"), "rate": "20/s", "duration": "500ms"})
+	tasktest.MustKind(t, err, tasktest.None)
+	if out.Metrics["http.errors.count"] != 0 || other.requests.Load() == 0 {
+		t.Fatalf("allowed redirect: %v errors, %d requests reached the other server", out.Metrics["http.errors.count"], other.requests.Load())
+	}
+
+	reached := other.requests.Load()
+	_, err = runner.Run(t, loadtest.Name, map[string]any{"targets": targets(srv.URL + "/away"), "rate": "20/s", "duration": "500ms"})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "every request failed", "refused", "localhost")
+	if n := other.requests.Load(); n != reached {
+		t.Errorf("%d requests followed the redirect to localhost", n-reached)
+	}
+}
+
+// TestLoadTestPrivateCAAndClientCert: caFile trusts a private CA and
+// clientCert/clientKey answer a server that asks for a certificate.
+func TestLoadTestPrivateCAAndClientCert(t *testing.T) {
+	ca := testpki.MustCA(t, "private")
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
+	srv.TLS = ca.ServerTLS(ca.MustServer("server"), true)
+	srv.StartTLS()
+	defer srv.Close()
+	client := ca.MustClient("load")
+
+	out, err := runTask(t, map[string]any{"targets": targets(srv.URL), "rate": "20/s", "duration": "500ms",
+		"caFile": ca.CertFile, "clientCert": client.CertFile, "clientKey": client.KeyFile})
+	tasktest.MustKind(t, err, tasktest.None)
+	if out.Metrics["http.errors.count"] != 0 || out.Metrics["http.requests"] == 0 {
+		t.Fatalf("metrics %v, want requests without errors", out.Metrics)
+	}
+	_, err = runTask(t, map[string]any{"targets": targets(srv.URL), "rate": "20/s", "duration": "500ms", "caFile": ca.CertFile})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "every request failed")
+	_, err = runTask(t, map[string]any{"targets": targets(srv.URL), "rate": "20/s", "duration": "500ms", "clientCert": client.CertFile})
+	tasktest.MustKind(t, err, tasktest.Invalid, "clientCert is set without clientKey")
 }

@@ -40,6 +40,11 @@ type Input struct {
 	// Retry is the task's retry policy, set for task workflows, whose
 	// activities retry by it.
 	Retry plan.Retry `json:"retry,omitempty"`
+	// AllowedHosts is the task's allow-list (spec.allowedHosts and its
+	// own allow-hosts parameters) that the plan checked its URLs against;
+	// a task that reaches further URLs on its own, such as redirect
+	// targets, checks them with plan.URLAllowed.
+	AllowedHosts []string `json:"allowedHosts,omitempty"`
 }
 
 // Output is the result of every task.
