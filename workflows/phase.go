@@ -193,13 +193,15 @@ func (r *phaseRun) await(ctx workflow.Context, sel workflow.Selector, i int, in 
 }
 
 // workerLost says whether an activity failed because it stopped
-// heartbeating: its worker died or lost its connection.
+// heartbeating (its worker died) or because its worker gave it up (it lost
+// Temporal for longer than the heartbeat timeout).
 func workerLost(err error) bool {
 	var timeout *temporal.TimeoutError
-	if !errors.As(err, &timeout) {
-		return false
+	if errors.As(err, &timeout) {
+		return timeout.TimeoutType() == enums.TIMEOUT_TYPE_HEARTBEAT
 	}
-	return timeout.TimeoutType() == enums.TIMEOUT_TYPE_HEARTBEAT
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == taskrun.ErrWorkerLost
 }
 
 // abortOn returns the gates a task should check as it runs, if any.

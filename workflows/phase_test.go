@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/workflows"
 )
@@ -154,6 +155,17 @@ func TestPhaseRetriesTasks(t *testing.T) {
 			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
 				if activity.GetInfo(ctx).ActivityID == "api" {
 					return task.Output{}, temporal.NewTimeoutError(enums.TIMEOUT_TYPE_HEARTBEAT, nil)
+				}
+				return task.Output{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
+			},
+			calls: 2, status: plan.StatusPass, tries: 1,
+			metrics: map[string]float64{"latency": 0.1, "http.ok": 1}, gateStat: []plan.Status{plan.StatusPass, plan.StatusPass},
+		},
+		{
+			name: "worker gave the task up (lost Temporal) then passes", attempts: 1,
+			behave: func(ctx context.Context, in task.Input) (task.Output, error) {
+				if activity.GetInfo(ctx).ActivityID == "api" {
+					return task.Output{}, temporal.NewApplicationError("the worker gave the task up: context canceled", taskrun.ErrWorkerLost)
 				}
 				return task.Output{Metrics: map[string]float64{"latency": 0.1, "http.ok": 1}}, nil
 			},

@@ -19,6 +19,12 @@ import (
 	"github.com/shipshape-dev/shipshape/events"
 )
 
+// ErrWorkerLost is the application error type of a task its worker gave
+// up without the run asking: it lost Temporal for longer than the task's
+// heartbeat timeout, or stopped. The phase starts such a task again, as
+// one whose heartbeat timed out.
+const ErrWorkerLost = "WorkerLost"
+
 // PublishEventsName is the activity that sends a batch of events.
 const PublishEventsName = "PublishEvents"
 
@@ -141,8 +147,18 @@ func returningAppErrors(fn any) any {
 // so the report says how often a failed task was tried. Its type and
 // retryability are the original error's; cancellation passes unchanged.
 func withAttempt(ctx context.Context, err error, attempt int) error {
-	if err == nil || ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+	if err == nil {
 		return err
+	}
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		// The task stopped because its context ended. When the run asked
+		// for it, the SDK reports a cancellation (the cause is still
+		// context.Canceled); when it did not — the worker lost Temporal
+		// for longer than the heartbeat timeout and gave the task up, or
+		// is shutting down — it is a task lost with its worker, not a
+		// failed one, and the phase starts it again (ErrWorkerLost).
+		return temporal.NewApplicationErrorWithOptions("the worker gave the task up: "+err.Error(), ErrWorkerLost,
+			temporal.ApplicationErrorOptions{Cause: err})
 	}
 	failed, _ := OutputOf(err)
 	failed.Attempt = attempt
