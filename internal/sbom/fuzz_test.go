@@ -57,3 +57,33 @@ func FuzzPipfileLock(f *testing.F) {
 func FuzzUVLock(f *testing.F) {
 	fuzzLockfile(f, []string{"uv.lock"}, sbom.UVLock)
 }
+
+// FuzzNpmLock: package-lock.json of any shape.
+func FuzzNpmLock(f *testing.F) {
+	f.Add([]byte(`{"name":"app","lockfileVersion":3,"packages":{"":{"name":"app"},"node_modules/lodash":{"version":"4.17.20"}}}`))
+	f.Add([]byte(`{"lockfileVersion":1,"dependencies":{"lodash":{"version":"4.17.20","dependencies":{"x":{"version":"1.0.0"}}}}}`))
+	f.Add([]byte(`{"lockfileVersion":3,"packages":{"node_modules/a":{"version":null}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := sbom.NpmLock("package-lock.json", data)
+		if err != nil {
+			return
+		}
+		inv.Queries()
+	})
+}
+
+// FuzzDocument: CycloneDX and SPDX documents handed to sbom-scan, of any
+// shape, are read or refused, never a crash.
+func FuzzDocument(f *testing.F) {
+	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"lodash","version":"4.17.20","purl":"pkg:npm/lodash@4.17.20"}]}`))
+	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","packages":[{"name":"django","versionInfo":"3.2.0","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:pypi/django@3.2.0"}]}]}`))
+	f.Add([]byte(`{"bomFormat":"CycloneDX","components":[{"purl":"pkg:%zz"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := sbom.Document("sbom.json", data)
+		if err != nil {
+			return
+		}
+		inv.Queries()
+		_, _ = sbom.ParsePURL(string(data))
+	})
+}
