@@ -801,7 +801,14 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 	startedMarker := filepath.Join(dir, "restore-started")
 	switch s.Target.Kind {
 	case TargetLocal, TargetDocker:
-		conn, err := dst.InDatabase("postgres").Connect(ctx)
+		// Drop and create the database from another one: a database cannot
+		// be dropped while connected to it, and `postgres` is the database
+		// of many small deployments (and of RDS).
+		maintenance := "postgres"
+		if dst.Database == maintenance {
+			maintenance = "template1"
+		}
+		conn, err := dst.InDatabase(maintenance).Connect(ctx)
 		if err != nil {
 			return Result{}, err
 		}
