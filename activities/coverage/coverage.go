@@ -25,10 +25,14 @@ const (
 	FormatGo        Format = "go"
 	FormatLCOV      Format = "lcov"
 	FormatCobertura Format = "cobertura"
+	// FormatJaCoCo is JaCoCo's XML report (Android, JVM).
+	FormatJaCoCo Format = "jacoco"
+	// FormatXccov is Xcode's `xcrun xccov view --report --json` (iOS).
+	FormatXccov Format = "xccov"
 )
 
 // Formats lists the formats a caller may ask for, FormatAuto first.
-var Formats = []Format{FormatAuto, FormatGo, FormatLCOV, FormatCobertura}
+var Formats = []Format{FormatAuto, FormatGo, FormatLCOV, FormatCobertura, FormatJaCoCo, FormatXccov}
 
 // ParseError is a coverage file that cannot be read as its format.
 type ParseError struct {
@@ -139,7 +143,7 @@ func (r *Report) Add(name string, format Format, src io.Reader) error {
 		}
 		f, ok := Detect(head)
 		if !ok {
-			return &ParseError{File: name, Msg: "not a Go cover profile, LCOV tracefile or Cobertura XML report; set format"}
+			return &ParseError{File: name, Msg: "not a Go cover profile, LCOV tracefile, Cobertura or JaCoCo XML report or xccov JSON; set format"}
 		}
 		format = f
 	}
@@ -150,6 +154,10 @@ func (r *Report) Add(name string, format Format, src io.Reader) error {
 		return r.addLCOV(name, br)
 	case FormatCobertura:
 		return r.addCobertura(name, br)
+	case FormatJaCoCo:
+		return r.addJaCoCo(name, br)
+	case FormatXccov:
+		return r.addXccov(name, br)
 	}
 	return fmt.Errorf("unknown coverage format %q", format)
 }
@@ -162,7 +170,14 @@ func Detect(head []byte) (Format, bool) {
 	case bytes.HasPrefix(head, []byte("mode:")):
 		return FormatGo, true
 	case bytes.HasPrefix(head, []byte("<")):
+		// JaCoCo's root is <report> (after a DOCTYPE naming JACOCO);
+		// Cobertura's is <coverage>.
+		if bytes.Contains(head, []byte("JACOCO")) || bytes.Contains(head, []byte("<report")) {
+			return FormatJaCoCo, true
+		}
 		return FormatCobertura, true
+	case bytes.HasPrefix(head, []byte("{")):
+		return FormatXccov, true
 	}
 	first, _, _ := bytes.Cut(head, []byte("\n"))
 	key, _, ok := bytes.Cut(first, []byte(":"))

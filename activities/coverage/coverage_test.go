@@ -20,7 +20,8 @@ func TestDetect(t *testing.T) {
 		{"lcov starting with TN", "TN:\nSF:a.js\n", coverage.FormatLCOV, true},
 		{"lcov starting with SF", "SF:/src/a.c\nDA:1,1\n", coverage.FormatLCOV, true},
 		{"lcov 2 version record", "VER:2.0\nSF:a.c\n", coverage.FormatLCOV, true},
-		{"json", `{"total": 80}`, "", false},
+		{"json is xccov's", `{"total": 80}`, coverage.FormatXccov, true},
+		{"jacoco", "<?xml version=\"1.0\"?><!DOCTYPE report PUBLIC \"-//JACOCO//DTD Report 1.1//EN\" \"report.dtd\"><report name=\"app\">", coverage.FormatJaCoCo, true},
 		{"empty", "", "", false},
 	}
 	for _, tt := range tests {
@@ -91,8 +92,8 @@ func TestReport(t *testing.T) {
 		wantErr: "in0:3: not an LCOV record",
 	}, {
 		name:    "xml that is not cobertura",
-		inputs:  []input{{coverage.FormatAuto, "<?xml version=\"1.0\"?>\n<report name=\"jacoco\"/>\n"}},
-		wantErr: "in0:2: root element is <report>",
+		inputs:  []input{{coverage.FormatAuto, "<?xml version=\"1.0\"?>\n<html lang=\"en\"/>\n"}},
+		wantErr: "in0:2: root element is <html>",
 	}, {
 		name: "cobertura branches merge by line, keeping the best",
 		inputs: []input{

@@ -29,10 +29,10 @@ const maxCoverageRows = 500
 // Decl declares the coverage task type.
 var Decl = plan.TaskType{
 	Name:    Name,
-	Summary: "Reads code coverage reports (Go cover profiles, LCOV, Cobertura XML), merges them and reports statement, line and branch coverage.",
+	Summary: "Reads code coverage reports (Go cover profiles, LCOV, Cobertura XML, JaCoCo XML, Xcode xccov JSON), merges them and reports statement, line and branch coverage.",
 	Params: []plan.Param{
 		{Name: "files", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyFile, Doc: "Coverage files to read. Each entry may be a glob (`*`, `?`, `[…]`, and `**` for any number of directories) and must match at least one file. Files are merged: a statement, line or branch covered in any file is covered."},
-		{Name: "format", Type: plan.TypeString, Default: "auto", Enum: []string{"auto", "go", "lcov", "cobertura"}, Doc: "Format of the files; `auto` detects it per file from its content."},
+		{Name: "format", Type: plan.TypeString, Default: "auto", Enum: []string{"auto", "go", "lcov", "cobertura", "jacoco", "xccov"}, Doc: "Format of the files; `auto` detects it per file from its content: a Go cover profile, an LCOV tracefile, Cobertura XML, JaCoCo XML (Android and JVM: Gradle, Maven) or Xcode's `xcrun xccov view --report --json` (iOS), so Android and iOS coverage need no converter."},
 		{Name: "dir", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "Directory that relative paths in `files` start from; default: the worker's working directory. Absolute source paths below it are shown relative to it."},
 	},
 	Metrics: []plan.Metric{
@@ -68,7 +68,7 @@ func (a *Activities) Coverage(ctx context.Context, in task.Input) (task.Output, 
 		format = FormatAuto
 	}
 	if !validCoverageFormat(format) {
-		return task.Output{}, task.InvalidParams("format %q is not one of auto, go, lcov, cobertura", format)
+		return task.Output{}, task.InvalidParams("format %q is not one of auto, go, lcov, cobertura, jacoco, xccov", format)
 	}
 	patterns := in.Params.Strings("files")
 	if len(patterns) == 0 {

@@ -138,9 +138,9 @@ func TestCoverage(t *testing.T) {
 		wantErr: []string{"cobertura.xml:1:", "mode: set"},
 	}, {
 		name:    "format outside the enum",
-		with:    map[string]any{"files": []any{"go-full.out"}, "format": "jacoco"},
+		with:    map[string]any{"files": []any{"go-full.out"}, "format": "clover"},
 		want:    errInvalid,
-		wantErr: []string{`format "jacoco"`},
+		wantErr: []string{`format "clover"`},
 	}, {
 		name:    "dir that does not exist",
 		with:    map[string]any{"files": []any{"go-full.out"}, "dir": filepath.Join(fixtures, "missing")},
