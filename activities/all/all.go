@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities"
+	"github.com/shipshape-dev/shipshape/activities/awsposture"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
@@ -59,6 +60,7 @@ func Types(cfg Config) []task.Type {
 	types := legacy.Types()
 	// One line per task type package, in the order of the plan reference.
 	types = append(types, tlscheck.New(cfg.Logger).Type())
+	types = append(types, awsposture.New(cfg.Logger).Type())
 	return types
 }
 
