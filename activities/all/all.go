@@ -10,6 +10,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities"
 	"github.com/shipshape-dev/shipshape/activities/awsposture"
+	"github.com/shipshape-dev/shipshape/activities/repoposture"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
@@ -61,6 +62,7 @@ func Types(cfg Config) []task.Type {
 	// One line per task type package, in the order of the plan reference.
 	types = append(types, tlscheck.New(cfg.Logger).Type())
 	types = append(types, awsposture.New(cfg.Logger).Type())
+	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
 	return types
 }
 
