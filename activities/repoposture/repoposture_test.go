@@ -44,7 +44,7 @@ func wellKept() *githubfake.Repo {
 		Rules: map[string][]githubfake.Rule{"main": {{Type: "pull_request", Reviews: 2}, {Type: "required_status_checks", Checks: []string{"test", "e2e"}},
 			{Type: "required_signatures"}, {Type: "deletion"}}},
 		Statuses:  map[string][]string{"main": {"success", "success"}},
-		CheckRuns: map[string][]githubfake.CheckRun{"main": {{"build", "completed", "success"}, {"docs", "completed", "skipped"}, {"lint", "completed", "neutral"}}},
+		CheckRuns: map[string][]githubfake.CheckRun{"main": {{Name: "build", Status: "completed", Conclusion: "success"}, {Name: "docs", Status: "completed", Conclusion: "skipped"}, {Name: "lint", Status: "completed", Conclusion: "neutral"}}},
 		Alerts:    []string{"low", "medium", "low"},
 	}
 }
@@ -56,7 +56,7 @@ func TestWellKeptAndNeglectedRepos(t *testing.T) {
 		Files:      []string{"README.md", "renovate.json"},
 		Protection: map[string]githubfake.Protection{"master": {AllowForcePushes: true}},
 		Statuses:   map[string][]string{"master": {"success", "failure"}},
-		CheckRuns:  map[string][]githubfake.CheckRun{"master": {{"build", "in_progress", ""}}},
+		CheckRuns:  map[string][]githubfake.CheckRun{"master": {{Name: "build", Status: "in_progress", Conclusion: ""}}},
 		Alerts:     []string{"critical", "high", "high", "low"},
 	}
 	f.AddRepo(wellKept(), neglected, &githubfake.Repo{Owner: "acme", Name: "toy", DefaultBranch: "main", Topics: []string{"go"}})
