@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/awsposture"
 	"github.com/shipshape-dev/shipshape/activities/backup"
 	"github.com/shipshape-dev/shipshape/activities/checklist"
 	"github.com/shipshape-dev/shipshape/activities/command"
@@ -15,6 +16,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/httpcheck"
 	"github.com/shipshape-dev/shipshape/activities/lighthouse"
 	"github.com/shipshape-dev/shipshape/activities/loadtest"
+	"github.com/shipshape-dev/shipshape/activities/repoposture"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/sbomscan"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
@@ -83,6 +85,8 @@ func Types(cfg Config) []task.Type {
 	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
 	types = append(types, testresults.New(cfg.Logger).Type())
 	types = append(types, staticanalysis.New(cfg.Logger).Type())
+	types = append(types, awsposture.New(cfg.Logger).Type())
+	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
 	return types
 }
 

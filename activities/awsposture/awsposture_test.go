@@ -1,0 +1,199 @@
+package awsposture_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shipshape-dev/shipshape/activities/awsposture"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/integrations/awsposture/awsfake"
+	"github.com/shipshape-dev/shipshape/internal/awstest"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+const deniedKind = tasktest.Kind("non-retryable TaskFailed")
+
+func start(t *testing.T) *awsfake.Server {
+	t.Helper()
+	awstest.Credentials(t)
+	return awsfake.Start(t)
+}
+
+func run(t *testing.T, f *awsfake.Server, with map[string]any) (map[string]float64, string, []plan.Table, error) {
+	t.Helper()
+	with["endpointURL"] = f.URL
+	out, err := tasktest.Run(t, awsposture.New(nil).Type(), with)
+	return out.Metrics, out.Output, out.Tables, err
+}
+
+func TestRDSWorstAcrossInstancesWithPagingAndThrottling(t *testing.T) {
+	f := start(t)
+	f.PageSize = 1
+	now := time.Now()
+	prod := map[string]string{"env": "prod"}
+	f.AddDBInstance(
+		awsfake.DBInstance{ID: "orders", Region: "us-east-1", BackupRetentionDays: 14, LatestRestorable: now.Add(-5 * time.Minute),
+			Encrypted: true, DeletionProtection: true, MultiAZ: true, AutoMinorUpgrade: true, ReplicatedTo: "arn:aws:rds:us-west-2:123456789012:auto-backup:ab-1", Tags: prod},
+		awsfake.DBInstance{ID: "staging", Region: "us-east-1", BackupRetentionDays: 1, Tags: map[string]string{"env": "staging"}},
+		awsfake.DBInstance{ID: "billing", Region: "us-east-1", BackupRetentionDays: 7, LatestRestorable: now.Add(-20 * time.Minute),
+			Encrypted: true, DeletionProtection: false, MultiAZ: true, AutoMinorUpgrade: true, Tags: map[string]string{"env": "prod", "team": "pay"}},
+	)
+	f.Throttle("DescribeDBInstances", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "rds", "resources": map[string]any{"tags": map[string]any{"env": "prod"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "rds.backup_retention": 7 * 86400, "rds.encrypted": 1, "rds.deletion_protection": 0,
+		"rds.multi_az": 1, "rds.auto_minor_upgrade": 1, "rds.backup_replication": 0,
+	}, 0)
+	if lag := m["rds.pitr_lag"]; lag < 20*60-5 || lag > 20*60+30 {
+		t.Errorf("rds.pitr_lag = %v, want the worst, about 1200 s", lag)
+	}
+	for _, want := range []string{"rds.backup_retention = 604800 s (7.0 days) (worst: billing)", "rds.deletion_protection = 0 (worst: billing)", "2 RDS instances checked"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	if len(tables) != 3 || tables[1].Title != "RDS instance orders" || tables[2].Title != "RDS instance billing" || tables[1].Columns[0] != "resource" {
+		t.Errorf("tables %+v: want the worst values and one per instance", tables)
+	}
+	// Three pages of one instance each, the first throttled once and retried.
+	if n := f.Count("DescribeDBInstances"); n != 4 {
+		t.Errorf("DescribeDBInstances served %d times, want 4 (1 throttled + 3 pages): %v", n, f.Calls())
+	}
+}
+
+func TestRDSByIDsAndARNsAcrossRegions(t *testing.T) {
+	f := start(t)
+	f.AddDBInstance(
+		awsfake.DBInstance{ID: "orders", Region: "us-east-1", BackupRetentionDays: 14},
+		awsfake.DBInstance{ID: "orders", Region: "eu-west-1", BackupRetentionDays: 3},
+	)
+	m, output, _, err := run(t, f, map[string]any{"service": "rds", "regions": []any{"us-east-1", "eu-west-1"},
+		"resources": map[string]any{"ids": []any{"orders", "arn:aws:rds:eu-west-1:123456789012:db:orders"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "rds.backup_retention": 3 * 86400}, 0, "rds.pitr_lag")
+	if !strings.Contains(output, "worst: eu-west-1/orders") || !strings.Contains(output, "rds.pitr_lag: not reported by us-east-1/orders, eu-west-1/orders") {
+		t.Errorf("output:\n%s", output)
+	}
+
+	_, _, _, err = run(t, f, map[string]any{"service": "rds", "resources": map[string]any{"ids": []any{"orders", "gone"}}})
+	tasktest.MustKind(t, err, deniedKind, "RDS instances not found in the default region: gone")
+}
+
+func TestSelectionErrors(t *testing.T) {
+	f := start(t)
+	f.AddDBInstance(awsfake.DBInstance{ID: "orders", Region: "us-east-1", Tags: map[string]string{"env": "prod"}})
+	_, _, _, err := run(t, f, map[string]any{"service": "rds", "resources": map[string]any{"tags": map[string]any{"env": "prd"}}})
+	tasktest.MustKind(t, err, deniedKind, "the tag filter env=prd matches no RDS instances")
+	_, _, _, err = run(t, f, map[string]any{"service": "rds", "resources": map[string]any{}})
+	tasktest.MustKind(t, err, tasktest.Invalid, "give ids")
+	_, _, _, err = run(t, f, map[string]any{"service": "rds", "regions": []any{"mars-1"}, "resources": map[string]any{"ids": []any{"orders"}}})
+	tasktest.MustKind(t, err, tasktest.Invalid, `"mars-1" is not an AWS region`)
+}
+
+func TestDeniedCallNamesPermission(t *testing.T) {
+	f := start(t)
+	f.AddBucket(awsfake.Bucket{Name: "logs", Region: "us-east-1"})
+	f.Deny("GetPublicAccessBlock")
+	_, _, _, err := run(t, f, map[string]any{"service": "s3", "resources": map[string]any{"ids": []any{"logs"}}})
+	tasktest.MustKind(t, err, deniedKind, "GetPublicAccessBlock in us-east-1 was denied (AccessDenied): the identity needs s3:GetBucketPublicAccessBlock")
+
+	f.Deny("DescribeDBInstances")
+	_, _, _, err = run(t, f, map[string]any{"service": "rds", "resources": map[string]any{"ids": []any{"x"}}})
+	tasktest.MustKind(t, err, deniedKind, "the identity needs rds:DescribeDBInstances")
+}
+
+func TestNoCredentials(t *testing.T) {
+	f := start(t)
+	t.Setenv("AWS_ACCESS_KEY_ID", "")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
+	_, _, _, err := run(t, f, map[string]any{"service": "rds", "maxAttempts": 1, "resources": map[string]any{"ids": []any{"x"}}})
+	tasktest.MustKind(t, err, deniedKind, "no AWS credentials for DescribeDBInstances in us-east-1")
+	if strings.Contains(err.Error(), "shipshape-test-secret") {
+		t.Errorf("error leaks a secret: %v", err)
+	}
+}
+
+func TestS3Buckets(t *testing.T) {
+	f := start(t)
+	f.PageSize = 2
+	all := &awsfake.PublicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
+	data := map[string]string{"class": "data"}
+	f.AddBucket(
+		awsfake.Bucket{Name: "orders-data", Region: "us-east-1", Tags: data, Encryption: "aws:kms", Versioning: "Enabled", PublicAccessBlock: all,
+			Lifecycle:   []awsfake.LifecycleRule{{Transitions: map[string]int{"STANDARD_IA": 30, "GLACIER": 90}, NoncurrentExpireDays: 30}, {Transitions: map[string]int{"GLACIER": 60}}},
+			ReplicateTo: "arn:aws:s3:::orders-data-replica"},
+		awsfake.Bucket{Name: "scratch", Region: "us-east-1"},
+		awsfake.Bucket{Name: "eu-data", Region: "eu-west-1", Tags: data, Encryption: "AES256", Versioning: "Suspended",
+			PublicAccessBlock: &awsfake.PublicAccessBlock{BlockPublicAcls: true},
+			Lifecycle:         []awsfake.LifecycleRule{{Transitions: map[string]int{"GLACIER": 180}, ExpirationDays: 365}, {Disabled: true, Transitions: map[string]int{"GLACIER": 1}}}},
+	)
+	f.Throttle("GetBucketVersioning", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "s3", "resources": map[string]any{"tags": map[string]any{"class": "*"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "s3.encryption": 1, "s3.versioning": 0, "s3.public_access_blocked": 0, "s3.replication": 0,
+		"s3.lifecycle.expiration": 1, "s3.lifecycle.transition_days.GLACIER": 180 * 86400,
+	}, 0, "s3.lifecycle.transition_days.STANDARD_IA")
+	if !strings.Contains(output, "s3.lifecycle.transition_days.GLACIER = 15552000 s (180.0 days) (worst: eu-data)") ||
+		!strings.Contains(output, "s3.lifecycle.transition_days.STANDARD_IA: not reported by eu-data") {
+		t.Errorf("output:\n%s", output)
+	}
+	if len(tables) != 3 {
+		t.Errorf("tables %+v", tables)
+	}
+	// eu-data is read in its own region (the fake redirects otherwise).
+	for _, c := range f.Calls() {
+		if strings.Contains(c, "eu-data") {
+			t.Errorf("call %s", c)
+		}
+	}
+
+	m, _, _, err = run(t, f, map[string]any{"service": "s3", "resources": map[string]any{"ids": []any{"orders-data"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"s3.versioning": 1, "s3.public_access_blocked": 1, "s3.replication": 1,
+		"s3.lifecycle.transition_days.GLACIER": 60 * 86400, "s3.lifecycle.transition_days.STANDARD_IA": 30 * 86400, "s3.lifecycle.expiration": 1}, 0)
+
+	_, _, _, err = run(t, f, map[string]any{"service": "s3", "regions": []any{"ap-south-1"}, "resources": map[string]any{"tags": map[string]any{"class": "data"}}})
+	tasktest.MustKind(t, err, deniedKind, "the tag filter class=data matches no S3 buckets in ap-south-1")
+}
+
+func TestACMAndSecrets(t *testing.T) {
+	f := start(t)
+	f.PageSize = 1
+	now := time.Now()
+	f.AddCertificate(
+		awsfake.Certificate{ARN: "arn:aws:acm:us-east-1:123456789012:certificate/a", Domain: "api.example.com", Region: "us-east-1", NotAfter: now.Add(60 * 24 * time.Hour), Eligible: true, Tags: map[string]string{"app": "api"}},
+		awsfake.Certificate{ARN: "arn:aws:acm:us-east-1:123456789012:certificate/b", Domain: "old.example.com", Region: "us-east-1", NotAfter: now.Add(10 * 24 * time.Hour), Tags: map[string]string{"app": "api"}},
+	)
+	f.AddSecret(
+		awsfake.Secret{Name: "db/password", Region: "us-east-1", RotationEnabled: true, Created: now.Add(-400 * 24 * time.Hour), LastRotated: now.Add(-20 * 24 * time.Hour), Tags: map[string]string{"app": "api"}},
+		awsfake.Secret{Name: "api/key", Region: "us-east-1", Created: now.Add(-100 * 24 * time.Hour), Tags: map[string]string{"app": "api"}},
+	)
+	f.Throttle("ListSecrets", 1)
+	m, output, _, err := run(t, f, map[string]any{"service": "acm", "resources": map[string]any{"tags": map[string]any{"app": "api"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "acm.renewal_eligible": 0, "acm.expires_in": 10 * 86400}, 5)
+	if !strings.Contains(output, "worst: arn:aws:acm:us-east-1:123456789012:certificate/b") {
+		t.Errorf("output:\n%s", output)
+	}
+	m, output, _, err = run(t, f, map[string]any{"service": "secretsmanager", "resources": map[string]any{"ids": []any{"db/password", "api/key"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "secret.rotation_enabled": 0, "secret.rotated_age": 100 * 86400}, 5)
+	if !strings.Contains(output, "(100.0 days) (worst: api/key)") {
+		t.Errorf("output:\n%s", output)
+	}
+}
