@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/artifactsize"
 	"github.com/shipshape-dev/shipshape/activities/awsposture"
 	"github.com/shipshape-dev/shipshape/activities/backup"
 	"github.com/shipshape-dev/shipshape/activities/checklist"
@@ -71,6 +72,7 @@ func Types(cfg Config) []task.Type {
 	secrets := secretref.Stores{Dir: cfg.SecretsDir, KeyVault: cfg.KeyVault}
 	// One line per task type package, in the order of the plan reference.
 	types = append(types, checklist.Type())
+	types = append(types, artifactsize.New(cfg.Logger).Type())
 	types = append(types, httpcheck.New(cfg.HTTPClient, cfg.Logger).Type())
 	types = append(types, command.New(cfg.Events, cfg.Logger).Type())
 	types = append(types, coverage.New(cfg.Logger).Type())

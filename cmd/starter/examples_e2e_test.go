@@ -11,11 +11,11 @@ import (
 )
 
 // TestBasicExamplesDev runs the examples of the task types that need no
-// outside system — command, coverage (Go, LCOV, JaCoCo, xccov) and
-// http-check against the demo service — with `starter run --dev`, as the
+// outside system — command, coverage (Go, LCOV, JaCoCo, xccov),
+// artifact-size and http-check against the demo service — with `starter run --dev`, as the
 // README says, and checks each ends as its example means to.
 func TestBasicExamplesDev(t *testing.T) {
-	for _, example := range []string{"command", "coverage", "http-check"} {
+	for _, example := range []string{"command", "coverage", "http-check", "artifact-size"} {
 		t.Run(example, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 			defer cancel()

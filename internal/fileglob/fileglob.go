@@ -130,3 +130,10 @@ func regularFiles(paths []string) []string {
 	}
 	return out
 }
+
+// MatchPath reports whether a slash-separated relative path matches a
+// pattern of the same kind, where "**" stands for any number of
+// directories ("**/*.js" matches "app.js" and "static/js/app.js").
+func MatchPath(pattern, name string) bool {
+	return matchSegments(strings.Split(pattern, "/"), strings.Split(name, "/"))
+}
