@@ -801,7 +801,7 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 	startedMarker := filepath.Join(dir, "restore-started")
 	switch s.Target.Kind {
 	case TargetLocal, TargetDocker:
-		conn, err := dst.InDatabase("postgres").Connect(ctx)
+		conn, err := dst.InDatabase(maintenanceDB(dst.Database)).Connect(ctx)
 		if err != nil {
 			return Result{}, err
 		}
@@ -858,6 +858,16 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 		Metrics: map[string]float64{"drill.restore.duration": took.Seconds()},
 		Message: fmt.Sprintf("pg_restore --jobs %d: %d tables loaded in %s", jobs, tables.Load(), took.Round(time.Millisecond)),
 	}, nil
+}
+
+// maintenanceDB is the database to connect to while (re)making db:
+// postgres, or template1 when db is postgres itself (PostgreSQL cannot
+// drop the database a session is in).
+func maintenanceDB(db string) string {
+	if db == "postgres" {
+		return "template1"
+	}
+	return "postgres"
 }
 
 // Verify compares the restored tables with the manifest's sums and
