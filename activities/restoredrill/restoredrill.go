@@ -106,6 +106,20 @@ var Decl = plan.TaskType{
 			{Name: "expect", Type: plan.TypeString, Required: true, Doc: "The value (`42`) or a threshold (`>= 1000`)."},
 		}},
 		{Name: "pgRestoreArgs", Type: plan.TypeStringList, Doc: "Extra pg_restore arguments. The drill always passes --no-owner --no-privileges --exit-on-error."},
+		{Name: "rehearse", Type: plan.TypeObjectList, Doc: "Steps run, in order, against the verified scratch database before teardown: rehearse a change (a migration) on a copy of production. " +
+			"A command step runs `run` (any argv: golang-migrate, Alembic, Flyway, `make migrate-up`) with the scratch database in its environment (`DATABASE_URL`, `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`; the worker's own `DATABASE_URL` and `PG*` are removed, so the source database is never given to a step), " +
+			"then, with `down` and `up`, reverses and applies it again; the tables it holds ACCESS EXCLUSIVE are sampled every 100 ms. An assertion step runs `sql` and compares the number with `expect`. " +
+			"A command that fails or outlives its timeout stops the rehearsal (the steps after it do not run); a failed assertion does not. Any failed step fails the drill as a check. " +
+			"The catalog is read before the first step and after the last, for the schema's changes and checks.", Fields: []plan.Param{
+			{Name: "name", Type: plan.TypeString, Required: true, Doc: "The step's name, in its metrics' names: lower-case letters, digits, - and _ (`migrate-up`)."},
+			{Name: "run", Type: plan.TypeStringList, Doc: "The command, as an argv list (`[migrate, -path, db/migrations, -database, $DATABASE_URL, up]` needs a shell: `[sh, -c, 'migrate … -database \"$DATABASE_URL\" up']`)."},
+			{Name: "down", Type: plan.TypeStringList, Doc: "With up: the command that reverses run's change, run after it."},
+			{Name: "up", Type: plan.TypeStringList, Doc: "With down: the command that applies the change again after down."},
+			{Name: "env", Type: plan.TypeStringMap, Doc: "More environment variables for the commands (not DATABASE_URL nor the PG* variables the drill sets)."},
+			{Name: "timeout", Type: plan.TypeDuration, Default: "10m", Doc: "How long the step (run, down and up together) may take; a command still running then is stopped and the step fails."},
+			{Name: "sql", Type: plan.TypeString, Doc: "Instead of run: a query returning one number, checked against expect."},
+			{Name: "expect", Type: plan.TypeString, Doc: "With sql: the value (`42`) or a threshold (`>= 1`)."},
+		}},
 	},
 	Metrics: []plan.Metric{
 		{Name: "drill.rto", Unit: plan.UnitSeconds, Doc: "Recovery time: from the drill's start until the restore was verified (absent when it was not)."},
@@ -118,6 +132,25 @@ var Decl = plan.TaskType{
 		{Name: "drill.bytes", Unit: plan.UnitBytes, Doc: "Backup bytes downloaded (compressed)."},
 		{Name: "drill.tables", Unit: plan.UnitCount, Doc: "Tables verified."},
 		{Name: "drill.rows", Unit: plan.UnitCount, Doc: "Rows verified."},
+		{Name: "rehearse.<step>.duration", Unit: plan.UnitSeconds, Doc: "How long rehearsal step <step> took."},
+		{Name: "rehearse.<step>.exit", Unit: plan.UnitAny, Doc: "Its command's exit code (the first that failed of run, down and up; 128+n when signal n ended it, as at its timeout); for an assertion, 0 when it held, 1 when not."},
+		{Name: "rehearse.<step>.lock_max", Unit: plan.UnitSeconds, Doc: "The longest time a table that existed before the rehearsal was held ACCESS EXCLUSIVE while the step's commands ran (sampled from pg_locks every 100 ms)."},
+		{Name: "rehearse.<step>.reversible", Unit: plan.UnitAny, Doc: "1 when the step's run, down and up all exited 0, else 0 (steps with down and up)."},
+		{Name: "rehearse.<step>.value", Unit: plan.UnitAny, Doc: "An assertion step's number."},
+		{Name: "rehearse.lock_max", Unit: plan.UnitSeconds, Doc: "The longest ACCESS EXCLUSIVE lock of any step (rehearse.<step>.lock_max's maximum)."},
+		{Name: "rehearse.failed", Unit: plan.UnitCount, Doc: "Rehearsal steps that failed, or did not run because a command before them failed."},
+		{Name: "rehearse.tables_added", Unit: plan.UnitCount, Doc: "Tables the rehearsal made (catalog after minus before)."},
+		{Name: "rehearse.tables_dropped", Unit: plan.UnitCount, Doc: "Tables the rehearsal dropped."},
+		{Name: "rehearse.columns_added", Unit: plan.UnitCount, Doc: "Columns added."},
+		{Name: "rehearse.columns_dropped", Unit: plan.UnitCount, Doc: "Columns dropped (those of dropped tables too)."},
+		{Name: "rehearse.columns_altered", Unit: plan.UnitCount, Doc: "Columns whose type, nullability or default changed."},
+		{Name: "rehearse.indexes_added", Unit: plan.UnitCount, Doc: "Indexes added (or redefined)."},
+		{Name: "rehearse.indexes_dropped", Unit: plan.UnitCount, Doc: "Indexes dropped (or redefined)."},
+		{Name: "rehearse.constraints_added", Unit: plan.UnitCount, Doc: "Constraints added (or redefined)."},
+		{Name: "rehearse.constraints_dropped", Unit: plan.UnitCount, Doc: "Constraints dropped (or redefined)."},
+		{Name: "schema.fk_without_index", Unit: plan.UnitCount, Doc: "After the rehearsal: foreign keys whose columns lead no index of their table."},
+		{Name: "schema.tables_without_pk", Unit: plan.UnitCount, Doc: "After the rehearsal: tables without a primary key."},
+		{Name: "schema.invalid_indexes", Unit: plan.UnitCount, Doc: "After the rehearsal: invalid indexes (a failed CREATE INDEX CONCURRENTLY)."},
 	},
 	Timeout:     time.Hour,
 	Heartbeat:   time.Minute,
@@ -195,6 +228,7 @@ func check(with map[string]any) []plan.ParamProblem {
 			add(fmt.Sprintf("assertions[%d].expect", i), "%v", err)
 		}
 	}
+	checkRehearse(p, add)
 	if p.Int("jobs") < 1 && with["jobs"] != nil {
 		add("jobs", "must be at least 1")
 	}
@@ -328,6 +362,8 @@ func (d *Drill) steps() map[string]any {
 		Restore:   d.Restore,
 		Verify:    d.Verify,
 		Teardown:  d.Teardown,
+		Schema:    d.Schema,
+		Rehearse:  d.Rehearse,
 	}
 }
 
