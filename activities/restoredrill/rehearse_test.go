@@ -3,6 +3,7 @@ package restoredrill_test
 import (
 	"encoding/json"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/internal/testenv"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -90,6 +92,14 @@ func table(out task.Output, title string) *plan.Table {
 	return nil
 }
 
+// needPsql skips t where psql is not installed (fails it under CI).
+func needPsql(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("psql"); err != nil {
+		testenv.Missing(t, "psql", "apt-get install postgresql-client")
+	}
+}
+
 func psql(sql string) []any {
 	return []any{"psql", "-v", "ON_ERROR_STOP=1", "-X", "-q", "-c", sql}
 }
@@ -101,6 +111,7 @@ func psql(sql string) []any {
 // get the scratch database, never the source (though the worker's own
 // environment names it), and the copy is torn down.
 func TestDrillRehearsesAMigration(t *testing.T) {
+	needPsql(t)
 	c, src, storeDir := seededBackup(t, "custom")
 	t.Setenv("DATABASE_URL", src)
 	t.Setenv("PGPORT", strconv.Itoa(c.Port))
@@ -169,6 +180,7 @@ func TestDrillRehearsesAMigration(t *testing.T) {
 // stopped, fails the drill as a check, the steps after it do not run,
 // the report shows how far the rehearsal got, and the copy is torn down.
 func TestDrillRehearsalStopsAtAHangingStep(t *testing.T) {
+	needPsql(t)
 	_, src, storeDir := seededBackup(t, "custom")
 	d := newRealDrill(t)
 	started := time.Now()

@@ -257,8 +257,11 @@ func (d *drill) rehearse(ctx, short workflow.Context, steps []task.Params) (stri
 			failures = append(failures, strings.TrimPrefix(r.Message, "rehearse "))
 			stopped = st.String("sql") == ""
 		}
-		exit := strconv.Itoa(r.Exit)
-		table.Rows = append(table.Rows, []string{name, fmt.Sprintf("%.1f s", r.Duration), exit, fmt.Sprintf("%.1f s", r.LockMax), result})
+		lock := fmt.Sprintf("%.1f s", r.LockMax)
+		if st.String("sql") != "" {
+			lock = "—"
+		}
+		table.Rows = append(table.Rows, []string{name, fmt.Sprintf("%.1f s", r.Duration), strconv.Itoa(r.Exit), lock, result})
 	}
 	d.out.Metrics["rehearse.lock_max"] = lockMax
 	d.out.Metrics["rehearse.failed"] = float64(failed)
