@@ -23,6 +23,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -81,6 +82,7 @@ var Decl = plan.TaskType{
 		{Name: "source", Type: plan.TypeString, Doc: "The database the backups are of, as the backup task's `source` URL: it names the database (instead of `database`) and lets validation refuse a `url` target that is the source. The drill never connects to it."},
 		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
+		{Name: "recoveryPoint", Type: plan.TypeString, Default: "latest", Doc: "Which state to recover: `latest` (the newest backup or snapshot; Azure's latest restorable point), `random` (a random instant of the retention window: the backup before it), an RFC 3339 time (`2026-11-29T06:00:00Z`) or a duration ago (`36h`): the newest backup or snapshot that ended at or before it (Azure restores that very point). A point older than the oldest backup is an error naming the window. The RPO is measured from the point. Not with `backup`, `target.snapshot` or `target.restorePoint`."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
 			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, deleted afterwards; the backup is the snapshot, not a `backup` task's dump. `azure-postgres-flexible`: a new Azure flexible server restored from `server` to a point in time, deleted afterwards; the backup is Azure's. `url`: an existing database, given by `url`."},
 			{Name: "instance", Type: plan.TypeString, Doc: "kind aws-rds: the source DB instance whose snapshots are restored."},
@@ -228,6 +230,20 @@ func check(with map[string]any) []plan.ParamProblem {
 			add(fmt.Sprintf("assertions[%d].expect", i), "%v", err)
 		}
 	}
+	if rp := p.String("recoveryPoint"); rp != "" && rp != "latest" {
+		if _, err := parseRecoveryPoint(rp, time.Now()); err != nil {
+			add("recoveryPoint", "%v", err)
+		}
+		for _, other := range []string{"backup", "target.snapshot", "target.restorePoint"} {
+			v := p.String(other)
+			if o, ok := strings.CutPrefix(other, "target."); ok {
+				v = t.String(o)
+			}
+			if v != "" {
+				add("recoveryPoint", "give recoveryPoint or %s, not both", other)
+			}
+		}
+	}
 	checkRehearse(p, add)
 	if p.Int("jobs") < 1 && with["jobs"] != nil {
 		add("jobs", "must be at least 1")
@@ -273,6 +289,9 @@ type Backup struct {
 	SHA256   string          `json:"sha256"`
 	Finished time.Time       `json:"finished"`
 	Source   pgbackup.Source `json:"source"`
+	// Point is the recovery point the plan asked for, when not the
+	// latest: the RPO is measured from it, not from the drill's start.
+	Point time.Time `json:"point,omitempty"`
 }
 
 // Target is a provisioned scratch target.
@@ -415,15 +434,47 @@ func (d *Drill) Select(ctx context.Context, s Step) (Backup, error) {
 	if err != nil {
 		return Backup{}, task.InvalidParams("storage: %v", err)
 	}
-	m, err := pgbackup.Find(ctx, store, Database(p), p.String("backup"))
-	if errors.Is(err, pgbackup.ErrNoBackup) {
+	rp, err := parseRecoveryPoint(p.String("recoveryPoint"), time.Now())
+	if err != nil {
+		return Backup{}, task.InvalidParams("recoveryPoint: %v", err)
+	}
+	var point time.Time
+	var m *pgbackup.Manifest
+	if rp.latest || p.String("backup") != "" {
+		m, err = pgbackup.Find(ctx, store, Database(p), p.String("backup"))
+	} else {
+		m, point, err = choosePoint(ctx, store, Database(p), rp)
+	}
+	if errors.Is(err, pgbackup.ErrNoBackup) || errors.Is(err, errOutsideWindow) {
 		return Backup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%v in %s", err, store), task.ErrInvalidParams, nil)
 	}
 	if err != nil {
 		return Backup{}, err
 	}
 	return Backup{ID: m.ID, Database: m.Source.Database, Key: m.Key, Format: m.Format, Size: m.Size,
-		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source}, nil
+		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source, Point: point}, nil
+}
+
+// choosePoint picks the backup of database for a recovery point that
+// is not the latest.
+func choosePoint(ctx context.Context, store pgbackup.Store, database string, rp recoveryPoint) (*pgbackup.Manifest, time.Time, error) {
+	list, err := pgbackup.List(ctx, store, database)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if len(list) == 0 {
+		return nil, time.Time{}, fmt.Errorf("%w of %q", pgbackup.ErrNoBackup, database)
+	}
+	slices.SortStableFunc(list, func(a, b *pgbackup.Manifest) int { return b.Finished.Compare(a.Finished) })
+	ends := make([]time.Time, len(list))
+	for i, m := range list {
+		ends[i] = m.Finished
+	}
+	i, point, err := rp.choose(ends, time.Now(), fmt.Sprintf("backups of %q", database))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return list[i], point, nil
 }
 
 // Database is the database whose backups a drill restores.

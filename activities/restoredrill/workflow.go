@@ -164,6 +164,10 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 	b := d.step.Backup
 	d.out.Metrics["drill.rpo"] = d.started.Sub(b.Finished).Seconds()
 	d.note(fmt.Sprintf("backup %s of %q (finished %s, %d bytes)", b.ID, b.Database, b.Finished.Format(time.RFC3339), b.Size))
+	if !b.Point.IsZero() { // a recovery point in the past: the data lost recovering to it
+		d.out.Metrics["drill.rpo"] = b.Point.Sub(b.Finished).Seconds()
+		d.note("recovery point " + b.Point.Format(time.RFC3339))
+	}
 
 	// A cloud target takes minutes to restore: it heartbeats meanwhile.
 	provision := short
