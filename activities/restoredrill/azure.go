@@ -47,24 +47,44 @@ func (d *Drill) selectAzurePoint(ctx context.Context, s Step) (Backup, error) {
 	if err != nil {
 		return Backup{}, err
 	}
-	point := time.Now().Add(-10 * time.Minute).UTC().Truncate(time.Second)
+	now := time.Now()
+	latest := now.Add(-10 * time.Minute).UTC().Truncate(time.Second)
+	point := latest
 	if rp := s.Task.Params.Object("target").String("restorePoint"); rp != "" {
 		if point, err = time.Parse(time.RFC3339, rp); err != nil {
 			return Backup{}, task.InvalidParams("target.restorePoint: %v", err)
 		}
 	}
+	rp, err := parseRecoveryPoint(s.Task.Params.String("recoveryPoint"), now)
+	if err != nil {
+		return Backup{}, task.InvalidParams("recoveryPoint: %v", err)
+	}
 	c, err := d.azureClient(source.Subscription)
 	if err != nil {
 		return Backup{}, err
 	}
-	if _, found, err := c.Get(ctx, source); err != nil {
+	srv, found, err := c.Get(ctx, source)
+	if err != nil {
 		return Backup{}, err
 	} else if !found {
 		return Backup{}, task.InvalidParams("target.server: %s does not exist", source)
 	}
+	var asked time.Time // a point the plan asked for by recoveryPoint
+	if !rp.latest {
+		// The window: from Azure's earliest restore point (7 days, the
+		// default retention, when it does not say) to the latest.
+		earliest := srv.EarliestRestore
+		if earliest.IsZero() {
+			earliest = now.Add(-7 * 24 * time.Hour)
+		}
+		if _, asked, err = rp.choose([]time.Time{latest, earliest}, latest, "restore points of "+source.Name); err != nil {
+			return Backup{}, temporal.NewNonRetryableApplicationError(err.Error(), task.ErrInvalidParams, nil)
+		}
+		point = asked
+	}
 	db := Database(s.Task.Params)
 	return Backup{ID: "point-in-time " + point.Format(time.RFC3339) + " of " + source.Name, Database: db, Format: "azure-point-in-time",
-		Finished: point, Source: pgbackup.Source{Host: source.Name, Database: db}}, nil
+		Finished: point, Source: pgbackup.Source{Host: source.Name, Database: db}, Point: asked}, nil
 }
 
 // provisionAzure restores the source to the point into the drill's

@@ -49,13 +49,34 @@ func (d *Drill) selectRDSSnapshot(ctx context.Context, s Step) (Backup, error) {
 	if err != nil {
 		return Backup{}, err
 	}
-	snap, err := c.NewestSnapshot(ctx, t.String("instance"), t.String("snapshot"))
+	rp, err := parseRecoveryPoint(s.Task.Params.String("recoveryPoint"), time.Now())
+	if err != nil {
+		return Backup{}, task.InvalidParams("recoveryPoint: %v", err)
+	}
+	var snap awsrds.Snapshot
+	var point time.Time
+	if rp.latest || t.String("snapshot") != "" {
+		snap, err = c.NewestSnapshot(ctx, t.String("instance"), t.String("snapshot"))
+	} else {
+		var snaps []awsrds.Snapshot
+		if snaps, err = c.Snapshots(ctx, t.String("instance")); err != nil {
+			return Backup{}, err
+		}
+		ends := make([]time.Time, len(snaps))
+		for i, sn := range snaps {
+			ends[i] = sn.Created
+		}
+		var i int
+		if i, point, err = rp.choose(ends, time.Now(), "available snapshots of "+t.String("instance")); err == nil {
+			snap = snaps[i]
+		}
+	}
 	if err != nil {
 		return Backup{}, temporal.NewNonRetryableApplicationError(err.Error(), task.ErrInvalidParams, nil)
 	}
 	db := Database(s.Task.Params)
 	return Backup{ID: snap.ID, Database: db, Format: "rds-snapshot", Finished: snap.Created,
-		Source: pgbackup.Source{Host: snap.Instance, Database: db}}, nil
+		Source: pgbackup.Source{Host: snap.Instance, Database: db}, Point: point}, nil
 }
 
 // provisionRDS restores the snapshot into the drill's instance (a

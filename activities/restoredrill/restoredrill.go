@@ -23,6 +23,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -81,6 +82,7 @@ var Decl = plan.TaskType{
 		{Name: "source", Type: plan.TypeString, Doc: "The database the backups are of, as the backup task's `source` URL: it names the database (instead of `database`) and lets validation refuse a `url` target that is the source. The drill never connects to it."},
 		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
+		{Name: "recoveryPoint", Type: plan.TypeString, Default: "latest", Doc: "Which state to recover: `latest` (the newest backup or snapshot; Azure's latest restorable point), `random` (a random instant of the retention window: the backup before it), an RFC 3339 time (`2026-11-29T06:00:00Z`) or a duration ago (`36h`): the newest backup or snapshot that ended at or before it (Azure restores that very point). A point older than the oldest backup is an error naming the window. The RPO is measured from the point. Not with `backup`, `target.snapshot` or `target.restorePoint`."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
 			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, deleted afterwards; the backup is the snapshot, not a `backup` task's dump. `azure-postgres-flexible`: a new Azure flexible server restored from `server` to a point in time, deleted afterwards; the backup is Azure's. `url`: an existing database, given by `url`."},
 			{Name: "instance", Type: plan.TypeString, Doc: "kind aws-rds: the source DB instance whose snapshots are restored."},
@@ -106,6 +108,20 @@ var Decl = plan.TaskType{
 			{Name: "expect", Type: plan.TypeString, Required: true, Doc: "The value (`42`) or a threshold (`>= 1000`)."},
 		}},
 		{Name: "pgRestoreArgs", Type: plan.TypeStringList, Doc: "Extra pg_restore arguments. The drill always passes --no-owner --no-privileges --exit-on-error."},
+		{Name: "rehearse", Type: plan.TypeObjectList, Doc: "Steps run, in order, against the verified scratch database before teardown: rehearse a change (a migration) on a copy of production. " +
+			"A command step runs `run` (any argv: golang-migrate, Alembic, Flyway, `make migrate-up`) with the scratch database in its environment (`DATABASE_URL`, `PGHOST`, `PGPORT`, `PGDATABASE`, `PGUSER`, `PGPASSWORD`, `PGSSLMODE`; the worker's own `DATABASE_URL` and `PG*` are removed, so the source database is never given to a step), " +
+			"then, with `down` and `up`, reverses and applies it again; the tables it holds ACCESS EXCLUSIVE are sampled every 100 ms. An assertion step runs `sql` and compares the number with `expect`. " +
+			"A command that fails or outlives its timeout stops the rehearsal (the steps after it do not run); a failed assertion does not. Any failed step fails the drill as a check. " +
+			"The catalog is read before the first step and after the last, for the schema's changes and checks.", Fields: []plan.Param{
+			{Name: "name", Type: plan.TypeString, Required: true, Doc: "The step's name, in its metrics' names: lower-case letters, digits, - and _ (`migrate-up`)."},
+			{Name: "run", Type: plan.TypeStringList, Doc: "The command, as an argv list (`[migrate, -path, db/migrations, -database, $DATABASE_URL, up]` needs a shell: `[sh, -c, 'migrate … -database \"$DATABASE_URL\" up']`)."},
+			{Name: "down", Type: plan.TypeStringList, Doc: "With up: the command that reverses run's change, run after it."},
+			{Name: "up", Type: plan.TypeStringList, Doc: "With down: the command that applies the change again after down."},
+			{Name: "env", Type: plan.TypeStringMap, Doc: "More environment variables for the commands (not DATABASE_URL nor the PG* variables the drill sets)."},
+			{Name: "timeout", Type: plan.TypeDuration, Default: "10m", Doc: "How long the step (run, down and up together) may take; a command still running then is stopped and the step fails."},
+			{Name: "sql", Type: plan.TypeString, Doc: "Instead of run: a query returning one number, checked against expect."},
+			{Name: "expect", Type: plan.TypeString, Doc: "With sql: the value (`42`) or a threshold (`>= 1`)."},
+		}},
 	},
 	Metrics: []plan.Metric{
 		{Name: "drill.rto", Unit: plan.UnitSeconds, Doc: "Recovery time: from the drill's start until the restore was verified (absent when it was not)."},
@@ -118,6 +134,25 @@ var Decl = plan.TaskType{
 		{Name: "drill.bytes", Unit: plan.UnitBytes, Doc: "Backup bytes downloaded (compressed)."},
 		{Name: "drill.tables", Unit: plan.UnitCount, Doc: "Tables verified."},
 		{Name: "drill.rows", Unit: plan.UnitCount, Doc: "Rows verified."},
+		{Name: "rehearse.<step>.duration", Unit: plan.UnitSeconds, Doc: "How long rehearsal step <step> took."},
+		{Name: "rehearse.<step>.exit", Unit: plan.UnitAny, Doc: "Its command's exit code (the first that failed of run, down and up; 128+n when signal n ended it, as at its timeout); for an assertion, 0 when it held, 1 when not."},
+		{Name: "rehearse.<step>.lock_max", Unit: plan.UnitSeconds, Doc: "The longest time a table that existed before the rehearsal was held ACCESS EXCLUSIVE while the step's commands ran (sampled from pg_locks every 100 ms)."},
+		{Name: "rehearse.<step>.reversible", Unit: plan.UnitAny, Doc: "1 when the step's run, down and up all exited 0, else 0 (steps with down and up)."},
+		{Name: "rehearse.<step>.value", Unit: plan.UnitAny, Doc: "An assertion step's number."},
+		{Name: "rehearse.lock_max", Unit: plan.UnitSeconds, Doc: "The longest ACCESS EXCLUSIVE lock of any step (rehearse.<step>.lock_max's maximum)."},
+		{Name: "rehearse.failed", Unit: plan.UnitCount, Doc: "Rehearsal steps that failed, or did not run because a command before them failed."},
+		{Name: "rehearse.tables_added", Unit: plan.UnitCount, Doc: "Tables the rehearsal made (catalog after minus before)."},
+		{Name: "rehearse.tables_dropped", Unit: plan.UnitCount, Doc: "Tables the rehearsal dropped."},
+		{Name: "rehearse.columns_added", Unit: plan.UnitCount, Doc: "Columns added."},
+		{Name: "rehearse.columns_dropped", Unit: plan.UnitCount, Doc: "Columns dropped (those of dropped tables too)."},
+		{Name: "rehearse.columns_altered", Unit: plan.UnitCount, Doc: "Columns whose type, nullability or default changed."},
+		{Name: "rehearse.indexes_added", Unit: plan.UnitCount, Doc: "Indexes added (or redefined)."},
+		{Name: "rehearse.indexes_dropped", Unit: plan.UnitCount, Doc: "Indexes dropped (or redefined)."},
+		{Name: "rehearse.constraints_added", Unit: plan.UnitCount, Doc: "Constraints added (or redefined)."},
+		{Name: "rehearse.constraints_dropped", Unit: plan.UnitCount, Doc: "Constraints dropped (or redefined)."},
+		{Name: "schema.fk_without_index", Unit: plan.UnitCount, Doc: "After the rehearsal: foreign keys whose columns lead no index of their table."},
+		{Name: "schema.tables_without_pk", Unit: plan.UnitCount, Doc: "After the rehearsal: tables without a primary key."},
+		{Name: "schema.invalid_indexes", Unit: plan.UnitCount, Doc: "After the rehearsal: invalid indexes (a failed CREATE INDEX CONCURRENTLY)."},
 	},
 	Timeout:     time.Hour,
 	Heartbeat:   time.Minute,
@@ -195,6 +230,21 @@ func check(with map[string]any) []plan.ParamProblem {
 			add(fmt.Sprintf("assertions[%d].expect", i), "%v", err)
 		}
 	}
+	if rp := p.String("recoveryPoint"); rp != "" && rp != "latest" {
+		if _, err := parseRecoveryPoint(rp, time.Now()); err != nil {
+			add("recoveryPoint", "%v", err)
+		}
+		for _, other := range []string{"backup", "target.snapshot", "target.restorePoint"} {
+			v := p.String(other)
+			if o, ok := strings.CutPrefix(other, "target."); ok {
+				v = t.String(o)
+			}
+			if v != "" {
+				add("recoveryPoint", "give recoveryPoint or %s, not both", other)
+			}
+		}
+	}
+	checkRehearse(p, add)
 	if p.Int("jobs") < 1 && with["jobs"] != nil {
 		add("jobs", "must be at least 1")
 	}
@@ -239,6 +289,9 @@ type Backup struct {
 	SHA256   string          `json:"sha256"`
 	Finished time.Time       `json:"finished"`
 	Source   pgbackup.Source `json:"source"`
+	// Point is the recovery point the plan asked for, when not the
+	// latest: the RPO is measured from it, not from the drill's start.
+	Point time.Time `json:"point,omitempty"`
 }
 
 // Target is a provisioned scratch target.
@@ -328,6 +381,8 @@ func (d *Drill) steps() map[string]any {
 		Restore:   d.Restore,
 		Verify:    d.Verify,
 		Teardown:  d.Teardown,
+		Schema:    d.Schema,
+		Rehearse:  d.Rehearse,
 	}
 }
 
@@ -379,15 +434,47 @@ func (d *Drill) Select(ctx context.Context, s Step) (Backup, error) {
 	if err != nil {
 		return Backup{}, task.InvalidParams("storage: %v", err)
 	}
-	m, err := pgbackup.Find(ctx, store, Database(p), p.String("backup"))
-	if errors.Is(err, pgbackup.ErrNoBackup) {
+	rp, err := parseRecoveryPoint(p.String("recoveryPoint"), time.Now())
+	if err != nil {
+		return Backup{}, task.InvalidParams("recoveryPoint: %v", err)
+	}
+	var point time.Time
+	var m *pgbackup.Manifest
+	if rp.latest || p.String("backup") != "" {
+		m, err = pgbackup.Find(ctx, store, Database(p), p.String("backup"))
+	} else {
+		m, point, err = choosePoint(ctx, store, Database(p), rp)
+	}
+	if errors.Is(err, pgbackup.ErrNoBackup) || errors.Is(err, errOutsideWindow) {
 		return Backup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%v in %s", err, store), task.ErrInvalidParams, nil)
 	}
 	if err != nil {
 		return Backup{}, err
 	}
 	return Backup{ID: m.ID, Database: m.Source.Database, Key: m.Key, Format: m.Format, Size: m.Size,
-		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source}, nil
+		SHA256: m.SHA256, Finished: m.Finished, Source: m.Source, Point: point}, nil
+}
+
+// choosePoint picks the backup of database for a recovery point that
+// is not the latest.
+func choosePoint(ctx context.Context, store pgbackup.Store, database string, rp recoveryPoint) (*pgbackup.Manifest, time.Time, error) {
+	list, err := pgbackup.List(ctx, store, database)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if len(list) == 0 {
+		return nil, time.Time{}, fmt.Errorf("%w of %q", pgbackup.ErrNoBackup, database)
+	}
+	slices.SortStableFunc(list, func(a, b *pgbackup.Manifest) int { return b.Finished.Compare(a.Finished) })
+	ends := make([]time.Time, len(list))
+	for i, m := range list {
+		ends[i] = m.Finished
+	}
+	i, point, err := rp.choose(ends, time.Now(), fmt.Sprintf("backups of %q", database))
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	return list[i], point, nil
 }
 
 // Database is the database whose backups a drill restores.
@@ -801,14 +888,7 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 	startedMarker := filepath.Join(dir, "restore-started")
 	switch s.Target.Kind {
 	case TargetLocal, TargetDocker:
-		// Drop and create the database from another one: a database cannot
-		// be dropped while connected to it, and `postgres` is the database
-		// of many small deployments (and of RDS).
-		maintenance := "postgres"
-		if dst.Database == maintenance {
-			maintenance = "template1"
-		}
-		conn, err := dst.InDatabase(maintenance).Connect(ctx)
+		conn, err := dst.InDatabase(maintenanceDB(dst.Database)).Connect(ctx)
 		if err != nil {
 			return Result{}, err
 		}
@@ -865,6 +945,16 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 		Metrics: map[string]float64{"drill.restore.duration": took.Seconds()},
 		Message: fmt.Sprintf("pg_restore --jobs %d: %d tables loaded in %s", jobs, tables.Load(), took.Round(time.Millisecond)),
 	}, nil
+}
+
+// maintenanceDB is the database to connect to while (re)making db:
+// postgres, or template1 when db is postgres itself (PostgreSQL cannot
+// drop the database a session is in).
+func maintenanceDB(db string) string {
+	if db == "postgres" {
+		return "template1"
+	}
+	return "postgres"
 }
 
 // Verify compares the restored tables with the manifest's sums and

@@ -439,24 +439,3 @@ func TestDrillAzureFlexibleTarget(t *testing.T) {
 		t.Fatalf("servers after teardown: %v", got)
 	}
 }
-
-// TestDrillOfThePostgresDatabase: a drill of a database named `postgres`,
-// the default database of many small deployments and of RDS, restores and
-// verifies (it failed with "cannot drop the currently open database").
-func TestDrillOfThePostgresDatabase(t *testing.T) {
-	c := pgtest.Start(t, "test/drill-postgres")
-	src := c.URL("postgres")
-	pgtest.Seed(t, src, 1)
-	storeDir := t.TempDir()
-	if _, err := runBackup(t, map[string]any{"source": src, "storage": storeDir}); err != nil {
-		t.Fatal(err)
-	}
-	d := newDrill(t, map[string]any{"storage": storeDir, "database": "postgres"})
-	d.untilRestored()
-	var v restoredrill.Result
-	d.must(restoredrill.Verify, &v)
-	if !v.Verified || v.Metrics["drill.verify.mismatches"] != 0 {
-		t.Fatalf("verify %+v", v)
-	}
-	d.must(restoredrill.Teardown, nil)
-}

@@ -3,6 +3,7 @@ package restoredrill
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,6 +164,10 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 	b := d.step.Backup
 	d.out.Metrics["drill.rpo"] = d.started.Sub(b.Finished).Seconds()
 	d.note(fmt.Sprintf("backup %s of %q (finished %s, %d bytes)", b.ID, b.Database, b.Finished.Format(time.RFC3339), b.Size))
+	if !b.Point.IsZero() { // a recovery point in the past: the data lost recovering to it
+		d.out.Metrics["drill.rpo"] = b.Point.Sub(b.Finished).Seconds()
+		d.note("recovery point " + b.Point.Format(time.RFC3339))
+	}
 
 	// A cloud target takes minutes to restore: it heartbeats meanwhile.
 	provision := short
@@ -196,6 +201,87 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 			d.out.Metrics["drill.rto"] = workflow.Now(ctx).Sub(d.started).Seconds()
 		}
 	}
+	// Only a plan that asks for a rehearsal records the change's marker:
+	// other drills issue the commands they always did.
+	if steps := d.in.Params.Objects("rehearse"); len(steps) > 0 &&
+		workflow.GetVersion(ctx, rehearseChange, workflow.DefaultVersion, 1) == 1 {
+		return d.rehearse(ctx, short, steps)
+	}
+	return "", nil
+}
+
+// checkError is a drill step's check that did not hold, as opposed to a
+// step that could not run.
+type checkError struct{ msg string }
+
+func (e checkError) Error() string { return e.msg }
+
+// rehearse runs the plan's rehearsal steps on the verified scratch
+// database, between two reads of its catalog. A command that fails
+// stops the rehearsal; the report's table shows how far it got.
+func (d *drill) rehearse(ctx, short workflow.Context, steps []task.Params) (string, error) {
+	var res Result
+	if err := workflow.ExecuteActivity(short, Schema, SchemaStep{Step: d.step}).Get(ctx, &res); err != nil {
+		return "rehearse", err
+	}
+	d.merge(res)
+	table := plan.Table{Title: "Rehearsal on the restored copy", Columns: []string{"step", "duration", "exit", "lock max", "result"}}
+	failed, stopped, lockMax := 0, false, 0.0
+	var failures []string
+	for i, st := range steps {
+		name := st.String("name")
+		if stopped {
+			failed++
+			table.Rows = append(table.Rows, []string{name, "—", "—", "—", "not run"})
+			continue
+		}
+		step := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: stepTimeout(st) + time.Minute,
+			HeartbeatTimeout:    drillStepHeartbeat,
+			// A migration is not retried on a copy it may have half changed.
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+			WaitForCancellation: true,
+		})
+		var r StepResult
+		if err := workflow.ExecuteActivity(step, Rehearse, RehearseStep{Step: d.step, Index: i}).Get(ctx, &r); err != nil {
+			if ctx.Err() != nil {
+				return "rehearse", err
+			}
+			failed, stopped = failed+1, true
+			failures = append(failures, name+": "+taskrun.CauseMessage(err))
+			table.Rows = append(table.Rows, []string{name, "—", "—", "—", "error: " + taskrun.CauseMessage(err)})
+			continue
+		}
+		d.merge(r.Result)
+		lockMax = max(lockMax, r.LockMax)
+		result := "pass"
+		if r.Failed {
+			failed++
+			result = "fail"
+			failures = append(failures, strings.TrimPrefix(r.Message, "rehearse "))
+			stopped = st.String("sql") == ""
+		}
+		lock := fmt.Sprintf("%.1f s", r.LockMax)
+		if st.String("sql") != "" {
+			lock = "—"
+		}
+		table.Rows = append(table.Rows, []string{name, fmt.Sprintf("%.1f s", r.Duration), strconv.Itoa(r.Exit), lock, result})
+	}
+	d.out.Metrics["rehearse.lock_max"] = lockMax
+	d.out.Metrics["rehearse.failed"] = float64(failed)
+	d.out.Tables = append(d.out.Tables, table)
+	var after Result
+	if err := workflow.ExecuteActivity(short, Schema, SchemaStep{Step: d.step, After: true}).Get(ctx, &after); err != nil {
+		if failed == 0 {
+			return "rehearse", err
+		}
+		d.note("schema after the rehearsal not read: " + taskrun.CauseMessage(err))
+	} else {
+		d.merge(after)
+	}
+	if failed > 0 {
+		return "rehearse", checkError{fmt.Sprintf("%d of %d steps failed: %s", failed, len(steps), strings.Join(failures, "; "))}
+	}
 	return "", nil
 }
 
@@ -220,7 +306,8 @@ func (d *drill) note(line string) {
 // anything else says which step failed.
 func drillError(step string, err error, out task.Output) error {
 	msg := step + ": " + taskrun.CauseMessage(err)
-	if step == "verify" {
+	var check checkError
+	if step == "verify" || errors.As(err, &check) {
 		return taskrun.AppError(task.CheckFailed(out, "%s", msg))
 	}
 	return temporal.NewNonRetryableApplicationError(msg, task.ErrTaskFailed, nil, out)
@@ -247,7 +334,7 @@ type EventData struct {
 	Verified   bool     `json:"verified"`
 	Mismatches int      `json:"mismatches"`
 	// Step is the step that failed (select, provision, fetch, restore,
-	// verify), and Error why.
+	// verify, rehearse), and Error why.
 	Step  string `json:"step,omitempty"`
 	Error string `json:"error,omitempty"`
 	// TornDown says the scratch target was removed.

@@ -42,6 +42,32 @@ func mustBeClean(t *testing.T, scratch string) {
 	}
 }
 
+// TestDRDrillOfThePostgresDatabase runs examples/plans/dr-drill.yaml on
+// a cluster's own postgres database (pgbench -i -s 2 in it), the default
+// database of many small deployments and of RDS: the drill must make the
+// scratch database again without being connected to it.
+func TestDRDrillOfThePostgresDatabase(t *testing.T) {
+	c := pgtest.Start(t, "e2e/drill-postgres")
+	src := c.URL("postgres")
+	pgtest.Seed(t, src, 2)
+	scratch := t.TempDir()
+	t.Setenv("SHIPSHAPE_SCRATCH_DIR", scratch)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	out := t.TempDir()
+	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--set", "vars.sourceURL="+src,
+		"--set", "vars.storage="+t.TempDir(), "--report-dir", out, "examples/plans/dr-drill.yaml")
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0 (pass)\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	r := readReport(t, out)
+	drill := r.Task("drill", "restore")
+	if drill == nil || drill.Status != plan.StatusPass || drill.Metrics["drill.rows"] < 200000 || drill.Metrics["drill.verify.mismatches"] != 0 {
+		t.Fatalf("drill %+v", drill)
+	}
+	mustBeClean(t, scratch)
+}
+
 // TestDRDrillExampleDev runs examples/plans/dr-drill.yaml with --dev
 // against a real seeded PostgreSQL: the backup and the drill pass, RTO
 // and RPO are measured, every table verified, the backup is marked

@@ -48,6 +48,26 @@ type Snapshot struct {
 	Created  time.Time
 }
 
+// Snapshots returns the available snapshots of instance (automated and
+// manual), newest first.
+func (c *Client) Snapshots(ctx context.Context, instance string) ([]Snapshot, error) {
+	var out []Snapshot
+	p := rds.NewDescribeDBSnapshotsPaginator(c.rds, &rds.DescribeDBSnapshotsInput{DBInstanceIdentifier: aws.String(instance)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("describe snapshots of %s: %w", instance, err)
+		}
+		for _, s := range page.DBSnapshots {
+			if aws.ToString(s.Status) == "available" && s.SnapshotCreateTime != nil {
+				out = append(out, Snapshot{ID: aws.ToString(s.DBSnapshotIdentifier), Instance: aws.ToString(s.DBInstanceIdentifier), Created: *s.SnapshotCreateTime})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Snapshot) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
 // NewestSnapshot returns the newest available snapshot of instance
 // (automated or manual), or the one named id.
 func (c *Client) NewestSnapshot(ctx context.Context, instance, id string) (Snapshot, error) {

@@ -75,6 +75,9 @@ func notFound(err error) bool {
 // Server is a flexible server.
 type Server struct {
 	Location, State, Host, User string
+	// EarliestRestore is the oldest point in time the server can be
+	// restored to (zero when Azure does not say).
+	EarliestRestore time.Time
 }
 
 // Get returns a server; found is false when it does not exist.
@@ -91,6 +94,9 @@ func (c *Client) Get(ctx context.Context, id ServerID) (s Server, found bool, er
 		s.Host, s.User = deref(p.FullyQualifiedDomainName), deref(p.AdministratorLogin)
 		if p.State != nil {
 			s.State = string(*p.State)
+		}
+		if p.Backup != nil && p.Backup.EarliestRestoreDate != nil {
+			s.EarliestRestore = *p.Backup.EarliestRestoreDate
 		}
 	}
 	return s, true, nil

@@ -157,3 +157,39 @@ func (s Source) RunLines(ctx context.Context, bin string, args []string, line fu
 	}
 	return nil
 }
+
+// ClientEnv is the environment by which a program reaches the database
+// as libpq's programs and most migration tools do: DATABASE_URL (with
+// the password) and PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD and
+// PGSSLMODE when the URL sets it. It holds the password: give it only to
+// the process that needs it, never to logs.
+func (s Source) ClientEnv() []string {
+	env := []string{
+		"DATABASE_URL=" + s.url.String(),
+		"PGHOST=" + s.Host,
+		"PGPORT=" + strconv.Itoa(s.Port),
+		"PGDATABASE=" + s.Database,
+	}
+	if s.User != "" {
+		env = append(env, "PGUSER="+s.User)
+	}
+	if s.password != "" {
+		env = append(env, "PGPASSWORD="+s.password)
+	}
+	if m := s.url.Query().Get("sslmode"); m != "" {
+		env = append(env, "PGSSLMODE="+m)
+	}
+	return env
+}
+
+// RedactString removes the source's password from a text (a program's
+// output), as Redact does from an error.
+func (s Source) RedactString(text string) string {
+	if s.password == "" {
+		return text
+	}
+	for _, pw := range []string{s.password, url.QueryEscape(s.password), url.PathEscape(s.password), url.UserPassword("", s.password).String()[1:]} {
+		text = strings.ReplaceAll(text, pw, "xxxxx")
+	}
+	return text
+}

@@ -1,0 +1,246 @@
+package restoredrill_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/internal/testenv"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// realDrill runs the drill's Workflow with its real step activities,
+// against real PostgreSQL, in Temporal's workflow test environment.
+type realDrill struct {
+	env     *testsuite.TestWorkflowEnvironment
+	sink    *eventSink
+	scratch string
+}
+
+func newRealDrill(t *testing.T) *realDrill {
+	d := &realDrill{sink: &eventSink{inflight: map[string]int{}}, scratch: t.TempDir()}
+	var suite testsuite.WorkflowTestSuite
+	logger := slog.New(slog.DiscardHandler)
+	suite.SetLogger(tlog.NewStructuredLogger(logger))
+	d.env = suite.NewTestWorkflowEnvironment()
+	d.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/dr/" + t.Name(), TaskQueue: "shipshape"})
+	d.env.SetTestTimeout(3 * time.Minute)
+	d.env.SetWorkerOptions(worker.Options{MaxHeartbeatThrottleInterval: 50 * time.Millisecond, DeadlockDetectionTimeout: time.Minute})
+	types := []task.Type{restoredrill.New(restoredrill.Config{Logger: logger, ScratchDir: d.scratch}).Type()}
+	taskrun.Register(d.env, types, taskrun.Options{Logger: logger})
+	d.env.RegisterActivityWithOptions(d.sink.publish, activity.RegisterOptions{Name: taskrun.PublishEventsName})
+	return d
+}
+
+func (d *realDrill) run(t *testing.T, with map[string]any) (task.Output, error) {
+	t.Helper()
+	d.env.ExecuteWorkflow(restoredrill.Workflow, task.Input{
+		RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: restoredrill.Name,
+		Params: tasktest.WithDefaults(t, plan.Catalog{restoredrill.Name: restoredrill.Decl}, restoredrill.Name, with),
+	})
+	var out task.Output
+	err := d.env.GetWorkflowError()
+	if err == nil {
+		err = d.env.GetWorkflowResult(&out)
+	} else if o, ok := taskrun.OutputOf(err); ok {
+		out = o
+	}
+	if left, _ := filepath.Glob(filepath.Join(d.scratch, "*")); len(left) != 0 {
+		t.Errorf("the drill left %v in its scratch directory", left)
+	}
+	return out, err
+}
+
+// finished is the drill.finished event's data.
+func (d *realDrill) finished(t *testing.T) restoredrill.EventData {
+	t.Helper()
+	for _, e := range d.sink.all() {
+		if e.Type == events.DrillFinished {
+			var data restoredrill.EventData
+			if err := json.Unmarshal(e.Data, &data); err != nil {
+				t.Fatal(err)
+			}
+			return data
+		}
+	}
+	t.Fatal("no drill.finished event")
+	return restoredrill.EventData{}
+}
+
+func table(out task.Output, title string) *plan.Table {
+	for i := range out.Tables {
+		if strings.HasPrefix(out.Tables[i].Title, title) {
+			return &out.Tables[i]
+		}
+	}
+	return nil
+}
+
+// needPsql skips t where psql is not installed (fails it under CI).
+func needPsql(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("psql"); err != nil {
+		testenv.Missing(t, "psql", "apt-get install postgresql-client")
+	}
+}
+
+func psql(sql string) []any {
+	return []any{"psql", "-v", "ON_ERROR_STOP=1", "-X", "-q", "-c", sql}
+}
+
+// TestDrillRehearsesAMigration restores a backup, then rehearses a
+// migration on the copy: a column added to an existing table under an
+// ACCESS EXCLUSIVE lock held about a second, a new table with an
+// unindexed foreign key, a reversible index, and assertions. The steps
+// get the scratch database, never the source (though the worker's own
+// environment names it), and the copy is torn down.
+func TestDrillRehearsesAMigration(t *testing.T) {
+	needPsql(t)
+	c, src, storeDir := seededBackup(t, "custom")
+	t.Setenv("DATABASE_URL", src)
+	t.Setenv("PGPORT", strconv.Itoa(c.Port))
+	d := newRealDrill(t)
+	out, err := d.run(t, map[string]any{"storage": storeDir, "source": src, "rehearse": []any{
+		map[string]any{"name": "env", "run": []any{"sh", "-c",
+			`test -n "$DATABASE_URL" && test "$DATABASE_URL" != "$SRC" && test "$PGPORT" != "$SRCPORT" && test "$PGDATABASE" = app && test -n "$PGPASSWORD" && test "$EXTRA" = yes`},
+			"env": map[string]any{"SRC": src, "SRCPORT": strconv.Itoa(c.Port), "EXTRA": "yes"}},
+		map[string]any{"name": "add-note", "run": psql(`BEGIN; ALTER TABLE pgbench_accounts ADD COLUMN note text; SELECT pg_sleep(1); COMMIT;`)},
+		map[string]any{"name": "notes", "run": psql(`CREATE TABLE notes (id int, account int REFERENCES pgbench_accounts (aid)); ALTER TABLE pgbench_tellers ALTER COLUMN filler TYPE varchar(100)`)},
+		map[string]any{"name": "index", "run": psql(`CREATE INDEX docs_created ON docs (created)`),
+			"down": psql(`DROP INDEX docs_created`), "up": psql(`CREATE INDEX docs_created ON docs (created)`)},
+		map[string]any{"name": "no-notes", "sql": "SELECT count(*) FROM notes", "expect": "0"},
+	}})
+	if err != nil {
+		t.Fatalf("drill: %v\n%s", err, out.Output)
+	}
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
+		"drill.verify.mismatches":      0,
+		"rehearse.env.exit":            0,
+		"rehearse.add-note.exit":       0,
+		"rehearse.notes.exit":          0,
+		"rehearse.index.exit":          0,
+		"rehearse.index.reversible":    1,
+		"rehearse.index.down.exit":     0,
+		"rehearse.no-notes.exit":       0,
+		"rehearse.no-notes.value":      0,
+		"rehearse.failed":              0,
+		"rehearse.tables_added":        1,
+		"rehearse.tables_dropped":      0,
+		"rehearse.columns_added":       3, // note, notes.id, notes.account
+		"rehearse.columns_dropped":     0,
+		"rehearse.columns_altered":     1,
+		"rehearse.indexes_added":       1,
+		"rehearse.indexes_dropped":     0,
+		"rehearse.constraints_added":   1,
+		"rehearse.constraints_dropped": 0,
+		"schema.fk_without_index":      1,
+		"schema.tables_without_pk":     2, // pgbench_history, notes
+		"schema.invalid_indexes":       0,
+	}, 0)
+	if l := out.Metrics["rehearse.add-note.lock_max"]; l < 0.8 || l > 3 {
+		t.Errorf("the ALTER TABLE's lock: %v s, want about 1", l)
+	}
+	if out.Metrics["rehearse.lock_max"] != out.Metrics["rehearse.add-note.lock_max"] || out.Metrics["rehearse.notes.lock_max"] > 0.5 {
+		t.Errorf("locks %v", out.Metrics)
+	}
+	if out.Metrics["rehearse.add-note.duration"] < 1 {
+		t.Errorf("add-note took %v s", out.Metrics["rehearse.add-note.duration"])
+	}
+	if !strings.Contains(out.Output, "public.pgbench_accounts held ACCESS EXCLUSIVE") {
+		t.Errorf("output:\n%s", out.Output)
+	}
+	if tb := table(out, "Rehearsal"); tb == nil || len(tb.Rows) != 5 || tb.Rows[4][4] != "pass" {
+		t.Errorf("rehearsal table %+v", tb)
+	}
+	if tb := table(out, "Schema changes"); tb == nil || !strings.Contains(tb.Rows[0][1], "public.notes") {
+		t.Errorf("schema table %+v", tb)
+	}
+	if data := d.finished(t); data.Status != "pass" || !data.TornDown {
+		t.Errorf("drill.finished %+v", data)
+	}
+}
+
+// TestDrillRehearsalStopsAtAHangingStep: a step outliving its timeout is
+// stopped, fails the drill as a check, the steps after it do not run,
+// the report shows how far the rehearsal got, and the copy is torn down.
+func TestDrillRehearsalStopsAtAHangingStep(t *testing.T) {
+	needPsql(t)
+	_, src, storeDir := seededBackup(t, "custom")
+	d := newRealDrill(t)
+	started := time.Now()
+	out, err := d.run(t, map[string]any{"storage": storeDir, "source": src, "rehearse": []any{
+		map[string]any{"name": "first", "run": psql(`CREATE TABLE first (id int PRIMARY KEY)`)},
+		map[string]any{"name": "broken", "run": psql(`SELECT no_such_column FROM pgbench_accounts`)},
+		map[string]any{"name": "never", "run": []any{"true"}},
+	}})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "rehearse: 2 of 3 steps failed", "broken: run (psql) exited with code")
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
+		"rehearse.first.exit": 0, "rehearse.failed": 2, "rehearse.tables_added": 1,
+	}, 0, "rehearse.never.exit")
+	if out.Metrics["rehearse.broken.exit"] == 0 {
+		t.Errorf("broken's exit: %v", out.Metrics)
+	}
+	tb := table(out, "Rehearsal")
+	if tb == nil || tb.Rows[0][4] != "pass" || tb.Rows[1][4] != "fail" || tb.Rows[2][4] != "not run" {
+		t.Fatalf("rehearsal table %+v", tb)
+	}
+
+	d = newRealDrill(t)
+	started = time.Now()
+	out, err = d.run(t, map[string]any{"storage": storeDir, "source": src, "rehearse": []any{
+		map[string]any{"name": "hangs", "run": []any{"sleep", "600"}, "timeout": "2s"},
+	}})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "did not finish within the step's timeout (2s)")
+	if out.Metrics["rehearse.hangs.exit"] != 128+15 || time.Since(started) > time.Minute {
+		t.Errorf("hanging step: %v after %s", out.Metrics, time.Since(started))
+	}
+	if data := d.finished(t); data.Status != "fail" || data.Step != "rehearse" || !data.TornDown {
+		t.Errorf("drill.finished %+v", data)
+	}
+}
+
+// TestRehearseParams: names fit metrics, a step runs or asserts, and the
+// plan cannot point the scratch database's variables elsewhere.
+func TestRehearseParams(t *testing.T) {
+	for _, c := range []struct {
+		step map[string]any
+		want string
+	}{
+		{map[string]any{"name": "Migrate Up", "run": []any{"true"}}, "rehearse[0].name"},
+		{map[string]any{"name": "m"}, "give run"},
+		{map[string]any{"name": "m", "run": []any{"true"}, "sql": "select 1"}, "not both"},
+		{map[string]any{"name": "m", "run": []any{"true"}, "down": []any{"true"}}, "both down and up"},
+		{map[string]any{"name": "m", "sql": "select 1", "expect": "lots"}, "rehearse[0].expect"},
+		{map[string]any{"name": "m", "run": []any{"true"}, "env": map[string]any{"DATABASE_URL": "postgres://prod/app"}}, "rehearse[0].env.DATABASE_URL"},
+	} {
+		var msgs []string
+		for _, p := range restoredrill.Decl.Check(map[string]any{"storage": "/x", "database": "app", "rehearse": []any{c.step}}) {
+			msgs = append(msgs, p.Param+": "+p.Msg)
+		}
+		if !strings.Contains(strings.Join(msgs, "\n"), c.want) {
+			t.Errorf("%v: problems %q, want %q", c.step, msgs, c.want)
+		}
+	}
+	if p := restoredrill.Decl.Check(map[string]any{"storage": "/x", "database": "app", "rehearse": []any{
+		map[string]any{"name": "migrate-up", "run": []any{"make", "migrate-up"}, "down": []any{"make", "migrate-down"}, "up": []any{"make", "migrate-up"}, "timeout": "5m"},
+		map[string]any{"name": "users", "sql": "select count(*) from users", "expect": ">= 1"},
+	}}); len(p) != 0 {
+		t.Errorf("problems %+v", p)
+	}
+}

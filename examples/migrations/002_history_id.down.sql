@@ -1,0 +1,1 @@
+ALTER TABLE pgbench_history DROP COLUMN id;
