@@ -2,12 +2,15 @@ package restoredrill_test
 
 import (
 	"context"
+	"log/slog"
 	"math"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/backup"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/file"
 	"github.com/shipshape-dev/shipshape/internal/pgbackup"
@@ -20,7 +23,9 @@ import (
 func TestDrillRecoveryPoint(t *testing.T) {
 	_, src, storeDir := seededBackup(t, "custom")
 	time.Sleep(1100 * time.Millisecond)
-	if _, err := runBackup(t, map[string]any{"source": src, "storage": storeDir, "format": "custom", "jobs": 1}); err != nil {
+	// A second run's backup (a run backs up once per task).
+	second := &tasktest.Runner{Types: []task.Type{backup.New(slog.New(slog.DiscardHandler), nil).Type()}, Task: "next-night"}
+	if _, err := second.Run(t, backup.Name, map[string]any{"source": src, "storage": storeDir, "format": "custom", "jobs": 1}); err != nil {
 		t.Fatal(err)
 	}
 	store, _ := file.New(storeDir)
