@@ -74,7 +74,10 @@ type Config struct {
 	Workers   int
 	KeepAlive bool
 	// HTTP2 lets https targets negotiate HTTP/2.
-	HTTP2              bool
+	HTTP2 bool
+	// NetHTTP sends every request with Go's net/http client, even where
+	// the fast client could (see fastUsable).
+	NetHTTP            bool
 	InsecureSkipVerify bool
 	// TLS, when set, is the client's TLS configuration (a private CA's
 	// roots, a client certificate); InsecureSkipVerify applies on top.
@@ -196,29 +199,48 @@ func Run(ctx context.Context, c Config, every func(Snapshot) string) (*Result, e
 	}
 	requests, cancelRequests := context.WithCancel(ctx)
 	defer cancelRequests()
-	meter := &meter{ctx: requests, timeout: c.Timeout, sizes: map[uint64]int64{}}
-	meter.base = newTransport(c)
-	defer meter.base.CloseIdleConnections()
-
-	opts := []func(*vegeta.Attacker){
-		vegeta.Client(&http.Client{Transport: meter, CheckRedirect: httpclient.CheckRedirect(c.redirectHosts())}),
-		vegeta.MaxBody(0), // bodies are counted by the meter, never kept
-	}
-	var pacer vegeta.Pacer
-	if c.Users > 0 {
-		opts = append(opts, vegeta.Workers(uint64(c.Users)), vegeta.MaxWorkers(uint64(c.Users)))
-		pacer = vegeta.ConstantPacer{} // as fast as the users go
-	} else {
-		opts = append(opts, vegeta.Workers(uint64(max(c.Workers, 1))))
-		pacer = newSchedule(c.Warmup, c.Rate, c.Duration, c.Stages)
-	}
-	attacker := vegeta.NewAttacker(opts...)
 
 	measured := c.Measured()
+	var (
+		results <-chan *vegeta.Result
+		// stop stops sending; giveUp ends the requests in flight and
+		// returns how many it cut off that will not be in results.
+		stop    func()
+		giveUp  func() int64
+		bytesIn func(*vegeta.Result) int64
+	)
+	var pacer vegeta.Pacer = vegeta.ConstantPacer{} // closed: as fast as the users go
+	if c.Users == 0 {
+		pacer = newSchedule(c.Warmup, c.Rate, c.Duration, c.Stages)
+	}
 	began := time.Now()
+	if ok, _ := fastUsable(c); ok {
+		fast := newFastAttack(c)
+		defer fast.closeIdle()
+		results = fast.attack(pacer, c.Warmup+measured)
+		stop, giveUp = fast.stop, fast.abandon
+		bytesIn = func(r *vegeta.Result) int64 { return int64(r.BytesIn) }
+	} else {
+		meter := &meter{ctx: requests, timeout: c.Timeout, sizes: map[uint64]int64{}}
+		meter.base = newTransport(c)
+		defer meter.base.CloseIdleConnections()
+		opts := []func(*vegeta.Attacker){
+			vegeta.Client(&http.Client{Transport: meter, CheckRedirect: httpclient.CheckRedirect(c.redirectHosts())}),
+			vegeta.MaxBody(0), // bodies are counted by the meter, never kept
+		}
+		if c.Users > 0 {
+			opts = append(opts, vegeta.Workers(uint64(c.Users)), vegeta.MaxWorkers(uint64(c.Users)))
+		} else {
+			opts = append(opts, vegeta.Workers(uint64(max(c.Workers, 1))))
+		}
+		attacker := vegeta.NewAttacker(opts...)
+		results = attacker.Attack(newTargeter(c.Targets), pacer, c.Warmup+measured, "")
+		stop = func() { attacker.Stop() }
+		giveUp = func() int64 { cancelRequests(); return 0 }
+		bytesIn = func(r *vegeta.Result) int64 { return meter.take(r.Seq) }
+	}
 	measureFrom := began.Add(c.Warmup)
 	rec := newRecorder(measureFrom, measured, c.Timeout)
-	results := attacker.Attack(newTargeter(c.Targets), pacer, c.Warmup+measured, "")
 
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
@@ -235,7 +257,7 @@ func Run(ctx context.Context, c Config, every func(Snapshot) string) (*Result, e
 				results = nil
 				continue
 			}
-			rec.add(res, meter.take(res.Seq), time.Now(), cutOff)
+			rec.add(res, bytesIn(res), time.Now(), cutOff)
 		case <-ticker.C:
 			if every == nil || stopped != "" {
 				continue
@@ -259,22 +281,28 @@ func Run(ctx context.Context, c Config, every func(Snapshot) string) (*Result, e
 			}
 			if why := every(snap); why != "" {
 				stopped, stoppedAt = why, now
-				attacker.Stop()
+				stop()
 				grace = time.After(stopGrace)
 			}
 		case <-grace:
 			grace, cutOff = nil, true
-			cancelRequests()
+			if n := giveUp(); n > 0 {
+				// The fast client cannot cancel its requests: stop
+				// waiting for them and count them as cut off.
+				rec.cutOff += n
+				results = nil
+			}
 		case <-ctx.Done():
-			attacker.Stop()
-			cancelRequests()
-			// The attacker closes results once its workers return, which
-			// the cancelled requests make immediate; drain them so none
-			// blocks.
-			go func() {
-				for range results {
-				}
-			}()
+			stop()
+			if giveUp() == 0 {
+				// The attacker closes results once its workers return,
+				// which the cancelled requests make immediate; drain
+				// them so none blocks.
+				go func() {
+					for range results {
+					}
+				}()
+			}
 			return nil, ctx.Err()
 		}
 	}
@@ -400,27 +428,11 @@ func (b *countedBody) Close() error {
 	return err
 }
 
-// newTargeter picks targets by smooth weighted round robin: exactly in
-// proportion to their weights, interleaved rather than in runs.
+// newTargeter is vegeta's view of weighted.
 func newTargeter(targets []Target) vegeta.Targeter {
-	var mu sync.Mutex
-	current := make([]float64, len(targets))
-	var total float64
-	for _, t := range targets {
-		total += t.Weight
-	}
+	next := weighted(targets)
 	return func(out *vegeta.Target) error {
-		mu.Lock()
-		best := -1
-		for i, t := range targets {
-			current[i] += t.Weight
-			if best < 0 || current[i] > current[best] {
-				best = i
-			}
-		}
-		current[best] -= total
-		mu.Unlock()
-		t := targets[best]
+		t := next()
 		*out = vegeta.Target{Method: t.Method, URL: t.URL, Header: t.Header, Body: t.Body}
 		return nil
 	}

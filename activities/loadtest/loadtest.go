@@ -72,6 +72,7 @@ var Decl = plan.TaskType{
 		{Name: "workers", Type: plan.TypeInt, Default: 10, Doc: "Workers the open model starts with; it adds workers whenever all are busy, so the schedule holds."},
 		{Name: "keepAlive", Type: plan.TypeBool, Default: true, Doc: "Reuse connections; false opens one per request."},
 		{Name: "http2", Type: plan.TypeBool, Default: true, Doc: "Let https targets negotiate HTTP/2; false keeps HTTP/1.1. (http:// targets use HTTP/1.1.)"},
+		{Name: "client", Type: plan.TypeString, Default: "auto", Enum: []string{"auto", "net/http"}, Doc: "HTTP client. `auto`: a purpose-built HTTP/1.1 client (fasthttp) for http targets and https targets without HTTP/2, with no proxy from the environment: it costs a fraction of the CPU per request, so more of a small machine goes to the target; Go's `net/http` for the rest. `net/http`: always Go's client. Both measure the same way."},
 		{Name: "insecureSkipVerify", Type: plan.TypeBool, Default: false, Doc: "Accept any TLS certificate."},
 		{Name: "caFile", Type: plan.TypeString, Doc: "PEM file of CA certificates trusted on top of the system's, for targets behind a private CA."},
 		{Name: "clientCert", Type: plan.TypeString, Doc: "PEM file of a client certificate presented to targets that ask for one (mutual TLS); with clientKey."},
@@ -290,6 +291,7 @@ func loadTestConfig(p task.Params) (Config, error) {
 		Workers:            p.Int("workers"),
 		KeepAlive:          p.Bool("keepAlive"),
 		HTTP2:              p.Bool("http2"),
+		NetHTTP:            p.String("client") == "net/http",
 		InsecureSkipVerify: p.Bool("insecureSkipVerify"),
 	}
 	files := httpclient.TLSFiles{CA: p.String("caFile"), Cert: p.String("clientCert"), Key: p.String("clientKey")}
