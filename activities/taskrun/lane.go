@@ -9,6 +9,7 @@ package taskrun
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +41,9 @@ type Lane struct {
 	buf     []events.Event
 	sending bool
 	closed  bool
+	// local sends batches as local activities: in the worker that runs
+	// the workflow, with no task-queue round trip before each batch.
+	local bool
 }
 
 // handoffWait is how long a lane waits for NATS before it goes on
@@ -53,11 +57,36 @@ const handoffWait = 10 * time.Second
 var publishOptions = workflow.ActivityOptions{
 	StartToCloseTimeout:    30 * time.Second,
 	ScheduleToCloseTimeout: 24 * time.Hour,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval:    time.Second,
-		BackoffCoefficient: 2,
-		MaximumInterval:    30 * time.Second,
-	},
+	RetryPolicy:            publishRetry,
+}
+
+var publishRetry = &temporal.RetryPolicy{
+	InitialInterval:    time.Second,
+	BackoffCoefficient: 2,
+	MaximumInterval:    30 * time.Second,
+}
+
+// localPublishOptions are those of a batch's first try, a local
+// activity: in the worker that runs the workflow, with no task-queue round
+// trip. It is tried once; if it fails (NATS down or slow), the batch goes
+// the durable way, as an ordinary activity retried by the server for a
+// day (publishOptions), so a long outage adds no history and no worker
+// holds a workflow task open for it. Publishing is idempotent (JetStream
+// drops a repeated event ID), so a batch that is sent twice does no harm.
+var localPublishOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 10 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+}
+
+// errNotTried stands for a batch not yet sent.
+var errNotTried = errors.New("not tried")
+
+// localEventsVersion marks workflows whose lanes publish from local
+// activities; histories from before it replay with ordinary ones.
+const localEventsVersion = "events-local-activity"
+
+func publishesLocally(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, localEventsVersion, workflow.DefaultVersion, 1) == 1
 }
 
 // NewLane starts the lane's sender on a disconnected context, so
@@ -68,6 +97,7 @@ func NewLane(ctx workflow.Context, runID, planName string) *Lane {
 		lane:  info.WorkflowExecution.ID + "/" + info.WorkflowExecution.RunID,
 		runID: runID,
 		plan:  planName,
+		local: publishesLocally(ctx),
 	}
 	sendCtx, _ := workflow.NewDisconnectedContext(ctx)
 	sendCtx = workflow.WithActivityOptions(sendCtx, publishOptions)
@@ -90,10 +120,17 @@ func (p *Lane) send(ctx workflow.Context) {
 		// An ID of our own: left empty, the SDK would number it like any
 		// activity, and a task named "3" (a valid name) would collide
 		// with the third one. No plan name contains '/'.
-		opts := workflow.GetActivityOptions(ctx)
-		opts.ActivityID = fmt.Sprintf("events/%d", p.batches)
-		actx := workflow.WithActivityOptions(ctx, opts)
-		err := workflow.ExecuteActivity(actx, PublishEventsName, PublishEventsInput{Events: batch}).Get(ctx, nil)
+		var err error = errNotTried
+		if p.local {
+			lctx := workflow.WithLocalActivityOptions(ctx, localPublishOptions)
+			err = workflow.ExecuteLocalActivity(lctx, PublishEventsName, PublishEventsInput{Events: batch}).Get(ctx, nil)
+		}
+		if err != nil {
+			opts := workflow.GetActivityOptions(ctx)
+			opts.ActivityID = fmt.Sprintf("events/%d", p.batches)
+			actx := workflow.WithActivityOptions(ctx, opts)
+			err = workflow.ExecuteActivity(actx, PublishEventsName, PublishEventsInput{Events: batch}).Get(ctx, nil)
+		}
 		p.buf = p.buf[n:]
 		p.sending = false
 		if err != nil {
@@ -188,7 +225,7 @@ type EventRelayInput struct {
 // EventRelay publishes events that a workflow could not deliver before it
 // closed, in order and with their original IDs, retrying for a day.
 func EventRelay(ctx workflow.Context, in EventRelayInput) error {
-	p := &Lane{buf: in.Events}
+	p := &Lane{buf: in.Events, local: publishesLocally(ctx)}
 	actx := workflow.WithActivityOptions(ctx, publishOptions)
 	workflow.Go(actx, p.send)
 	p.closed = true
