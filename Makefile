@@ -5,7 +5,7 @@ BIN     := $(CURDIR)/bin
 TEMPORAL_CLI_VERSION := v1.5.1
 export SHIPSHAPE_TEMPORAL_CLI := $(BIN)/temporal
 
-.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-sbom bench-drill fuzz chaos clean
+.PHONY: build temporal demo test test-unit test-integration lint fmt vet docs replay-record bench bench-go bench-loadgen bench-orchestration bench-sbom bench-drill fuzz chaos clean
 
 build:
 	$(GO) build -o $(BIN)/starter ./cmd/starter
@@ -56,7 +56,19 @@ docs:
 replay-record: temporal
 	$(GO) test -tags integration -count=1 -run TestRecordHistories ./workflows/ -record
 
-bench:
+# Every side-by-side comparison of issue 20 in one go, each alternating
+# its contenders at least 3 times, rewriting the marked tables in
+# docs/benchmarks.md. Needs wrk (installed here if missing), PostgreSQL
+# and the Temporal dev server; run it on an otherwise idle machine.
+bench: temporal
+	@command -v wrk >/dev/null 2>&1 || (echo ">> apt-get install wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(GO) run ./bench/splice -section loadgen -- $(GO) run ./bench/loadgen -runs 3
+	$(GO) run ./bench/splice -section orchestration -- $(GO) run ./bench/orchestration -runs 3
+	$(GO) run ./bench/splice -section events -code -- $(GO) test -run '^$$' -bench BenchmarkPublishEvents -benchtime 30x -count 3 ./activities/taskrun/
+	$(GO) run ./bench/splice -section drill -- $(GO) run ./bench/drill -scale 20 -runs 3
+
+# Every Go benchmark of the code base (micro-benchmarks).
+bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 # The loadtest task type's load generator against wrk on one loopback
@@ -74,6 +86,9 @@ bench-sbom:
 # A backup and restore drill of a 1 GB pgbench database against the bare
 # pg_dump -Fc | pg_restore pipeline (needs PostgreSQL's binaries); about
 # 6 minutes. Figures go to docs/benchmarks.md.
+bench-orchestration: temporal
+	$(GO) run ./bench/orchestration
+
 bench-drill:
 	$(GO) run ./bench/drill
 
