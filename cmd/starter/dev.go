@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.temporal.io/sdk/client"
@@ -89,6 +90,10 @@ func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err err
 	return env, nil
 }
 
+// devStopGrace is how long dev mode lets the Temporal dev server stop
+// on its own before killing it.
+const devStopGrace = 300 * time.Millisecond
+
 // Close stops everything in reverse order of start.
 func (e *devEnv) Close() {
 	if e.worker != nil {
@@ -101,7 +106,10 @@ func (e *devEnv) Close() {
 		e.events.Close()
 	}
 	if e.temporal != nil {
-		e.temporal.Stop()
+		// The worker and client are gone and the run's result is in
+		// hand: the server's state is on disk, so its graceful shutdown
+		// is not worth waiting out in full.
+		e.temporal.StopWithin(devStopGrace)
 	}
 	if e.nats != nil {
 		e.nats.Shutdown()

@@ -176,12 +176,20 @@ func (t *Temporal) Address() string { return t.addr }
 func (t *Temporal) PID() int { return t.cmd.Process.Pid }
 
 // Stop stops the server and waits for it, killing it after ten seconds.
-func (t *Temporal) Stop() {
+func (t *Temporal) Stop() { t.StopWithin(10 * time.Second) }
+
+// StopWithin asks the server to stop and kills it if it has not within
+// grace. Its state is SQLite's, whose committed transactions survive a
+// kill as they survive a crash (the chaos tests kill the server mid-run
+// and its runs go on after a restart), so a caller that has already
+// stopped its workers need not wait out the server's graceful shutdown,
+// a second or two of its components stopping one by one.
+func (t *Temporal) StopWithin(grace time.Duration) {
 	_ = t.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-t.done:
 		t.done <- err
-	case <-time.After(10 * time.Second):
+	case <-time.After(grace):
 		_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
 		err := <-t.done
 		t.done <- err
