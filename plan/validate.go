@@ -31,9 +31,13 @@ func (d *decoder) phases(n *yaml.Node) []Phase {
 	out := make([]Phase, 0, len(items))
 	refs := make([]phaseRef, 0, len(items))
 	first := map[string]*yaml.Node{}
+	copies := map[string][]string{} // a matrix phase's name → its copies
 	for i, item := range items {
-		path := index("phases", i)
+		path := d.at("phases", item, i)
 		ph, ref, nameNode := d.phase(item, path)
+		if base, ok := d.matrixBase[nameNode]; ok {
+			copies[base] = append(copies[base], ph.Name)
+		}
 		if nameNode != nil {
 			if prev, dup := first[ph.Name]; dup {
 				d.errorf(nameNode, join(path, "name"), "duplicate phase name %q (first at line %d)", ph.Name, prev.Line)
@@ -44,8 +48,35 @@ func (d *decoder) phases(n *yaml.Node) []Phase {
 		out = append(out, ph)
 		refs = append(refs, ref)
 	}
+	if len(copies) > 0 {
+		for i := range out {
+			out[i].Needs, refs[i].needs = expandNeeds(out[i].Needs, refs[i].needs, first, copies)
+		}
+	}
 	d.checkNeeds(refs)
 	return out
+}
+
+// expandNeeds replaces a need that names a task or phase with a matrix
+// (and nothing else of that name) by all its copies.
+func expandNeeds(needs []string, refs []needRef, names map[string]*yaml.Node, copies map[string][]string) ([]string, []needRef) {
+	var outNeeds []string
+	var outRefs []needRef
+	for i, need := range needs {
+		all, isMatrix := copies[need]
+		if _, exists := names[need]; exists || !isMatrix {
+			outNeeds = append(outNeeds, need)
+			outRefs = append(outRefs, refs[i])
+			continue
+		}
+		for _, c := range all {
+			outNeeds = append(outNeeds, c)
+			r := refs[i]
+			r.name = c
+			outRefs = append(outRefs, r)
+		}
+	}
+	return outNeeds, outRefs
 }
 
 func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node) {
@@ -113,7 +144,7 @@ func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 	var out []Task
 	first := map[string]*yaml.Node{}
 	for i, item := range items {
-		taskPath := index(path, i)
+		taskPath := d.at(path, item, i)
 		t, nameNode := d.task(item, taskPath)
 		if nameNode != nil {
 			if prev, dup := first[t.Name]; dup {
