@@ -251,7 +251,9 @@ var laterRefRE = regexp.MustCompile(`\$\{(params|matrix)\.([A-Za-z_][A-Za-z0-9_-
 
 // laterRef says whether ref (as in "${params.url}") is resolved by a
 // template or a matrix rather than by vars.
-func laterRef(ref string) bool { return laterRefRE.MatchString(ref) && laterRefRE.FindString(ref) == ref }
+func laterRef(ref string) bool {
+	return laterRefRE.MatchString(ref) && laterRefRE.FindString(ref) == ref
+}
 
 // bind resolves ${NS.NAME} (NS is params or matrix) below n, in place,
 // with values; a nil value was reported missing. A scalar that is only a
