@@ -285,7 +285,7 @@ func Reference(c Catalog) string {
 	p("## Matrices\n\n")
 	p("`matrix:` on a task or a phase runs it once per value. Each copy is named `NAME[VALUE]` (`api-latency[eu-west-1]`) and has its own gates, so each earns its own share of the score.\n\n")
 	p("- A list of scalars: `matrix: [eu-west-1, us-east-1]`, written `${matrix.value}` in the copy.\n")
-	p("- A list of mappings: `matrix: [{region: eu-west-1, env: prod}, …]`, written `${matrix.region}`; a copy is named by its scalar values joined by commas: `deploy[eu-west-1,prod]`.\n")
+	p("- A list of mappings: `matrix: [{region: eu-west-1, env: prod}, …]`, written `${matrix.region}`; a copy is named by its scalar values joined by commas (`deploy[eu-west-1,prod]`), or by its `name` value alone when it has one (`{name: home, path: /}` names `probe[home]`).\n")
 	p("- A matrix over an empty list is an error, as are more than %d values, two values that name the same copy, and a value that cannot be part of a name (spaces, `/`, `*`, `>`).\n", maxMatrixValues)
 	p("- A task in a phase with a matrix sees the phase's values; a phase `needs` that names a phase with a matrix waits for all its copies.\n")
 	p("- `${matrix.NAME}` outside a matrix that has NAME is an error. A literal `${params.` or `${matrix.` cannot be written.\n\n")

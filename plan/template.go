@@ -417,6 +417,9 @@ func (d *decoder) matrixCopies(item *yaml.Node, path string) []*yaml.Node {
 					parts = append(parts, strings.TrimSpace(e.value.Value))
 				}
 			}
+			if n, ok := bindings["name"]; ok && n.Kind == yaml.ScalarNode && !isNull(n) {
+				parts = []string{strings.TrimSpace(n.Value)} // names the copy alone
+			}
 			if len(parts) == 0 {
 				d.errorf(v, vpath, "needs at least one scalar value, to name its copy")
 				continue
