@@ -130,6 +130,7 @@ var documentDocs = []objectDoc{
 			{Name: "uses", Type: "string", Required: true, Doc: "The task type; see [Task types](#task-types). Or `template:NAME`, a task template: its own fields (name, gates, matrix…) replace the template's; see [Templates](#templates)."},
 			{Name: "with", Type: "mapping", Doc: "The task type's parameters. They are checked against its declaration and its defaults are filled in. With a template: the template's parameters."},
 			{Name: "matrix", Type: "list", Doc: "Run the task once per value; see [Matrices](#matrices)."},
+			{Name: "needs", Type: string(TypeStringList), Doc: "Names of tasks of the same phase that must finish first: the task starts when they have, and is skipped (its gates not run) when one of them blocks it (it ended error, cancelled or skipped, or a key gate of it failed). They may not form a cycle; a need that names a task with a matrix needs all its copies."},
 			{Name: "timeout", Type: string(TypeDuration), Default: "the task type's, else " + code(formatDuration(defaultTimeout)), Doc: "How long one attempt may take."},
 			{Name: "heartbeat", Type: string(TypeDuration), Default: "the task type's", Doc: "How long a running attempt may go without a heartbeat before it counts as lost; `0s` turns heartbeats off."},
 			{Name: "retry", Type: "object", Doc: "How a failed attempt is retried."},
