@@ -15,7 +15,13 @@ import (
 // decoder walks the YAML nodes of one plan file. It keeps going after a
 // problem, so that one run reports every problem with its position.
 type decoder struct {
-	file    string
+	// file is the document being read (the plan, or an included file
+	// while it is read); main is the plan's file.
+	file, main string
+	// via is the include chain of file, for FieldError.Via.
+	via string
+	// reuse holds the state of includes, templates and matrices.
+	reuse
 	catalog Catalog
 	errs    Errors
 	// bad marks nodes already reported (a custom tag, an undefined var), so
@@ -53,9 +59,13 @@ type decoder struct {
 // errorf records a problem at n's position; n may be nil for problems
 // that have no place in the file.
 func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
-	e := FieldError{File: d.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+	e := FieldError{File: d.file, Via: d.via, Path: path, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Line, e.Column = n.Line, n.Column
+		e.File, e.Via = d.main, ""
+		if o, ok := d.origins[n]; ok {
+			e.File, e.Via = o.file, o.via
+		}
 	}
 	d.errs = append(d.errs, e)
 }
@@ -65,6 +75,9 @@ func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
 func (d *decoder) sorted() Errors {
 	sort.SliceStable(d.errs, func(i, j int) bool {
 		a, b := d.errs[i], d.errs[j]
+		if ra, rb := d.fileRank(a.File), d.fileRank(b.File); ra != rb {
+			return ra < rb
+		}
 		if a.Line != b.Line {
 			return a.Line < b.Line
 		}

@@ -15,6 +15,10 @@ type FieldError struct {
 	// or from the document root for other fields (metadata.name).
 	Path string
 	Msg  string
+	// Via is the chain of includes and template uses that brought the
+	// problem's node into the plan ("included from plan.yaml:5:5"), empty
+	// for the plan's own file.
+	Via string
 }
 
 func (e FieldError) Error() string {
@@ -29,6 +33,11 @@ func (e FieldError) Error() string {
 		b.WriteString(": ")
 	}
 	b.WriteString(e.Msg)
+	if e.Via != "" {
+		b.WriteString(" (")
+		b.WriteString(e.Via)
+		b.WriteString(")")
+	}
 	return b.String()
 }
 
@@ -47,9 +56,21 @@ func (es Errors) Error() string {
 // ("x" → value, from --set vars.x=value) before they are resolved. An
 // invalid plan returns Errors.
 func Load(file string, catalog Catalog, overrides map[string]string) (*Plan, error) {
+	return LoadWith(file, catalog, overrides, Options{})
+}
+
+// Options are what the caller, not the plan, decides about loading it.
+type Options struct {
+	// IncludeRoots are directories that spec.include may read from,
+	// besides the directory tree of the plan file itself.
+	IncludeRoots []string
+}
+
+// LoadWith is Load with options.
+func LoadWith(file string, catalog Catalog, overrides map[string]string, opts Options) (*Plan, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}
-	return Parse(file, data, catalog, overrides)
+	return ParseWith(file, data, catalog, overrides, opts)
 }

@@ -38,8 +38,14 @@ const nameRule = "use 1 to 63 lower-case letters, digits and dashes, starting an
 // Parse decodes, validates and resolves a plan from data; file names the
 // source in error messages. An invalid plan returns Errors.
 func Parse(file string, data []byte, catalog Catalog, overrides map[string]string) (*Plan, error) {
+	return ParseWith(file, data, catalog, overrides, Options{})
+}
+
+// ParseWith is Parse with options.
+func ParseWith(file string, data []byte, catalog Catalog, overrides map[string]string, opts Options) (*Plan, error) {
 	d := &decoder{
 		file:       file,
+		main:       file,
 		catalog:    catalog,
 		bad:        map[*yaml.Node]bool{},
 		fromVars:   map[*yaml.Node]bool{},
@@ -47,6 +53,7 @@ func Parse(file string, data []byte, catalog Catalog, overrides map[string]strin
 		size:       len(data),
 		maxSize:    maxExpandedSize(len(data)),
 	}
+	d.initReuse(file, opts)
 	root := d.document(data)
 	if root == nil {
 		return nil, d.sorted()
@@ -275,8 +282,12 @@ func (d *decoder) name(f map[string]field, at *yaml.Node, path string) (string, 
 	if !ok {
 		return "", nil
 	}
-	if !nameRE.MatchString(s) {
-		d.errorf(v, join(path, "name"), "invalid name %s: %s", short(s), nameRule)
+	check := s
+	if base, ok := d.matrixBase[v]; ok {
+		check = base // the [value] a matrix adds was checked with the matrix
+	}
+	if !nameRE.MatchString(check) {
+		d.errorf(v, join(path, "name"), "invalid name %s: %s", short(check), nameRule)
 	}
 	return s, v
 }
@@ -313,6 +324,20 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 	}
 	vars, _ := optional(f, "vars")
 	s.Vars = d.declareVars(vars, overrides)
+	if v, ok := optional(f, "include"); ok {
+		// The plan's own lists are resolved with its vars first: the
+		// included ones are, with theirs, as they are read.
+		for _, key := range []string{"templates", "phases"} {
+			if v, ok := optional(f, key); ok {
+				d.substitute(v, key)
+			}
+		}
+		d.include(v, f, []string{realPath(d.file)})
+	}
+	if v, ok := optional(f, "templates"); ok {
+		d.substitute(v, "templates")
+		d.readTemplates(v)
+	}
 	if v, ok := optional(f, "scoring"); ok {
 		s.Scoring = d.scoring(v, s.Scoring)
 	}
@@ -339,6 +364,7 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
 		d.phasesNode = f["phases"].key
 		d.substitute(v, "phases")
+		v = d.expandPhases(v)
 		if d.checkSize(v, "phases") {
 			s.Phases = d.phases(v)
 		}

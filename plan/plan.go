@@ -87,6 +87,8 @@ type Approval struct {
 type Task struct {
 	Name string `json:"name"`
 	Uses string `json:"uses"`
+	// Needs names tasks of the same phase that must finish first.
+	Needs []string `json:"needs,omitempty"`
 	// With holds the parameters after validation: defaults filled in, vars
 	// resolved, values normalised to JSON types (string, float64, bool,
 	// []any, map[string]any). Durations and byte sizes stay as their text.

@@ -51,12 +51,32 @@ var documentDocs = []objectDoc{
 		Doc:  "Field paths in error messages start below spec: `phases[1].tasks[0].gates[0].pass`.",
 		Fields: []fieldDoc{
 			{Name: "vars", Type: string(TypeStringMap), Doc: "Values to use as `${vars.NAME}` in any string under `phases`; see [Variables](#variables)."},
+			{Name: "include", Type: "list of files or objects", Doc: "Other plans or plan fragments whose phases, templates and allowed hosts this plan adds to its own; see [Includes](#includes)."},
+			{Name: "templates", Type: string(TypeObjectList), Doc: "Named tasks and phases with parameters, used as `uses: template:NAME`; see [Templates](#templates)."},
 			{Name: "scoring", Type: "object", Doc: "The scores a run needs to pass or to earn a warning."},
 			{Name: "concurrency", Type: string(TypeInt), Default: code(strconv.Itoa(defaultConcurrency)), Doc: "How many tasks of one phase run at once; at least 1."},
 			{Name: "allowedHosts", Type: string(TypeStringList), Doc: "The hosts that load may be sent to; see [Load safety](#load-safety). Each is a host name or address (`api.example.com`, `127.0.0.1`), which allows every port, a `host:port`, or `*.example.com` for every subdomain."},
 			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
 			{Name: "schedule", Type: "object", Doc: "When the plan runs on its own: `starter schedule create NAME --plan FILE` makes a Temporal Schedule from it ([Schedules](schedules.md)). Running the plan with `starter run` ignores it."},
 			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time. The whole plan, vars resolved, may be at most 1.5 MiB as JSON, the form a run receives it in."},
+		},
+	},
+	{
+		Path: "spec.include[]",
+		Doc:  "An include is a file name (`baseline/security.yaml`) or this object.",
+		Fields: []fieldDoc{
+			{Name: "file", Type: "string", Required: true, Doc: "The file, relative to the including file's directory."},
+			{Name: "vars", Type: string(TypeStringMap), Doc: "Values for the vars the included file declares; they may use `${vars.NAME}` of the including file."},
+		},
+	},
+	{
+		Path: "spec.templates[]",
+		Doc:  "A template is a task or a phase, without its name, with parameters.",
+		Fields: []fieldDoc{
+			{Name: "name", Type: "string", Required: true, Doc: "Unique among the templates, included ones too; the same rule as metadata.name."},
+			{Name: "params", Type: "mapping", Doc: "The parameters and their defaults: `{url: ~, p95: \"< 300ms\"}`. A parameter whose default is null must be given by each use."},
+			{Name: "task", Type: "object", Doc: "A task (`uses`, `with`, `gates`…), where `${params.NAME}` stands for a parameter."},
+			{Name: "phase", Type: "object", Doc: "A phase (`tasks` or `approval`, `needs`…), where `${params.NAME}` stands for a parameter."},
 		},
 	},
 	{
@@ -87,7 +107,10 @@ var documentDocs = []objectDoc{
 		Doc:  "A phase has either tasks or an approval.",
 		Fields: []fieldDoc{
 			{Name: "name", Type: "string", Required: true, Doc: "Unique among the phases; the same rule as metadata.name."},
-			{Name: "needs", Type: string(TypeStringList), Doc: "Names of the phases that must finish first. They may not form a cycle."},
+			{Name: "needs", Type: string(TypeStringList), Doc: "Names of the phases that must finish first. They may not form a cycle. A need that names a phase with a matrix needs all its copies."},
+			{Name: "uses", Type: "string", Doc: "`template:NAME`: the phase is the phase template NAME; its own fields (name, needs, matrix…) replace the template's. See [Templates](#templates)."},
+			{Name: "with", Type: "mapping", Doc: "The parameters of the phase template that `uses` names."},
+			{Name: "matrix", Type: "list", Doc: "Run the phase once per value; see [Matrices](#matrices)."},
 			{Name: "tasks", Type: string(TypeObjectList), Doc: "The tasks of the phase, run in parallel (up to `concurrency` at once); at most 5000."},
 			{Name: "approval", Type: "object", Doc: "Makes the phase wait for an approve or reject decision instead of running tasks. `approval: {}` takes the defaults."},
 		},
@@ -104,8 +127,10 @@ var documentDocs = []objectDoc{
 		Path: "spec.phases[].tasks[]",
 		Fields: []fieldDoc{
 			{Name: "name", Type: "string", Required: true, Doc: "Unique within the phase; the same rule as metadata.name."},
-			{Name: "uses", Type: "string", Required: true, Doc: "The task type; see [Task types](#task-types)."},
-			{Name: "with", Type: "mapping", Doc: "The task type's parameters. They are checked against its declaration and its defaults are filled in."},
+			{Name: "uses", Type: "string", Required: true, Doc: "The task type; see [Task types](#task-types). Or `template:NAME`, a task template: its own fields (name, gates, matrix…) replace the template's; see [Templates](#templates)."},
+			{Name: "with", Type: "mapping", Doc: "The task type's parameters. They are checked against its declaration and its defaults are filled in. With a template: the template's parameters."},
+			{Name: "matrix", Type: "list", Doc: "Run the task once per value; see [Matrices](#matrices)."},
+			{Name: "needs", Type: string(TypeStringList), Doc: "Names of tasks of the same phase that must finish first: the task starts when they have, and is skipped (its gates not run) when one of them blocks it (it ended error, cancelled or skipped, or a key gate of it failed). They may not form a cycle; a need that names a task with a matrix needs all its copies."},
 			{Name: "timeout", Type: string(TypeDuration), Default: "the task type's, else " + code(formatDuration(defaultTimeout)), Doc: "How long one attempt may take."},
 			{Name: "heartbeat", Type: string(TypeDuration), Default: "the task type's", Doc: "How long a running attempt may go without a heartbeat before it counts as lost; `0s` turns heartbeats off."},
 			{Name: "retry", Type: "object", Doc: "How a failed attempt is retried."},
@@ -239,6 +264,32 @@ func Reference(c Catalog) string {
 	p("- A reference to a var that is not declared is an error, as is any other `${…}`.\n")
 	p("- `$${` stands for a literal `${`, as in `run: echo $${HOME}`.\n")
 	p("- Vars may not refer to other vars. Var names are letters, digits, `_` and `-`, starting with a letter or `_`.\n\n")
+
+	p("## Includes\n\n")
+	p("`spec.include` lists files whose specs this plan adds to its own, so that a company baseline (policy gates every service must meet) is written once and a service plan is a few lines:\n\n")
+	p("```yaml\nspec:\n  vars: {url: \"https://api.example.com\"}\n  include:\n    - file: baseline/web-service.yaml\n      vars: {url: \"${vars.url}\", coverage: \"80%%\"}\n```\n\n")
+	p("- An included file is a whole plan (`kind: %s`, its metadata ignored) or a fragment (`kind: %s`, no metadata); its `spec` has the fields of a plan's, none required.\n", Kind, FragmentKind)
+	p("- Its phases, templates and allowedHosts come before the including file's own; its scoring, concurrency, limits and schedule count only where the including file leaves them out (the first include that sets one wins). Names must stay unique across all files.\n")
+	p("- Vars are per file: `${vars.NAME}` in an included file means its own `spec.vars`, whose values are defaults that the include's `vars` replace; a var declared without a value (`url: ~`) must be passed. `--set` sets the plan's own vars only: pass them on as `vars: {url: \"${vars.url}\"}`.\n")
+	p("- Includes nest (at most %d deep, %d files in all); a file that includes itself, directly or through others, is an error naming the chain.\n", maxIncludeDepth, maxIncludeFiles)
+	p("- Paths are relative to the including file, and must stay within the plan's own directory tree (the directory of the file given to `starter`), or a directory the operator allows with `SHIPSHAPE_INCLUDE_ROOTS` (a list of directories, separated like PATH): a plan cannot include `/etc/passwd` or `../../secrets.yaml`. Absolute paths are refused; links are followed before the check.\n")
+	p("- Includes resolve before the plan is checked, and each problem is reported in the file and at the line where it is, with the chain of includes: `baseline/web.yaml:12:15: phases[0].tasks[1].gates[0].pass: … (included from service.yaml:6:9)`.\n\n")
+
+	p("## Templates\n\n")
+	p("`spec.templates` names tasks and phases with parameters; `uses: template:NAME` with `with:` for the parameters makes a copy:\n\n")
+	p("```yaml\ntemplates:\n  - name: api-latency\n    params: {url: ~, p95: \"< 300ms\"}\n    task:\n      uses: http-check\n      with: {url: \"${params.url}\"}\n      gates: [{metric: http.latency_ms, pass: \"${params.p95}\"}]\nphases:\n  - name: smoke\n    tasks:\n      - {name: api, uses: template:api-latency, with: {url: \"https://api.example.com/health\"}}\n```\n\n")
+	p("- `${params.NAME}` is replaced by the parameter's value in any string of the template; a string that is only `${params.NAME}` takes a list or mapping whole. A parameter the template does not declare, or a required one left out, is an error.\n")
+	p("- The use's own fields (its `name`, and `gates`, `timeout`, `matrix`… when given) replace the template's.\n")
+	p("- A task template cannot use another template; a phase template's tasks may use task templates. A template is checked where it is used, and its problems are reported in the template, with the use that made the copy.\n")
+	p("- Vars resolve in the file that writes them, before parameters: `${vars.NAME}` in a template is its file's var, in `with:` the using file's.\n\n")
+
+	p("## Matrices\n\n")
+	p("`matrix:` on a task or a phase runs it once per value. Each copy is named `NAME[VALUE]` (`api-latency[eu-west-1]`) and has its own gates, so each earns its own share of the score.\n\n")
+	p("- A list of scalars: `matrix: [eu-west-1, us-east-1]`, written `${matrix.value}` in the copy.\n")
+	p("- A list of mappings: `matrix: [{region: eu-west-1, env: prod}, …]`, written `${matrix.region}`; a copy is named by its scalar values joined by commas (`deploy[eu-west-1,prod]`), or by its `name` value alone when it has one (`{name: home, path: /}` names `probe[home]`).\n")
+	p("- A matrix over an empty list is an error, as are more than %d values, two values that name the same copy, and a value that cannot be part of a name (spaces, `/`, `*`, `>`).\n", maxMatrixValues)
+	p("- A task in a phase with a matrix sees the phase's values; a phase `needs` that names a phase with a matrix waits for all its copies.\n")
+	p("- `${matrix.NAME}` outside a matrix that has NAME is an error. A literal `${params.` or `${matrix.` cannot be written.\n\n")
 
 	p("## Thresholds\n\n")
 	p("A threshold is an operator and a value: `< 200ms`, `>= 80%%`. Quote it: YAML reads a leading `>` as a folded block and a leading `!` as a tag, so write `pass: \">= 80\"`.\n\n")

@@ -75,13 +75,17 @@ type ApprovalResult struct {
 
 // TaskResult is the outcome of one task.
 type TaskResult struct {
-	Name       string    `json:"name"`
-	Uses       string    `json:"uses"`
-	Status     Status    `json:"status"`
-	Error      string    `json:"error,omitempty"`
-	Attempts   int       `json:"attempts,omitempty"`
-	StartedAt  time.Time `json:"startedAt,omitzero"`
-	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	Name   string `json:"name"`
+	Uses   string `json:"uses"`
+	Status Status `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// SkippedInPhase marks a task its phase skipped (a need blocked it,
+	// or its when was false) while the phase ran; Reason says why.
+	SkippedInPhase bool      `json:"skippedInPhase,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	Attempts       int       `json:"attempts,omitempty"`
+	StartedAt      time.Time `json:"startedAt,omitzero"`
+	FinishedAt     time.Time `json:"finishedAt,omitzero"`
 	// Metrics maps metric names to values in base units (seconds, bytes,
 	// ratios from 0 to 1, counts).
 	Metrics map[string]float64 `json:"metrics"`

@@ -31,9 +31,13 @@ func (d *decoder) phases(n *yaml.Node) []Phase {
 	out := make([]Phase, 0, len(items))
 	refs := make([]phaseRef, 0, len(items))
 	first := map[string]*yaml.Node{}
+	copies := map[string][]string{} // a matrix phase's name → its copies
 	for i, item := range items {
-		path := index("phases", i)
+		path := d.at("phases", item, i)
 		ph, ref, nameNode := d.phase(item, path)
+		if base, ok := d.matrixBase[nameNode]; ok {
+			copies[base] = append(copies[base], ph.Name)
+		}
 		if nameNode != nil {
 			if prev, dup := first[ph.Name]; dup {
 				d.errorf(nameNode, join(path, "name"), "duplicate phase name %q (first at line %d)", ph.Name, prev.Line)
@@ -44,8 +48,35 @@ func (d *decoder) phases(n *yaml.Node) []Phase {
 		out = append(out, ph)
 		refs = append(refs, ref)
 	}
-	d.checkNeeds(refs)
+	if len(copies) > 0 {
+		for i := range out {
+			out[i].Needs, refs[i].needs = expandNeeds(out[i].Needs, refs[i].needs, first, copies)
+		}
+	}
+	d.checkNeeds(refs, "phase")
 	return out
+}
+
+// expandNeeds replaces a need that names a task or phase with a matrix
+// (and nothing else of that name) by all its copies.
+func expandNeeds(needs []string, refs []needRef, names map[string]*yaml.Node, copies map[string][]string) ([]string, []needRef) {
+	var outNeeds []string
+	var outRefs []needRef
+	for i, need := range needs {
+		all, isMatrix := copies[need]
+		if _, exists := names[need]; exists || !isMatrix {
+			outNeeds = append(outNeeds, need)
+			outRefs = append(outRefs, refs[i])
+			continue
+		}
+		for _, c := range all {
+			outNeeds = append(outNeeds, c)
+			r := refs[i]
+			r.name = c
+			outRefs = append(outRefs, r)
+		}
+	}
+	return outNeeds, outRefs
 }
 
 func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node) {
@@ -62,19 +93,7 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 	var nameNode *yaml.Node
 	ph.Name, nameNode = d.name(f, n, path)
 	ref.name = ph.Name
-	if v, ok := optional(f, "needs"); ok {
-		needsPath := join(path, "needs")
-		if deref(v).Kind == yaml.ScalarNode && !d.bad[deref(v)] {
-			d.errorf(v, needsPath, "must be a list of phase names, got %s: write [%s]", describe(v), deref(v).Value)
-		} else if items, ok := d.list(v, needsPath, "a list of phase names"); ok {
-			for i, item := range items {
-				if s, ok := d.str(item, index(needsPath, i)); ok {
-					ph.Needs = append(ph.Needs, s)
-					ref.needs = append(ref.needs, needRef{name: s, node: item, path: index(needsPath, i)})
-				}
-			}
-		}
-	}
+	ph.Needs, ref.needs = d.needs(f, path, "phase")
 	tasksNode, hasTasks := optional(f, "tasks")
 	approvalNode, hasApproval := optional(f, "approval")
 	switch {
@@ -90,6 +109,26 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 		ph.Approval = d.approval(approvalNode, join(path, "approval"))
 	}
 	return ph, ref, nameNode
+}
+
+// needs reads the needs field of a phase or task (kind).
+func (d *decoder) needs(f map[string]field, path, kind string) ([]string, []needRef) {
+	var names []string
+	var refs []needRef
+	if v, ok := optional(f, "needs"); ok {
+		needsPath := join(path, "needs")
+		if deref(v).Kind == yaml.ScalarNode && !d.bad[deref(v)] {
+			d.errorf(v, needsPath, "must be a list of %s names, got %s: write [%s]", kind, describe(v), deref(v).Value)
+		} else if items, ok := d.list(v, needsPath, "a list of "+kind+" names"); ok {
+			for i, item := range items {
+				if s, ok := d.str(item, index(needsPath, i)); ok {
+					names = append(names, s)
+					refs = append(refs, needRef{name: s, node: item, path: index(needsPath, i)})
+				}
+			}
+		}
+	}
+	return names, refs
 }
 
 // MaxPhaseTasks is the most tasks a phase may have: a phase workflow's
@@ -111,10 +150,15 @@ func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 		return nil
 	}
 	var out []Task
+	var refs []phaseRef
 	first := map[string]*yaml.Node{}
+	copies := map[string][]string{} // a matrix task's name → its copies
 	for i, item := range items {
-		taskPath := index(path, i)
-		t, nameNode := d.task(item, taskPath)
+		taskPath := d.at(path, item, i)
+		t, ref, nameNode := d.task(item, taskPath)
+		if base, ok := d.matrixBase[nameNode]; ok {
+			copies[base] = append(copies[base], t.Name)
+		}
 		if nameNode != nil {
 			if prev, dup := first[t.Name]; dup {
 				d.errorf(nameNode, join(taskPath, "name"), "duplicate task name %q in this phase (first at line %d)", t.Name, prev.Line)
@@ -123,6 +167,17 @@ func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 			}
 		}
 		out = append(out, t)
+		refs = append(refs, ref)
+	}
+	hasNeeds := false
+	for i := range out {
+		if len(copies) > 0 {
+			out[i].Needs, refs[i].needs = expandNeeds(out[i].Needs, refs[i].needs, first, copies)
+		}
+		hasNeeds = hasNeeds || len(refs[i].needs) > 0
+	}
+	if hasNeeds {
+		d.checkNeeds(refs, "task")
 	}
 	return out
 }
@@ -155,7 +210,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 	return a
 }
 
-func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
+func (d *decoder) task(n *yaml.Node, path string) (Task, phaseRef, *yaml.Node) {
 	t := Task{
 		Timeout: Duration(defaultTimeout),
 		Retry: Retry{
@@ -165,16 +220,19 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
 			Backoff:         defaultBackoff,
 		},
 	}
+	var ref phaseRef
 	if isNull(n) {
 		d.errorf(n, path, "must be a task (a mapping with name and uses), got null")
-		return t, nil
+		return t, ref, nil
 	}
 	f, ok := d.object(n, path, "spec.phases[].tasks[]")
 	if !ok {
-		return t, nil
+		return t, ref, nil
 	}
 	var nameNode *yaml.Node
 	t.Name, nameNode = d.name(f, n, path)
+	ref.name = t.Name
+	t.Needs, ref.needs = d.needs(f, path, "task")
 
 	var tt TaskType
 	known := false
@@ -235,7 +293,7 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, *yaml.Node) {
 			}
 		}
 	}
-	return t, nameNode
+	return t, ref, nameNode
 }
 
 func (d *decoder) retry(n *yaml.Node, path string, r Retry) Retry {
@@ -479,7 +537,7 @@ const maxCycles = 10
 
 // checkNeeds checks every phase's needs against the phases there are, and
 // reports cycles.
-func (d *decoder) checkNeeds(refs []phaseRef) {
+func (d *decoder) checkNeeds(refs []phaseRef, kind string) {
 	byName := map[string]int{}
 	var names []string
 	for i, r := range refs {
@@ -514,11 +572,11 @@ func (d *decoder) checkNeeds(refs []phaseRef) {
 			to, exists := byName[need.name]
 			switch {
 			case seen[need.name]:
-				d.errorf(need.node, need.path, "phase %q is listed twice", need.name)
+				d.errorf(need.node, need.path, "%s %q is listed twice", kind, need.name)
 			case need.name == r.name:
-				d.errorf(need.node, need.path, "a phase cannot need itself")
+				d.errorf(need.node, need.path, "a %s cannot need itself", kind)
 			case !exists:
-				d.errorf(need.node, need.path, "unknown phase %q (want %s)", need.name, others(r.name))
+				d.errorf(need.node, need.path, "unknown %s %q (want %s)", kind, need.name, others(r.name))
 			default:
 				edges[i] = append(edges[i], edge{to: to, need: need})
 			}

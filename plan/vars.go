@@ -119,7 +119,7 @@ func (d *decoder) declareVars(n *yaml.Node, overrides map[string]string) map[str
 // aliases included. Each node is resolved once, even when several aliases
 // name it, so "$${" is never unescaped twice.
 func (d *decoder) substitute(n *yaml.Node, path string) {
-	d.substituteOnce(n, path, map[*yaml.Node]bool{})
+	d.substituteOnce(n, path, d.substituted)
 }
 
 func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]bool) {
@@ -143,7 +143,11 @@ func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]
 			}
 			return
 		}
-		value, problems, ok := expand(n.Value, d.lookupWithin)
+		used := false
+		value, problems, ok := expand(n.Value, func(name string) (string, string, bool) {
+			used = true
+			return d.lookupWithin(name)
+		})
 		for _, p := range problems {
 			d.errorf(n, path, "%s", p)
 		}
@@ -151,7 +155,7 @@ func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]
 			d.bad[n] = true
 			return
 		}
-		if strings.Contains(strings.ReplaceAll(n.Value, "$${", ""), "${") {
+		if used {
 			d.fromVars[n] = true
 		}
 		n.Value = value
@@ -163,7 +167,7 @@ func (d *decoder) substituteOnce(n *yaml.Node, path string, done map[*yaml.Node]
 		}
 	case yaml.SequenceNode:
 		for i, c := range n.Content {
-			d.substituteOnce(c, index(path, i), done)
+			d.substituteOnce(c, d.at(path, c, i), done)
 		}
 	}
 }
@@ -307,6 +311,10 @@ func expand(s string, lookup func(string) (string, string, bool)) (_ string, pro
 			s = s[end+1:]
 			name, isVar := strings.CutPrefix(ref[2:len(ref)-1], "vars.")
 			switch {
+			case lookup != nil && laterRef(ref):
+				// ${params.…} and ${matrix.…} are resolved when templates
+				// and matrices are expanded, after vars.
+				b.WriteString(ref)
 			case !isVar || !varNameRE.MatchString(name):
 				ok = false
 				problems = append(problems, fmt.Sprintf("unknown reference %q: %s", ref, refSyntax))

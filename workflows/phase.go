@@ -94,19 +94,23 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 	if limit <= 0 {
 		limit = defaultConcurrency
 	}
-	inflight := 0
-	for i := range ph.Tasks {
-		for inflight >= limit && ctx.Err() == nil {
+	if hasTaskNeeds(ph) && workflow.GetVersion(ctx, "task-needs", workflow.DefaultVersion, 1) == 1 {
+		r.runByNeeds(ctx, sel, wait, limit)
+	} else {
+		inflight := 0
+		for i := range ph.Tasks {
+			for inflight >= limit && ctx.Err() == nil {
+				inflight -= r.selectOne(sel, wait)
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			r.startTask(ctx, sel, i)
+			inflight++
+		}
+		for inflight > 0 {
 			inflight -= r.selectOne(sel, wait)
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		r.startTask(ctx, sel, i)
-		inflight++
-	}
-	for inflight > 0 {
-		inflight -= r.selectOne(sel, wait)
 	}
 
 	cancelled := ctx.Err() != nil
@@ -117,7 +121,7 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 		}
 	}
 	r.result.FinishedAt = workflow.Now(wait).UTC()
-	r.result.Status = plan.PhaseStatus(r.result.Tasks)
+	r.result.Status = plan.PhaseStatus(plan.Ran(r.result.Tasks))
 	if cancelled {
 		r.result.Status, r.result.Reason = plan.StatusCancelled, "run cancelled"
 	} else if why := r.result.Blocks(); why != "" {
@@ -129,6 +133,81 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 		return r.result, temporal.NewCanceledError(r.result)
 	}
 	return r.result, nil
+}
+
+// hasTaskNeeds says whether any task of the phase needs another: only
+// then does the phase start tasks by their needs (a change of command
+// order, behind the task-needs version).
+func hasTaskNeeds(ph plan.Phase) bool {
+	for _, t := range ph.Tasks {
+		if len(t.Needs) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// runByNeeds starts each task once every task it needs has finished, in
+// plan order, at most limit at once, and skips those a finished need
+// blocks. It returns when no task is in flight and none can start.
+func (r *phaseRun) runByNeeds(ctx workflow.Context, sel workflow.Selector, wait workflow.Context, limit int) {
+	tasks := r.in.Phase.Tasks
+	byName := make(map[string]int, len(tasks))
+	for i, t := range tasks {
+		byName[t.Name] = i
+	}
+	inflight := 0
+	for {
+		for progress := ctx.Err() == nil; progress; {
+			progress = false
+			for i, t := range tasks {
+				if r.result.Tasks[i].Status != plan.StatusPending || inflight >= limit {
+					continue
+				}
+				ready, blocked := true, ""
+				for _, need := range t.Needs {
+					j, ok := byName[need]
+					if !ok {
+						continue // checkPlan refuses unknown needs
+					}
+					nr := r.result.Tasks[j]
+					if !nr.Status.Done() {
+						ready = false
+						break
+					}
+					if why := nr.Blocks(r.in.Phase.Name); why != "" && blocked == "" {
+						blocked = why
+					}
+				}
+				if !ready {
+					continue
+				}
+				progress = true
+				if blocked != "" {
+					r.skipTask(ctx, i, "skipped: "+blocked)
+					continue
+				}
+				r.startTask(ctx, sel, i)
+				inflight++
+			}
+		}
+		if inflight == 0 {
+			return
+		}
+		inflight -= r.selectOne(sel, wait)
+	}
+}
+
+// skipTask marks a task of a running phase skipped: not run, its gates
+// skipped, not failed.
+func (r *phaseRun) skipTask(ctx workflow.Context, i int, reason string) {
+	t := r.in.Phase.Tasks[i]
+	tr := &r.result.Tasks[i]
+	tr.Status, tr.SkippedInPhase, tr.Reason = plan.StatusSkipped, true, reason
+	tr.Gates = plan.SkipGates(t.Gates, reason)
+	r.pub.Emit(ctx, events.TaskFinished, r.in.Phase.Name+"/"+t.Name, events.TaskData{
+		Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses, Status: string(plan.StatusSkipped), Error: reason,
+	})
 }
 
 func (r *phaseRun) startTask(ctx workflow.Context, sel workflow.Selector, i int) {

@@ -419,6 +419,44 @@ func (r *run) finish(ctx workflow.Context, cancelled bool) {
 	r.pub.Close(ctx)
 }
 
+// checkTaskNeeds rejects task needs that name no task of the phase or
+// form a cycle: their tasks would never start.
+func checkTaskNeeds(ph plan.Phase) error {
+	index := map[string]int{}
+	for i, t := range ph.Tasks {
+		index[t.Name] = i
+	}
+	for _, t := range ph.Tasks {
+		for _, need := range t.Needs {
+			if _, ok := index[need]; !ok {
+				return fmt.Errorf("task %q of phase %q needs %q, which is not a task of the phase", t.Name, ph.Name, need)
+			}
+		}
+	}
+	reached := make([]bool, len(ph.Tasks))
+	for progress := true; progress; {
+		progress = false
+		for i, t := range ph.Tasks {
+			if reached[i] {
+				continue
+			}
+			ready := true
+			for _, need := range t.Needs {
+				ready = ready && reached[index[need]]
+			}
+			if ready {
+				reached[i], progress = true, true
+			}
+		}
+	}
+	for i, t := range ph.Tasks {
+		if !reached[i] {
+			return fmt.Errorf("task %q of phase %q needs itself through a cycle of needs", t.Name, ph.Name)
+		}
+	}
+	return nil
+}
+
 // waitTimeout is how long a cancelled run waits for its phases to settle.
 const waitTimeout = time.Minute
 
@@ -439,6 +477,9 @@ func checkPlan(p plan.Plan) error {
 				return fmt.Errorf("task %q appears twice in phase %q", t.Name, ph.Name)
 			}
 			tasks[t.Name] = true
+		}
+		if err := checkTaskNeeds(ph); err != nil {
+			return err
 		}
 	}
 	for _, ph := range phases {

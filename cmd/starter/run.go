@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -23,7 +24,12 @@ func loadPlan(file string, sets []string) (*plan.Plan, error) {
 	if err != nil {
 		return nil, usageError{err.Error()}
 	}
-	return plan.Load(file, all.Catalog(), overrides)
+	// The operator, not the plan, widens where includes may read from.
+	var roots []string
+	if env := os.Getenv("SHIPSHAPE_INCLUDE_ROOTS"); env != "" {
+		roots = filepath.SplitList(env)
+	}
+	return plan.LoadWith(file, all.Catalog(), overrides, plan.Options{IncludeRoots: roots})
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
