@@ -359,17 +359,24 @@ func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
 
 // Sketch is a quantile sketch with relative accuracy sketchAccuracy
 // (DDSketch's logarithmic buckets): a bucket per value range of ratio
-// gamma, counted; zero and negative values apart.
+// gamma, counted; zero and negative values apart. Buckets are kept
+// sorted by index, in slices (workflow code reads them: no map order).
 type Sketch struct {
-	Positive map[int]int `json:"pos,omitempty"`
-	Negative map[int]int `json:"neg,omitempty"`
-	Zero     int         `json:"zero,omitempty"`
-	Count    int         `json:"count"`
+	Positive []Bucket `json:"pos,omitempty"`
+	Negative []Bucket `json:"neg,omitempty"`
+	Zero     int      `json:"zero,omitempty"`
+	Count    int      `json:"count"`
+}
+
+// Bucket counts the values of one logarithmic range.
+type Bucket struct {
+	Index int `json:"i"`
+	Count int `json:"c"`
 }
 
 var sketchGamma = (1 + sketchAccuracy) / (1 - sketchAccuracy)
 
-func newSketch() *Sketch { return &Sketch{Positive: map[int]int{}, Negative: map[int]int{}} }
+func newSketch() *Sketch { return &Sketch{} }
 
 func sketchIndex(v float64) int { return int(math.Ceil(math.Log(v) / math.Log(sketchGamma))) }
 
@@ -380,44 +387,42 @@ func (s *Sketch) Add(v float64) {
 	s.Count++
 	switch {
 	case v > 0:
-		s.Positive[sketchIndex(v)]++
+		s.Positive = addBucket(s.Positive, sketchIndex(v))
 	case v < 0:
-		s.Negative[sketchIndex(-v)]++
+		s.Negative = addBucket(s.Negative, sketchIndex(-v))
 	default:
 		s.Zero++
 	}
+}
+
+func addBucket(buckets []Bucket, index int) []Bucket {
+	i, found := slices.BinarySearchFunc(buckets, index, func(b Bucket, index int) int { return b.Index - index })
+	if found {
+		buckets[i].Count++
+		return buckets
+	}
+	return slices.Insert(buckets, i, Bucket{Index: index, Count: 1})
 }
 
 // Quantile returns the value of nearest rank q.
 func (s *Sketch) Quantile(q float64) float64 {
 	rank := max(int(math.Ceil(q*float64(s.Count))), 1)
 	seen := 0
-	neg := sortedKeys(s.Negative)
-	for i := len(neg) - 1; i >= 0; i-- { // most negative first
-		if seen += s.Negative[neg[i]]; seen >= rank {
-			return -sketchValue(neg[i])
+	for i := len(s.Negative) - 1; i >= 0; i-- { // most negative first
+		if seen += s.Negative[i].Count; seen >= rank {
+			return -sketchValue(s.Negative[i].Index)
 		}
 	}
 	if seen += s.Zero; seen >= rank {
 		return 0
 	}
-	pos := sortedKeys(s.Positive)
-	for _, k := range pos {
-		if seen += s.Positive[k]; seen >= rank {
-			return sketchValue(k)
+	for _, b := range s.Positive {
+		if seen += b.Count; seen >= rank {
+			return sketchValue(b.Index)
 		}
 	}
-	if len(pos) > 0 {
-		return sketchValue(pos[len(pos)-1])
+	if n := len(s.Positive); n > 0 {
+		return sketchValue(s.Positive[n-1].Index)
 	}
 	return 0
-}
-
-func sortedKeys(m map[int]int) []int {
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
