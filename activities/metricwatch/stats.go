@@ -255,6 +255,9 @@ func (st *Stats) Verdict(r Rules) (stop bool, check bool, why string) {
 	if r.ConsecutiveLimit > 0 && st.Streak >= r.ConsecutiveLimit {
 		return true, true, fmt.Sprintf("%d samples in a row failed (consecutiveFailureLimit %d)", st.Streak, r.ConsecutiveLimit)
 	}
+	if len(r.AbortOn) == 0 {
+		return false, false, ""
+	}
 	m := st.Metrics()
 	for _, g := range r.AbortOn {
 		if v, ok := m[g.Metric]; ok && !g.Pass.Holds(v) && settled(g) {
