@@ -54,7 +54,7 @@ var Decl = plan.TaskType{
 	Name: Name,
 	Summary: "Queries a metrics source and gates on what production does: once (`mode: now`), over a past range (`window`), or by sampling every `interval` for `duration` (`watch`, durable: workflow timers between samples, continue-as-new on long watches, minutes to days). " +
 		"Source `prometheus` is any Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics, Grafana Cloud). " +
-		"Each sample is checked against `threshold` (or the task's gates on `watch.last`); `failureLimit` and `consecutiveFailureLimit` say how many failed samples fail the task, and a gate written with abortOnFail stops a watch as soon as it can no longer pass. " +
+		"Each sample is checked against `threshold` (or the task's gates on `watch.last`); `failureLimit` and `consecutiveFailureLimit` say how many failed samples fail the task, and a gate written with abortOnFail stops a watch as soon as it can no longer pass (a maximum, a minimum or a count that already broke it), and fails with its value. " +
 		"An empty result follows `onEmpty` (default: it fails the sample: an empty query never passes silently); query errors are counted apart. " +
 		"With `slo` it measures availability, the error budget left and multi-window burn rates instead. " +
 		"The resolved query and every sampled value travel in task.progress events; the report draws the samples with the gates' thresholds.",
@@ -67,7 +67,7 @@ var Decl = plan.TaskType{
 		{Name: "step", Type: plan.TypeDuration, Default: "1m", Doc: "mode window: the range query's resolution (one sample per step)."},
 		{Name: "interval", Type: plan.TypeDuration, Default: "1m", Doc: "mode watch: time between samples."},
 		{Name: "duration", Type: plan.TypeDuration, Default: "10m", Doc: "mode watch: how long to watch; the first sample is taken at once, the last at `duration`."},
-		{Name: "threshold", Type: plan.TypeString, Doc: "What every sample must meet, in the query's `unit` (`< 0.01`, `<= 500ms`, `>= 99.9%`). Empty: the task's gates on `watch.last`; without either, no sample fails on its value."},
+		{Name: "threshold", Type: plan.TypeString, Doc: "What every sample must meet, in the query's `unit` (`< 0.01`, `<= 500ms`, `>= 99.9%`). Empty: in modes window and watch, the task's gates on `watch.last` (every sample must meet them); without either, no sample fails on its value. Failed samples beyond the limits fail the task's own check."},
 		{Name: "unit", Type: plan.TypeString, Default: string(plan.UnitAny), Enum: []string{string(plan.UnitAny), string(plan.UnitSeconds), string(plan.UnitBytes), string(plan.UnitRatio), string(plan.UnitCount)}, Doc: "The unit of the query's values, for `threshold` and the report: `seconds`, `bytes`, `ratio` (0-1), `count` or `any`."},
 		{Name: "onEmpty", Type: plan.TypeString, Default: EmptyFail, Enum: []string{EmptyFail, EmptySkip, EmptyPass}, Doc: "What an empty result (no series, or NaN) is: `fail`: a failed sample; `skip`: not a sample (only counted in `watch.empty_results`); `pass`: a sample that passes. An empty result is never silently a value."},
 		{Name: "failureLimit", Type: plan.TypeInt, Default: 0, Doc: "Failed samples tolerated: one more fails the task (and stops a watch)."},

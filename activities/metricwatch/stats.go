@@ -238,33 +238,47 @@ func (st *Stats) Metrics() map[string]float64 {
 	return m
 }
 
-// Verdict says whether the samples so far decide the task: stop, and
-// why it failed (check: a check failure; else the task could not
-// measure). Empty why with stop false: go on.
-func (st *Stats) Verdict(r Rules) (stop bool, check bool, why string) {
+// Outcomes of a Verdict.
+const (
+	// Continue: nothing is decided yet.
+	Continue = ""
+	// LimitBroken: failed samples broke failureLimit or
+	// consecutiveFailureLimit: the task's own check failed.
+	LimitBroken = "limit"
+	// TooManyErrors: the source failed more than queryErrorLimit: the
+	// task could not measure.
+	TooManyErrors = "errors"
+	// GateSettled: a gate written with abortOnFail can no longer pass:
+	// the watch stops and the gate fails on its own, with its value.
+	GateSettled = "gate"
+)
+
+// Verdict says whether the samples so far decide the task (an outcome
+// other than Continue), and why.
+func (st *Stats) Verdict(r Rules) (outcome, why string) {
 	if st.Errors > r.ErrorLimit {
-		return true, false, fmt.Sprintf("%d queries failed, more than queryErrorLimit (%d); the last: %s", st.Errors, r.ErrorLimit, st.LastError)
+		return TooManyErrors, fmt.Sprintf("%d queries failed, more than queryErrorLimit (%d); the last: %s", st.Errors, r.ErrorLimit, st.LastError)
 	}
 	if st.Failed > r.FailureLimit {
 		why := fmt.Sprintf("%d of %d samples failed, more than failureLimit (%d)", st.Failed, st.Samples, r.FailureLimit)
 		if st.Empty > 0 && r.OnEmpty == EmptyFail {
 			why += fmt.Sprintf("; %d of them returned no data (onEmpty fail)", st.Empty)
 		}
-		return true, true, why
+		return LimitBroken, why
 	}
 	if r.ConsecutiveLimit > 0 && st.Streak >= r.ConsecutiveLimit {
-		return true, true, fmt.Sprintf("%d samples in a row failed (consecutiveFailureLimit %d)", st.Streak, r.ConsecutiveLimit)
+		return LimitBroken, fmt.Sprintf("%d samples in a row failed (consecutiveFailureLimit %d)", st.Streak, r.ConsecutiveLimit)
 	}
 	if len(r.AbortOn) == 0 {
-		return false, false, ""
+		return Continue, ""
 	}
 	m := st.Metrics()
 	for _, g := range r.AbortOn {
 		if v, ok := m[g.Metric]; ok && !g.Pass.Holds(v) && settled(g) {
-			return true, true, fmt.Sprintf("gate %s %s failed with %s after %d samples (abortOnFail: it can no longer pass)", g.Metric, g.Pass.Text, formatValue(v), st.Samples)
+			return GateSettled, fmt.Sprintf("stopped after %d samples: gate %s %s failed with %s and can no longer pass (abortOnFail)", st.Samples, g.Metric, g.Pass.Text, formatValue(v))
 		}
 	}
-	return false, false, ""
+	return Continue, ""
 }
 
 // settled says whether a failed gate can no longer pass however the

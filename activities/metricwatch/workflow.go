@@ -68,7 +68,9 @@ func rulesOf(in task.Input) (Rules, error) {
 			return r, task.InvalidParams("threshold: %v", err)
 		}
 		r.Thresholds = []plan.Threshold{th}
-	} else {
+	} else if p.String("mode") != ModeNow {
+		// In mode now the one sample is watch.last: its gates judge it,
+		// showing its value, rather than failing the task.
 		for _, g := range in.Gates {
 			if g.Metric == MetricLast {
 				r.Thresholds = append(r.Thresholds, g.Pass)
@@ -161,7 +163,7 @@ func (w *watch) watch(ctx workflow.Context) (task.Output, error) {
 		w.Stats.Add(s, at.Sub(w.Started), w.rules)
 		w.Next++
 		taken++
-		if stop, _, _ := w.Stats.Verdict(w.rules); stop {
+		if outcome, _ := w.Stats.Verdict(w.rules); outcome != Continue {
 			break
 		}
 		if taken >= SamplesPerRun && w.Next < total {
@@ -222,15 +224,19 @@ func (w *watch) output() task.Output {
 	return out
 }
 
-// finish returns the output, failing the task when the samples decide so.
+// finish returns the output, failing the task when its own limits
+// decide so. A gate that stopped the watch fails on its own, showing its
+// value, as the other gates show theirs.
 func (w *watch) finish() (task.Output, error) {
 	out := w.output()
-	stop, check, why := w.Stats.Verdict(w.rules)
-	switch {
-	case stop && check:
+	outcome, why := w.Stats.Verdict(w.rules)
+	switch outcome {
+	case LimitBroken:
 		return out, taskrun.AppError(task.CheckFailed(out, "query %q: %s", w.in.Params.String("query"), why))
-	case stop:
+	case TooManyErrors:
 		return out, taskrun.AppError(task.Failed(out, true, "query %q on %s: %s", w.in.Params.String("query"), w.in.Params.String("url"), why))
+	case GateSettled:
+		out.Output += "\n" + why
 	}
 	return out, nil
 }

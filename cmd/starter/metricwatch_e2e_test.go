@@ -98,4 +98,8 @@ func TestMetricWatchExampleDev(t *testing.T) {
 	if watch == nil || watch.Status != plan.StatusFail || watch.Metrics["watch.samples"] >= 11 || watch.Metrics["watch.max"] != 0.3 {
 		t.Errorf("watch %+v: want it failed and stopped early at 0.3", watch)
 	}
+	// In mode now the gate judges the value, showing it.
+	if now := r.Task("production", "error-ratio-now"); now == nil || now.Status != plan.StatusFail || now.Error != "" || now.Metrics["watch.last"] != 0.3 {
+		t.Errorf("now %+v: want its gate failed on 0.3", now)
+	}
 }
