@@ -47,7 +47,7 @@ func TestMetricWatchExampleDev(t *testing.T) {
 	time.Sleep(3 * time.Second) // two scrapes or more: rates exist
 
 	out := t.TempDir()
-	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(),
+	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
 		"--set", "vars.prometheus="+prom.URL, "--report-dir", out, "examples/plans/metric-watch.yaml")
 	t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	if res.code != 0 {
@@ -87,7 +87,7 @@ func TestMetricWatchExampleDev(t *testing.T) {
 	exp.Set("app_error_ratio", 0.3)
 	time.Sleep(2 * time.Second)
 	out = t.TempDir()
-	res = starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(),
+	res = starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
 		"--set", "vars.prometheus="+prom.URL, "--report-dir", out, "examples/plans/metric-watch.yaml")
 	t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	if res.code != 1 {
