@@ -2,6 +2,7 @@ package metricwatch
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ const Name = "metric-watch"
 // Sources, modes and onEmpty policies.
 const (
 	SourcePrometheus = "prometheus"
+	SourceCloudWatch = "cloudwatch"
 
 	ModeNow    = "now"
 	ModeWindow = "window"
@@ -59,9 +61,9 @@ var Decl = plan.TaskType{
 		"With `slo` it measures availability, the error budget left and multi-window burn rates instead. " +
 		"The resolved query and every sampled value travel in task.progress events; the report draws the samples with the gates' thresholds.",
 	Params: []plan.Param{
-		{Name: "source", Type: plan.TypeString, Default: SourcePrometheus, Enum: []string{SourcePrometheus}, Doc: "Where the metrics are: `prometheus`, any Prometheus-compatible HTTP API (`/api/v1/query`, `/api/v1/query_range`). CloudWatch and Azure Monitor are not available yet."},
+		{Name: "source", Type: plan.TypeString, Default: SourcePrometheus, Enum: []string{SourcePrometheus, SourceCloudWatch}, Doc: "Where the metrics are: `prometheus`, any Prometheus-compatible HTTP API (`/api/v1/query`, `/api/v1/query_range`); `cloudwatch`, Amazon CloudWatch's GetMetricData (with the worker's AWS credentials, the SDK's default chain). Azure Monitor is not available yet."},
 		{Name: "url", Type: plan.TypeString, Doc: "source prometheus: the API's base URL, the part before `/api/v1/` (`http://prometheus:9090`, `https://mimir.example.com/prometheus`). Required."},
-		{Name: "query", Type: plan.TypeString, Doc: "The PromQL expression sampled. It must give one number: a scalar or a vector of one series (aggregate with `sum`, `max`… otherwise). Required unless `slo`."},
+		{Name: "query", Type: plan.TypeString, Doc: "source prometheus: the PromQL expression sampled; it must give one number, a scalar or a vector of one series (aggregate with `sum`, `max`… otherwise). source cloudwatch: a metric math expression over `cloudwatch.metrics` by their IDs (`errors / requests`, or one ID). Required unless `slo`."},
 		{Name: "mode", Type: plan.TypeString, Default: ModeNow, Enum: []string{ModeNow, ModeWindow, ModeWatch}, Doc: "`now`: one instant query. `window`: the query over the past `window` at every `step` (a range query), each point a sample. `watch`: one instant query every `interval` for `duration`, durably (the task's timeout must exceed `duration`)."},
 		{Name: "window", Type: plan.TypeDuration, Default: "1h", Doc: "mode window: how far back the range query reaches."},
 		{Name: "step", Type: plan.TypeDuration, Default: "1m", Doc: "mode window: the range query's resolution (one sample per step)."},
@@ -80,6 +82,18 @@ var Decl = plan.TaskType{
 		{Name: "passwordEnv", Type: plan.TypeString, Doc: "Environment variable of the worker holding the basic authentication password."},
 		{Name: "password", Type: plan.TypeString, Doc: "A secret reference holding the basic authentication password; instead of passwordEnv."},
 		{Name: "caFile", Type: plan.TypeString, Safety: plan.SafetyFile, Doc: "PEM file of CA certificates trusted on top of the system's, for a source behind a private CA."},
+		{Name: "cloudwatch", Type: plan.TypeObject, Doc: "source cloudwatch: the metrics `query` computes with, and how they are read.", Fields: []plan.Param{
+			{Name: "region", Type: plan.TypeString, Doc: "The AWS region (default: AWS_REGION or the AWS config)."},
+			{Name: "metrics", Type: plan.TypeObjectList, Doc: "The metrics the expression names.", Fields: []plan.Param{
+				{Name: "id", Type: plan.TypeString, Required: true, Doc: "The metric's ID in the expression: a lower-case letter, then letters, digits and _."},
+				{Name: "namespace", Type: plan.TypeString, Required: true, Doc: "Its namespace (`AWS/ApplicationELB`). CloudWatch answers an unknown namespace, name or dimension with no data: onEmpty decides."},
+				{Name: "metric", Type: plan.TypeString, Required: true, Doc: "Its name (`HTTPCode_Target_5XX_Count`)."},
+				{Name: "dimensions", Type: plan.TypeStringMap, Doc: "Its dimensions (`{LoadBalancer: app/web/123}`)."},
+				{Name: "stat", Type: plan.TypeString, Default: "Average", Doc: "The statistic: Average, Sum, Minimum, Maximum, SampleCount, p99, tm90…"},
+			}},
+			{Name: "period", Type: plan.TypeDuration, Default: "1m", Doc: "modes now and watch: the period of the datapoints (1s, 5s, 10s, 20s, 30s or a multiple of 1m); mode window uses `step`."},
+			{Name: "lookback", Type: plan.TypeDuration, Default: "10m", Doc: "modes now and watch: a sample is the newest datapoint this far back (CloudWatch's datapoints arrive minutes late)."},
+		}},
 		{Name: "slo", Type: plan.TypeObject, Doc: "Instead of query (mode now): a service level objective measured from a good-events and a total-events query, each written with `{{.window}}` where its range goes (`sum(rate(http_requests_total{code!~\"5..\"}[{{.window}}]))`).", Fields: []plan.Param{
 			{Name: "good", Type: plan.TypeString, Required: true, Doc: "Good events over `{{.window}}`."},
 			{Name: "total", Type: plan.TypeString, Required: true, Doc: "All events over `{{.window}}`."},
@@ -127,12 +141,23 @@ func check(with map[string]any) []plan.ParamProblem {
 	add := func(param, format string, args ...any) {
 		problems = append(problems, plan.ParamProblem{Param: param, Msg: fmt.Sprintf(format, args...)})
 	}
-	if p.String("url") == "" {
-		add("url", "is required for source %s: the API's base URL (http://prometheus:9090)", p.String("source"))
-	} else if err := checkURL(p.String("url")); err != nil {
-		add("url", "%v", err)
-	}
 	slo := p.Object("slo")
+	switch p.String("source") {
+	case SourceCloudWatch:
+		checkCloudWatch(p, add)
+		if slo != nil {
+			add("slo", "is for source prometheus only")
+		}
+	default:
+		if p.String("url") == "" {
+			add("url", "is required for source %s: the API's base URL (http://prometheus:9090)", p.String("source"))
+		} else if err := checkURL(p.String("url")); err != nil {
+			add("url", "%v", err)
+		}
+		if p.Object("cloudwatch") != nil {
+			add("cloudwatch", "is for source cloudwatch only")
+		}
+	}
 	switch {
 	case slo != nil && p.String("query") != "":
 		add("query", "give query or slo, not both")
@@ -213,4 +238,44 @@ func check(with map[string]any) []plan.ParamProblem {
 		}
 	}
 	return problems
+}
+
+var cloudWatchID = regexp.MustCompile(`^[a-z][a-zA-Z0-9_]*$`)
+
+// validPeriod says whether CloudWatch accepts d as a period.
+func validPeriod(d time.Duration) bool {
+	s := d / time.Second
+	return d%time.Second == 0 && s > 0 && (s%60 == 0 || s == 1 || s == 5 || s == 10 || s == 20 || s == 30)
+}
+
+func checkCloudWatch(p task.Params, add func(param, format string, args ...any)) {
+	cw := p.Object("cloudwatch")
+	if cw == nil {
+		add("cloudwatch", "is required for source cloudwatch: the metrics the query names")
+		return
+	}
+	metrics := cw.Objects("metrics")
+	if len(metrics) == 0 {
+		add("cloudwatch.metrics", "name at least one metric")
+	}
+	seen := map[string]bool{}
+	for i, m := range metrics {
+		id := m.String("id")
+		if !cloudWatchID.MatchString(id) {
+			add(fmt.Sprintf("cloudwatch.metrics[%d].id", i), "%q must start with a lower-case letter, then letters, digits and _", id)
+		}
+		if seen[id] {
+			add(fmt.Sprintf("cloudwatch.metrics[%d].id", i), "%q is used twice", id)
+		}
+		seen[id] = true
+	}
+	if cw.String("period") != "" && !validPeriod(cw.Duration("period")) {
+		add("cloudwatch.period", "CloudWatch periods are 1s, 5s, 10s, 20s, 30s or a multiple of 1m, got %s", cw.String("period"))
+	}
+	if p.String("mode") == ModeWindow && !validPeriod(p.Duration("step")) {
+		add("step", "is the period of CloudWatch's datapoints: 1s, 5s, 10s, 20s, 30s or a multiple of 1m, got %s", p.String("step"))
+	}
+	if cw.String("lookback") != "" && cw.Duration("lookback") < cw.Duration("period") {
+		add("cloudwatch.lookback", "must be at least period (%s)", cw.String("period"))
+	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/integrations/cloudwatch"
 	"github.com/shipshape-dev/shipshape/integrations/prometheus"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/internal/httpclient"
@@ -44,6 +45,9 @@ type Config struct {
 	Secrets secretref.Stores
 	// HTTPClient queries the sources; nil: a default client.
 	HTTPClient *http.Client
+	// CloudWatch opens CloudWatch in a region; nil: cloudwatch.New (the
+	// AWS SDK's default configuration and credentials).
+	CloudWatch func(ctx context.Context, region string) (*cloudwatch.Client, error)
 }
 
 // Activities queries metrics sources.
@@ -83,26 +87,21 @@ type SampleInput struct {
 // Sample queries the source once.
 func (a *Activities) Sample(ctx context.Context, in SampleInput) (Sample, error) {
 	p := in.Task.Params
-	client, err := a.client(ctx, p)
+	src, err := a.source(ctx, p)
 	if err != nil {
 		return Sample{}, err
 	}
 	query := p.String("query")
 	qctx, cancel := context.WithTimeout(ctx, p.Duration("queryTimeout"))
 	defer cancel()
-	series, err := client.Query(qctx, query, in.At)
-	s := Sample{At: in.At}
+	s, err := src.instant(qctx, in.At)
 	switch {
-	case err != nil && !errors.Is(err, prometheus.ErrUnavailable) || errors.Is(err, prometheus.ErrBadQuery):
-		return Sample{}, queryError(query, client, err)
+	case err != nil && !errors.Is(err, errUnavailable):
+		return Sample{}, err
 	case err != nil && !in.Tolerate:
 		return Sample{}, task.Failed(task.Output{}, false, "query %q: %v", query, err)
 	case err != nil:
-		s.Error = err.Error()
-	default:
-		if s, err = one(query, in.At, series); err != nil {
-			return Sample{}, err
-		}
+		s = Sample{At: in.At, Error: strings.TrimPrefix(err.Error(), errUnavailable.Error()+": ")}
 	}
 	done := -1.0
 	if in.Total > 0 {
@@ -129,15 +128,6 @@ func describe(s Sample) string {
 		return "no data"
 	}
 	return formatValue(s.Value)
-}
-
-// queryError classifies a query's failure: a refused expression or an
-// answer that is not one number is the plan's to fix, never retried.
-func queryError(query string, client *prometheus.Client, err error) error {
-	if errors.Is(err, prometheus.ErrBadQuery) {
-		return task.InvalidParams("query %q: %v", query, err)
-	}
-	return task.Failed(task.Output{}, false, "query %q on %s: %v", query, client, err)
 }
 
 // one reads a result that must be one number: no series is empty, NaN
@@ -190,7 +180,7 @@ type RangeResult struct {
 // Range queries the source over the window.
 func (a *Activities) Range(ctx context.Context, in RangeInput) (RangeResult, error) {
 	p := in.Task.Params
-	client, err := a.client(ctx, p)
+	src, err := a.source(ctx, p)
 	if err != nil {
 		return RangeResult{}, err
 	}
@@ -200,21 +190,15 @@ func (a *Activities) Range(ctx context.Context, in RangeInput) (RangeResult, err
 	start := end.Add(-window)
 	qctx, cancel := context.WithTimeout(ctx, p.Duration("queryTimeout"))
 	defer cancel()
-	series, err := client.QueryRange(qctx, query, start, end, step)
+	points, err := src.points(qctx, start, end, step)
+	if errors.Is(err, errUnavailable) {
+		return RangeResult{}, task.Failed(task.Output{}, false, "query %q: %v", query, err)
+	}
 	if err != nil {
-		return RangeResult{}, queryError(query, client, err)
-	}
-	if len(series) > 1 {
-		if _, err := one(query, end, series); err != nil {
-			return RangeResult{}, err
-		}
-	}
-	var points []prometheus.Point
-	if len(series) == 1 {
-		points = series[0].Points
+		return RangeResult{}, err
 	}
 	out := RangeResult{Start: start}
-	i := 0
+	i, data := 0, 0
 	for at := start; !at.After(end); at = at.Add(step) {
 		s := Sample{At: at, Empty: true}
 		for i < len(points) && points[i].At.Before(at) {
@@ -223,12 +207,13 @@ func (a *Activities) Range(ctx context.Context, in RangeInput) (RangeResult, err
 		if i < len(points) && points[i].At.Equal(at) {
 			if v := points[i].Value; !math.IsNaN(v) && !math.IsInf(v, 0) {
 				s = Sample{At: at, Value: v}
+				data++
 			}
 		}
 		out.Samples = append(out.Samples, s)
 	}
 	taskrun.NewProgress(a.cfg.Events, a.cfg.Logger, in.Task).Report(ctx, task.Progress{Done: 1,
-		Message: fmt.Sprintf("%d points over %s (%d with data) · %s", len(out.Samples), window, len(points), query)})
+		Message: fmt.Sprintf("%d points over %s (%d with data) · %s", len(out.Samples), window, data, query)})
 	return out, nil
 }
 

@@ -209,7 +209,7 @@ func (w *watch) output() task.Output {
 	}
 	st := w.Stats
 	lines := []string{
-		"query: " + p.String("query") + " (" + p.String("url") + ")",
+		"query: " + p.String("query") + " (" + sourceName(p) + ")",
 		fmt.Sprintf("%d samples: %d failed (longest streak %d), %d empty, %d query errors", st.Samples, st.Failed, st.LongestStreak, st.Empty, st.Errors),
 	}
 	if st.N > 0 {
@@ -234,7 +234,7 @@ func (w *watch) finish() (task.Output, error) {
 	case LimitBroken:
 		return out, taskrun.AppError(task.CheckFailed(out, "query %q: %s", w.in.Params.String("query"), why))
 	case TooManyErrors:
-		return out, taskrun.AppError(task.Failed(out, true, "query %q on %s: %s", w.in.Params.String("query"), w.in.Params.String("url"), why))
+		return out, taskrun.AppError(task.Failed(out, true, "query %q on %s: %s", w.in.Params.String("query"), sourceName(w.in.Params), why))
 	case GateSettled:
 		out.Output += "\n" + why
 	}
@@ -254,4 +254,15 @@ func (w *watch) failed(ctx workflow.Context, err error) (task.Output, error) {
 			NonRetryable: true, Details: []any{out}})
 	}
 	return out, taskrun.AppError(task.Failed(out, true, "%s", taskrun.CauseMessage(err)))
+}
+
+// sourceName names the task's source, for messages.
+func sourceName(p task.Params) string {
+	if p.String("source") == SourceCloudWatch {
+		if r := p.Object("cloudwatch").String("region"); r != "" {
+			return "CloudWatch in " + r
+		}
+		return "CloudWatch"
+	}
+	return p.String("url")
 }
