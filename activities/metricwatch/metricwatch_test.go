@@ -1,9 +1,16 @@
 package metricwatch_test
 
 import (
+	"encoding/pem"
 	"errors"
 	"log/slog"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -301,4 +308,45 @@ func TestSampleProgress(t *testing.T) {
 	if len(hb) != 1 || !strings.Contains(hb[0].Message, "sample 3/10: 0.25 · max(app_latency_seconds)") || hb[0].Metrics["watch.sample"] != 0.25 || hb[0].Done != 0.3 {
 		t.Errorf("progress %+v: want the sample's value and query", hb)
 	}
+}
+
+// TestAuthAndTLS: a Prometheus behind a TLS proxy with a private CA that
+// wants a bearer token: the token comes from the worker's environment,
+// the CA from caFile, and the token never shows in errors or output.
+func TestAuthAndTLS(t *testing.T) {
+	exp := promtest.NewExporter(t)
+	exp.Set("app_up", 1)
+	prom := promtest.Start(t, exp.URL)
+	prom.WaitFor(t, "app_up")
+	target, _ := url.Parse(prom.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	const token = "s3cr3t-token-value"
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("MW_TOKEN", token)
+	t.Setenv("MW_WRONG", "wrong-"+token)
+	out, err := run(t, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "bearerTokenEnv": "MW_TOKEN", "caFile": caFile})
+	if err != nil || out.Metrics[metricwatch.MetricLast] != 1 {
+		t.Fatalf("with token and CA: %v, %v", err, out.Metrics)
+	}
+	out, err = run(t, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "bearerTokenEnv": "MW_WRONG", "caFile": caFile})
+	if err == nil || !strings.Contains(err.Error(), "check the bearer token") || strings.Contains(err.Error(), token) || strings.Contains(out.Output, token) {
+		t.Errorf("wrong token: %v: want an error saying so, without the token", err)
+	}
+	_, err = run(t, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "bearerTokenEnv": "MW_TOKEN"})
+	if err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("without caFile: %v, want a certificate error", err)
+	}
+	_, err = run(t, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "bearerTokenEnv": "MW_UNSET_VARIABLE"})
+	tasktest.MustKind(t, err, tasktest.Invalid, "bearerTokenEnv", "MW_UNSET_VARIABLE")
 }
