@@ -32,6 +32,11 @@ type TaskType struct {
 	// it does after its task is done (a rotated key's predecessor retired
 	// after an overlap).
 	Linger func(with map[string]any) time.Duration
+	// Runs, when set, is how long a task of this type runs at least given
+	// its validated parameters (a watch's duration), and the parameter
+	// that says so: validation refuses a task whose timeout is shorter,
+	// naming both, before the run starts.
+	Runs func(with map[string]any) (d time.Duration, param string)
 	// AbortOnFail marks a task type that checks the gates written with
 	// abortOnFail while it runs, and stops early once one fails. Plans may
 	// write abortOnFail only on the gates of such task types.

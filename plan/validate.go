@@ -270,9 +270,19 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, phaseRef, *yaml.Node) {
 			d.checkParams(tt, with, n, join(path, "with"), params)
 		}
 	}
-	if v, ok := optional(f, "timeout"); ok {
-		if x, ok := d.timeout(v, join(path, "timeout")); ok {
+	timeoutNode, hasTimeout := optional(f, "timeout")
+	if hasTimeout {
+		if x, ok := d.timeout(timeoutNode, join(path, "timeout")); ok {
 			t.Timeout = Duration(x)
+		}
+	}
+	if known && tt.Runs != nil && t.With != nil {
+		if need, param := tt.Runs(t.With); need > 0 && need > t.Timeout.Std() {
+			at := n
+			if hasTimeout {
+				at = timeoutNode
+			}
+			d.errorf(deref(at), join(path, "timeout"), "is %s, shorter than the %s the task runs for (with.%s): raise timeout above it", t.Timeout, need, param)
 		}
 	}
 	if v, ok := optional(f, "heartbeat"); ok {

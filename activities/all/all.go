@@ -17,6 +17,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/httpcheck"
 	"github.com/shipshape-dev/shipshape/activities/lighthouse"
 	"github.com/shipshape-dev/shipshape/activities/loadtest"
+	"github.com/shipshape-dev/shipshape/activities/metricwatch"
 	"github.com/shipshape-dev/shipshape/activities/repoposture"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/sbomscan"
@@ -89,6 +90,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, staticanalysis.New(cfg.Logger).Type())
 	types = append(types, awsposture.New(cfg.Logger).Type())
 	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
+	types = append(types, metricwatch.New(metricwatch.Config{Logger: cfg.Logger, Events: cfg.Events, Secrets: secrets, HTTPClient: cfg.HTTPClient}).Type())
 	return types
 }
 
