@@ -98,12 +98,17 @@ func (a *Activities) Drill(ctx context.Context, in task.Input) (task.Output, err
 	if ctx.Err() != nil {
 		return task.Output{}, fmt.Errorf("rollback drill stopped: %w", ctx.Err())
 	}
-	var forward *phase
 	if d.hasForward && back.triggerDone && back.triggerError == nil {
-		forward = d.run(ctx, "rollforward", d.forward, d.forwardVersion)
-		phases = append(phases, forward)
+		forward := d.run(ctx, "rollforward", d.forward, d.forwardVersion)
 		if ctx.Err() != nil {
 			return task.Output{}, fmt.Errorf("rollback drill stopped: %w", ctx.Err())
+		}
+		if !back.healthy && forward.before.good(forward.expected) {
+			// The rollback never took: the service is where a
+			// roll-forward would take it, and nothing was fired.
+			back.event(back.duration, fmt.Sprintf("rollforward not needed: %s", forward.before.state()))
+		} else {
+			phases = append(phases, forward)
 		}
 	}
 	out := d.output(phases)

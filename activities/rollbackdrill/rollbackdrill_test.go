@@ -208,11 +208,24 @@ func TestRollbackBadInput(t *testing.T) {
 	}
 
 	t.Run("version never reached", func(t *testing.T) {
-		out, err := run(func(map[string]any) {})
+		// The trigger succeeds but changes nothing: the roll-forward
+		// finds the service where it would take it, and fires nothing.
+		out, err := run(func(with map[string]any) {
+			with["rollForward"] = webhook(svc, "v2")
+			with["rollForwardVersion"] = "v2"
+		})
 		tasktest.MustKind(t, err, tasktest.CheckFailed, `rollback: the service did not report version "v1" and healthy within the timeout, 1s`, "last seen: version v2, healthy")
-		m := tasktest.OutputOf(t, out, err).Metrics
+		out = tasktest.OutputOf(t, out, err)
+		m := out.Metrics
 		if m["rollback.healthy"] != 0 || m["rollback.duration"] < 1 || m["rollback.probe.requests"] < 1 {
 			t.Errorf("metrics %v", m)
+		}
+		tasktest.MustMetrics(t, m, nil, 0, "rollforward.healthy", "rollforward.duration")
+		if rows := out.Tables[1].Rows; rows[len(rows)-1][2] != "rollforward not needed: version v2, healthy (status 200)" {
+			t.Errorf("timeline %v", rows)
+		}
+		if got := svc.Switches(); len(got) != 0 {
+			t.Errorf("switches %v, want none", got)
 		}
 	})
 	t.Run("argv fails", func(t *testing.T) {
