@@ -253,21 +253,24 @@ func (d *drill) run(ctx context.Context, name string, t trigger, expected string
 		return p
 	}
 	d.log.InfoContext(ctx, name+" started", slog.String("before", p.before.state()), slog.String("expected", expected))
-	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	// Heartbeats go through the activity's own ctx: the SDK sends a
+	// throttled heartbeat later with the ctx it was given, and one ended
+	// by this phase's timeout would cancel the whole activity.
+	runCtx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	start := time.Now()
 	p.event(0, fmt.Sprintf("%s trigger started (%s); before it: %s", name, t, p.before.state()))
-	probe := d.startProbe(ctx, d.rate)
+	probe := d.startProbe(runCtx, d.rate)
 	fired := make(chan error, 1)
-	go func() { fired <- d.fire(ctx, t) }()
+	go func() { fired <- d.fire(runCtx, t) }()
 
 	ticker := time.NewTicker(d.interval)
 	defer ticker.Stop()
 	var goodSince time.Duration = -1
 	last := p.before.state()
 	for {
-		s := d.sample(ctx, start)
-		if ctx.Err() != nil {
+		s := d.sample(runCtx, start)
+		if runCtx.Err() != nil {
 			break // a reading cut off by the timeout says nothing
 		}
 		p.samples = append(p.samples, s)
@@ -304,7 +307,7 @@ func (d *drill) run(ctx context.Context, name string, t trigger, expected string
 			}
 		case <-ticker.C:
 			continue
-		case <-ctx.Done():
+		case <-runCtx.Done():
 		}
 		break
 	}
@@ -312,14 +315,14 @@ func (d *drill) run(ctx context.Context, name string, t trigger, expected string
 		// The timeout ended it; its context is cancelled: wait for it to
 		// stop (a command gets its grace period) so nothing outlives us.
 		err := <-fired
-		if ctx.Err() == nil {
+		if runCtx.Err() == nil {
 			p.triggerDone, p.triggerError = true, err
 		}
 	}
 	elapsed := time.Since(start)
 	if !p.healthy {
 		p.duration = elapsed
-		if ctx.Err() != nil && p.triggerError == nil {
+		if runCtx.Err() != nil && p.triggerError == nil {
 			p.event(elapsed, "timeout")
 		}
 	}
