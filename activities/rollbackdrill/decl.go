@@ -58,7 +58,7 @@ var Decl = plan.TaskType{
 	Metrics: []plan.Metric{
 		{Name: "rollback.duration", Unit: plan.UnitSeconds, Doc: "From the trigger's start until the service reported the expected version and was healthy (and stayed so until the trigger was done); the time waited when it never did."},
 		{Name: "rollback.healthy", Unit: plan.UnitCount, Doc: "1 when the service reported the expected version and was healthy within the timeout, else 0."},
-		{Name: "rollback.unhealthy_time", Unit: plan.UnitSeconds, Doc: "Time the health (or version) endpoint failed during the switch, between polls."},
+		{Name: "rollback.unhealthy_time", Unit: plan.UnitSeconds, Doc: "Time the service spent down during the switch: from each reading whose health endpoint was unhealthy or whose version endpoint did not answer 2xx to the next reading."},
 		{Name: "rollback.trigger.duration", Unit: plan.UnitSeconds, Doc: "How long the trigger itself took (the command, the webhook's answer, the slot swap until Azure reported it done)."},
 		{Name: "rollback.probe.requests", Unit: plan.UnitCount, Doc: "Requests the probe load sent during the switch."},
 		{Name: "rollback.probe.errors", Unit: plan.UnitCount, Doc: "Probe requests that failed: a transport error or a status of 500 or more."},

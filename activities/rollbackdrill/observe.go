@@ -43,7 +43,9 @@ type sample struct {
 	version string
 	// versionErr says why no version was read ("" when one was).
 	versionErr string
-	healthy    bool
+	// versionDown says the version endpoint did not answer 2xx.
+	versionDown bool
+	healthy     bool
 	// health says what the health endpoint answered: a status or an error.
 	health string
 }
@@ -64,6 +66,10 @@ func (s sample) state() string {
 	}
 	return "version " + v + ", " + h
 }
+
+// up reports whether the service answered: its health endpoint
+// healthy and its version endpoint answering.
+func (s sample) up() bool { return s.healthy && !s.versionDown }
 
 // good reports whether s shows the service healthy on version want.
 func (s sample) good(want string) bool {
@@ -108,9 +114,9 @@ func (d *drill) sample(ctx context.Context, start time.Time) sample {
 	code, body, getErr := d.get(ctx, d.ends.version)
 	switch {
 	case getErr != nil:
-		s.versionErr = shortErr(getErr)
+		s.versionErr, s.versionDown = shortErr(getErr), true
 	case code < 200 || code > 299:
-		s.versionErr = "status " + strconv.Itoa(code)
+		s.versionErr, s.versionDown = "status "+strconv.Itoa(code), true
 	default:
 		var err error
 		if s.version, err = d.ends.versionIn(body); err != nil {

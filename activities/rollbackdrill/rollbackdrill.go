@@ -336,12 +336,13 @@ func (p *phase) event(at time.Duration, what string) {
 	p.events = append(p.events, [2]string{fmt.Sprintf("%.3f", at.Seconds()), what})
 }
 
-// unhealthyTime sums the time from each unhealthy reading to the next
+// unhealthyTime sums the time from each reading that found the service
+// down (unhealthy, or its version endpoint not answering) to the next
 // one (to end for the last).
 func unhealthyTime(samples []sample, end time.Duration) time.Duration {
 	var total time.Duration
 	for i, s := range samples {
-		if s.healthy {
+		if s.up() {
 			continue
 		}
 		next := end
@@ -406,8 +407,8 @@ func (d *drill) output(phases []*phase) task.Output {
 
 func seconds(d time.Duration) string { return fmt.Sprintf("%.2fs", d.Seconds()) }
 
-// series draws a phase's readings: healthy, and on the expected version,
-// 1 or 0, against the seconds since the trigger's start.
+// series draws a phase's readings: up (healthy, the version endpoint
+// answering), and on the expected version, 1 or 0, against the seconds since the trigger's start.
 func series(p *phase) plan.Series {
 	samples := p.samples
 	if n := len(samples); n > maxSeriesPoints {
@@ -427,7 +428,7 @@ func series(p *phase) plan.Series {
 		Lines: []plan.Line{{Name: "healthy"}, {Name: "on version " + p.expected}}}
 	for _, r := range samples {
 		s.X = append(s.X, r.at.Seconds())
-		s.Lines[0].Values = append(s.Lines[0].Values, b2f(r.healthy))
+		s.Lines[0].Values = append(s.Lines[0].Values, b2f(r.up()))
 		s.Lines[1].Values = append(s.Lines[1].Values, b2f(r.versionErr == "" && r.version == p.expected))
 	}
 	return s

@@ -38,8 +38,9 @@ func webhook(svc *service, to string) map[string]any {
 }
 
 // mustSwitched checks the metrics of a phase that switched the service
-// through its gap: healthy, no sooner than the gap, unhealthy for a
-// while, probe requests sent and some of them counted as errors at most.
+// through its gap: healthy, no sooner than the gap, down for a while
+// (the poller met the gap), probe requests sent, errors among them (how
+// many depends on how the requests fell across the gap: not asserted).
 func mustSwitched(t *testing.T, m map[string]float64, phase string) {
 	t.Helper()
 	if m[phase+".healthy"] != 1 {
@@ -51,8 +52,8 @@ func mustSwitched(t *testing.T, m map[string]float64, phase string) {
 	if u := m[phase+".unhealthy_time"]; u <= 0 || u > m[phase+".duration"] {
 		t.Errorf("%s.unhealthy_time = %v, want some (the service answered 503 while switching), at most the duration %v", phase, u, m[phase+".duration"])
 	}
-	if m[phase+".trigger.duration"] <= 0 || m[phase+".trigger.duration"] > m[phase+".duration"] {
-		t.Errorf("%s.trigger.duration = %v, duration %v", phase, m[phase+".trigger.duration"], m[phase+".duration"])
+	if m[phase+".trigger.duration"] <= 0 {
+		t.Errorf("%s.trigger.duration = %v", phase, m[phase+".trigger.duration"])
 	}
 	req, errs, ratio := m[phase+".probe.requests"], m[phase+".probe.errors"], m[phase+".probe.error_ratio"]
 	if req < 1 || errs > req || ratio < 0 || ratio > 1 {

@@ -18,8 +18,9 @@ import (
 // own in-process server, behind a front that sends every request to the
 // active one, as a load balancer in front of two deployments does. A
 // switch makes the front answer 503 for a gap (at least gap long, and
-// until it has answered a reading of /version or /healthz with 503, so
-// a drill polling it sees the gap whatever the machine's load), then
+// until it has answered a reading of a version endpoint, /version or
+// /about, with 503: the drill's poller reads it, the probe load does
+// not, so the drill sees the gap whatever the machine's load), then
 // serve the new version. A switch is started by:
 //   - POST /admin/switch?to=VERSION (a webhook), with the bearer token
 //     adminToken;
@@ -130,7 +131,7 @@ func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.next != "" {
 		if time.Now().Before(s.until) || !s.gapSeen {
-			if r.URL.Path == "/version" || r.URL.Path == "/healthz" || r.URL.Path == "/about" {
+			if r.URL.Path == "/version" || r.URL.Path == "/about" {
 				s.gapSeen = true
 			}
 			s.mu.Unlock()

@@ -25,8 +25,9 @@ import (
 // server, behind a front that sends requests to the active one. A switch
 // (to the version a command wrote to its file, or to v2 on POST
 // /admin/roll-forward) makes the front answer 503 for at least gap and
-// until a reading of /version or /healthz has met the 503, then serve
-// the new version: every drill of it sees the gap, whatever the load.
+// until a reading of /version (the drill's poller reads it, its probe
+// load does not) has met the 503, then serve the new version: every
+// drill of it sees the gap, whatever the load.
 type rollbackService struct {
 	URL, file string
 	gap       time.Duration
@@ -88,7 +89,7 @@ func (s *rollbackService) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.next != "" {
 		if time.Now().Before(s.until) || !s.gapSeen {
-			s.gapSeen = s.gapSeen || r.URL.Path == "/version" || r.URL.Path == "/healthz"
+			s.gapSeen = s.gapSeen || r.URL.Path == "/version"
 			s.mu.Unlock()
 			http.Error(w, "switching", http.StatusServiceUnavailable)
 			return
