@@ -20,6 +20,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/metricwatch"
 	"github.com/shipshape-dev/shipshape/activities/repoposture"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/activities/rollbackdrill"
 	"github.com/shipshape-dev/shipshape/activities/sbomscan"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
@@ -28,6 +29,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/testresults"
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
+	"github.com/shipshape-dev/shipshape/integrations/appservice"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
 	"github.com/shipshape-dev/shipshape/internal/secretref"
@@ -64,6 +66,9 @@ type Config struct {
 	// are polled (zero: 30 s).
 	AzurePG   func(subscription string) (*azurepg.Client, error)
 	AzurePoll time.Duration
+	// AppService opens the App Service apps of a subscription, for
+	// rollback drills' slot swaps; nil: DefaultAzureCredential.
+	AppService func(subscription string) (*appservice.Client, error)
 }
 
 // Types returns every task type, its clients built from cfg.
@@ -83,6 +88,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, backup.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, restoredrill.New(restoredrill.Config{Logger: cfg.Logger, Events: cfg.Events, ScratchDir: cfg.ScratchDir,
 		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll}).Type())
+	types = append(types, rollbackdrill.New(rollbackdrill.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, AppService: cfg.AppService}).Type())
 	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, lighthouse.New(cfg.Logger).Type())
 	types = append(types, sbomscan.New(sbomscan.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Events: cfg.Events, Vulns: cfg.Vulns}).Type())
