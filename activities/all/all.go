@@ -10,6 +10,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/artifactsize"
 	"github.com/shipshape-dev/shipshape/activities/awsposture"
+	"github.com/shipshape-dev/shipshape/activities/azureposture"
 	"github.com/shipshape-dev/shipshape/activities/backup"
 	"github.com/shipshape-dev/shipshape/activities/checklist"
 	"github.com/shipshape-dev/shipshape/activities/command"
@@ -63,6 +64,9 @@ type Config struct {
 	// are polled (zero: 30 s).
 	AzurePG   func(subscription string) (*azurepg.Client, error)
 	AzurePoll time.Duration
+	// AzurePosture opens the ARM clients of a subscription for
+	// azure-posture tasks; nil: DefaultAzureCredential.
+	AzurePosture azureposture.Open
 }
 
 // Types returns every task type, its clients built from cfg.
@@ -88,6 +92,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, testresults.New(cfg.Logger).Type())
 	types = append(types, staticanalysis.New(cfg.Logger).Type())
 	types = append(types, awsposture.New(cfg.Logger).Type())
+	types = append(types, azureposture.New(cfg.Logger, cfg.AzurePosture).Type())
 	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
 	return types
 }

@@ -1,0 +1,161 @@
+package azureposture_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	"github.com/shipshape-dev/shipshape/activities/azureposture"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	azure "github.com/shipshape-dev/shipshape/integrations/azureposture"
+	"github.com/shipshape-dev/shipshape/integrations/azureposture/armfake"
+	"github.com/shipshape-dev/shipshape/plan"
+)
+
+// The tests drive the real ARM SDK clients against armfake, a
+// protocol-level fake of Azure Resource Manager (not Azure): bearer
+// tokens, api-versions, paging with nextLink, 429 with Retry-After,
+// 403 AuthorizationFailed.
+
+const (
+	subscription = "6a0f5c2e-1d7b-4f3a-9c8e-2b4d6f8a0c1e"
+	deniedKind   = tasktest.Kind("non-retryable TaskFailed")
+)
+
+func bools(b bool) *bool { return &b }
+
+// open builds the clients as the worker does, with the fake's
+// credential and TLS trust; the task's own options (endpoint, retries)
+// are kept.
+func open(f *armfake.Server) azureposture.Open {
+	return func(sub string, opts *arm.ClientOptions) (*azure.Client, error) {
+		opts.Transport = f.Client
+		return azure.New(sub, armfake.Credential{}, opts)
+	}
+}
+
+func run(t *testing.T, f *armfake.Server, with map[string]any) (map[string]float64, string, []plan.Table, error) {
+	t.Helper()
+	with["endpointURL"] = f.URL
+	if _, ok := with["subscription"]; !ok {
+		with["subscription"] = subscription
+	}
+	out, err := tasktest.Run(t, azureposture.New(nil, open(f)).Type(), with)
+	return out.Metrics, out.Output, out.Tables, err
+}
+
+func TestPostgresAgainstFakeARMWithPagingAndThrottling(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.PageSize = 1
+	prod := map[string]string{"env": "prod"}
+	f.AddPostgres(
+		armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", Tags: prod, RetentionDays: 35, GeoRedundantBackup: true, HA: "ZoneRedundant"},
+		armfake.Postgres{Name: "scratch-pg", ResourceGroup: "dev", Tags: map[string]string{"env": "dev"}, RetentionDays: 1, PublicAccess: true},
+		armfake.Postgres{Name: "billing-pg", ResourceGroup: "billing", Tags: map[string]string{"env": "prod", "team": "pay"}, RetentionDays: 14, HA: "Disabled"},
+	)
+	f.Throttle("Servers_List", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"tags": map[string]any{"env": "prod"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "postgres.backup_retention": 14 * 86400, "postgres.geo_redundant_backup": 0,
+		"postgres.high_availability": 0, "postgres.public_network_access": 0,
+	}, 0)
+	for _, want := range []string{"2 PostgreSQL flexible servers checked", "postgres.backup_retention = 1209600 s (14.0 days) (worst: billing-pg)", "postgres.high_availability = 0 (worst: billing-pg)"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	if len(tables) != 3 || tables[1].Title != "PostgreSQL flexible server orders-pg" || tables[2].Title != "PostgreSQL flexible server billing-pg" {
+		t.Errorf("tables %+v: want the worst values and one per server", tables)
+	}
+	// Three pages of one server each, the first throttled once and
+	// retried by the SDK after Retry-After.
+	if got := f.Calls(); len(got) != 4 || got[0] != "Servers_List 429" {
+		t.Errorf("calls %v, want 1 throttled + 3 pages", got)
+	}
+}
+
+func TestSelectionByIDNameAndResourceGroup(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.AddPostgres(
+		armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", RetentionDays: 35, HA: "SameZone"},
+		armfake.Postgres{Name: "orders-replica", ResourceGroup: "orders", RetentionDays: 7},
+		armfake.Postgres{Name: "billing-pg", ResourceGroup: "billing", RetentionDays: 14},
+	)
+	id := "/subscriptions/" + subscription + "/resourceGroups/Billing/providers/Microsoft.DBforPostgreSQL/flexibleServers/BILLING-PG"
+	m, output, _, err := run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"ids": []any{"orders-pg", id}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "postgres.backup_retention": 14 * 86400, "postgres.high_availability": 0}, 0)
+	if !strings.Contains(output, "worst: billing-pg") {
+		t.Errorf("output:\n%s", output)
+	}
+
+	m, _, _, err = run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"resourceGroup": "orders"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "postgres.backup_retention": 7 * 86400}, 0)
+	if c := f.Calls(); c[len(c)-1] != "Servers_ListByResourceGroup" {
+		t.Errorf("a resource group selection lists %v, want Servers_ListByResourceGroup", c)
+	}
+
+	_, _, _, err = run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"ids": []any{"orders-pg", "gone-pg"}}})
+	tasktest.MustKind(t, err, deniedKind, "PostgreSQL flexible servers not found in subscription "+subscription+": gone-pg")
+	_, _, _, err = run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"tags": map[string]any{"env": "prd"}}})
+	tasktest.MustKind(t, err, deniedKind, "the tag filter env=prd matches no PostgreSQL flexible servers")
+	_, _, _, err = run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"resourceGroup": "empty"}})
+	tasktest.MustKind(t, err, deniedKind, "resource group empty matches no PostgreSQL flexible servers")
+}
+
+func TestBadInput(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.AddPostgres(armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders"})
+	for name, c := range map[string]struct {
+		with map[string]any
+		want string
+	}{
+		"no selection":   {map[string]any{"service": "postgresql", "resources": map[string]any{}}, "give ids"},
+		"ids and tags":   {map[string]any{"service": "postgresql", "resources": map[string]any{"ids": []any{"a"}, "tags": map[string]any{"a": "b"}}}, "not both"},
+		"subscription":   {map[string]any{"service": "postgresql", "subscription": "my-sub", "resources": map[string]any{"ids": []any{"a"}}}, `subscription "my-sub": want a subscription ID`},
+		"resource group": {map[string]any{"service": "postgresql", "resources": map[string]any{"resourceGroup": "a/b"}}, "resources.resourceGroup"},
+		"service":        {map[string]any{"service": "cosmos", "resources": map[string]any{"ids": []any{"a"}}}, "service"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, _, _, err := run(t, f, c.with)
+			tasktest.MustKind(t, err, tasktest.Invalid, c.want)
+		})
+	}
+	// A subscription that does not exist (or the identity cannot see).
+	other := "00000000-0000-0000-0000-000000000000"
+	_, _, _, err := run(t, f, map[string]any{"service": "postgresql", "subscription": other, "resources": map[string]any{"ids": []any{"orders-pg"}}})
+	tasktest.MustKind(t, err, deniedKind, "subscription "+other+" not found (SubscriptionNotFound)")
+}
+
+func TestDeniedCallNamesAction(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.AddPostgres(armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders"})
+	f.Deny("Servers_List")
+	_, _, _, err := run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"ids": []any{"orders-pg"}}})
+	tasktest.MustKind(t, err, deniedKind, "Servers_List in subscription "+subscription+" was denied (AuthorizationFailed): the identity needs Microsoft.DBforPostgreSQL/flexibleServers/read",
+		"does not have authorization to perform action")
+}
+
+func TestNoCredential(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	// Only the environment credential, with nothing in the environment.
+	t.Setenv("AZURE_TOKEN_CREDENTIALS", "EnvironmentCredential")
+	for _, v := range []string{"AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID", "AZURE_CLIENT_CERTIFICATE_PATH", "AZURE_USERNAME"} {
+		t.Setenv(v, "")
+	}
+	out, err := tasktest.Run(t, azureposture.New(nil, nil).Type(), map[string]any{"service": "keyvault", "subscription": subscription,
+		"endpointURL": f.URL, "maxAttempts": 1, "resources": map[string]any{"ids": []any{"kv"}}})
+	tasktest.MustKind(t, err, deniedKind, "no Azure credential for Vaults_ListBySubscription")
+	if len(out.Metrics) != 0 || len(f.Calls()) != 0 {
+		t.Errorf("metrics %v, calls %v", out.Metrics, f.Calls())
+	}
+}
