@@ -159,3 +159,74 @@ func TestNoCredential(t *testing.T) {
 		t.Errorf("metrics %v, calls %v", out.Metrics, f.Calls())
 	}
 }
+
+func TestStorageAccounts(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.PageSize = 2
+	data := map[string]string{"class": "data"}
+	f.AddStorageAccount(
+		armfake.StorageAccount{Name: "ordersexports", ResourceGroup: "orders", Tags: data, MinTLS: "TLS1_2", HTTPSOnly: true, AllowBlobPublicAccess: bools(false),
+			KeySource: "Microsoft.Keyvault", SoftDeleteDays: 14,
+			Lifecycle: []armfake.LifecycleRule{{Name: "tiering", Cool: 30, Archive: 90}, {Name: "purge", Delete: 365}, {Name: "old", Disabled: true, Cool: 1}}},
+		armfake.StorageAccount{Name: "scratch", ResourceGroup: "dev"},
+		armfake.StorageAccount{Name: "billingarchive", ResourceGroup: "billing", Tags: data, MinTLS: "TLS1_2", HTTPSOnly: true, AllowBlobPublicAccess: bools(true),
+			SoftDeleteDays: 7, Lifecycle: []armfake.LifecycleRule{{Name: "cool", Cool: 60}, {Name: "cooler", Cool: 45}}},
+	)
+	f.Throttle("BlobServices_GetServiceProperties", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "storage", "resources": map[string]any{"tags": map[string]any{"class": "*"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "storage.min_tls": 1.2, "storage.https_only": 1, "storage.encryption": 1, "storage.blob_public_access": 1,
+		"storage.public_network_access": 1, "storage.blob_soft_delete": 1, "storage.blob_soft_delete_retention": 7 * 86400,
+		"storage.lifecycle.rules": 2, "storage.lifecycle.cool_after": 45 * 86400,
+	}, 0, "storage.lifecycle.archive_after", "storage.lifecycle.delete_after", "storage.lifecycle.cold_after")
+	for _, want := range []string{
+		"storage.lifecycle.cool_after = 3888000 s (45.0 days) (worst: billingarchive)",
+		"storage.lifecycle.archive_after: not reported by billingarchive",
+		"storage.blob_public_access = 1 (worst: billingarchive)",
+	} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	if len(tables) != 3 || !strings.Contains(tablesText(tables), "rule tiering") || !strings.Contains(tablesText(tables), "Microsoft.Keyvault") {
+		t.Errorf("tables %+v", tables)
+	}
+
+	m, _, _, err = run(t, f, map[string]any{"service": "storage", "resources": map[string]any{"ids": []any{"ordersexports"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"storage.lifecycle.cool_after": 30 * 86400, "storage.lifecycle.archive_after": 90 * 86400,
+		"storage.lifecycle.delete_after": 365 * 86400, "storage.blob_public_access": 0}, 0)
+
+	// An account with nothing set: TLS 1.0, no soft delete, no policy.
+	m, output, _, err = run(t, f, map[string]any{"service": "storage", "resources": map[string]any{"ids": []any{"scratch"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"storage.min_tls": 1.0, "storage.https_only": 0, "storage.blob_soft_delete": 0,
+		"storage.blob_soft_delete_retention": 0, "storage.lifecycle.rules": 0}, 0, "storage.lifecycle.cool_after")
+	if !strings.Contains(output, "storage.lifecycle.cool_after: not reported by scratch") {
+		t.Errorf("output:\n%s", output)
+	}
+
+	f.Deny("ManagementPolicies_Get")
+	_, _, _, err = run(t, f, map[string]any{"service": "storage", "resources": map[string]any{"ids": []any{"scratch"}}})
+	tasktest.MustKind(t, err, deniedKind, "ManagementPolicies_Get", "the identity needs Microsoft.Storage/storageAccounts/managementPolicies/read")
+	f.Deny("StorageAccounts_List")
+	_, _, _, err = run(t, f, map[string]any{"service": "storage", "resources": map[string]any{"ids": []any{"scratch"}}})
+	tasktest.MustKind(t, err, deniedKind, "the identity needs Microsoft.Storage/storageAccounts/read")
+}
+
+func tablesText(tables []plan.Table) string {
+	var b strings.Builder
+	for _, t := range tables {
+		for _, r := range t.Rows {
+			b.WriteString(strings.Join(r, " | ") + "\n")
+		}
+	}
+	return b.String()
+}

@@ -115,6 +115,12 @@ func lifecycle(r *posture.Resource, rules []azure.LifecycleRule) {
 		}
 	}
 	r.Set("storage.lifecycle.rules", float64(enabled))
+	for metric, action := range map[string]string{"storage.lifecycle.cool_after": "tierToCool", "storage.lifecycle.cold_after": "tierToCold",
+		"storage.lifecycle.archive_after": "tierToArchive", "storage.lifecycle.delete_after": "delete"} {
+		if _, ok := r.Facts[metric]; !ok {
+			r.Note(metric, "no enabled rule with "+action+" after modification")
+		}
+	}
 }
 
 // readAppService lists the apps, reads the selected ones' configuration
