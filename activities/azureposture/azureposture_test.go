@@ -230,3 +230,86 @@ func tablesText(tables []plan.Table) string {
 	}
 	return b.String()
 }
+
+func TestAppServiceWithAutoscale(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.PageSize = 1
+	web := map[string]string{"tier": "web"}
+	f.AddWebApp(
+		armfake.WebApp{Name: "orders-api", ResourceGroup: "orders", Plan: "orders-plan", Tags: web, HTTPSOnly: true, MinTLS: "1.2", HealthCheckPath: "/healthz", AlwaysOn: true},
+		armfake.WebApp{Name: "orders-admin", ResourceGroup: "orders", Plan: "admin-plan", Tags: web, HTTPSOnly: true, MinTLS: "1.0"},
+		armfake.WebApp{Name: "old-site", ResourceGroup: "legacy", Plan: "legacy-plan"},
+	)
+	f.AddAutoscale(
+		armfake.Autoscale{Name: "orders-scale", ResourceGroup: "orders", Plan: "orders-plan", Min: 2, Max: 10},
+		armfake.Autoscale{Name: "admin-scale", ResourceGroup: "orders", Plan: "admin-plan", Disabled: true, Min: 1, Max: 3},
+	)
+	f.Throttle("WebApps_GetConfiguration", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "appservice", "resources": map[string]any{"tags": map[string]any{"tier": "web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "appservice.min_tls": 1.0, "appservice.https_only": 1,
+		"appservice.health_check": 0, "appservice.always_on": 0, "appservice.autoscale": 0}, 0)
+	if !strings.Contains(output, "appservice.autoscale = 0 (worst: orders-admin)") || !strings.Contains(output, "appservice.min_tls = 1 (worst: orders-admin)") {
+		t.Errorf("output:\n%s", output)
+	}
+	if text := tablesText(tables); !strings.Contains(text, "orders-scale: 2 to 10 instances") || !strings.Contains(text, "/healthz") ||
+		!strings.Contains(text, "no enabled autoscale setting on plan admin-plan") {
+		t.Errorf("tables:\n%s", text)
+	}
+
+	// One resource group: the apps and the autoscale settings of their
+	// plans' group are listed by resource group.
+	m, _, _, err = run(t, f, map[string]any{"service": "appservice", "resources": map[string]any{"resourceGroup": "orders", "ids": []any{"orders-api"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 1, "appservice.min_tls": 1.2, "appservice.health_check": 1, "appservice.always_on": 1, "appservice.autoscale": 1}, 0)
+	// Two pages of one each (orders has two apps and two settings).
+	if f.Count("WebApps_ListByResourceGroup") != 2 || f.Count("AutoscaleSettings_ListByResourceGroup") != 2 || f.Count("WebApps_List") != 3 {
+		t.Errorf("calls %v", f.Calls())
+	}
+
+	f.Deny("WebApps_GetConfiguration")
+	_, _, _, err = run(t, f, map[string]any{"service": "appservice", "resources": map[string]any{"ids": []any{"old-site"}}})
+	tasktest.MustKind(t, err, deniedKind, "WebApps_GetConfiguration", "the identity needs Microsoft.Web/sites/config/read")
+	f.Deny("AutoscaleSettings_ListBySubscription")
+	_, _, _, err = run(t, f, map[string]any{"service": "appservice", "resources": map[string]any{"ids": []any{"old-site"}}})
+	tasktest.MustKind(t, err, deniedKind, "the identity needs Microsoft.Insights/autoscalesettings/read")
+}
+
+func TestKeyVaults(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.PageSize = 1
+	sec := map[string]string{"env": "prod"}
+	f.AddVault(
+		armfake.Vault{Name: "orders-kv", ResourceGroup: "orders", Tags: sec, PurgeProtection: true, RetentionDays: 90},
+		armfake.Vault{Name: "billing-kv", ResourceGroup: "billing", Tags: sec, PurgeProtection: true, RetentionDays: 7},
+		armfake.Vault{Name: "legacy-kv", ResourceGroup: "legacy", Tags: sec, SoftDelete: bools(false)},
+	)
+	f.Throttle("Vaults_ListBySubscription", 1)
+	m, output, _, err := run(t, f, map[string]any{"service": "keyvault", "resources": map[string]any{"ids": []any{"orders-kv", "billing-kv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "keyvault.soft_delete": 1, "keyvault.purge_protection": 1, "keyvault.soft_delete_retention": 7 * 86400}, 0)
+	if !strings.Contains(output, "(7.0 days) (worst: billing-kv)") {
+		t.Errorf("output:\n%s", output)
+	}
+	m, output, _, err = run(t, f, map[string]any{"service": "keyvault", "resources": map[string]any{"tags": map[string]any{"env": "prod"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 3, "keyvault.soft_delete": 0, "keyvault.purge_protection": 0, "keyvault.soft_delete_retention": 0}, 0)
+	if !strings.Contains(output, "keyvault.purge_protection = 0 (worst: legacy-kv)") {
+		t.Errorf("output:\n%s", output)
+	}
+	// A vault that sets no retention keeps deleted objects 90 days.
+	f.AddVault(armfake.Vault{Name: "new-kv", ResourceGroup: "orders"})
+	m, _, _, err = run(t, f, map[string]any{"service": "keyvault", "resources": map[string]any{"ids": []any{"new-kv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"keyvault.soft_delete": 1, "keyvault.purge_protection": 0, "keyvault.soft_delete_retention": 90 * 86400}, 0)
+}
