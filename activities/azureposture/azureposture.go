@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -35,6 +36,7 @@ type (
 	}
 	vaultReader interface {
 		Vaults(ctx context.Context, resourceGroup string) ([]azure.Vault, error)
+		Secrets(ctx context.Context, vaultURI string) ([]azure.Secret, error)
 	}
 )
 
@@ -56,6 +58,7 @@ type Open func(subscription string, opts *arm.ClientOptions) (*azure.Client, err
 type Checker struct {
 	logger *slog.Logger
 	open   Open
+	now    func() time.Time
 }
 
 // New returns a Checker logging to logger (nil: discard) that opens
@@ -67,7 +70,7 @@ func New(logger *slog.Logger, open Open) *Checker {
 	if open == nil {
 		open = azure.NewDefault
 	}
-	return &Checker{logger: logger, open: open}
+	return &Checker{logger: logger, open: open, now: time.Now}
 }
 
 // Type is the azure-posture task type, run by c.
@@ -86,14 +89,18 @@ type params struct {
 	resourceGroup string
 	endpoint      string
 	maxAttempts   int
+	secrets       bool
 }
 
 func parse(p task.Params) (params, error) {
 	o := params{service: p.String("service"), subscription: strings.TrimSpace(p.String("subscription")),
 		resourceGroup: strings.TrimSpace(p.Object("resources").String("resourceGroup")),
-		endpoint:      strings.TrimSpace(p.String("endpointURL")), maxAttempts: p.Int("maxAttempts")}
+		endpoint:      strings.TrimSpace(p.String("endpointURL")), maxAttempts: p.Int("maxAttempts"), secrets: p.Bool("secrets")}
 	if !slices.Contains(services, o.service) {
 		return params{}, task.InvalidParams("service %q: want postgresql, storage, appservice or keyvault", o.service)
+	}
+	if o.secrets && o.service != serviceKeyVault {
+		return params{}, task.InvalidParams("secrets: only with service keyvault, not %s", o.service)
 	}
 	if !guid.MatchString(o.subscription) {
 		return params{}, task.InvalidParams("subscription %q: want a subscription ID (a GUID like 00000000-0000-0000-0000-000000000000)", o.subscription)
@@ -170,7 +177,7 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		resources, err = readAppService(ctx, client, p)
 	case serviceKeyVault:
 		what = "key vaults"
-		resources, err = readVaults(ctx, client, p)
+		resources, err = readVaults(ctx, client, p, c.now())
 	}
 	if err != nil {
 		return task.Output{}, classify(err, p)
@@ -246,8 +253,8 @@ func classify(err error, p params) error {
 	case e.Credential:
 		return task.Failed(task.Output{}, true, "azure-posture: no Azure credential for %s (DefaultAzureCredential tried the environment, workload identity, managed identity and the Azure CLI): %v", callName(e), e.Err)
 	case e.Denied():
-		return task.Failed(task.Output{}, true, "azure-posture: %s in %s was denied (%s): the identity needs %s (the Reader role has it) on the subscription or resource group: %s",
-			e.Operation, p.where(), e.Code, e.Action, e.Message())
+		return task.Failed(task.Output{}, true, "azure-posture: %s in %s was denied (%s): the identity needs %s (%s): %s",
+			e.Operation, p.where(), e.Code, e.Action, e.Role, e.Message())
 	case e.Code == "SubscriptionNotFound" || e.Code == "InvalidSubscriptionId":
 		return task.Failed(task.Output{}, true, "azure-posture: subscription %s not found (%s): check the ID and that the identity has a role on it", p.subscription, e.Code)
 	case e.Code == "ResourceGroupNotFound":

@@ -3,6 +3,7 @@ package azureposture_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 
@@ -312,4 +313,57 @@ func TestKeyVaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	tasktest.MustMetrics(t, m, map[string]float64{"keyvault.soft_delete": 1, "keyvault.purge_protection": 0, "keyvault.soft_delete_retention": 90 * 86400}, 0)
+}
+
+// TestKeyVaultSecrets reads secret metadata through the real azsecrets
+// client against armfake's Key Vault data plane (challenge
+// authentication, paging, throttling, an RBAC denial).
+func TestKeyVaultSecrets(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.PageSize = 1
+	now := time.Now()
+	day := 24 * time.Hour
+	f.AddVault(
+		armfake.Vault{Name: "orders-kv", ResourceGroup: "orders", PurgeProtection: true, Secrets: []armfake.Secret{
+			{Name: "db-password", Created: now.Add(-10 * day), Expires: now.Add(30 * day)},
+			{Name: "api-key", Created: now.Add(-200 * day)},
+			{Name: "old-key", Created: now.Add(-900 * day), Disabled: true},
+			{Name: "tls-cert", Created: now.Add(-400 * day), Managed: true},
+		}},
+		armfake.Vault{Name: "billing-kv", ResourceGroup: "billing", Secrets: []armfake.Secret{
+			{Name: "stripe-key", Created: now.Add(-20 * day), Expires: now.Add(5 * day)},
+		}},
+		armfake.Vault{Name: "empty-kv", ResourceGroup: "billing"},
+	)
+	f.Throttle("GetSecrets", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "keyvault", "secrets": true, "resources": map[string]any{"ids": []any{"orders-kv", "billing-kv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "keyvault.secrets.without_expiry": 1,
+		"keyvault.secrets.expires_in": 5 * 86400, "keyvault.secrets.rotated_age": 200 * 86400}, 60)
+	if !strings.Contains(output, "(worst: billing-kv)") || !strings.Contains(tablesText(tables), "secret api-key") {
+		t.Errorf("output:\n%s\ntables:\n%s", output, tablesText(tables))
+	}
+	// orders-kv: 1 throttled + 4 pages of one secret; billing-kv: 1 page
+	// (the challenge round trips before the token are not counted).
+	if f.Count("GetSecrets") != 6 || f.Count("GetSecrets 429") != 1 {
+		t.Errorf("calls %v", f.Calls())
+	}
+
+	m, output, _, err = run(t, f, map[string]any{"service": "keyvault", "secrets": true, "resources": map[string]any{"ids": []any{"empty-kv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"keyvault.secrets.without_expiry": 0}, 0, "keyvault.secrets.expires_in", "keyvault.secrets.rotated_age")
+	if !strings.Contains(output, "keyvault.secrets.expires_in: not reported by empty-kv") {
+		t.Errorf("output:\n%s", output)
+	}
+
+	_, _, _, err = run(t, f, map[string]any{"service": "storage", "secrets": true, "resources": map[string]any{"ids": []any{"x"}}})
+	tasktest.MustKind(t, err, tasktest.Invalid, "secrets: only with service keyvault")
+
+	f.Deny("GetSecrets")
+	_, _, _, err = run(t, f, map[string]any{"service": "keyvault", "secrets": true, "resources": map[string]any{"ids": []any{"orders-kv"}}})
+	tasktest.MustKind(t, err, deniedKind, "GetSecrets in subscription "+subscription+" was denied (Forbidden): the identity needs Microsoft.KeyVault/vaults/secrets/readMetadata/action (the Key Vault Reader role has it")
 }

@@ -52,6 +52,9 @@ var Facts = []posture.Fact{
 	posture.Declare("keyvault.soft_delete", plan.UnitCount, posture.More, "Key vault: 1 when soft delete is on (every vault since 2020 unless enableSoftDelete is false), else 0."),
 	posture.Declare("keyvault.purge_protection", plan.UnitCount, posture.More, "Key vault: 1 when purge protection is on (deleted objects cannot be purged before the retention ends), else 0."),
 	posture.Declare("keyvault.soft_delete_retention", plan.UnitSeconds, posture.More, "Key vault: how long deleted vaults and objects are kept (softDeleteRetentionInDays, 90 days when not set, in seconds); 0 when soft delete is off."),
+	posture.Declare("keyvault.secrets.without_expiry", plan.UnitCount, posture.Less, "Key vault, with `secrets`: enabled secrets without an expiry date (certificate-managed secrets left out)."),
+	posture.Declare("keyvault.secrets.expires_in", plan.UnitSeconds, posture.More, "Key vault, with `secrets`: time until the first enabled secret expires (negative once one has); not reported by a vault none of whose secrets expires, so a gate on it fails."),
+	posture.Declare("keyvault.secrets.rotated_age", plan.UnitSeconds, posture.Less, "Key vault, with `secrets`: age of the oldest current version of an enabled secret (now − its created time): how long since the stalest secret was rotated; not reported by a vault without secrets."),
 	posture.Declare("resources", plan.UnitCount, posture.More, "How many resources were checked (always at least 1: selecting none is an error)."),
 }
 
@@ -68,6 +71,7 @@ var Decl = plan.TaskType{
 		{Name: "service", Type: plan.TypeString, Required: true, Enum: services, Doc: "Which resources to read: `postgresql` (PostgreSQL flexible servers), `storage` (storage accounts), `appservice` (App Service web, API and function apps) or `keyvault` (key vaults)."},
 		{Name: "subscription", Type: plan.TypeString, Required: true, Doc: "The subscription ID (a GUID) whose resources are read."},
 		selectionParam(),
+		{Name: "secrets", Type: plan.TypeBool, Default: false, Doc: "With `keyvault`: also list each vault's secrets through the Key Vault data plane (metadata only, never values) for the keyvault.secrets.* facts. Needs Microsoft.KeyVault/vaults/secrets/readMetadata/action (the Key Vault Reader role) or an access policy granting List on secrets."},
 		{Name: "endpointURL", Type: plan.TypeString, Doc: "Azure Resource Manager endpoint to send every call to instead of https://management.azure.com (a sovereign cloud's, Azure Stack Hub's, a test fake); empty: Azure's public cloud."},
 		{Name: "maxAttempts", Type: plan.TypeInt, Default: 4, Doc: "Attempts per ARM call by the SDK's retry policy (throttling, 429 with Retry-After, and transient errors are retried with backoff)."},
 	},

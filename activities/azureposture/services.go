@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	azure "github.com/shipshape-dev/shipshape/integrations/azureposture"
 	"github.com/shipshape-dev/shipshape/internal/posture"
@@ -198,8 +199,9 @@ func readAppService(ctx context.Context, arm appServiceReader, p params) ([]post
 
 func planName(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
-// readVaults lists the key vaults and keeps the selected ones.
-func readVaults(ctx context.Context, arm vaultReader, p params) ([]posture.Resource, error) {
+// readVaults lists the key vaults and keeps the selected ones; with
+// secrets, it lists each one's secrets too.
+func readVaults(ctx context.Context, arm vaultReader, p params, now time.Time) ([]posture.Resource, error) {
 	vaults, err := arm.Vaults(ctx, p.resourceGroup)
 	if err != nil {
 		return nil, err
@@ -214,7 +216,51 @@ func readVaults(ctx context.Context, arm vaultReader, p params) ([]posture.Resou
 		r.SetBool("keyvault.soft_delete", v.SoftDelete)
 		r.SetBool("keyvault.purge_protection", v.PurgeProtection)
 		r.Set("keyvault.soft_delete_retention", days(v.RetentionDays))
+		if p.secrets {
+			secrets, err := arm.Secrets(ctx, v.URI)
+			if err != nil {
+				return nil, err
+			}
+			secretFacts(&r, secrets, now)
+		}
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// secretFacts sets the keyvault.secrets facts of a vault's secrets:
+// enabled ones, certificate-managed ones left out.
+func secretFacts(r *posture.Resource, secrets []azure.Secret, now time.Time) {
+	without, checked := 0, 0
+	for _, s := range secrets {
+		if !s.Enabled || s.Managed {
+			continue
+		}
+		checked++
+		if s.Expires.IsZero() {
+			without++
+		} else if v, ok := r.Facts["keyvault.secrets.expires_in"]; !ok || s.Expires.Sub(now).Seconds() < v {
+			r.Set("keyvault.secrets.expires_in", s.Expires.Sub(now).Seconds())
+			r.Note("keyvault.secrets.expires_in", "secret "+s.Name)
+		}
+		created := s.Created
+		if created.IsZero() {
+			created = s.Updated
+		}
+		if created.IsZero() {
+			continue
+		}
+		if v, ok := r.Facts["keyvault.secrets.rotated_age"]; !ok || now.Sub(created).Seconds() > v {
+			r.Set("keyvault.secrets.rotated_age", now.Sub(created).Seconds())
+			r.Note("keyvault.secrets.rotated_age", "secret "+s.Name)
+		}
+	}
+	r.Set("keyvault.secrets.without_expiry", float64(without))
+	r.Note("keyvault.secrets.without_expiry", fmt.Sprintf("%d enabled secrets", checked))
+	if _, ok := r.Facts["keyvault.secrets.expires_in"]; !ok {
+		r.Note("keyvault.secrets.expires_in", "no enabled secret expires")
+	}
+	if _, ok := r.Facts["keyvault.secrets.rotated_age"]; !ok {
+		r.Note("keyvault.secrets.rotated_age", "no enabled secrets")
+	}
 }

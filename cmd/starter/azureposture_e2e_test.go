@@ -50,7 +50,10 @@ func TestAzurePostureExampleDev(t *testing.T) {
 	arm.AddStorageAccount(good)
 	arm.AddWebApp(armfake.WebApp{Name: "orders-api", ResourceGroup: "orders", Plan: "orders-plan", Tags: prod, HTTPSOnly: true, MinTLS: "1.2", HealthCheckPath: "/healthz", AlwaysOn: true})
 	arm.AddAutoscale(armfake.Autoscale{Name: "orders-scale", ResourceGroup: "orders", Plan: "orders-plan", Min: 2, Max: 6})
-	arm.AddVault(armfake.Vault{Name: "orders-kv", ResourceGroup: "orders", Tags: prod, PurgeProtection: true, RetentionDays: 90})
+	now := time.Now()
+	arm.AddVault(armfake.Vault{Name: "orders-kv", ResourceGroup: "orders", Tags: prod, PurgeProtection: true, RetentionDays: 90, Secrets: []armfake.Secret{
+		{Name: "db-password", Created: now.Add(-20 * 24 * time.Hour), Expires: now.Add(60 * 24 * time.Hour)},
+		{Name: "tls", Created: now.Add(-400 * 24 * time.Hour), Managed: true}}})
 	arm.Throttle("StorageAccounts_List", 1)
 
 	args := func(out string) []string {
@@ -77,7 +80,7 @@ func TestAzurePostureExampleDev(t *testing.T) {
 	if apps == nil || apps.Metrics["appservice.min_tls"] != 1.2 || apps.Metrics["appservice.autoscale"] != 1 {
 		t.Errorf("apps: %+v", apps)
 	}
-	if kv == nil || kv.Metrics["keyvault.purge_protection"] != 1 {
+	if kv == nil || kv.Metrics["keyvault.purge_protection"] != 1 || kv.Metrics["keyvault.secrets.without_expiry"] != 0 || kv.Metrics["keyvault.secrets.rotated_age"] < 20*86400 {
 		t.Errorf("vaults: %+v", kv)
 	}
 	if arm.Count("StorageAccounts_List 429") != 1 {

@@ -13,15 +13,18 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v5"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
 	pg "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/postgresql/armpostgresqlflexibleservers"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 )
 
 // Client reads the resources of one subscription.
@@ -34,6 +37,9 @@ type Client struct {
 	sites        *armappservice.WebAppsClient
 	autoscale    *armmonitor.AutoscaleSettingsClient
 	vaults       *armkeyvault.VaultsClient
+	// cred and secretsOpts make the Key Vault data plane clients.
+	cred        azcore.TokenCredential
+	secretsOpts azsecrets.ClientOptions
 }
 
 // New returns a client for subscription authenticating with cred; opts
@@ -45,7 +51,16 @@ func New(subscription string, cred azcore.TokenCredential, opts *arm.ClientOptio
 		o = *opts
 	}
 	o.DisableRPRegistration = true
-	c := &Client{subscription: subscription}
+	c := &Client{subscription: subscription, cred: cred}
+	c.secretsOpts.ClientOptions = o.ClientOptions
+	c.secretsOpts.Cloud = cloud.Configuration{}
+	// Key Vault's challenge names the resource a token is for; the
+	// client checks the vault's host is under it. Vault URIs come from
+	// ARM, so an ARM endpoint other than Azure's public cloud (a
+	// sovereign cloud, a test fake) turns the check off.
+	if rm := o.Cloud.Services[cloud.ResourceManager].Endpoint; rm != "" && rm != cloud.AzurePublic.Services[cloud.ResourceManager].Endpoint {
+		c.secretsOpts.DisableChallengeResourceVerification = true
+	}
 	var err error
 	if c.servers, err = pg.NewServersClient(subscription, cred, &o); err != nil {
 		return nil, err
@@ -97,6 +112,8 @@ type Error struct {
 	// zero when no answer came.
 	Status int
 	Code   string
+	// Role says which role grants Action ("the Reader role has it").
+	Role string
 	// Credential is true when no token could be had: no credential
 	// found, or the identity provider refused it.
 	Credential bool
@@ -130,7 +147,7 @@ func wrap(err error, operation, action string) error {
 	if err == nil {
 		return nil
 	}
-	e := &Error{Operation: operation, Action: action, Err: err}
+	e := &Error{Operation: operation, Action: action, Role: "the Reader role has it", Err: err}
 	var re *azcore.ResponseError
 	var auth *azidentity.AuthenticationFailedError
 	switch {
@@ -578,4 +595,60 @@ func str[T ~string](p *T) string {
 		return ""
 	}
 	return string(*p)
+}
+
+// Secret is the metadata of a secret's current version (never its
+// value).
+type Secret struct {
+	Name             string
+	Enabled, Managed bool
+	// Expires is zero when the secret has no expiry date.
+	Expires, Created, Updated time.Time
+}
+
+// Secrets lists the secrets of a vault through the Key Vault data plane
+// (metadata only: the list carries no values).
+func (c *Client) Secrets(ctx context.Context, vaultURI string) ([]Secret, error) {
+	opts := c.secretsOpts
+	client, err := azsecrets.NewClient(vaultURI, c.cred, &opts)
+	if err != nil {
+		return nil, err
+	}
+	var out []Secret
+	pager := client.NewListSecretPropertiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			e := wrap(err, "GetSecrets", "Microsoft.KeyVault/vaults/secrets/readMetadata/action")
+			if ae, ok := e.(*Error); ok {
+				ae.Role = "the Key Vault Reader role has it, or an access policy granting List on secrets"
+			}
+			return nil, e
+		}
+		for _, p := range page.Value {
+			if p == nil {
+				continue
+			}
+			s := Secret{Enabled: true, Managed: deref(p.Managed)}
+			if p.ID != nil {
+				s.Name = secretName(string(*p.ID))
+			}
+			if a := p.Attributes; a != nil {
+				s.Enabled = a.Enabled == nil || *a.Enabled
+				s.Expires, s.Created, s.Updated = deref(a.Expires), deref(a.Created), deref(a.Updated)
+			}
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+// secretName reads NAME from VAULT/secrets/NAME[/VERSION].
+func secretName(id string) string {
+	i := strings.LastIndex(id, "/secrets/")
+	if i < 0 {
+		return id
+	}
+	name, _, _ := strings.Cut(id[i+len("/secrets/"):], "/")
+	return name
 }

@@ -21,6 +21,13 @@
 //   - Deny(operation) answers 403 AuthorizationFailed with ARM's message
 //     naming the action and scope.
 //
+// The Key Vault data plane of each vault is served at its vaultUri,
+// URL/vaults/NAME/ (Get Secrets: challenge authentication, a 401 with a
+// WWW-Authenticate challenge first, then the bearer Token; api-version
+// required; paged with nextLink; Throttle and Deny apply to the
+// operation "GetSecrets", a denial being 403 Forbidden ForbiddenByRbac
+// naming Microsoft.KeyVault/vaults/secrets/readMetadata/action).
+//
 // It also serves an App Service managed identity endpoint (IDENTITY_ENDPOINT
 // / IDENTITY_HEADER, api-version 2019-08-01) at /msi/token issuing Token,
 // so a process using DefaultAzureCredential can be pointed at the fake.
@@ -129,6 +136,17 @@ type Vault struct {
 	PurgeProtection bool
 	// RetentionDays 0 leaves softDeleteRetentionInDays out.
 	RetentionDays int
+	// Secrets are served by the vault's data plane.
+	Secrets []Secret
+}
+
+// Secret is a secret's current version, as the Key Vault data plane
+// lists it (no value).
+type Secret struct {
+	Name              string
+	Disabled, Managed bool
+	// Expires zero: no expiry date.
+	Expires, Created time.Time
 }
 
 // Server is a running fake.
@@ -247,6 +265,8 @@ type route struct {
 	action     string
 }
 
+var vaultPath = regexp.MustCompile(`^/vaults/([^/]+)/secrets$`)
+
 const sub = `^/subscriptions/([^/]+)`
 const rg = `(?:/resourceGroups/([^/]+))?`
 
@@ -278,6 +298,10 @@ func armErr(w http.ResponseWriter, code int, c, format string, args ...any) {
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/msi/token" {
 		s.identity(w, r)
+		return
+	}
+	if m := vaultPath.FindStringSubmatch(r.URL.Path); m != nil {
+		s.secrets(w, r, m[1])
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+Token {
@@ -594,7 +618,7 @@ func (s *Server) autoscaleBody(a Autoscale) map[string]any {
 func (s *Server) vaultBody(v Vault) map[string]any {
 	props := map[string]any{
 		"tenantId": "00000000-0000-0000-0000-00000000000a", "sku": map[string]any{"family": "A", "name": "standard"},
-		"vaultUri": "https://" + v.Name + ".vault.azure.net/", "enableRbacAuthorization": true, "publicNetworkAccess": "Enabled",
+		"vaultUri": s.URL + "/vaults/" + v.Name + "/", "enableRbacAuthorization": true, "publicNetworkAccess": "Enabled",
 	}
 	if v.SoftDelete != nil {
 		props["enableSoftDelete"] = *v.SoftDelete
@@ -625,4 +649,60 @@ func (s *Server) identity(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, 200, map[string]any{"access_token": Token, "expires_on": strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10),
 		"resource": q.Get("resource"), "token_type": "Bearer"})
+}
+
+// secrets is a vault's Get Secrets operation.
+func (s *Server) secrets(w http.ResponseWriter, r *http.Request, vault string) {
+	if r.URL.Query().Get("api-version") == "" {
+		armErr(w, 400, "BadParameter", "The request is missing the api-version.")
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer "+Token {
+		w.Header().Set("WWW-Authenticate", `Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-00000000000a", resource="https://vault.azure.net"`)
+		armErr(w, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	const op = "GetSecrets"
+	var v *Vault
+	for i := range s.vaults {
+		if strings.EqualFold(s.vaults[i].Name, vault) {
+			v = &s.vaults[i]
+		}
+	}
+	switch {
+	case v == nil:
+		s.calls = append(s.calls, op+" 404")
+		armErr(w, 404, "VaultNotFound", "Vault %s not found.", vault)
+		return
+	case s.throttle[op] > 0:
+		s.throttle[op]--
+		s.calls = append(s.calls, op+" 429")
+		w.Header().Set("Retry-After", "1")
+		armErr(w, 429, "Throttled", "Request was not processed because too many requests were received.")
+		return
+	case s.deny[op]:
+		s.calls = append(s.calls, op+" 403")
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(403)
+		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "Forbidden",
+			"message":    "Caller is not authorized to perform action on resource. Caller: appid=shipshape-test. Action: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action'. Resource: '" + s.id(v.ResourceGroup, "Microsoft.KeyVault/vaults", v.Name) + "'. Assignment: (not found).",
+			"innererror": map[string]any{"code": "ForbiddenByRbac"}}})
+		return
+	}
+	s.calls = append(s.calls, op)
+	var items []any
+	for _, sec := range v.Secrets {
+		attrs := map[string]any{"enabled": !sec.Disabled, "created": sec.Created.Unix(), "updated": sec.Created.Unix(), "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
+		if !sec.Expires.IsZero() {
+			attrs["exp"] = sec.Expires.Unix()
+		}
+		item := map[string]any{"id": s.URL + "/vaults/" + v.Name + "/secrets/" + sec.Name, "attributes": attrs, "tags": map[string]string{}}
+		if sec.Managed {
+			item["managed"] = true
+		}
+		items = append(items, item)
+	}
+	s.page(w, r, items)
 }
