@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/task"
 	azure "github.com/shipshape-dev/shipshape/integrations/azureposture"
 	"github.com/shipshape-dev/shipshape/internal/posture"
 )
@@ -53,11 +54,12 @@ func readStorage(ctx context.Context, arm storageReader, p params) ([]posture.Re
 		return nil, err
 	}
 	var out []posture.Resource
-	for _, a := range accounts {
+	for i, a := range accounts {
 		aliases, ok := chosen(p, a.Resource)
 		if !ok {
 			continue
 		}
+		progress(ctx, i, len(accounts), "storage account "+a.Name)
 		r := newResource(a.Resource, aliases, "Storage account")
 		if v, ok := tlsVersion(a.MinimumTLSVersion); ok {
 			r.Set("storage.min_tls", v)
@@ -140,7 +142,9 @@ func readAppService(ctx context.Context, arm appServiceReader, p params) ([]post
 	for _, a := range apps {
 		if aliases, ok := chosen(p, a.Resource); ok {
 			picked = append(picked, selectedApp{a, aliases})
-			planGroups[azure.ResourceGroupOf(a.PlanID)] = true
+			if g := azure.ResourceGroupOf(a.PlanID); g != "" {
+				planGroups[g] = true
+			}
 		}
 	}
 	if len(picked) == 0 {
@@ -165,8 +169,9 @@ func readAppService(ctx context.Context, arm appServiceReader, p params) ([]post
 	}
 
 	var out []posture.Resource
-	for _, s := range picked {
+	for i, s := range picked {
 		a := s.app
+		progress(ctx, i, len(picked), "app "+a.Name)
 		r := newResource(a.Resource, s.aliases, "App Service app")
 		cfg, err := arm.SiteConfig(ctx, a.ResourceGroup, a.Name)
 		if err != nil {
@@ -197,6 +202,11 @@ func readAppService(ctx context.Context, arm appServiceReader, p params) ([]post
 	return out, nil
 }
 
+// progress reports reading the i-th of n resources.
+func progress(ctx context.Context, i, n int, what string) {
+	task.Report(ctx, task.Progress{Done: float64(i) / float64(max(n, 1)), Message: "reading " + what})
+}
+
 func planName(id string) string { return id[strings.LastIndex(id, "/")+1:] }
 
 // readVaults lists the key vaults and keeps the selected ones; with
@@ -217,6 +227,7 @@ func readVaults(ctx context.Context, arm vaultReader, p params, now time.Time) (
 		r.SetBool("keyvault.purge_protection", v.PurgeProtection)
 		r.Set("keyvault.soft_delete_retention", days(v.RetentionDays))
 		if p.secrets {
+			progress(ctx, len(out), len(vaults), "secrets of "+v.Name)
 			secrets, err := arm.Secrets(ctx, v.URI)
 			if err != nil {
 				return nil, err
