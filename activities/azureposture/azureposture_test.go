@@ -367,3 +367,19 @@ func TestKeyVaultSecrets(t *testing.T) {
 	_, _, _, err = run(t, f, map[string]any{"service": "keyvault", "secrets": true, "resources": map[string]any{"ids": []any{"orders-kv"}}})
 	tasktest.MustKind(t, err, deniedKind, "GetSecrets in subscription "+subscription+" was denied (Forbidden): the identity needs Microsoft.KeyVault/vaults/secrets/readMetadata/action (the Key Vault Reader role has it")
 }
+
+// TestThrottlingIsBounded: throttled past maxAttempts, the task fails
+// retryably (the engine may try it again later), without the token.
+func TestThrottlingIsBounded(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.AddVault(armfake.Vault{Name: "orders-kv", ResourceGroup: "orders"})
+	f.Throttle("Vaults_ListBySubscription", 5)
+	_, _, _, err := run(t, f, map[string]any{"service": "keyvault", "maxAttempts": 2, "resources": map[string]any{"ids": []any{"orders-kv"}}})
+	tasktest.MustKind(t, err, tasktest.Retryable, "Vaults_ListBySubscription", "TooManyRequests")
+	if strings.Contains(err.Error(), armfake.Token) {
+		t.Errorf("error leaks the token: %v", err)
+	}
+	if n := f.Count("Vaults_ListBySubscription 429"); n != 2 {
+		t.Errorf("%d attempts, want maxAttempts 2: %v", n, f.Calls())
+	}
+}
