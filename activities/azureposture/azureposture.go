@@ -262,6 +262,10 @@ func classify(err error, p params) error {
 	case e.Status == http.StatusUnauthorized:
 		return task.Failed(task.Output{}, true, "azure-posture: %s: Azure Resource Manager rejected the token (%d %s): %s", e.Operation, e.Status, e.Code, e.Message())
 	}
+	if e.Status != 0 {
+		// ARM's answer, without the SDK's dump of the request.
+		return fmt.Errorf("azure-posture %s in %s: %d %s: %s", e.Operation, p.where(), e.Status, e.Code, e.Message())
+	}
 	return fmt.Errorf("azure-posture %s in %s: %w", e.Operation, p.where(), err)
 }
 
