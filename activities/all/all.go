@@ -10,6 +10,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/artifactsize"
 	"github.com/shipshape-dev/shipshape/activities/awsposture"
+	"github.com/shipshape-dev/shipshape/activities/azureposture"
 	"github.com/shipshape-dev/shipshape/activities/backup"
 	"github.com/shipshape-dev/shipshape/activities/checklist"
 	"github.com/shipshape-dev/shipshape/activities/command"
@@ -69,6 +70,9 @@ type Config struct {
 	// AppService opens the App Service apps of a subscription, for
 	// rollback drills' slot swaps; nil: DefaultAzureCredential.
 	AppService func(subscription string) (*appservice.Client, error)
+	// AzurePosture opens the ARM clients of a subscription for
+	// azure-posture tasks; nil: DefaultAzureCredential.
+	AzurePosture azureposture.Open
 }
 
 // Types returns every task type, its clients built from cfg.
@@ -95,6 +99,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, testresults.New(cfg.Logger).Type())
 	types = append(types, staticanalysis.New(cfg.Logger).Type())
 	types = append(types, awsposture.New(cfg.Logger).Type())
+	types = append(types, azureposture.New(cfg.Logger, cfg.AzurePosture).Type())
 	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
 	types = append(types, metricwatch.New(metricwatch.Config{Logger: cfg.Logger, Events: cfg.Events, Secrets: secrets, HTTPClient: cfg.HTTPClient}).Type())
 	return types
