@@ -79,7 +79,7 @@ var Decl = plan.TaskType{
 		{Name: "annotations", Type: plan.TypeStringMap, Doc: "More annotations; the drill sets `summary` and `description` (saying it is a drill and how to acknowledge it) unless given here."},
 		{Name: "receiver", Type: plan.TypeString, Doc: "The Alertmanager receiver the alert must be routed to (by name) to count as delivered; empty: any."},
 		{Name: "webhook", Type: plan.TypeString, Safety: plan.SafetyHost, Doc: "A URL showing what the webhook receiver got (an HTTP GET of a receiver's log or inbox): the alert counts as delivered once its body contains the drill's ID. Empty: delivered means routed, as Alertmanager reports it."},
-		{Name: "ackVia", Type: plan.TypeStringList, Default: []string{ViaSilence, ViaNATS}, Doc: "What acknowledges the alert: `silence` (an active silence in Alertmanager matching the alert's labels, made after it fired; `createdBy` is the responder) and `nats` (a message on `shipshape.alerts.<run>.ack`)."},
+		{Name: "ackVia", Type: plan.TypeStringList, Doc: "What acknowledges the alert: `silence` (an active silence in Alertmanager matching the alert's labels, made after it fired; its `createdBy` is the responder) and `nats` (a message on `shipshape.alerts.<run>.ack`, read from the worker's event stream). Empty: both."},
 		{Name: "allowedResponders", Type: plan.TypeStringList, Doc: "The only responders whose acknowledgement counts (a silence's `createdBy`, a NATS message's `responder`), compared exactly as approvals compare approvers; others are reported and ignored. Empty: anyone."},
 		{Name: "ackTimeout", Type: plan.TypeDuration, Default: "15m", Doc: "How long to wait for an acknowledgement after firing. Keep it below the task's `timeout`."},
 		{Name: "interval", Type: plan.TypeDuration, Default: "10s", Doc: "How often the drill re-posts the alert and looks for delivery and acknowledgement (a workflow timer between polls); at least 1s, and at most 5000 polls per `ackTimeout`."},
@@ -102,11 +102,7 @@ var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 func check(with map[string]any) []plan.ParamProblem {
 	p := task.Params(with)
 	var problems []plan.ParamProblem
-	via := p.Strings("ackVia")
-	if len(via) == 0 {
-		problems = append(problems, plan.ParamProblem{Param: "ackVia", Msg: "name at least one of silence, nats"})
-	}
-	for _, v := range via {
+	for _, v := range p.Strings("ackVia") {
 		if v != ViaSilence && v != ViaNATS {
 			problems = append(problems, plan.ParamProblem{Param: "ackVia", Msg: fmt.Sprintf("%q is neither silence nor nats", v)})
 		}

@@ -106,7 +106,11 @@ func (s Step) alert(endsAt time.Time) alertmanager.Alert {
 	return alertmanager.Alert{Labels: s.labels(), Annotations: ann, StartsAt: s.FiredAt, EndsAt: endsAt}
 }
 
-func (s Step) via(v string) bool { return slices.Contains(s.Task.Params.Strings("ackVia"), v) }
+// via says whether v acknowledges the alert (an empty ackVia: both).
+func (s Step) via(v string) bool {
+	via := s.Task.Params.Strings("ackVia")
+	return len(via) == 0 || slices.Contains(via, v)
+}
 
 func (s Step) allowed(by string) bool {
 	allowed := s.Task.Params.Strings("allowedResponders")
