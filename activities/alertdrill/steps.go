@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -251,27 +252,34 @@ func (a *Activities) delivery(ctx context.Context, am *alertmanager.Client, s St
 	return nil
 }
 
-// get reads a webhook receiver's record.
-func (a *Activities) get(ctx context.Context, u string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+// get reads a webhook receiver's record. Messages show its URL without
+// a password or query, either of which may hold a token.
+func (a *Activities) get(ctx context.Context, rawURL string) (string, error) {
+	u, err := url.Parse(rawURL)
 	if err != nil {
 		return "", task.InvalidParams("webhook: %v", err)
 	}
+	shown := *u
+	shown.RawQuery, shown.Fragment = "", ""
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return "", task.InvalidParams("webhook %s: %v", shown.Redacted(), err)
+	}
 	resp, err := a.cfg.HTTPClient.Do(req)
 	if err != nil {
-		var ue interface{ Unwrap() error }
-		if errors.As(err, &ue) && ue.Unwrap() != nil {
-			err = ue.Unwrap()
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
 		}
-		return "", fmt.Errorf("webhook GET %s: %w", u, err)
+		return "", fmt.Errorf("webhook GET %s: %w", shown.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return "", fmt.Errorf("webhook GET %s: %w", u, err)
+		return "", fmt.Errorf("webhook GET %s: %w", shown.Redacted(), err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("webhook GET %s: HTTP %d", u, resp.StatusCode)
+		return "", fmt.Errorf("webhook GET %s: HTTP %d", shown.Redacted(), resp.StatusCode)
 	}
 	return string(body), nil
 }

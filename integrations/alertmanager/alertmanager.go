@@ -30,7 +30,9 @@ type Config struct {
 // Client talks to one Alertmanager. It is safe for concurrent use.
 type Client struct {
 	base string
-	http *http.Client
+	// shown is base as messages show it: without a password.
+	shown string
+	http  *http.Client
 }
 
 // New returns a client of cfg.URL; it connects on first use.
@@ -39,7 +41,12 @@ func New(cfg Config) *Client {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{base: strings.TrimSuffix(cfg.URL, "/"), http: hc}
+	base := strings.TrimSuffix(cfg.URL, "/")
+	shown := base
+	if u, err := url.Parse(base); err == nil {
+		shown = u.Redacted()
+	}
+	return &Client{base: base, shown: shown, http: hc}
 }
 
 // Alert is an alert as posted (postableAlert).
@@ -122,8 +129,9 @@ func (e *StatusError) Temporary() bool {
 // ErrUnreachable wraps errors of requests that got no answer.
 var ErrUnreachable = errors.New("alertmanager unreachable")
 
-// Endpoint is the full URL of an API path, for messages.
-func (c *Client) Endpoint(path string) string { return c.base + "/api/v2" + path }
+// Endpoint is the full URL of an API path as messages show it (a
+// password in the base URL redacted).
+func (c *Client) Endpoint(path string) string { return c.shown + "/api/v2" + path }
 
 // PostAlerts posts alerts: new ones fire, known ones (same labels) are
 // updated, and one whose EndsAt has passed is resolved.
@@ -172,7 +180,7 @@ func (c *Client) ExpireSilence(ctx context.Context, id string) error {
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
 	endpoint := c.Endpoint(path)
-	u := endpoint
+	u := c.base + "/api/v2" + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
 	}

@@ -65,7 +65,8 @@ func TestClient(t *testing.T) {
 }
 
 // TestErrors: a request Alertmanager refuses is a StatusError naming the
-// endpoint, not temporary; one nobody answers is ErrUnreachable.
+// endpoint, not temporary; one nobody answers is ErrUnreachable; a
+// password in the URL never shows.
 func TestErrors(t *testing.T) {
 	am := amtest.MustStart(t)
 	c := alertmanager.New(alertmanager.Config{URL: am.URL})
@@ -74,8 +75,9 @@ func TestErrors(t *testing.T) {
 	if !errors.As(err, &se) || se.Code/100 != 4 || se.Temporary() || !strings.Contains(err.Error(), am.URL+"/api/v2/alerts") {
 		t.Errorf("empty labels: %v", err)
 	}
-	err = alertmanager.New(alertmanager.Config{URL: "http://127.0.0.1:1"}).PostAlerts(context.Background(), nil)
-	if !errors.Is(err, alertmanager.ErrUnreachable) || !strings.Contains(err.Error(), "POST http://127.0.0.1:1/api/v2/alerts") {
+	err = alertmanager.New(alertmanager.Config{URL: "http://drill:s3cret@127.0.0.1:1"}).PostAlerts(context.Background(), nil)
+	if !errors.Is(err, alertmanager.ErrUnreachable) || !strings.Contains(err.Error(), "POST http://drill:xxxxx@127.0.0.1:1/api/v2/alerts") ||
+		strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("unreachable: %v", err)
 	}
 }
