@@ -82,7 +82,7 @@ var Decl = plan.TaskType{
 		{Name: "ackVia", Type: plan.TypeStringList, Doc: "What acknowledges the alert: `silence` (an active silence in Alertmanager matching the alert's labels, made after it fired; its `createdBy` is the responder) and `nats` (a message on `shipshape.alerts.<run>.ack`, read from the worker's event stream). Empty: both."},
 		{Name: "allowedResponders", Type: plan.TypeStringList, Doc: "The only responders whose acknowledgement counts (a silence's `createdBy`, a NATS message's `responder`), compared exactly as approvals compare approvers; others are reported and ignored. Empty: anyone."},
 		{Name: "ackTimeout", Type: plan.TypeDuration, Default: "15m", Doc: "How long to wait for an acknowledgement after firing. Keep it below the task's `timeout`."},
-		{Name: "interval", Type: plan.TypeDuration, Default: "10s", Doc: "How often the drill re-posts the alert and looks for delivery and acknowledgement (a workflow timer between polls); at least 1s, and at most 5000 polls per `ackTimeout`."},
+		{Name: "interval", Type: plan.TypeDuration, Default: "10s", Doc: "How often the drill re-posts the alert and looks for delivery and acknowledgement (a workflow timer between polls); at least 1s, and at most 900 polls per `ackTimeout` (each poll adds 11 events to the drill's history, which stays below Temporal's 10,240-event warning): for a wait of a day, poll every 2 minutes."},
 		{Name: "silenceOnAck", Type: plan.TypeBool, Default: true, Doc: "On an acknowledgement from NATS, silence the alert (createdBy `" + CreatedBy + "`) so its receivers stop repeating it, as a pager's acknowledge does; the drill expires that silence at the end."},
 	},
 	Metrics: []plan.Metric{
@@ -96,6 +96,11 @@ var Decl = plan.TaskType{
 	Workflow:    true,
 	Check:       check,
 }
+
+// maxPolls bounds the polls of one drill: each adds 11 events to its
+// history (activity, timer and two workflow tasks), so 900 stay below
+// Temporal's warning at 10,240 events.
+const maxPolls = 900
 
 var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
@@ -113,8 +118,9 @@ func check(with map[string]any) []plan.ParamProblem {
 	}
 	if timeout <= 0 {
 		problems = append(problems, plan.ParamProblem{Param: "ackTimeout", Msg: "must be positive"})
-	} else if interval >= time.Second && timeout/interval > 5000 {
-		problems = append(problems, plan.ParamProblem{Param: "interval", Msg: fmt.Sprintf("%s polls %d times in ackTimeout %s; at most 5000: make it longer", interval, timeout/interval, timeout)})
+	} else if interval >= time.Second && timeout/interval > maxPolls {
+		problems = append(problems, plan.ParamProblem{Param: "interval", Msg: fmt.Sprintf("%s polls %d times in ackTimeout %s; at most %d (the drill's history): make it at least %s",
+			interval, timeout/interval, timeout, maxPolls, (timeout / maxPolls).Round(time.Second)+time.Second)})
 	}
 	for _, name := range sortedKeys(p.StringMap("labels")) {
 		switch {
