@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"slices"
 	"time"
@@ -73,6 +74,7 @@ var Decl = plan.TaskType{
 		"Whatever happens (acknowledged, timed out, cancelled) the drill resolves its alert and expires the silence it made itself; silences people made are theirs and stay. A drill nobody acknowledged fails its task, with `alert.acknowledged` 0.",
 	Params: []plan.Param{
 		{Name: "alertmanager", Type: plan.TypeString, Required: true, Safety: plan.SafetyHost, Doc: "Alertmanager's base URL, e.g. `http://alertmanager:9093` (the API is below it at `/api/v2`)."},
+		{Name: "tokenEnv", Type: plan.TypeString, Doc: "Environment variable of the worker holding a bearer token for Alertmanager (behind an authenticating proxy); its value never appears in events, reports or logs. Basic auth goes in the URL (`http://user:password@host:9093`), which messages show redacted."},
 		{Name: "alertname", Type: plan.TypeString, Default: "ShipshapeAlertDrill", Doc: "The alert's `alertname` label."},
 		{Name: "severity", Type: plan.TypeString, Default: "warning", Doc: "The alert's `severity` label; make it what routes to the people drilled (e.g. `critical` to page)."},
 		{Name: "labels", Type: plan.TypeStringMap, Doc: "More labels, so Alertmanager's routes send the drill where the real alerts go (`team: payments`). Not `alertname`, `severity` or `" + DrillLabel + "`."},
@@ -102,7 +104,10 @@ var Decl = plan.TaskType{
 // Temporal's warning at 10,240 events.
 const maxPolls = 900
 
-var labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+var (
+	labelName = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	envName   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
 
 func check(with map[string]any) []plan.ParamProblem {
 	p := task.Params(with)
@@ -129,6 +134,9 @@ func check(with map[string]any) []plan.ParamProblem {
 		case name == "alertname" || name == "severity" || name == DrillLabel:
 			problems = append(problems, plan.ParamProblem{Param: "labels." + name, Msg: "set by the drill: use the " + name + " parameter"})
 		}
+	}
+	if env := p.String("tokenEnv"); env != "" && !envName.MatchString(env) {
+		problems = append(problems, plan.ParamProblem{Param: "tokenEnv", Msg: fmt.Sprintf("%q is not an environment variable name", env)})
 	}
 	if p.String("alertname") == "" {
 		problems = append(problems, plan.ParamProblem{Param: "alertname", Msg: "must not be empty"})
@@ -162,6 +170,8 @@ type Config struct {
 	// Stream is where NATS acknowledgements are read; nil: a drill that
 	// asks for them fails, saying the worker reads no event stream.
 	Stream Stream
+	// Getenv reads tokenEnv; nil: os.Getenv.
+	Getenv func(string) string
 }
 
 // Activities are the drill's steps.
@@ -176,6 +186,9 @@ func New(cfg Config) *Activities {
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Getenv == nil {
+		cfg.Getenv = os.Getenv
 	}
 	return &Activities{cfg: cfg}
 }

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -342,5 +345,42 @@ func TestCheck(t *testing.T) {
 	}
 	if p := alertdrill.Decl.Check(map[string]any{"alertmanager": "http://am:9093", "alertname": "Drill", "interval": "10s", "ackTimeout": "15m"}); len(p) != 0 {
 		t.Errorf("defaults: %+v", p)
+	}
+}
+
+// TestAlertDrillBearerToken: an Alertmanager behind a proxy that wants a
+// bearer token (a reverse proxy in front of the real one) is drilled with
+// the token tokenEnv names; without it, the drill fails naming tokenEnv,
+// and the token never shows in what the drill reports.
+func TestAlertDrillBearerToken(t *testing.T) {
+	am := amtest.MustStart(t)
+	target, _ := url.Parse(am.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	guarded := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t0ken-value" {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(guarded.Close)
+	am.OnNotify(func(body []byte) {
+		if firing(body) {
+			silence(t, am, "oncall")
+		}
+	})
+	p := params(am, map[string]any{"alertmanager": guarded.URL, "tokenEnv": "AM_TOKEN"})
+	env := map[string]string{"AM_TOKEN": "t0ken-value"}
+	out, err := runDrillWith(t, p, alertdrill.Config{Getenv: func(k string) string { return env[k] }}, 0)
+	if err != nil || out.Metrics["alert.acknowledged"] != 1 {
+		t.Fatalf("with the token: %v, %v", err, out.Metrics)
+	}
+	if strings.Contains(out.Output, "t0ken") {
+		t.Errorf("the token shows in the output: %s", out.Output)
+	}
+	delete(env, "AM_TOKEN")
+	_, err = runDrillWith(t, p, alertdrill.Config{Getenv: func(k string) string { return env[k] }}, 0)
+	if err == nil || !strings.Contains(err.Error(), "tokenEnv: the environment variable AM_TOKEN is empty") {
+		t.Fatalf("without the token: %v", err)
 	}
 }

@@ -70,8 +70,16 @@ type ResolveResult struct {
 	Expired int `json:"expired"`
 }
 
-func (a *Activities) client(s Step) *alertmanager.Client {
-	return alertmanager.New(alertmanager.Config{URL: s.Task.Params.String("alertmanager"), HTTPClient: a.cfg.HTTPClient})
+// client is the Alertmanager the step's task names, with the bearer
+// token its tokenEnv names.
+func (a *Activities) client(s Step) (*alertmanager.Client, error) {
+	token := ""
+	if env := s.Task.Params.String("tokenEnv"); env != "" {
+		if token = a.cfg.Getenv(env); token == "" {
+			return nil, task.InvalidParams("tokenEnv: the environment variable %s is empty where the worker runs", env)
+		}
+	}
+	return alertmanager.New(alertmanager.Config{URL: s.Task.Params.String("alertmanager"), HTTPClient: a.cfg.HTTPClient, BearerToken: token}), nil
 }
 
 // keepAlive is how far ahead each post sets the alert's endsAt: beyond a
@@ -121,7 +129,10 @@ func (s Step) allowed(by string) bool {
 // Fire records what already acknowledges nothing (matching silences, the
 // ack subject's last message), then posts the alert.
 func (a *Activities) Fire(ctx context.Context, s Step) (Step, error) {
-	am := a.client(s)
+	am, err := a.client(s)
+	if err != nil {
+		return s, err
+	}
 	if s.via(ViaNATS) {
 		if a.cfg.Stream == nil {
 			return s, task.InvalidParams("ackVia: nats: this worker reads no event stream (start it with NATS)")
@@ -153,8 +164,11 @@ func (a *Activities) Fire(ctx context.Context, s Step) (Step, error) {
 // Poll re-posts the alert, looks for an acknowledgement and, until it is
 // seen, for delivery.
 func (a *Activities) Poll(ctx context.Context, s Step) (PollResult, error) {
-	am := a.client(s)
 	var r PollResult
+	am, err := a.client(s)
+	if err != nil {
+		return r, err
+	}
 	if err := am.PostAlerts(ctx, []alertmanager.Alert{s.alert(time.Now().Add(keepAlive(s.Task.Params)))}); err != nil {
 		return r, amError(err)
 	}
@@ -309,7 +323,10 @@ func (a *Activities) acks(ctx context.Context, s Step, fn func(natsevents.Messag
 // its receivers stop repeating it. Idempotent: a retry finds the silence
 // an earlier attempt made.
 func (a *Activities) Silence(ctx context.Context, s Step) (string, error) {
-	am := a.client(s)
+	am, err := a.client(s)
+	if err != nil {
+		return "", err
+	}
 	silences, err := am.Silences(ctx)
 	if err != nil {
 		return "", amError(err)
@@ -342,7 +359,10 @@ func (a *Activities) Silence(ctx context.Context, s Step) (string, error) {
 // silences the drill made itself, found by their marker, so a retry or a
 // drill resumed on another worker leaves none behind.
 func (a *Activities) Resolve(ctx context.Context, s Step) (ResolveResult, error) {
-	am := a.client(s)
+	am, err := a.client(s)
+	if err != nil {
+		return ResolveResult{}, err
+	}
 	if s.FiredAt.IsZero() {
 		s.FiredAt = time.Now().UTC()
 	}

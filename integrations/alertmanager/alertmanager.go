@@ -25,11 +25,16 @@ type Config struct {
 	// HTTPClient is used for every request; nil means one with a
 	// 30-second timeout.
 	HTTPClient *http.Client
+	// BearerToken, when set, is sent as an Authorization: Bearer header
+	// (an Alertmanager behind an authenticating proxy). Basic auth goes
+	// in the URL (http://user:password@host), which messages redact.
+	BearerToken string
 }
 
 // Client talks to one Alertmanager. It is safe for concurrent use.
 type Client struct {
-	base string
+	base  string
+	token string
 	// shown is base as messages show it: without a password.
 	shown string
 	http  *http.Client
@@ -46,7 +51,7 @@ func New(cfg Config) *Client {
 	if u, err := url.Parse(base); err == nil {
 		shown = u.Redacted()
 	}
-	return &Client{base: base, shown: shown, http: hc}
+	return &Client{base: base, shown: shown, http: hc, token: cfg.BearerToken}
 }
 
 // Alert is an alert as posted (postableAlert).
@@ -200,6 +205,9 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
