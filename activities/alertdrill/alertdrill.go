@@ -125,7 +125,7 @@ func check(with map[string]any) []plan.ParamProblem {
 		problems = append(problems, plan.ParamProblem{Param: "ackTimeout", Msg: "must be positive"})
 	} else if interval >= time.Second && timeout/interval > maxPolls {
 		problems = append(problems, plan.ParamProblem{Param: "interval", Msg: fmt.Sprintf("%s polls %d times in ackTimeout %s; at most %d (the drill's history): make it at least %s",
-			interval, timeout/interval, timeout, maxPolls, (timeout / maxPolls).Round(time.Second)+time.Second)})
+			interval, timeout/interval, timeout, maxPolls, (timeout/maxPolls).Round(time.Second)+time.Second)})
 	}
 	for _, name := range sortedKeys(p.StringMap("labels")) {
 		switch {
