@@ -177,22 +177,27 @@ func (a *Activities) Poll(ctx context.Context, s Step) (PollResult, error) {
 			return r, err
 		}
 	}
-	if s.via(ViaNATS) && r.Ack == nil {
+	if s.via(ViaNATS) {
 		if a.cfg.Stream == nil {
 			return r, task.InvalidParams("ackVia: nats: this worker reads no event stream (start it with NATS)")
 		}
+		var first *Ack
 		if _, err := a.acks(ctx, s, func(m natsevents.Message, ack AckMessage) {
 			switch {
-			case m.Sequence <= s.AfterSeq || r.Ack != nil:
+			case m.Sequence <= s.AfterSeq || first != nil:
 			case ack.Drill != "" && ack.Drill != s.Drill:
 			case strings.TrimSpace(ack.Responder) == "":
 			case !s.allowed(ack.Responder):
 				r.Refused = append(r.Refused, ack.Responder+" (nats)")
 			default:
-				r.Ack = &Ack{By: ack.Responder, Via: ViaNATS, At: m.Time, Note: ack.Note}
+				first = &Ack{By: ack.Responder, Via: ViaNATS, At: m.Time, Note: ack.Note}
 			}
 		}); err != nil {
 			return r, err
+		}
+		// Acknowledged both ways since the last poll: the earlier counts.
+		if first != nil && (r.Ack == nil || first.At.Before(r.Ack.At)) {
+			r.Ack = first
 		}
 	}
 	if err := a.delivery(ctx, am, s, &r); err != nil {
