@@ -23,6 +23,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/shipshape-dev/shipshape/activities/alertdrill"
 	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/activities/command"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
@@ -190,6 +191,27 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
 		return restoredrill.Result{Message: "torn down: local cluster removed"}, nil
 	}, restoredrill.Teardown)
+
+	// The alert drill: delivered at the first poll, acknowledged on NATS
+	// at the second (after a timer), then silenced and resolved.
+	var alertPolls atomic.Int32
+	over(func(ctx context.Context, s alertdrill.Step) (alertdrill.Step, error) {
+		s.FiredAt = time.Now().UTC()
+		return s, nil
+	}, alertdrill.Fire)
+	over(func(ctx context.Context, s alertdrill.Step) (alertdrill.PollResult, error) {
+		r := alertdrill.PollResult{Delivered: true, How: "received at the webhook", Receivers: []string{"oncall-webhook"}, State: "active"}
+		if alertPolls.Add(1) > 1 {
+			r.Ack = &alertdrill.Ack{By: "oncall", Via: alertdrill.ViaNATS, At: time.Now().UTC()}
+		}
+		return r, nil
+	}, alertdrill.Poll)
+	over(func(ctx context.Context, s alertdrill.Step) (string, error) {
+		return "0a1b2c3d-silence", nil
+	}, alertdrill.Silence)
+	over(func(ctx context.Context, s alertdrill.Step) (alertdrill.ResolveResult, error) {
+		return alertdrill.ResolveResult{Message: "alert resolved; 1 silence(s) of the drill's own expired", Expired: 1}, nil
+	}, alertdrill.Resolve)
 
 	rotation := func(name string, res func(s secretrotation.RotationStep) (secretrotation.RotationResult, error)) {
 		over(func(ctx context.Context, s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
@@ -470,6 +492,15 @@ spec:
 		}
 		return []string{id, workflows.PhaseWorkflowID(id, "rotate"),
 			workflows.TaskWorkflowID(id, "rotate", "app-db"), workflows.TaskWorkflowID(id, "rotate", "signing-key")}
+	}},
+	{"alert-drill", func(t *testing.T, c client.Client, _ *fakes) []string {
+		p := loadPlan(t, "alert-drill.yaml", nil)
+		id := startRun(t, c, p, "alert-drill-replay", false)
+		res := finish(t, c, id)
+		if tr := res.Phase("alerting").Tasks[0]; tr.Status != plan.StatusPass || tr.Metrics["alert.acknowledged"] != 1 {
+			t.Fatalf("alert drill %s: %v %q", tr.Status, tr.Metrics, tr.Output)
+		}
+		return []string{id, workflows.PhaseWorkflowID(id, "alerting"), workflows.TaskWorkflowID(id, "alerting", "page-oncall")}
 	}},
 	{"event-relay", func(t *testing.T, c client.Client, f *fakes) []string {
 		// PublishEvents fails for this run's events (NATS down) until the

@@ -4,10 +4,12 @@
 package all
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/shipshape-dev/shipshape/activities/alertdrill"
 	"github.com/shipshape-dev/shipshape/activities/artifactsize"
 	"github.com/shipshape-dev/shipshape/activities/awsposture"
 	"github.com/shipshape-dev/shipshape/activities/azureposture"
@@ -32,6 +34,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/tlscheck"
 	"github.com/shipshape-dev/shipshape/integrations/appservice"
 	"github.com/shipshape-dev/shipshape/integrations/azurepg"
+	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore/azkv"
 	"github.com/shipshape-dev/shipshape/internal/secretref"
 	"github.com/shipshape-dev/shipshape/internal/vulndb"
@@ -47,6 +50,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Events publishes event batches and progress events; nil: none.
 	Events taskrun.EventPublisher
+	// EventReader reads the event stream (the NATS client that Events
+	// publishes with), for task types that wait for messages on it, such
+	// as an alert drill's acknowledgements; nil: none.
+	EventReader EventReader
 	// Vulns keeps the advisory databases sbom-scan tasks indexed, so a
 	// worker reads each once; nil: one is made on first use.
 	Vulns *vulndb.Cache
@@ -73,6 +80,12 @@ type Config struct {
 	// AzurePosture opens the ARM clients of a subscription for
 	// azure-posture tasks; nil: DefaultAzureCredential.
 	AzurePosture azureposture.Open
+}
+
+// EventReader reads messages stored in the event stream
+// (natsevents.Client).
+type EventReader interface {
+	Consume(ctx context.Context, opts natsevents.ConsumeOptions, fn func(natsevents.Message) error) error
 }
 
 // Types returns every task type, its clients built from cfg.
@@ -102,6 +115,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, azureposture.New(cfg.Logger, cfg.AzurePosture).Type())
 	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
 	types = append(types, metricwatch.New(metricwatch.Config{Logger: cfg.Logger, Events: cfg.Events, Secrets: secrets, HTTPClient: cfg.HTTPClient}).Type())
+	types = append(types, alertdrill.New(alertdrill.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Stream: cfg.EventReader}).Type())
 	return types
 }
 

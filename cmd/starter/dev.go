@@ -83,7 +83,7 @@ func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err err
 	if env.client, err = c.dial(ctx, opts.logger); err != nil {
 		return nil, err
 	}
-	env.worker = host.NewWorker(env.client, all.Types(all.Config{Logger: opts.logger, Events: env.events}), taskrun.Options{Logger: opts.logger, Events: env.events}, host.WorkerOptions{})
+	env.worker = host.NewWorker(env.client, all.Types(all.Config{Logger: opts.logger, Events: env.events, EventReader: env.events}), taskrun.Options{Logger: opts.logger, Events: env.events}, host.WorkerOptions{})
 	if err := env.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start in-process worker: %w", err)
 	}
