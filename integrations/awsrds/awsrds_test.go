@@ -7,6 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
+
 	"github.com/shipshape-dev/shipshape/integrations/awsrds"
 	"github.com/shipshape-dev/shipshape/integrations/awsrds/rdstest"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
@@ -163,5 +167,44 @@ func TestPointInTimeRestoreAgainstProtocolFake(t *testing.T) {
 	}
 	if got := fake.Instances(); len(got) != 0 {
 		t.Fatalf("left: %v", got)
+	}
+}
+
+// TestFakeRestoreToPointParameters checks that rdstest, the
+// protocol-level fake, refuses what RDS refuses of
+// RestoreDBInstanceToPointInTime, sent with the real SDK client: both
+// RestoreTime and UseLatestRestorableTime, neither, no source, and a
+// target that exists.
+func TestFakeRestoreToPointParameters(t *testing.T) {
+	fake := rdstest.Start(t, "127.0.0.1", 5432)
+	now := time.Now().UTC()
+	fake.AddSource(rdstest.Source{ID: "prod", User: "u", RetentionDays: 1, Earliest: now.Add(-24 * time.Hour), Latest: now})
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("eu-west-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rds.NewFromConfig(cfg)
+	for _, tc := range []struct {
+		name string
+		in   rds.RestoreDBInstanceToPointInTimeInput
+		want string
+	}{
+		{"both", rds.RestoreDBInstanceToPointInTimeInput{SourceDBInstanceIdentifier: aws.String("prod"), TargetDBInstanceIdentifier: aws.String("t1"),
+			RestoreTime: aws.Time(now.Add(-time.Hour)), UseLatestRestorableTime: aws.Bool(true)}, "InvalidParameterCombination"},
+		{"neither", rds.RestoreDBInstanceToPointInTimeInput{SourceDBInstanceIdentifier: aws.String("prod"), TargetDBInstanceIdentifier: aws.String("t1")}, "InvalidParameterCombination"},
+		{"no source", rds.RestoreDBInstanceToPointInTimeInput{TargetDBInstanceIdentifier: aws.String("t1"), UseLatestRestorableTime: aws.Bool(true)}, "InvalidParameterCombination"},
+		{"bad target", rds.RestoreDBInstanceToPointInTimeInput{SourceDBInstanceIdentifier: aws.String("prod"), TargetDBInstanceIdentifier: aws.String("t--1"), UseLatestRestorableTime: aws.Bool(true)}, "InvalidParameterValue"},
+		{"target is the source", rds.RestoreDBInstanceToPointInTimeInput{SourceDBInstanceIdentifier: aws.String("prod"), TargetDBInstanceIdentifier: aws.String("prod"), UseLatestRestorableTime: aws.Bool(true)}, "DBInstanceAlreadyExists"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := c.RestoreDBInstanceToPointInTime(ctx, &tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %s", err, tc.want)
+			}
+		})
+	}
+	if got := fake.Instances(); len(got) != 0 {
+		t.Fatalf("instances %v", got)
 	}
 }
