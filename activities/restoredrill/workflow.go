@@ -353,8 +353,8 @@ type EventData struct {
 	RPO        *float64 `json:"rpo,omitempty"`
 	Verified   bool     `json:"verified"`
 	Mismatches int      `json:"mismatches"`
-	// Step is the step that failed (select, provision, fetch, restore,
-	// verify, rehearse), and Error why.
+	// Step is the step that failed (validate, select, provision, fetch,
+	// restore, verify, rehearse, ready, teardown), and Error why.
 	Step  string `json:"step,omitempty"`
 	Error string `json:"error,omitempty"`
 	// TornDown says the scratch target was removed.

@@ -270,8 +270,12 @@ func TestRestoreDrillNoTeardownWithoutProvisioning(t *testing.T) {
 func TestRestoreDrillTearsDownOnCancellation(t *testing.T) {
 	d := newDrillEnv(t)
 	d.block["restore"] = true
+	restoreStarted := false
 	d.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		if info.ActivityType.Name == restoredrill.Restore {
+			d.mu.Lock()
+			restoreStarted = true
+			d.mu.Unlock()
 			d.env.CancelWorkflow()
 		}
 	})
@@ -279,8 +283,11 @@ func TestRestoreDrillTearsDownOnCancellation(t *testing.T) {
 	if !temporal.IsCanceledError(err) {
 		t.Fatalf("err = %v", err)
 	}
-	if got := d.callList(); got != "select,provision,fetch,restore,teardown" {
-		t.Fatalf("steps %s", got)
+	// The cancellation may reach restore before its function runs (it
+	// then records no call): what matters is that it had started, and
+	// teardown followed.
+	if got := d.callList(); !restoreStarted || got != "select,provision,fetch,restore,teardown" && got != "select,provision,fetch,teardown" {
+		t.Fatalf("steps %s (restore started: %v)", got, restoreStarted)
 	}
 	if f := d.finished(t); !f.TornDown || f.Status != "fail" {
 		t.Fatalf("drill.finished %+v", f)
