@@ -71,6 +71,14 @@ func TestDrillAWSRDSPointInTime(t *testing.T) {
 		d.restoreAndVerify()
 	})
 
+	t.Run("random", func(t *testing.T) {
+		d := drill(t, "random", target)
+		d.must(restoredrill.Select, &d.step.Backup)
+		if b := d.step.Backup; b.Point.Before(earliest) || b.Point.After(latest) || !b.Finished.Equal(b.Point) {
+			t.Fatalf("random point %+v outside %s..%s", b, earliest, latest)
+		}
+	})
+
 	t.Run("outside the window", func(t *testing.T) {
 		d := drill(t, "96h", target)
 		err := d.do(restoredrill.Select, &d.step.Backup)
