@@ -50,11 +50,15 @@ const (
 	// data is the drill's own (restoredrill.EventData).
 	DrillStarted  Type = typePrefix + "drill.started"
 	DrillFinished Type = typePrefix + "drill.finished"
+	// DrillReady: a restore drill with a validation window (keepFor)
+	// verified its scratch database and keeps it up for outside checks;
+	// its data carries the connection, the password by reference.
+	DrillReady Type = typePrefix + "drill.ready"
 )
 
 // Types lists every event type in documentation order.
 var Types = []Type{RunStarted, RunFinished, PhaseStarted, PhaseFinished, TaskStarted,
-	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, ApprovalRefused, DrillStarted, DrillFinished}
+	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, ApprovalRefused, DrillStarted, DrillReady, DrillFinished}
 
 // Short is the type without its "dev.shipshape." prefix, e.g. "task.finished".
 func (t Type) Short() string { return strings.TrimPrefix(string(t), typePrefix) }

@@ -111,6 +111,8 @@ const (
 	drillFailRun = "dr-drill-fail-replay" // restore fails: teardown after a failed step
 	cancelRun    = "cancel-replay"        // fetch blocks until the run is cancelled
 	relayRun     = "relay-replay"         // its events cannot be published until the run closed
+	// windowCancelRun's drill is cancelled during its validation window.
+	windowCancelRun = "dr-drill-window-cancel-replay"
 )
 
 // fakes stand in, on the recording worker, for the activities that need
@@ -124,10 +126,13 @@ type fakes struct {
 	// fetching is closed once cancelRun's drill is fetching.
 	fetching chan struct{}
 	once     sync.Once
+	// ready is closed once windowCancelRun's drill is in its window.
+	ready     chan struct{}
+	readyOnce sync.Once
 }
 
 func newFakes() *fakes {
-	f := &fakes{fetching: make(chan struct{})}
+	f := &fakes{fetching: make(chan struct{}), ready: make(chan struct{})}
 	f.eventsDown.Store(true)
 	return f
 }
@@ -191,6 +196,13 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Result, error) {
 		return restoredrill.Result{Message: "torn down: local cluster removed"}, nil
 	}, restoredrill.Teardown)
+	over(func(ctx context.Context, s restoredrill.Step) (restoredrill.Connection, error) {
+		if s.Task.RunID == windowCancelRun {
+			f.readyOnce.Do(func() { close(f.ready) })
+		}
+		return restoredrill.Connection{Host: s.Target.Host, Port: s.Target.Port, Database: s.Target.Database, User: s.Target.User,
+			SSLMode: "disable", PasswordRef: "local://shipshape-drill-5e2b7d3a9f106b8e"}, nil
+	}, restoredrill.Ready)
 
 	// The alert drill: delivered at the first poll, acknowledged on NATS
 	// at the second (after a timer), then silenced and resolved.
@@ -468,6 +480,35 @@ spec:
 		res := finish(t, c, id)
 		if res.Result != plan.StatusPass {
 			t.Fatalf("result %s: %+v", res.Result, res.Phases)
+		}
+		return []string{id, workflows.PhaseWorkflowID(id, "drill"), workflows.TaskWorkflowID(id, "drill", "restore")}
+	}},
+	{"drill-window", func(t *testing.T, c client.Client, _ *fakes) []string {
+		// keepFor: the verified copy stays up 10s, then teardown.
+		p := loadPlan(t, "drill-validation-window.yaml", nil)
+		id := startRun(t, c, p, "dr-drill-window-replay", false)
+		res := finish(t, c, id)
+		if tr := res.Phase("drill").Tasks[0]; res.Result != plan.StatusPass || tr.Metrics["drill.kept"] < 10 {
+			t.Fatalf("result %s, drill %v", res.Result, tr.Metrics)
+		}
+		return []string{id, workflows.PhaseWorkflowID(id, "drill"), workflows.TaskWorkflowID(id, "drill", "restore")}
+	}},
+	{"drill-window-cancelled", func(t *testing.T, c client.Client, f *fakes) []string {
+		// Cancelled during a 1h validation window: teardown at once.
+		p := loadPlan(t, "drill-validation-window.yaml", map[string]string{"window": "1h"})
+		id := startRun(t, c, p, windowCancelRun, false)
+		select {
+		case <-f.ready:
+		case <-time.After(time.Minute):
+			t.Fatal("the drill did not reach its window")
+		}
+		time.Sleep(time.Second) // into the window's timer
+		if err := runs.Cancel(context.Background(), c, id); err != nil {
+			t.Fatal(err)
+		}
+		res := finish(t, c, id)
+		if tr := res.Phase("drill").Tasks[0]; tr.Status != plan.StatusCancelled {
+			t.Fatalf("drill task %s: %q", tr.Status, tr.Output)
 		}
 		return []string{id, workflows.PhaseWorkflowID(id, "drill"), workflows.TaskWorkflowID(id, "drill", "restore")}
 	}},

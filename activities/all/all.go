@@ -104,7 +104,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, secretage.New(secrets).Type())
 	types = append(types, backup.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, restoredrill.New(restoredrill.Config{Logger: cfg.Logger, Events: cfg.Events, ScratchDir: cfg.ScratchDir,
-		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll}).Type())
+		RDSPoll: cfg.RDSPoll, AzurePG: cfg.AzurePG, AzurePoll: cfg.AzurePoll, SecretsDir: cfg.SecretsDir}).Type())
 	types = append(types, rollbackdrill.New(rollbackdrill.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, AppService: cfg.AppService}).Type())
 	types = append(types, loadtest.New(cfg.Logger, cfg.Events).Type())
 	types = append(types, lighthouse.New(cfg.Logger).Type())

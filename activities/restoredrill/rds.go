@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -41,42 +43,75 @@ func (d *Drill) rdsClient(ctx context.Context, s Step) (*awsrds.Client, error) {
 	return c, nil
 }
 
+// formatRDSPointInTime is the Format of an aws-rds drill's "backup" that
+// is the source instance at a point in time, not a snapshot.
+const formatRDSPointInTime = "rds-point-in-time"
+
 // selectRDSSnapshot picks the newest available snapshot of the target's
-// instance, or the one named.
+// instance, or the one named; with a recoveryPoint, the point in the
+// instance's point-in-time restore window instead.
 func (d *Drill) selectRDSSnapshot(ctx context.Context, s Step) (Backup, error) {
 	t := s.Task.Params.Object("target")
 	c, err := d.rdsClient(ctx, s)
 	if err != nil {
 		return Backup{}, err
 	}
-	rp, err := parseRecoveryPoint(s.Task.Params.String("recoveryPoint"), time.Now())
-	if err != nil {
-		return Backup{}, task.InvalidParams("recoveryPoint: %v", err)
+	if s.Task.Params.String("recoveryPoint") != "" && t.String("snapshot") == "" {
+		return d.selectRDSPoint(ctx, c, s)
 	}
-	var snap awsrds.Snapshot
-	var point time.Time
-	if rp.latest || t.String("snapshot") != "" {
-		snap, err = c.NewestSnapshot(ctx, t.String("instance"), t.String("snapshot"))
-	} else {
-		var snaps []awsrds.Snapshot
-		if snaps, err = c.Snapshots(ctx, t.String("instance")); err != nil {
-			return Backup{}, err
-		}
-		ends := make([]time.Time, len(snaps))
-		for i, sn := range snaps {
-			ends[i] = sn.Created
-		}
-		var i int
-		if i, point, err = rp.choose(ends, time.Now(), "available snapshots of "+t.String("instance")); err == nil {
-			snap = snaps[i]
-		}
-	}
+	snap, err := c.NewestSnapshot(ctx, t.String("instance"), t.String("snapshot"))
 	if err != nil {
 		return Backup{}, temporal.NewNonRetryableApplicationError(err.Error(), task.ErrInvalidParams, nil)
 	}
 	db := Database(s.Task.Params)
 	return Backup{ID: snap.ID, Database: db, Format: "rds-snapshot", Finished: snap.Created,
-		Source: pgbackup.Source{Host: snap.Instance, Database: db}, Point: point}, nil
+		Source: pgbackup.Source{Host: snap.Instance, Database: db}}, nil
+}
+
+// selectRDSPoint chooses the point in time the drill restores the
+// instance to: its latest restorable time, a random instant of its
+// window, or the time asked for, which must be inside the window
+// (EarliestRestorableTime to LatestRestorableTime). The backup's end is
+// the point itself (the latest restorable time for latest), so the RPO
+// is measured from it.
+func (d *Drill) selectRDSPoint(ctx context.Context, c *awsrds.Client, s Step) (Backup, error) {
+	instance := s.Task.Params.Object("target").String("instance")
+	rp, err := parseRecoveryPoint(s.Task.Params.String("recoveryPoint"), time.Now())
+	if err != nil {
+		return Backup{}, task.InvalidParams("recoveryPoint: %v", err)
+	}
+	w, err := c.RestoreWindow(ctx, instance)
+	if errors.Is(err, awsrds.ErrPointInTimeNotEnabled) {
+		return Backup{}, task.InvalidParams("recoveryPoint: %v; a drill of its snapshots leaves recoveryPoint out", err)
+	}
+	if err != nil {
+		return Backup{}, err
+	}
+	db := Database(s.Task.Params)
+	b := Backup{Database: db, Format: formatRDSPointInTime, Source: pgbackup.Source{Host: instance, Database: db}}
+	window := fmt.Sprintf("the point-in-time restore window of %s runs from %s to %s", instance,
+		w.Earliest.Format(time.RFC3339), w.Latest.Format(time.RFC3339))
+	switch {
+	case rp.latest:
+		b.ID, b.Finished = instance+"@latest", w.Latest
+		return b, nil
+	case rp.random:
+		b.Point = w.Earliest
+		if span := w.Latest.Sub(w.Earliest); span > 0 {
+			b.Point = w.Earliest.Add(time.Duration(rand.Int64N(int64(span)))).Truncate(time.Second)
+		}
+		if b.Point.Before(w.Earliest) {
+			b.Point = w.Earliest
+		}
+	default:
+		b.Point = rp.at.Truncate(time.Second) // RDS restores to the second
+	}
+	if b.Point.Before(w.Earliest) || b.Point.After(w.Latest) {
+		return Backup{}, temporal.NewNonRetryableApplicationError(fmt.Sprintf("recovery point %s is %v: %s",
+			b.Point.Format(time.RFC3339), errOutsideWindow, window), task.ErrInvalidParams, nil)
+	}
+	b.ID, b.Finished = instance+"@"+b.Point.Format(time.RFC3339), b.Point
+	return b, nil
 }
 
 // provisionRDS restores the snapshot into the drill's instance (a
@@ -97,8 +132,19 @@ func (d *Drill) provisionRDS(ctx context.Context, s Step) (Target, error) {
 	phase.Store("restoring snapshot " + s.Backup.ID + " into " + id)
 	defer d.progress(s.Task).Every(ctx, 10*time.Second, func() task.Progress { return task.Progress{Done: -1, Message: phase.Load().(string)} })()
 	started := time.Now()
-	if err := c.Restore(ctx, s.Backup.ID, id, awsrds.RestoreOptions{Class: t.String("instanceClass"),
-		SubnetGroup: t.String("subnetGroup"), SecurityGroups: t.Strings("securityGroups"), Tag: Tag(s.ID)}); err != nil {
+	opts := awsrds.RestoreOptions{Class: t.String("instanceClass"),
+		SubnetGroup: t.String("subnetGroup"), SecurityGroups: t.Strings("securityGroups"), Tag: Tag(s.ID)}
+	if s.Backup.Format == formatRDSPointInTime {
+		phase.Store("restoring " + s.Backup.ID + " into " + id)
+		// Point is zero for latest: RDS's latest restorable time then.
+		err = c.RestoreToPoint(ctx, s.Backup.Source.Host, id, s.Backup.Point, opts)
+		if errors.Is(err, awsrds.ErrInvalidRestore) || errors.Is(err, awsrds.ErrPointInTimeNotEnabled) {
+			return Target{}, task.InvalidParams("recoveryPoint: %v", err)
+		}
+	} else {
+		err = c.Restore(ctx, s.Backup.ID, id, opts)
+	}
+	if err != nil {
 		return Target{}, err
 	}
 	if _, err := c.WaitAvailable(ctx, id, rdsWait); err != nil {

@@ -31,10 +31,11 @@ type realDrill struct {
 	env     *testsuite.TestWorkflowEnvironment
 	sink    *eventSink
 	scratch string
+	secrets string
 }
 
 func newRealDrill(t *testing.T) *realDrill {
-	d := &realDrill{sink: &eventSink{inflight: map[string]int{}}, scratch: t.TempDir()}
+	d := &realDrill{sink: &eventSink{inflight: map[string]int{}}, scratch: t.TempDir(), secrets: t.TempDir()}
 	var suite testsuite.WorkflowTestSuite
 	logger := slog.New(slog.DiscardHandler)
 	suite.SetLogger(tlog.NewStructuredLogger(logger))
@@ -42,7 +43,7 @@ func newRealDrill(t *testing.T) *realDrill {
 	d.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: "run-1/task/dr/" + t.Name(), TaskQueue: "shipshape"})
 	d.env.SetTestTimeout(3 * time.Minute)
 	d.env.SetWorkerOptions(worker.Options{MaxHeartbeatThrottleInterval: 50 * time.Millisecond, DeadlockDetectionTimeout: time.Minute})
-	types := []task.Type{restoredrill.New(restoredrill.Config{Logger: logger, ScratchDir: d.scratch}).Type()}
+	types := []task.Type{restoredrill.New(restoredrill.Config{Logger: logger, ScratchDir: d.scratch, SecretsDir: d.secrets}).Type()}
 	taskrun.Register(d.env, types, taskrun.Options{Logger: logger})
 	d.env.RegisterActivityWithOptions(d.sink.publish, activity.RegisterOptions{Name: taskrun.PublishEventsName})
 	return d

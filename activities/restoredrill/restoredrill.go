@@ -82,9 +82,10 @@ var Decl = plan.TaskType{
 		{Name: "source", Type: plan.TypeString, Doc: "The database the backups are of, as the backup task's `source` URL: it names the database (instead of `database`) and lets validation refuse a `url` target that is the source. The drill never connects to it."},
 		{Name: "database", Type: plan.TypeString, Doc: "The database whose backups to restore, by name (the database in the backup task's source); instead of `source`."},
 		{Name: "backup", Type: plan.TypeString, Default: "", Doc: "The backup's ID (its folder name, `20261125T061500Z-3f9a1c2b`); empty: the newest complete backup."},
-		{Name: "recoveryPoint", Type: plan.TypeString, Default: "latest", Doc: "Which state to recover: `latest` (the newest backup or snapshot; Azure's latest restorable point), `random` (a random instant of the retention window: the backup before it), an RFC 3339 time (`2026-11-29T06:00:00Z`) or a duration ago (`36h`): the newest backup or snapshot that ended at or before it (Azure restores that very point). A point older than the oldest backup is an error naming the window. The RPO is measured from the point. Not with `backup`, `target.snapshot` or `target.restorePoint`."},
+		{Name: "recoveryPoint", Type: plan.TypeString, Default: "", Doc: "Which state to recover: `latest` (the newest backup; Azure's latest restorable point), `random` (a random instant of the retention window: the backup before it), an RFC 3339 time (`2026-11-29T06:00:00Z`) or a duration ago (`36h`): the newest backup that ended at or before it (Azure restores that very point). A point older than the oldest backup is an error naming the window. " +
+			"Kind aws-rds: any recoveryPoint is a point-in-time restore of `instance` (RestoreDBInstanceToPointInTime; `latest`: its latest restorable time) instead of a snapshot's, inside its window (earliest to latest restorable time, else an error naming the window); empty: the newest snapshot. The RPO is measured from the point. Empty: latest. Not with `backup`, `target.snapshot` or `target.restorePoint`."},
 		{Name: "target", Type: plan.TypeObject, Doc: "The scratch target; default `{kind: local}`.", Fields: []plan.Param{
-			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, deleted afterwards; the backup is the snapshot, not a `backup` task's dump. `azure-postgres-flexible`: a new Azure flexible server restored from `server` to a point in time, deleted afterwards; the backup is Azure's. `url`: an existing database, given by `url`."},
+			{Name: "kind", Type: plan.TypeString, Default: TargetLocal, Enum: []string{TargetLocal, TargetDocker, TargetAWSRDS, TargetAzure, TargetURL}, Doc: "`local`: a new PostgreSQL cluster on the worker (initdb in the scratch directory, a random loopback port), removed afterwards. `docker`: a PostgreSQL container on the worker's Docker engine (published on loopback, labelled with the drill), removed afterwards. `aws-rds`: a new RDS instance restored from the newest (or a named) snapshot of `instance`, or with `recoveryPoint` to a point in time, deleted afterwards; the backup is the snapshot (or the instance's automated backups), not a `backup` task's dump. `azure-postgres-flexible`: a new Azure flexible server restored from `server` to a point in time, deleted afterwards; the backup is Azure's. `url`: an existing database, given by `url`."},
 			{Name: "instance", Type: plan.TypeString, Doc: "kind aws-rds: the source DB instance whose snapshots are restored."},
 			{Name: "snapshot", Type: plan.TypeString, Doc: "kind aws-rds: the snapshot to restore (default: the instance's newest available one)."},
 			{Name: "region", Type: plan.TypeString, Doc: "kind aws-rds: the region (default: AWS_REGION or the AWS config)."},
@@ -101,6 +102,9 @@ var Decl = plan.TaskType{
 			{Name: "url", Type: plan.TypeString, Doc: "kind url: the database to restore into, `postgres://user[:password]@host:port/db`. It must not be the backup's source, and must be empty unless allowWipe."},
 			{Name: "allowWipe", Type: plan.TypeBool, Default: false, Doc: "kind url: empty the database first (drop every schema, large objects too). Without it, a database that is not empty is refused."},
 		}},
+		{Name: "keepFor", Type: plan.TypeDuration, Doc: "A validation window after the checks (and rehearsal) passed: the scratch database stays up this long (at most 168h, 7 days) for outside checks, then is torn down; cancelling the run ends it early. " +
+			"Its connection is published in a `drill.ready` event: host, port, database, user and the password's secret reference (`local://shipshape-drill-…` in the worker's local secret store, read with `starter secrets get`; deleted at teardown), never the password. " +
+			"The window is a durable timer of the drill's workflow: a worker restart does not shorten or restart it. The task finishes, with its metrics, after the window and teardown; the window is added to the time the task may run, past its timeout. Empty: no window."},
 		{Name: "jobs", Type: plan.TypeInt, Default: 2, Doc: "Tables pg_restore restores at once."},
 		{Name: "assertions", Type: plan.TypeObjectList, Doc: "SQL checks run on the restored database after the checksums: each query returns one number.", Fields: []plan.Param{
 			{Name: "name", Type: plan.TypeString, Required: true, Doc: "What it checks, for the report."},
@@ -131,6 +135,7 @@ var Decl = plan.TaskType{
 		{Name: "drill.verify.duration", Unit: plan.UnitSeconds, Doc: "Checksums and assertions."},
 		{Name: "drill.verify.mismatches", Unit: plan.UnitCount, Doc: "Tables whose count or checksum differ from the manifest's, missing or extra."},
 		{Name: "drill.assertions.failed", Unit: plan.UnitCount, Doc: "SQL assertions that did not hold (or did not run)."},
+		{Name: "drill.kept", Unit: plan.UnitSeconds, Doc: "With keepFor: how long the scratch database was kept up for outside checks (less than keepFor when the run was cancelled during the window)."},
 		{Name: "drill.bytes", Unit: plan.UnitBytes, Doc: "Backup bytes downloaded (compressed)."},
 		{Name: "drill.tables", Unit: plan.UnitCount, Doc: "Tables verified."},
 		{Name: "drill.rows", Unit: plan.UnitCount, Doc: "Rows verified."},
@@ -158,7 +163,10 @@ var Decl = plan.TaskType{
 	Heartbeat:   time.Minute,
 	MaxAttempts: 3,
 	Workflow:    true,
-	Check:       check,
+	// The validation window comes after the checks, past the task's
+	// timeout: the task workflow may run that much longer.
+	Linger: func(with map[string]any) time.Duration { return keepFor(task.Params(with)) },
+	Check:  check,
 }
 
 func check(with map[string]any) []plan.ParamProblem {
@@ -230,7 +238,7 @@ func check(with map[string]any) []plan.ParamProblem {
 			add(fmt.Sprintf("assertions[%d].expect", i), "%v", err)
 		}
 	}
-	if rp := p.String("recoveryPoint"); rp != "" && rp != "latest" {
+	if rp := p.String("recoveryPoint"); rp != "" && (rp != "latest" || targetKind(t) == TargetAWSRDS) {
 		if _, err := parseRecoveryPoint(rp, time.Now()); err != nil {
 			add("recoveryPoint", "%v", err)
 		}
@@ -245,6 +253,7 @@ func check(with map[string]any) []plan.ParamProblem {
 		}
 	}
 	checkRehearse(p, add)
+	checkKeepFor(p, add)
 	if p.Int("jobs") < 1 && with["jobs"] != nil {
 		add("jobs", "must be at least 1")
 	}
@@ -337,22 +346,26 @@ type Config struct {
 	// often its long operations are polled (zero: 30 s).
 	AzurePG   func(subscription string) (*azurepg.Client, error)
 	AzurePoll time.Duration
+	// SecretsDir is the worker's local secret store, where a drill with a
+	// validation window files its scratch password; empty: the default.
+	SecretsDir string
 }
 
 // Drill runs the restore drill's steps, the activities of its Workflow.
 type Drill struct {
-	logger    *slog.Logger
-	events    taskrun.EventPublisher
-	scratch   string
-	rdsPoll   time.Duration
-	azurePG   func(subscription string) (*azurepg.Client, error)
-	azurePoll time.Duration
+	logger     *slog.Logger
+	events     taskrun.EventPublisher
+	scratch    string
+	rdsPoll    time.Duration
+	azurePG    func(subscription string) (*azurepg.Client, error)
+	azurePoll  time.Duration
+	secretsDir string
 }
 
 // New returns the restore drill's activities, configured by cfg.
 func New(cfg Config) *Drill {
 	d := &Drill{logger: cfg.Logger, events: cfg.Events, scratch: cfg.ScratchDir,
-		rdsPoll: cfg.RDSPoll, azurePG: cfg.AzurePG, azurePoll: cfg.AzurePoll}
+		rdsPoll: cfg.RDSPoll, azurePG: cfg.AzurePG, azurePoll: cfg.AzurePoll, secretsDir: cfg.SecretsDir}
 	if d.logger == nil {
 		d.logger = slog.Default()
 	}
@@ -383,6 +396,7 @@ func (d *Drill) steps() map[string]any {
 		Teardown:  d.Teardown,
 		Schema:    d.Schema,
 		Rehearse:  d.Rehearse,
+		Ready:     d.Ready,
 	}
 }
 
@@ -1081,6 +1095,9 @@ func (d *Drill) Verify(ctx context.Context, s Step) (Result, error) {
 // container (by its label) and the drill directory. It is idempotent; a
 // url target is left as the restore made it.
 func (d *Drill) Teardown(ctx context.Context, s Step) (Result, error) {
+	if err := d.forgetPassword(ctx, s); err != nil {
+		return Result{}, err
+	}
 	left, err := postgres.Leftovers(d.scratchDir(), Tag(s.ID))
 	if err != nil {
 		return Result{}, err

@@ -18,12 +18,19 @@ type eventSink struct {
 	mu       sync.Mutex
 	batches  [][]events.Event
 	inflight map[string]int
+	// onEvent, when set, sees each event as it is published.
+	onEvent func(events.Event)
 }
 
 func (s *eventSink) publish(_ context.Context, in taskrun.PublishEventsInput) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.batches = append(s.batches, append([]events.Event(nil), in.Events...))
+	if s.onEvent != nil {
+		for _, e := range in.Events {
+			s.onEvent(e)
+		}
+	}
 	return nil
 }
 

@@ -93,13 +93,33 @@ func Workflow(ctx workflow.Context, in task.Input) (task.Output, error) {
 		})
 	}
 
-	failedStep, err := d.run(work)
+	// Only a plan that asks for a validation window records the change's
+	// marker: other drills issue the commands they always did.
+	window := keepFor(in.Params)
+	if window > 0 && workflow.GetVersion(ctx, keepForChange, workflow.DefaultVersion, 1) != 1 {
+		window = 0
+	}
+	var failedStep string
+	var err error
+	if window > 0 {
+		if err = checkWindowFits(ctx, in, window); err != nil {
+			failedStep = "validate"
+		}
+	}
+	if err == nil {
+		failedStep, err = d.run(work)
+	}
 	if err != nil && timedOut && ctx.Err() == nil {
 		err = fmt.Errorf("the drill did not finish within its timeout (%s)", in.Timeout)
 	}
 
 	data := EventData{Phase: in.Phase, Task: in.Task, Target: kind, Database: d.step.Backup.Database, Backup: d.step.Backup.ID}
-	if failedStep != "select" { // provisioning began: undo it
+	// The window runs on the drill's own context, past the work's
+	// timeout (the declaration's Linger grants it); teardown follows.
+	if err == nil && window > 0 {
+		failedStep, err = d.keep(ctx, window, pub, subject, data)
+	}
+	if failedStep != "select" && failedStep != "validate" { // provisioning began: undo it
 		cleanup, _ := workflow.NewDisconnectedContext(ctx)
 		cleanup = workflow.WithActivityOptions(cleanup, teardownFor(d.in))
 		var res Result
@@ -333,10 +353,16 @@ type EventData struct {
 	RPO        *float64 `json:"rpo,omitempty"`
 	Verified   bool     `json:"verified"`
 	Mismatches int      `json:"mismatches"`
-	// Step is the step that failed (select, provision, fetch, restore,
-	// verify, rehearse), and Error why.
+	// Step is the step that failed (validate, select, provision, fetch,
+	// restore, verify, rehearse, ready, teardown), and Error why.
 	Step  string `json:"step,omitempty"`
 	Error string `json:"error,omitempty"`
 	// TornDown says the scratch target was removed.
 	TornDown bool `json:"tornDown"`
+	// Connection, KeepFor (seconds) and Until are set on drill.ready
+	// only: how outside checks reach the scratch database (the password
+	// by reference) and until when it stays up.
+	Connection *Connection `json:"connection,omitempty"`
+	KeepFor    float64     `json:"keepFor,omitempty"`
+	Until      *time.Time  `json:"until,omitempty"`
 }

@@ -38,6 +38,10 @@ type drillEnv struct {
 	block map[string]bool
 	// verified is what verify reports.
 	verified bool
+	// with adds to the task's params.
+	with map[string]any
+	// times records when (on the test clock) each step started.
+	times map[string]time.Time
 }
 
 func newDrillEnv(t *testing.T) *drillEnv {
@@ -60,6 +64,13 @@ func newDrillEnv(t *testing.T) *drillEnv {
 					return restoredrill.Backup{}, err
 				}
 				return res(s).(restoredrill.Backup), nil
+			}, activity.RegisterOptions{Name: name})
+		case restoredrill.Ready:
+			d.env.RegisterActivityWithOptions(func(ctx context.Context, s restoredrill.Step) (restoredrill.Connection, error) {
+				if err := d.record(ctx, short); err != nil {
+					return restoredrill.Connection{}, err
+				}
+				return res(s).(restoredrill.Connection), nil
 			}, activity.RegisterOptions{Name: name})
 		case restoredrill.Provision:
 			d.env.RegisterActivityWithOptions(func(ctx context.Context, s restoredrill.Step) (restoredrill.Target, error) {
@@ -103,6 +114,16 @@ func newDrillEnv(t *testing.T) *drillEnv {
 	step(restoredrill.Teardown, func(restoredrill.Step) any {
 		return restoredrill.Result{Message: "torn down: 1 clusters removed"}
 	})
+	step(restoredrill.Ready, func(s restoredrill.Step) any {
+		return restoredrill.Connection{Host: s.Target.Host, Port: s.Target.Port, Database: s.Target.Database, User: "postgres",
+			SSLMode: "disable", PasswordRef: "local://shipshape-drill-0123456789abcdef"}
+	})
+	d.times = map[string]time.Time{}
+	d.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.times[strings.TrimPrefix(info.ActivityType.Name, "restore-drill.")] = d.env.Now()
+	})
 	return d
 }
 
@@ -127,10 +148,14 @@ func (d *drillEnv) run(timeout time.Duration) (task.Output, error) {
 }
 
 func (d *drillEnv) runRetrying(timeout time.Duration, retry plan.Retry) (task.Output, error) {
+	params := task.Params{"storage": "/x", "database": "app", "target": map[string]any{"kind": "local"}}
+	for k, v := range d.with {
+		params[k] = v
+	}
 	d.env.ExecuteWorkflow(restoredrill.Workflow, task.Input{
 		Retry: retry,
 		RunID: "run-1", Plan: "dr", Phase: "dr", Task: "drill", Uses: restoredrill.Name,
-		Params:  task.Params{"storage": "/x", "database": "app", "target": map[string]any{"kind": "local"}},
+		Params:  params,
 		Timeout: timeout,
 	})
 	var out task.Output
@@ -245,8 +270,12 @@ func TestRestoreDrillNoTeardownWithoutProvisioning(t *testing.T) {
 func TestRestoreDrillTearsDownOnCancellation(t *testing.T) {
 	d := newDrillEnv(t)
 	d.block["restore"] = true
+	restoreStarted := false
 	d.env.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
 		if info.ActivityType.Name == restoredrill.Restore {
+			d.mu.Lock()
+			restoreStarted = true
+			d.mu.Unlock()
 			d.env.CancelWorkflow()
 		}
 	})
@@ -254,8 +283,11 @@ func TestRestoreDrillTearsDownOnCancellation(t *testing.T) {
 	if !temporal.IsCanceledError(err) {
 		t.Fatalf("err = %v", err)
 	}
-	if got := d.callList(); got != "select,provision,fetch,restore,teardown" {
-		t.Fatalf("steps %s", got)
+	// The cancellation may reach restore before its function runs (it
+	// then records no call): what matters is that it had started, and
+	// teardown followed.
+	if got := d.callList(); !restoreStarted || got != "select,provision,fetch,restore,teardown" && got != "select,provision,fetch,teardown" {
+		t.Fatalf("steps %s (restore started: %v)", got, restoreStarted)
 	}
 	if f := d.finished(t); !f.TornDown || f.Status != "fail" {
 		t.Fatalf("drill.finished %+v", f)

@@ -1,5 +1,6 @@
-// Package awsrds restores Amazon RDS for PostgreSQL snapshots into
-// scratch DB instances for restore drills, and deletes them.
+// Package awsrds restores Amazon RDS for PostgreSQL snapshots, or an
+// instance as it was at a point in time, into scratch DB instances for
+// restore drills, and deletes them.
 package awsrds
 
 import (
@@ -139,6 +140,100 @@ func (c *Client) Restore(ctx context.Context, snapshot, id string, o RestoreOpti
 	}
 	if err != nil {
 		return fmt.Errorf("restore %s into %s: %w", snapshot, id, err)
+	}
+	return nil
+}
+
+// ErrPointInTimeNotEnabled is the error of a point-in-time restore of an
+// instance that keeps no automated backups (backup retention 0).
+var ErrPointInTimeNotEnabled = errors.New("point-in-time recovery is not enabled")
+
+// ErrInvalidRestore is the error of a point-in-time restore RDS refused
+// as a restore: a time outside the instance's restore window.
+var ErrInvalidRestore = errors.New("invalid restore")
+
+// Window is an instance's point-in-time restore window: any instant from
+// Earliest to Latest can be restored.
+type Window struct {
+	Earliest, Latest time.Time
+}
+
+// RestoreWindow returns instance's point-in-time restore window: its
+// LatestRestorableTime (DescribeDBInstances) and the earliest time its
+// automated backups can restore (DescribeDBInstanceAutomatedBackups).
+func (c *Client) RestoreWindow(ctx context.Context, instance string) (Window, error) {
+	out, err := c.rds.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(instance)})
+	if err != nil {
+		return Window{}, fmt.Errorf("describe %s: %w", instance, err)
+	}
+	if len(out.DBInstances) == 0 {
+		return Window{}, fmt.Errorf("describe %s: no such instance", instance)
+	}
+	d := out.DBInstances[0]
+	if aws.ToInt32(d.BackupRetentionPeriod) == 0 {
+		return Window{}, fmt.Errorf("instance %s: %w (its backup retention period is 0 days)", instance, ErrPointInTimeNotEnabled)
+	}
+	if d.LatestRestorableTime == nil {
+		return Window{}, fmt.Errorf("instance %s has no latest restorable time yet (no automated backup taken)", instance)
+	}
+	w := Window{Latest: d.LatestRestorableTime.UTC()}
+	p := rds.NewDescribeDBInstanceAutomatedBackupsPaginator(c.rds, &rds.DescribeDBInstanceAutomatedBackupsInput{DBInstanceIdentifier: aws.String(instance)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return Window{}, fmt.Errorf("describe the automated backups of %s: %w", instance, err)
+		}
+		for _, b := range page.DBInstanceAutomatedBackups {
+			if b.RestoreWindow == nil || b.RestoreWindow.EarliestTime == nil {
+				continue
+			}
+			if e := b.RestoreWindow.EarliestTime.UTC(); w.Earliest.IsZero() || e.Before(w.Earliest) {
+				w.Earliest = e
+			}
+		}
+	}
+	if w.Earliest.IsZero() {
+		return Window{}, fmt.Errorf("instance %s: no automated backup gives its earliest restorable time", instance)
+	}
+	return w, nil
+}
+
+// RestoreToPoint starts restoring source as it was at point (zero: its
+// latest restorable time) into a new instance id, tagged as Restore's.
+// An instance id that exists already (a retried restore) is not an error.
+func (c *Client) RestoreToPoint(ctx context.Context, source, id string, point time.Time, o RestoreOptions) error {
+	in := &rds.RestoreDBInstanceToPointInTimeInput{
+		SourceDBInstanceIdentifier: aws.String(source), TargetDBInstanceIdentifier: aws.String(id),
+		PubliclyAccessible: aws.Bool(false), MultiAZ: aws.Bool(false), DeletionProtection: aws.Bool(false),
+		Tags: []types.Tag{{Key: aws.String(TagKey), Value: aws.String(o.Tag)}},
+	}
+	what := "latest restorable time"
+	if point.IsZero() {
+		in.UseLatestRestorableTime = aws.Bool(true)
+	} else {
+		in.RestoreTime = aws.Time(point.UTC())
+		what = point.UTC().Format(time.RFC3339)
+	}
+	if o.Class != "" {
+		in.DBInstanceClass = aws.String(o.Class)
+	}
+	if o.SubnetGroup != "" {
+		in.DBSubnetGroupName = aws.String(o.SubnetGroup)
+	}
+	in.VpcSecurityGroupIds = o.SecurityGroups
+	_, err := c.rds.RestoreDBInstanceToPointInTime(ctx, in)
+	var exists *types.DBInstanceAlreadyExistsFault
+	var notEnabled *types.PointInTimeRestoreNotEnabledFault
+	var invalid *types.InvalidRestoreFault
+	switch {
+	case errors.As(err, &exists):
+		return nil
+	case errors.As(err, &notEnabled):
+		return fmt.Errorf("restore %s at %s into %s: %w: %s", source, what, id, ErrPointInTimeNotEnabled, notEnabled.ErrorMessage())
+	case errors.As(err, &invalid):
+		return fmt.Errorf("restore %s at %s into %s: %w: %s", source, what, id, ErrInvalidRestore, invalid.ErrorMessage())
+	case err != nil:
+		return fmt.Errorf("restore %s at %s into %s: %w", source, what, id, err)
 	}
 	return nil
 }

@@ -22,7 +22,20 @@
 //     available are InvalidDBInstanceState (deleting one being deleted
 //     too); DeleteDBInstance needs SkipFinalSnapshot or a final snapshot
 //     identifier (InvalidParameterCombination);
-//   - an unknown instance is DBInstanceNotFound.
+//   - an unknown instance is DBInstanceNotFound;
+//   - RestoreDBInstanceToPointInTime (of a source instance added with
+//     AddSource) needs a valid TargetDBInstanceIdentifier and
+//     SourceDBInstanceIdentifier (this fake does not take
+//     SourceDbiResourceId nor SourceDBInstanceAutomatedBackupsArn), and
+//     exactly one of RestoreTime and UseLatestRestorableTime
+//     (InvalidParameterCombination); a target in use is
+//     DBInstanceAlreadyExists, an unknown source DBInstanceNotFound, a
+//     source with backup retention 0 PointInTimeRestoreNotEnabled, and a
+//     RestoreTime outside the source's restore window (its automated
+//     backups' earliest time to its LatestRestorableTime) InvalidRestoreFault;
+//   - DescribeDBInstances of a source gives its BackupRetentionPeriod and
+//     LatestRestorableTime, DescribeDBInstanceAutomatedBackups its
+//     RestoreWindow (none when retention is 0).
 package rdstest
 
 import (
@@ -30,6 +43,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -62,7 +76,37 @@ type Server struct {
 	mu        sync.Mutex
 	snapshots []Snapshot
 	instances map[string]*instance
+	sources   map[string]Source
 	calls     []string
+}
+
+// Source is a DB instance the fake holds as the source of point-in-time
+// restores: its master user, backup retention (days; 0: no point-in-time
+// recovery) and restore window.
+type Source struct {
+	ID, User         string
+	RetentionDays    int
+	Earliest, Latest time.Time
+}
+
+// AddSource adds (or replaces) a source instance.
+func (s *Server) AddSource(src Source) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sources[src.ID] = src
+}
+
+// RestoredPoint says to which point instance id was restored: latest is
+// true for UseLatestRestorableTime; ok is false when id was not restored
+// to a point in time.
+func (s *Server) RestoredPoint(id string) (point time.Time, latest, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	in, found := s.instances[id]
+	if !found || in.source == "" {
+		return time.Time{}, false, false
+	}
+	return in.point, in.point.IsZero(), true
 }
 
 type instance struct {
@@ -70,13 +114,16 @@ type instance struct {
 	pendingPassword            *string
 	tags                       map[string]string
 	left                       int
+	// source and point: a point-in-time restore's (point zero: latest).
+	source string
+	point  time.Time
 }
 
 // Start serves the fake until the test ends and points the AWS SDK at it
 // (AWS_ENDPOINT_URL_RDS and static credentials in the environment).
 func Start(t testing.TB, host string, port int, snapshots ...Snapshot) *Server {
 	t.Helper()
-	s := &Server{Host: host, Port: port, Steps: 2, snapshots: snapshots, instances: map[string]*instance{}}
+	s := &Server{Host: host, Port: port, Steps: 2, snapshots: snapshots, instances: map[string]*instance{}, sources: map[string]Source{}}
 	srv := httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL
@@ -144,6 +191,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		body, rerr = s.describeSnapshots(r)
 	case "RestoreDBInstanceFromDBSnapshot":
 		body, rerr = s.restore(r)
+	case "RestoreDBInstanceToPointInTime":
+		body, rerr = s.restoreToPoint(r)
+	case "DescribeDBInstanceAutomatedBackups":
+		body, rerr = s.describeAutomatedBackups(r)
 	case "DescribeDBInstances":
 		body, rerr = s.describeInstances(r)
 	case "ModifyDBInstance":
@@ -227,19 +278,7 @@ func (s *Server) restore(r *http.Request) (string, *rdsError) {
 	if _, ok := s.instances[id]; ok {
 		return "", fault(400, "DBInstanceAlreadyExists", "DB instance already exists")
 	}
-	tags := map[string]string{}
-	keys := map[string]string{}
-	for k, v := range r.PostForm {
-		if m := tagParam.FindStringSubmatch(k); m != nil {
-			if m[2] == "Key" {
-				keys[m[1]] = v[0]
-			}
-		}
-	}
-	for n, k := range keys {
-		tags[k] = r.PostForm.Get("Tags.Tag."+n+".Value") + r.PostForm.Get("Tags.member."+n+".Value")
-	}
-	in := &instance{id: id, status: "creating", user: s.snapshots[i].User, snapshot: snap, tags: tags, left: s.Steps}
+	in := &instance{id: id, status: "creating", user: s.snapshots[i].User, snapshot: snap, tags: requestTags(r.PostForm), left: s.Steps}
 	s.instances[id] = in
 	return s.instanceXML(in), nil
 }
@@ -269,6 +308,9 @@ func (s *Server) advance(in *instance) error {
 func (s *Server) describeInstances(r *http.Request) (string, *rdsError) {
 	id := r.PostForm.Get("DBInstanceIdentifier")
 	var ids []string
+	if src, ok := s.sources[id]; ok && id != "" {
+		return "<DBInstances>" + sourceXML(src) + "</DBInstances>", nil
+	}
 	if id != "" {
 		in, ok := s.instances[id]
 		if !ok {
@@ -290,6 +332,16 @@ func (s *Server) describeInstances(r *http.Request) (string, *rdsError) {
 	var b strings.Builder
 	for _, k := range ids {
 		b.WriteString(s.instanceXML(s.instances[k]))
+	}
+	if id == "" {
+		var names []string
+		for k := range s.sources {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			b.WriteString(sourceXML(s.sources[k]))
+		}
 	}
 	return "<DBInstances>" + b.String() + "</DBInstances>", nil
 }
@@ -332,4 +384,95 @@ func (s *Server) delete(r *http.Request) (string, *rdsError) {
 	}
 	in.status, in.left = "deleting", s.Steps
 	return s.instanceXML(in), nil
+}
+
+func sourceXML(src Source) string {
+	latest := ""
+	if src.RetentionDays > 0 {
+		latest = "<LatestRestorableTime>" + src.Latest.UTC().Format(time.RFC3339) + "</LatestRestorableTime>"
+	}
+	return fmt.Sprintf(`<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceStatus>available</DBInstanceStatus><Engine>postgres</Engine><MasterUsername>%s</MasterUsername><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<TagList></TagList></DBInstance>`,
+		esc(src.ID), esc(src.User), src.RetentionDays, latest)
+}
+
+func (s *Server) describeAutomatedBackups(r *http.Request) (string, *rdsError) {
+	id := r.PostForm.Get("DBInstanceIdentifier")
+	var b strings.Builder
+	for _, src := range s.sources {
+		if id != "" && src.ID != id || src.RetentionDays == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, `<DBInstanceAutomatedBackup><DBInstanceIdentifier>%s</DBInstanceIdentifier><Status>active</Status><Engine>postgres</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod><RestoreWindow><EarliestTime>%s</EarliestTime><LatestTime>%s</LatestTime></RestoreWindow></DBInstanceAutomatedBackup>`,
+			esc(src.ID), src.RetentionDays, src.Earliest.UTC().Format(time.RFC3339), src.Latest.UTC().Format(time.RFC3339))
+	}
+	if id != "" && b.Len() == 0 {
+		if _, ok := s.sources[id]; !ok {
+			return "", fault(404, "DBInstanceAutomatedBackupNotFound", "No automated backup found for %s.", id)
+		}
+	}
+	return "<DBInstanceAutomatedBackups>" + b.String() + "</DBInstanceAutomatedBackups>", nil
+}
+
+func (s *Server) restoreToPoint(r *http.Request) (string, *rdsError) {
+	f := r.PostForm
+	id, source := f.Get("TargetDBInstanceIdentifier"), f.Get("SourceDBInstanceIdentifier")
+	if !validID(id) {
+		return "", fault(400, "InvalidParameterValue", "The parameter TargetDBInstanceIdentifier is not a valid identifier.")
+	}
+	if source == "" {
+		if f.Get("SourceDbiResourceId") != "" || f.Get("SourceDBInstanceAutomatedBackupsArn") != "" {
+			return "", fault(400, "InvalidParameterCombination", "this fake restores only from SourceDBInstanceIdentifier")
+		}
+		return "", fault(400, "InvalidParameterCombination", "One of SourceDBInstanceIdentifier, SourceDbiResourceId or SourceDBInstanceAutomatedBackupsArn is required.")
+	}
+	latest, _ := strconv.ParseBool(f.Get("UseLatestRestorableTime"))
+	at := f.Get("RestoreTime")
+	switch {
+	case latest && at != "":
+		return "", fault(400, "InvalidParameterCombination", "RestoreTime can't be specified with UseLatestRestorableTime.")
+	case !latest && at == "":
+		return "", fault(400, "InvalidParameterCombination", "Either RestoreTime or UseLatestRestorableTime must be specified.")
+	}
+	var point time.Time
+	if at != "" {
+		var err error
+		if point, err = time.Parse(time.RFC3339Nano, at); err != nil {
+			return "", fault(400, "InvalidParameterValue", "The parameter RestoreTime is not a valid timestamp: %s.", at)
+		}
+	}
+	if _, ok := s.instances[id]; ok {
+		return "", fault(400, "DBInstanceAlreadyExists", "DB instance already exists")
+	}
+	if _, ok := s.sources[id]; ok {
+		return "", fault(400, "DBInstanceAlreadyExists", "DB instance already exists")
+	}
+	src, ok := s.sources[source]
+	if !ok {
+		return "", fault(404, "DBInstanceNotFound", "DBInstance %s not found.", source)
+	}
+	if src.RetentionDays == 0 {
+		return "", fault(400, "PointInTimeRestoreNotEnabled", "Point-in-time restore is not enabled for %s: its backup retention period is 0.", source)
+	}
+	if !point.IsZero() && (point.Before(src.Earliest) || point.After(src.Latest)) {
+		return "", fault(400, "InvalidRestoreFault", "Restore time %s is outside the restorable window %s to %s of %s.",
+			point.UTC().Format(time.RFC3339), src.Earliest.UTC().Format(time.RFC3339), src.Latest.UTC().Format(time.RFC3339), source)
+	}
+	in := &instance{id: id, status: "creating", user: src.User, tags: requestTags(f), left: s.Steps, source: source, point: point}
+	s.instances[id] = in
+	return s.instanceXML(in), nil
+}
+
+// requestTags reads a request's Tags.Tag.N.Key/Value (or Tags.member.N).
+func requestTags(f url.Values) map[string]string {
+	tags := map[string]string{}
+	keys := map[string]string{}
+	for k, v := range f {
+		if m := tagParam.FindStringSubmatch(k); m != nil && m[2] == "Key" {
+			keys[m[1]] = v[0]
+		}
+	}
+	for n, k := range keys {
+		tags[k] = f.Get("Tags.Tag."+n+".Value") + f.Get("Tags.member."+n+".Value")
+	}
+	return tags
 }

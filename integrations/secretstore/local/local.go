@@ -267,6 +267,22 @@ func (s *Store) Discard(_ context.Context, name, id string) error {
 	return s.save(f)
 }
 
+// Delete removes a secret and all its versions: a secret made for a
+// while (a drill's scratch password), gone with what it opens. Deleting
+// a secret that does not exist is not an error.
+func (s *Store) Delete(_ context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.path(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("delete secret %s: %w", name, err)
+	}
+	return nil
+}
+
 // Versions lists a secret's versions, oldest first.
 func (s *Store) Versions(_ context.Context, name string) ([]secretstore.Version, error) {
 	s.mu.Lock()

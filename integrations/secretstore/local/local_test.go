@@ -53,3 +53,27 @@ func TestLocalStaging(t *testing.T) {
 		t.Fatal("a name with a path was accepted")
 	}
 }
+
+// TestLocalDelete removes a secret with all its versions; deleting one
+// that does not exist, again, is not an error; a bad name is.
+func TestLocalDelete(t *testing.T) {
+	ctx := context.Background()
+	s, _ := newLocal(t)
+	if _, err := s.Put(ctx, "drill-pw", "t1", []byte("scratch"), secretstore.Current); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := s.Delete(ctx, "drill-pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, _ := s.Names(ctx); len(names) != 0 {
+		t.Fatalf("names after delete: %v", names)
+	}
+	if _, _, err := s.Get(ctx, "drill-pw", secretstore.Current); err == nil {
+		t.Fatal("a deleted secret is still readable")
+	}
+	if err := s.Delete(ctx, "../escape"); err == nil {
+		t.Fatal("a bad name was accepted")
+	}
+}
