@@ -55,6 +55,7 @@ var documentDocs = []objectDoc{
 			{Name: "concurrency", Type: string(TypeInt), Default: code(strconv.Itoa(defaultConcurrency)), Doc: "How many tasks of one phase run at once; at least 1."},
 			{Name: "allowedHosts", Type: string(TypeStringList), Doc: "The hosts that load may be sent to; see [Load safety](#load-safety). Each is a host name or address (`api.example.com`, `127.0.0.1`), which allows every port, a `host:port`, or `*.example.com` for every subdomain."},
 			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
+			{Name: "baseline", Type: "string", Doc: "A run ID: the run that relative thresholds (`<= baseline * 1.1`) compare with when their gate names none. Unset: the plan's last passing run. See [Relative thresholds](#relative-thresholds)."},
 			{Name: "schedule", Type: "object", Doc: "When the plan runs on its own: `starter schedule create NAME --plan FILE` makes a Temporal Schedule from it ([Schedules](schedules.md)). Running the plan with `starter run` ignores it."},
 			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time. The whole plan, vars resolved, may be at most 1.5 MiB as JSON, the form a run receives it in."},
 		},
@@ -129,6 +130,7 @@ var documentDocs = []objectDoc{
 			{Name: "warning", Type: "threshold", Doc: "A looser threshold: a metric that misses pass but meets this is a warning."},
 			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0 and at most 1000."},
 			{Name: "key", Type: string(TypeBool), Default: code("false"), Doc: "A key gate that fails fails the run, whatever its score."},
+			{Name: "baseline", Type: "string", Doc: "A run ID: the run this gate's relative threshold compares with, instead of spec.baseline or the last passing run. Only with a relative pass or warning."},
 			{Name: "abortOnFail", Type: string(TypeBool), Default: code("false"), Doc: "Stop the task early once this gate fails on the results so far, as k6's abortOnFail does: checked every second, from the first second with 20 results. Only for task types that measure as they go (their section says so)."},
 		},
 	},
@@ -256,6 +258,15 @@ func Reference(c Catalog) string {
 		p("| %s | %s | %s |\n", u.Unit, cell(u.Write), cell(strings.Join(examples, ", ")))
 	}
 	p("\n")
+
+	p("### Relative thresholds\n\n")
+	p("A gate's pass or warning may compare the metric with its own value in an earlier run, the *baseline*: `<= baseline * 1.1` (at most 10%% worse than the baseline), `>= baseline * 0.95`, `< baseline + 50ms`, `<= baseline - 5%%`, or plain `<= baseline`. ")
+	p("A factor (`* 1.1`) is a bare number above 0; an amount added or taken away (`+ 50ms`) is written in the metric's unit, as an absolute threshold is.\n\n")
+	p("- The baseline is the same metric of the same phase and task in the run the gate names (`baseline: RUN_ID`), else the run `spec.baseline` names, else the plan's **last passing run** (result pass, not warning) in the run history ([History](history.md)).\n")
+	p("- `starter run` looks the baselines up **before the run starts** and passes them in the workflow's input, so a run's verdict never depends on when it is replayed; the report shows each baseline, the run it came from and the threshold it made.\n")
+	p("- **No baseline yet** (the plan has never passed, or its last passing run did not report the metric): the gate is **not run**: skipped, with the reason, and left out of the score altogether (its weight is neither earned nor counted, even for a key gate), so that a plan's first run can pass on its other gates and become the baseline. ")
+	p("A run started without `starter run` (a schedule, `runs.Start` from your own code) has no baselines either, and its relative gates are skipped the same way.\n")
+	p("- A baseline run that is **named** but not in the history, or that did not report the metric, is an invalid plan, reported with the file, line and field, before anything runs. A relative threshold that does not parse is an invalid plan too.\n\n")
 
 	p("## Parameter types\n\n")
 	p("| Type | Written as |\n|---|---|\n")
