@@ -23,28 +23,28 @@ type Comparison struct {
 
 // RunRef names a compared run.
 type RunRef struct {
-	RunID  string      `json:"runId"`
-	Plan   string      `json:"plan"`
-	Result Status `json:"result"`
-	Score  float64     `json:"score"`
+	RunID  string  `json:"runId"`
+	Plan   string  `json:"plan"`
+	Result Status  `json:"result"`
+	Score  float64 `json:"score"`
 }
 
 // GateChange is a gate whose status differs between the runs.
 type GateChange struct {
-	Task   string      `json:"task"` // phase/task
-	Metric string      `json:"metric"`
-	Key    bool        `json:"key,omitempty"`
+	Task   string `json:"task"` // phase/task
+	Metric string `json:"metric"`
+	Key    bool   `json:"key,omitempty"`
 	Before Status `json:"before"`
 	After  Status `json:"after"`
 }
 
 // MetricMove is a metric whose value moved between the runs.
 type MetricMove struct {
-	Task   string    `json:"task"`
-	Metric string    `json:"metric"`
-	Unit   Unit `json:"unit,omitempty"`
-	Before float64   `json:"before"`
-	After  float64   `json:"after"`
+	Task   string  `json:"task"`
+	Metric string  `json:"metric"`
+	Unit   Unit    `json:"unit,omitempty"`
+	Before float64 `json:"before"`
+	After  float64 `json:"after"`
 	// Change is (after − before) / |before|; ±Inf is written as null when
 	// before is 0.
 	Change *float64 `json:"change"`
@@ -141,4 +141,3 @@ func cmpFloat(a, b float64) int {
 	}
 	return 0
 }
-
