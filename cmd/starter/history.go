@@ -157,28 +157,45 @@ func writeHistory(w io.Writer, list []*plan.RunResult) error {
 	return tw.Flush()
 }
 
-// keyMetrics lists a run's gated metrics, "metric=value", failed gates
-// first.
+// keyMetrics lists a run's gated metrics, "metric=value", those of gates
+// that failed or warned first, marked so.
 func keyMetrics(r *plan.RunResult) string {
-	var failed, others []string
-	seen := map[string]bool{}
+	type shown struct {
+		text   string
+		status plan.Status
+	}
+	var order []string
+	metrics := map[string]*shown{}
+	rank := map[plan.Status]int{plan.StatusWarning: 1, plan.StatusFail: 2}
 	for _, ph := range r.Phases {
 		for _, t := range ph.Tasks {
 			for _, g := range t.Gates {
-				if g.Value == nil || seen[t.Name+"\x00"+g.Metric] {
+				if g.Value == nil {
 					continue
 				}
-				seen[t.Name+"\x00"+g.Metric] = true
-				s := g.Metric + "=" + report.FormatUnit(g.Metric, g.Unit, *g.Value)
-				if g.Status == plan.StatusFail || g.Status == plan.StatusWarning {
-					failed = append(failed, s+" ("+string(g.Status)+")")
-				} else {
-					others = append(others, s)
+				key := ph.Name + "/" + t.Name + "\x00" + g.Metric
+				m, ok := metrics[key]
+				if !ok {
+					m = &shown{text: g.Metric + "=" + report.FormatUnit(g.Metric, g.Unit, *g.Value)}
+					metrics[key] = m
+					order = append(order, key)
+				}
+				if rank[g.Status] > rank[m.status] {
+					m.status = g.Status
 				}
 			}
 		}
 	}
-	all := append(failed, others...)
+	var bad, good []string
+	for _, key := range order {
+		m := metrics[key]
+		if m.status != "" {
+			bad = append(bad, m.text+" ("+string(m.status)+")")
+		} else {
+			good = append(good, m.text)
+		}
+	}
+	all := append(bad, good...)
 	if len(all) > keyMetricsShown {
 		all = append(all[:keyMetricsShown], fmt.Sprintf("+%d more", len(all)-keyMetricsShown))
 	}
