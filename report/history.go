@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"html/template"
 	"math"
 	"strings"
@@ -152,3 +154,58 @@ func TrendCharts(tr *plan.Trend) []TrendChart {
 	}
 	return out
 }
+
+// TrendHTML writes a self-contained page of a plan's trend: its runs,
+// newest first, and the charts TrendCharts draws. `starter serve` serves
+// it for each plan.
+func TrendHTML(w io.Writer, planName string, tr *plan.Trend) error {
+	if tr == nil {
+		tr = &plan.Trend{}
+	}
+	view := struct {
+		Plan   string
+		Runs   []plan.TrendRun
+		Charts []TrendChart
+	}{Plan: planName, Charts: TrendCharts(tr)}
+	for i := len(tr.Runs) - 1; i >= 0; i-- {
+		view.Runs = append(view.Runs, tr.Runs[i])
+	}
+	var buf bytes.Buffer
+	if err := trendPage.Execute(&buf, view); err != nil {
+		return err
+	}
+	return writeAll(w, &buf)
+}
+
+var trendPage = template.Must(template.New("trend.html").Funcs(template.FuncMap{
+	"upper": strings.ToUpper, "score": formatScore, "time": formatTime,
+	"status": func(s plan.Status) string { return string(s) },
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Shipshape trend: {{.Plan}}</title>
+<style>` + htmlStyle + `</style>
+</head>
+<body>
+<main>
+<header id="summary"><div><h1>Shipshape trend: {{.Plan}}</h1><p class="facts">the last {{len .Runs}} run(s) in the run history</p></div></header>
+<section id="trend-runs">
+<h2>Runs</h2>
+{{if .Runs}}<table>
+<thead><tr><th>Run</th><th>Started</th><th>Result</th><th>Score</th></tr></thead>
+<tbody>
+{{range .Runs}}<tr class="trend-run" data-run="{{.RunID}}"><td><a href="/runs/{{.RunID}}"><code>{{.RunID}}</code></a></td><td>{{time .StartedAt}}</td><td class="status status-{{status .Result}}">{{upper (status .Result)}}</td><td class="num">{{score .Score}}</td></tr>
+{{end}}</tbody>
+</table>{{else}}<p>No runs of this plan in the run history.</p>{{end}}
+</section>
+{{with .Charts}}<section id="trends">
+<h2>Trends</h2>
+{{range .}}<figure class="trend">{{.SVG}}<figcaption>{{.Name}}</figcaption></figure>
+{{end}}</section>
+{{else}}<section id="trends"><h2>Trends</h2><p>A trend needs two runs.</p></section>
+{{end}}</main>
+</body>
+</html>
+`))

@@ -150,3 +150,21 @@ func TestRelativeGatesShowTheirBaseline(t *testing.T) {
 		}
 	}
 }
+
+func TestTrendHTML(t *testing.T) {
+	r := MustHistoryFixture(t)
+	var b bytes.Buffer
+	if err := report.TrendHTML(&b, r.Plan, r.Trend); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, `class="trend-run"`); n != 3 {
+		t.Errorf("%d runs listed, want 3", n)
+	}
+	if first := strings.Index(page, `data-run="`+r.RunID+`"`); first < 0 || first > strings.Index(page, `data-run="api-release-older"`) {
+		t.Error("runs are not listed newest first")
+	}
+	if !strings.Contains(page, `class="trend-chart"`) || strings.Contains(page, "<script") {
+		t.Error("no trend chart, or a script, on the trend page")
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
+	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/report"
 	"github.com/shipshape-dev/shipshape/runs"
@@ -157,7 +158,10 @@ func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var format, out *string
 	var noWait *bool
+	var historyDir, stateDir *string
 	return connected(ctx, "report", args, stderr, func(fs *flag.FlagSet) {
+		historyDir = historyDirFlag(fs)
+		stateDir = fs.String("state-dir", ".shipshape", "the history defaults to STATE-DIR/history")
 		format = fs.String("format", "md", "md, json, junit, text or html")
 		out = fs.String("out", "", "write to this file instead of standard output")
 		noWait = fs.Bool("no-wait", false, "report a run still in progress as it stands now, instead of waiting for it to finish")
@@ -182,6 +186,12 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		} else {
 			var err error
 			if res, err = runs.Result(ctx, c.Client, pos[0]); err != nil {
+				return err
+			}
+		}
+		// A finished run the history keeps is compared with the one before.
+		if store := historyStore(*historyDir, *stateDir); history.Finished(res) && store.Has(res.Plan, res.RunID) {
+			if err := attachHistory(store, res); err != nil {
 				return err
 			}
 		}
