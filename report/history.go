@@ -3,8 +3,8 @@ package report
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"html/template"
+	"io"
 	"math"
 	"strings"
 

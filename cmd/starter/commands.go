@@ -14,9 +14,9 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
-	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/report"
 	"github.com/shipshape-dev/shipshape/runs"
