@@ -27,6 +27,8 @@ func validateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a plan var: --set vars.NAME=VALUE (repeatable)")
+	historyDir := historyDirFlag(fs)
+	stateDir := fs.String("state-dir", ".shipshape", "the history defaults to STATE-DIR/history")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
@@ -34,9 +36,14 @@ func validateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(pos) == 0 {
 		return usageError{"want one or more PLAN files"}
 	}
+	store := historyStore(*historyDir, *stateDir)
 	var failed error
 	for _, file := range pos {
 		p, err := loadPlan(file, sets)
+		if err == nil {
+			// Baseline runs the plan names must be in the history.
+			err = plan.ResolveBaselines(p, store)
+		}
 		if err != nil {
 			var pe plan.Errors
 			if !errors.As(err, &pe) {
