@@ -293,7 +293,8 @@ func Reference(c Catalog) string {
 	p("- A task that errors, after its retries, fails all its gates; a metric the task did not report fails its gate.\n")
 	p("- Whatever the score, the run fails when a key gate fails, when a task without gates errors, or when an approval is rejected (or times out).\n")
 	p("- A run whose score passes ends `warning` when a key gate met only its `warning` threshold. Keptn lets such a run pass; Shipshape does not: a key gate is one the release must meet, and coverage at 58 %% against a key gate of `pass: \">= 80%%\"`, `warning: \">= 50%%\"` must not hide in a score of 92. The run's `error` names that gate.\n")
-	p("- Gates of tasks that never ran (their phase was skipped because one it needs failed, was rejected or cancelled) are `skipped` — not run, which is not the same as failed: they earn nothing, and the run's `notRun` says what share of the weight they carried.\n\n")
+	p("- Gates of tasks that never ran (their phase was skipped because one it needs failed, was rejected or cancelled) are `skipped` — not run, which is not the same as failed: they earn nothing, and the run's `notRun` says what share of the weight they carried.\n")
+	p("- A relative gate (`<= baseline * 1.1`) with **no baseline** — the plan has no passing run yet, or that run did not report the metric — is `skipped` too, with the reason, but left out of the score altogether: its weight is neither earned nor counted, and a key gate without a baseline does not fail the run. Counting it as failed would keep a new plan (or a new gate) from ever passing, and so from ever getting the baseline it waits for; the report lists it among the reasons, so nobody mistakes the pass for a judged one. See [Relative thresholds](#relative-thresholds).\n\n")
 
 	p("## Task types\n\n")
 	names := c.Names()
