@@ -93,6 +93,11 @@ func TestHistoryListsRuns(t *testing.T) {
 		!strings.Contains(stdout.String(), `"runId": "api-2"`) || strings.Contains(stdout.String(), `"api-1"`) {
 		t.Errorf("history --json --limit 1: exit %d\n%s", code, stdout.String())
 	}
+	stdout.Reset()
+	if code := Main(context.Background(), []string{"diff", "--history-dir", hist, "api-1", "api-2"}, &stdout, &stderr); code != 0 ||
+		!strings.Contains(stdout.String(), "load.latency.p95 of perf/load: pass → fail") {
+		t.Errorf("diff of two runs the history keeps, without Temporal: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
 	if code := Main(context.Background(), []string{"history", "--history-dir", hist, "web"}, &stdout, &stderr); code == 0 {
 		t.Error("history of a plan with no runs: exit 0")
 	}

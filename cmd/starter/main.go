@@ -39,7 +39,7 @@ Usage:
   starter cancel RUN
   starter events [--follow] [--run RUN] [--plan NAME] [--durable NAME] [--json]
   starter report RUN [--format md|json|junit|text|html] [--out FILE]
-  starter diff RUN_A RUN_B [--json]    what changed: gates, metrics, score (runs or report.json files)
+  starter diff RUN_A RUN_B [--json]    what changed: gates, metrics, score (run IDs, from the history or Temporal, or report.json files)
   starter history PLAN [--limit 10] [--json] [--sync] [--history-dir DIR]   a plan's last runs: verdict, score, key metrics
   starter evidence RUN [--out FILE.tar.gz] [--artifact-dir DIR]   reports, plan, events, artifacts, SHA-256 manifest
   starter docs plan
