@@ -202,8 +202,10 @@ var trendPage = template.Must(template.New("trend.html").Funcs(template.FuncMap{
 </section>
 {{with .Charts}}<section id="trends">
 <h2>Trends</h2>
+<div class="trend-grid">
 {{range .}}<figure class="trend">{{.SVG}}<figcaption>{{.Name}}</figcaption></figure>
-{{end}}</section>
+{{end}}</div>
+</section>
 {{else}}<section id="trends"><h2>Trends</h2><p>A trend needs two runs.</p></section>
 {{end}}</main>
 </body>

@@ -577,6 +577,8 @@ pre{background:#1a202c;color:#e2e8f0;padding:8px 12px;border-radius:4px;overflow
 figure{margin:8px 0}
 figcaption{color:#4a5568;font-size:12px}
 .kind{font-size:11px;background:#ebf8ff;color:#2b6cb0;border-radius:3px;padding:0 4px}
+.trend-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:8px 16px}
+.trend-grid svg{width:100%;height:auto}
 `
 
 var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
@@ -643,8 +645,10 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 {{end}}{{with .Trends}}
 <section id="trends">
 <h2>Trends</h2>
+<div class="trend-grid">
 {{range .}}<figure class="trend">{{.SVG}}<figcaption>{{.Name}}</figcaption></figure>
-{{end}}</section>
+{{end}}</div>
+</section>
 {{end}}{{with .Recovery}}
 <section id="recovery">
 <h2>Recovery</h2>
