@@ -265,7 +265,7 @@ func Reference(c Catalog) string {
 	p("- The baseline is the same metric of the same phase and task in the run the gate names (`baseline: RUN_ID`), else the run `spec.baseline` names, else the plan's **last passing run** (result pass, not warning) in the run history ([History](history.md)).\n")
 	p("- `starter run` looks the baselines up **before the run starts** and passes them in the workflow's input, so a run's verdict never depends on when it is replayed; the report shows each baseline, the run it came from and the threshold it made.\n")
 	p("- **No baseline yet** (the plan has never passed, or its last passing run did not report the metric): the gate is **not run**: skipped, with the reason, and left out of the score altogether (its weight is neither earned nor counted, even for a key gate), so that a plan's first run can pass on its other gates and become the baseline. ")
-	p("A run started without `starter run` (a schedule, `runs.Start` from your own code) has no baselines either, and its relative gates are skipped the same way.\n")
+	p("A run started without `starter run` (`runs.Start` from your own code) has no baselines either, and its relative gates are skipped the same way; `starter schedule create` refuses a plan with relative thresholds for that reason (run it with `starter run` from a scheduled CI job).\n")
 	p("- A baseline run that is **named** but not in the history, or that did not report the metric, is an invalid plan, reported with the file, line and field, before anything runs. A relative threshold that does not parse is an invalid plan too.\n\n")
 
 	p("## Parameter types\n\n")

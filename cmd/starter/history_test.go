@@ -102,3 +102,27 @@ func TestHistoryListsRuns(t *testing.T) {
 		t.Error("history of a plan with no runs: exit 0")
 	}
 }
+
+// TestScheduleRefusesRelativeGates: a schedule starts runs with no
+// baselines, so `schedule create` refuses a plan with relative thresholds,
+// at the gate (checked here without Temporal, which create dials first).
+func TestScheduleRefusesRelativeGates(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "plan.yaml")
+	if err := os.WriteFile(file, []byte(relativePlanYAML), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p, err := loadPlan(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = relativeGatesRefused(p)
+	var stderr bytes.Buffer
+	code := exitCode(err, &stderr)
+	if want := file + ":14:25: phases[0].tasks[0].gates[0]: a relative threshold cannot run on a schedule"; code != exitInvalid || !strings.Contains(stderr.String(), want) {
+		t.Fatalf("exit %d\n%s\nwant exit %d and %q", code, stderr.String(), exitInvalid, want)
+	}
+	p.Spec.Phases[0].Tasks[0].Gates[0].Pass = plan.Threshold{Op: "<", Value: 1, Text: "< 1s"}
+	if err := relativeGatesRefused(p); err != nil {
+		t.Errorf("absolute gates refused: %v", err)
+	}
+}
