@@ -9,9 +9,10 @@
 // starters, a starter and `starter history --sync`) are safe: the last
 // whole write of a run wins, and every write of a run carries the same
 // final result. Temporal's visibility lists runs too, but only within the
-// namespace's retention; the store keeps them after that, and
-// `runs.Result` fills it with runs no starter followed (--detach,
-// schedules): see Import.
+// namespace's retention; the store keeps them after that. The starter
+// fills it: with the run it followed, and with the finished runs of a plan
+// that Temporal lists and the store lacks (--detach, schedules), read with
+// runs.Result. docs/history.md describes it.
 package history
 
 import (
