@@ -361,6 +361,12 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 	if v, ok := optional(f, "schedule"); ok {
 		s.Schedule = d.schedule(v)
 	}
+	if v, ok := optional(f, "baseline"); ok {
+		if id, ok := d.str(v, "baseline"); ok {
+			s.Baseline = id
+			s.BaselineAt = Position{Line: deref(v).Line, Column: deref(v).Column}
+		}
+	}
 	if v, ok := d.need(f, "phases", n, "spec"); ok {
 		d.phasesNode = f["phases"].key
 		d.substitute(v, "phases")

@@ -45,7 +45,12 @@ type Spec struct {
 	Limits Limits `json:"limits,omitzero"`
 	// Schedule is when the plan runs on its own, for `starter schedule`.
 	Schedule *Schedule `json:"schedule,omitempty"`
-	Phases   []Phase   `json:"phases"`
+	// Baseline names the run relative thresholds compare with when their
+	// gate names none; empty: the plan's last passing run.
+	Baseline string `json:"baseline,omitempty"`
+	// BaselineAt is where Baseline is written, for errors.
+	BaselineAt Position `json:"-"`
+	Phases     []Phase  `json:"phases"`
 }
 
 // Limits cap the load a plan may generate; zero means no cap.
@@ -126,6 +131,12 @@ type Gate struct {
 	// AbortOnFail asks a task type that measures as it goes to stop early
 	// once this gate fails on the results so far.
 	AbortOnFail bool `json:"abortOnFail,omitempty"`
+	// BaselineRun names the run whose metric a relative threshold is
+	// relative to (gates[].baseline); empty: spec.baseline, else the
+	// plan's last passing run.
+	BaselineRun string `json:"baselineRun,omitempty"`
+	// Pos is where the gate's baseline is named (or the gate), for errors.
+	Pos Position `json:"-"`
 }
 
 // Duration is a time.Duration that reads and writes as text ("1m30s").

@@ -57,6 +57,7 @@ var documentDocs = []objectDoc{
 			{Name: "concurrency", Type: string(TypeInt), Default: code(strconv.Itoa(defaultConcurrency)), Doc: "How many tasks of one phase run at once; at least 1."},
 			{Name: "allowedHosts", Type: string(TypeStringList), Doc: "The hosts that load may be sent to; see [Load safety](#load-safety). Each is a host name or address (`api.example.com`, `127.0.0.1`), which allows every port, a `host:port`, or `*.example.com` for every subdomain."},
 			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
+			{Name: "baseline", Type: "string", Doc: "A run ID: the run that relative thresholds (`<= baseline * 1.1`) compare with when their gate names none. Unset: the plan's last passing run. See [Relative thresholds](#relative-thresholds)."},
 			{Name: "schedule", Type: "object", Doc: "When the plan runs on its own: `starter schedule create NAME --plan FILE` makes a Temporal Schedule from it ([Schedules](schedules.md)). Running the plan with `starter run` ignores it."},
 			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time. The whole plan, vars resolved, may be at most 1.5 MiB as JSON, the form a run receives it in."},
 		},
@@ -154,6 +155,7 @@ var documentDocs = []objectDoc{
 			{Name: "warning", Type: "threshold", Doc: "A looser threshold: a metric that misses pass but meets this is a warning."},
 			{Name: "weight", Type: string(TypeNumber), Default: code("1"), Doc: "The gate's share of the score; more than 0 and at most 1000."},
 			{Name: "key", Type: string(TypeBool), Default: code("false"), Doc: "A key gate that fails fails the run, whatever its score."},
+			{Name: "baseline", Type: "string", Doc: "A run ID: the run this gate's relative threshold compares with, instead of spec.baseline or the last passing run. Only with a relative pass or warning."},
 			{Name: "abortOnFail", Type: string(TypeBool), Default: code("false"), Doc: "Stop the task early once this gate fails on the results so far, as k6's abortOnFail does: checked every second, from the first second with 20 results. Only for task types that measure as they go (their section says so)."},
 		},
 	},
@@ -308,6 +310,15 @@ func Reference(c Catalog) string {
 	}
 	p("\n")
 
+	p("### Relative thresholds\n\n")
+	p("A gate's pass or warning may compare the metric with its own value in an earlier run, the *baseline*: `<= baseline * 1.1` (at most 10%% worse than the baseline), `>= baseline * 0.95`, `< baseline + 50ms`, `<= baseline - 5%%`, or plain `<= baseline`. ")
+	p("A factor (`* 1.1`) is a bare number above 0; an amount added or taken away (`+ 50ms`) is written in the metric's unit, as an absolute threshold is.\n\n")
+	p("- The baseline is the same metric of the same phase and task in the run the gate names (`baseline: RUN_ID`), else the run `spec.baseline` names, else the plan's **last passing run** (result pass, not warning) in the run history ([History](history.md)).\n")
+	p("- `starter run` looks the baselines up **before the run starts** and passes them in the workflow's input, so a run's verdict never depends on when it is replayed; the report shows each baseline, the run it came from and the threshold it made.\n")
+	p("- **No baseline yet** (the plan has never passed, or its last passing run did not report the metric): the gate is **not run**: skipped, with the reason, and left out of the score altogether (its weight is neither earned nor counted, even for a key gate), so that a plan's first run can pass on its other gates and become the baseline. ")
+	p("A run started without `starter run` (`runs.Start` from your own code) has no baselines either, and its relative gates are skipped the same way; `starter schedule create` refuses a plan with relative thresholds for that reason (run it with `starter run` from a scheduled CI job).\n")
+	p("- A baseline run that is **named** but not in the history, or that did not report the metric, is an invalid plan, reported with the file, line and field, before anything runs. A relative threshold that does not parse is an invalid plan too.\n\n")
+
 	p("## Parameter types\n\n")
 	p("| Type | Written as |\n|---|---|\n")
 	for _, t := range paramTypeDocs {
@@ -333,7 +344,8 @@ func Reference(c Catalog) string {
 	p("- A task that errors, after its retries, fails all its gates; a metric the task did not report fails its gate.\n")
 	p("- Whatever the score, the run fails when a key gate fails, when a task without gates errors, or when an approval is rejected (or times out).\n")
 	p("- A run whose score passes ends `warning` when a key gate met only its `warning` threshold. Keptn lets such a run pass; Shipshape does not: a key gate is one the release must meet, and coverage at 58 %% against a key gate of `pass: \">= 80%%\"`, `warning: \">= 50%%\"` must not hide in a score of 92. The run's `error` names that gate.\n")
-	p("- Gates of tasks that never ran (their phase was skipped because one it needs failed, was rejected or cancelled) are `skipped` — not run, which is not the same as failed: they earn nothing, and the run's `notRun` says what share of the weight they carried.\n\n")
+	p("- Gates of tasks that never ran (their phase was skipped because one it needs failed, was rejected or cancelled) are `skipped` — not run, which is not the same as failed: they earn nothing, and the run's `notRun` says what share of the weight they carried.\n")
+	p("- A relative gate (`<= baseline * 1.1`) with **no baseline** — the plan has no passing run yet, or that run did not report the metric — is `skipped` too, with the reason, but left out of the score altogether: its weight is neither earned nor counted, and a key gate without a baseline does not fail the run. Counting it as failed would keep a new plan (or a new gate) from ever passing, and so from ever getting the baseline it waits for; the report lists it among the reasons, so nobody mistakes the pass for a judged one. See [Relative thresholds](#relative-thresholds).\n\n")
 
 	p("## Task types\n\n")
 	names := c.Names()

@@ -50,6 +50,12 @@ type RunResult struct {
 	// by none, and says how much of it there was.
 	NotRun float64       `json:"notRun,omitempty"`
 	Phases []PhaseResult `json:"phases"`
+	// Compared is what changed since the plan's previous run, and Trend
+	// the plan's last runs: both attached from the run history (package
+	// history) when a report is written, never by the workflow, and not
+	// kept in the history itself.
+	Compared *Comparison `json:"compared,omitempty"`
+	Trend    *Trend      `json:"trend,omitempty"`
 }
 
 // PhaseResult is the outcome of one phase.
@@ -114,6 +120,10 @@ type GateResult struct {
 	Weight float64 `json:"weight"`
 	Key    bool    `json:"key"`
 	Reason string  `json:"reason,omitempty"`
+	// Baseline is where a relative threshold's baseline came from, or
+	// why there was none (the gate is then skipped and left out of the
+	// score).
+	Baseline *BaselineUse `json:"baseline,omitempty"`
 }
 
 // Table is a small table a task adds to the report.

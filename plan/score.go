@@ -19,9 +19,12 @@ func EvaluateGates(gates []Gate, metrics map[string]float64, taskErr string) []G
 		if ok {
 			r.Value = &v
 		}
+		r.Baseline = g.baselineUse()
 		switch {
 		case taskErr != "":
 			r.Status, r.Reason = StatusFail, "task failed: "+taskErr
+		case g.missingBaseline() != "":
+			r.Status, r.Reason = StatusSkipped, g.missingBaseline()
 		case !ok:
 			r.Status, r.Reason = StatusFail, "metric not reported"
 		case g.Pass.Holds(v):
@@ -90,7 +93,10 @@ func worst(gates []GateResult) Status {
 // warning threshold (Keptn lets such a run pass: a key gate is one the
 // release must meet, and meeting its warning only is not meeting it).
 // Reason says why the result is not what the score alone gives; it is
-// empty otherwise. Gates that never ran (skipped) earn nothing.
+// empty otherwise. Gates that never ran (skipped) earn nothing. A
+// relative gate that had no baseline (GateResult.NoBaseline) is left out
+// altogether, earned by none and counted in no total, so that a plan's
+// first run can pass and become the baseline.
 //
 // The score is always finite, whatever the weights: a weight that is not a
 // positive number (validation refuses those) counts as 0, and when the
@@ -163,6 +169,9 @@ func NotRun(r *RunResult) float64 {
 	for _, ph := range r.Phases {
 		for _, t := range ph.Tasks {
 			for _, g := range t.Gates {
+				if g.NoBaseline() {
+					continue // measured, but with nothing to compare with
+				}
 				w := weight(g.Weight)
 				total += w
 				if g.Status == StatusSkipped {
@@ -192,6 +201,9 @@ func weights(r *RunResult, unit float64) (earned, total float64) {
 	for _, ph := range r.Phases {
 		for _, t := range ph.Tasks {
 			for _, g := range t.Gates {
+				if g.NoBaseline() {
+					continue // not judged: neither earned nor counted
+				}
 				w := weight(g.Weight) / unit
 				total += w
 				switch g.Status {

@@ -414,6 +414,18 @@ func (d *decoder) gate(n *yaml.Node, path string, tt TaskType, known bool) (Gate
 			g.Key = b
 		}
 	}
+	if g.Relative() {
+		g.Pos = Position{Line: deref(n).Line, Column: deref(n).Column}
+	}
+	if v, ok := optional(f, "baseline"); ok {
+		if s, ok := d.str(v, join(path, "baseline")); ok {
+			g.BaselineRun = s
+			g.Pos = Position{Line: deref(v).Line, Column: deref(v).Column}
+			if !g.Relative() {
+				d.errorf(v, join(path, "baseline"), "names a baseline run, but neither pass nor warning is relative (write pass: \"<= baseline * 1.1\")")
+			}
+		}
+	}
 	if v, ok := optional(f, "abortOnFail"); ok {
 		if b, ok := d.boolean(v, join(path, "abortOnFail")); ok {
 			g.AbortOnFail = b
@@ -474,10 +486,13 @@ func (d *decoder) threshold(n *yaml.Node, path string, unit Unit) (Threshold, bo
 	if !ok {
 		return Threshold{}, false
 	}
-	th, err := ParseThreshold(text, unit)
+	th, err := ParseGateThreshold(text, unit)
 	if err != nil {
 		d.errorf(deref(n), path, "%s", err)
 		return Threshold{}, false
+	}
+	if th.Baseline != nil {
+		return th, true // its value is known once the baseline is
 	}
 	if math.IsInf(th.Value, 0) || math.IsNaN(th.Value) {
 		d.errorf(deref(n), path, "threshold %q is out of range", text)

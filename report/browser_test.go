@@ -28,6 +28,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	ctx := browsertest.Chromium(t)
 	dir := t.TempDir()
 	r := MustHTMLFixture(t)
+	// With what the run history attaches: the comparison and the trend.
+	h := MustHistoryFixture(t)
+	r.Compared, r.Trend = h.Compared, h.Trend
 	latency := svgchart.LineChart{Title: "api-load: latency per second", Lines: []svgchart.Line{{Name: "p50"}, {Name: "p95"}, {Name: "p99"}}}
 	for s := range 30 {
 		ms := time.Duration(2+s%7) * time.Millisecond
@@ -99,6 +102,9 @@ func TestHTMLInBrowser(t *testing.T) {
 	barsWide := check(`[...document.querySelectorAll("#timeline rect.bar")].every(b => b.getBoundingClientRect().width >= 2)`)
 	gateRows := count("#gates-table tbody tr.gate-row")
 	images := count("#charts img")
+	comparedShown := check(`!!document.querySelector("#compared") && document.querySelector("#compared").getBoundingClientRect().height > 0`)
+	trendCharts := count("#trends svg.trend-chart")
+	trendsDrawn := check(`[...document.querySelectorAll("#trends svg.trend-chart")].every(s => s.getBoundingClientRect().width > 100 && s.querySelectorAll("polyline").length > 0)`)
 	imagesLoaded := check(`[...document.querySelectorAll("#charts img")].every(i => i.complete && i.naturalWidth > 0)`)
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -144,6 +150,12 @@ func TestHTMLInBrowser(t *testing.T) {
 	}
 	if images != 1 || !imagesLoaded {
 		t.Errorf("%d inlined charts (loaded: %v), want the one the load test wrote", images, imagesLoaded)
+	}
+	if !comparedShown || !strings.Contains(text("#compared-head"), h.Compared.Before.RunID) {
+		t.Error("the comparison with the previous run is not shown")
+	}
+	if want := len(report.TrendCharts(r.Trend)); trendCharts != want || want < 2 || !trendsDrawn {
+		t.Errorf("%d trend charts (drawn: %v), want %d", trendCharts, trendsDrawn, want)
 	}
 	mu.Lock()
 	defer mu.Unlock()

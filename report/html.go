@@ -77,6 +77,16 @@ type htmlView struct {
 	GateCounts string
 	// Reasons say why the run is not a clean pass, most important first.
 	Reasons []string
+	// Compared is what changed since the plan's previous run.
+	Compared *htmlCompared
+	// Trends are the plan's last runs, charted.
+	Trends []TrendChart
+}
+
+type htmlCompared struct {
+	Head         string
+	Gates, Moves []string
+	More         int
 }
 
 type htmlPhase struct {
@@ -193,6 +203,12 @@ func buildHTMLView(r *plan.RunResult, opts HTMLOptions) *htmlView {
 	if r.Result.Done() {
 		v.Reasons = Reasons(r)
 	}
+	if r.Compared != nil {
+		c := &htmlCompared{}
+		c.Head, c.Gates, c.Moves, c.More = comparedLines(r.Compared)
+		v.Compared = c
+	}
+	v.Trends = TrendCharts(r.Trend)
 	return v
 }
 
@@ -243,7 +259,7 @@ func htmlPhaseOf(ph *plan.PhaseResult, opts HTMLOptions) htmlPhase {
 }
 
 func htmlGateOf(phase, task string, g plan.GateResult) htmlGate {
-	threshold := g.Pass
+	threshold := passText(g)
 	if g.Warning != "" {
 		threshold += " (warning " + g.Warning + ")"
 	}
@@ -561,6 +577,8 @@ pre{background:#1a202c;color:#e2e8f0;padding:8px 12px;border-radius:4px;overflow
 figure{margin:8px 0}
 figcaption{color:#4a5568;font-size:12px}
 .kind{font-size:11px;background:#ebf8ff;color:#2b6cb0;border-radius:3px;padding:0 4px}
+.trend-grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(460px,1fr));gap:8px 16px}
+.trend-grid svg{width:100%;height:auto}
 `
 
 var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
@@ -588,7 +606,14 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 </div>
 </header>
 
-<section id="phases">
+{{with .Compared}}<section id="compared">
+<h2>Compared with the previous run</h2>
+<p id="compared-head">{{.Head}}</p>
+{{if .Gates}}<h3>Gates that changed</h3><ul id="compared-gates">{{range .Gates}}<li>{{.}}</li>{{end}}</ul>{{else}}<p>No gate changed state.</p>{{end}}
+{{with .Moves}}<h3>Metrics that moved</h3><ul id="compared-metrics">{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}{{with .More}}<p>and {{.}} more</p>{{end}}
+</section>
+
+{{end}}<section id="phases">
 <h2>Timeline</h2>
 {{.Timeline}}
 <table id="phase-table">
@@ -617,6 +642,13 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 {{range .Charts}}<figure class="chart">{{if .Image}}<img src="{{.Image}}" alt="{{.Name}}">{{else}}{{.SVG}}{{end}}<figcaption>{{.Name}}</figcaption></figure>
 {{end}}</div>
 {{end}}</section>
+{{end}}{{with .Trends}}
+<section id="trends">
+<h2>Trends</h2>
+<div class="trend-grid">
+{{range .}}<figure class="trend">{{.SVG}}<figcaption>{{.Name}}</figcaption></figure>
+{{end}}</div>
+</section>
 {{end}}{{with .Recovery}}
 <section id="recovery">
 <h2>Recovery</h2>

@@ -29,6 +29,7 @@ func Markdown(w io.Writer, r *plan.RunResult) error {
 	var b bytes.Buffer
 	writeHeadline(&b, r)
 	writePhaseSummary(&b, r)
+	writeCompared(&b, r)
 	for i := range r.Phases {
 		writePhase(&b, &r.Phases[i])
 	}
@@ -87,6 +88,35 @@ func writePhaseSummary(b *bytes.Buffer, r *plan.RunResult) {
 		fmt.Fprintf(b, "| %s | %s | %s | %s |\n", codeCell(ph.Name), escapeText(string(ph.Status)), tasks, phaseDuration(ph))
 	}
 	b.WriteString("\n")
+}
+
+// writeCompared writes what changed since the plan's previous run.
+func writeCompared(b *bytes.Buffer, r *plan.RunResult) {
+	if r.Compared == nil {
+		return
+	}
+	head, gates, moves, more := comparedLines(r.Compared)
+	b.WriteString("### Compared with the previous run\n\n")
+	b.WriteString(upperFirst(escapeText(head)) + "\n\n")
+	if len(gates) == 0 {
+		b.WriteString("No gate changed state.\n\n")
+	} else {
+		b.WriteString("Gates that changed:\n\n")
+		for _, g := range gates {
+			b.WriteString("- " + escapeText(g) + "\n")
+		}
+		b.WriteString("\n")
+	}
+	if len(moves) > 0 {
+		b.WriteString("Metrics that moved:\n\n")
+		for _, m := range moves {
+			b.WriteString("- " + escapeText(m) + "\n")
+		}
+		if more > 0 {
+			fmt.Fprintf(b, "- and %d more\n", more)
+		}
+		b.WriteString("\n")
+	}
 }
 
 // statusOrder is the order in which status counts are listed.
@@ -210,7 +240,7 @@ func writeTaskTable(b *bytes.Buffer, tasks []plan.TaskResult) {
 			if g.Key {
 				key = "key"
 			}
-			threshold := codeCell(g.Pass)
+			threshold := codeCell(passText(g))
 			if g.Warning != "" {
 				threshold += " (warning " + codeCell(g.Warning) + ")"
 			}

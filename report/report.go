@@ -188,6 +188,9 @@ func Reasons(r *plan.RunResult) []string {
 		n := len(all) - maxReasons
 		all = append(all[:maxReasons], fmt.Sprintf("and %d more", n))
 	}
+	if why := noBaselineReason(r); why != "" {
+		all = append(all, why)
+	}
 	if r.NotRun > 0 {
 		all = append(all, fmt.Sprintf("%s%% of the gates' weight never ran (skipped phases)", formatScore(r.NotRun)))
 	}
@@ -196,7 +199,7 @@ func Reasons(r *plan.RunResult) []string {
 
 // gateTarget is what a gate wanted: "want < 200ms (warning < 500ms)".
 func gateTarget(g plan.GateResult) string {
-	s := "want " + g.Pass
+	s := "want " + passText(g)
 	if g.Warning != "" {
 		s += " (warning " + g.Warning + ")"
 	}

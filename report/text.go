@@ -41,6 +41,7 @@ func TextWith(w io.Writer, r *plan.RunResult, opts TextOptions) error {
 	p.headline(r)
 	p.verdict(r)
 	p.phases(r)
+	p.compared(r)
 	p.result(r)
 	return writeAll(w, &p.b)
 }
@@ -209,9 +210,9 @@ func (p *textPrinter) taskRow(t plan.TaskResult) taskRow {
 		case g.Reason != "":
 			line = fmt.Sprintf("%s: %s", g.Metric, oneLine(g.Reason))
 		case g.Status == plan.StatusWarning:
-			line = fmt.Sprintf("%s is %s, want %s (meets warning %s)", g.Metric, valueText(g), g.Pass, g.Warning)
+			line = fmt.Sprintf("%s is %s, want %s (meets warning %s)", g.Metric, valueText(g), passText(g), g.Warning)
 		default:
-			line = fmt.Sprintf("%s is %s, want %s", g.Metric, valueText(g), g.Pass)
+			line = fmt.Sprintf("%s is %s, want %s", g.Metric, valueText(g), passText(g))
 		}
 		if g.Key {
 			line += " [key]"
@@ -262,6 +263,28 @@ func (p *textPrinter) table(tab plan.Table) []string {
 		lines = append(lines, line(r))
 	}
 	return lines
+}
+
+// compared writes what changed since the plan's previous run.
+func (p *textPrinter) compared(r *plan.RunResult) {
+	if r.Compared == nil {
+		return
+	}
+	head, gates, moves, more := comparedLines(r.Compared)
+	p.b.WriteString("compared with the previous run: " + head + "\n")
+	if len(gates) == 0 {
+		p.b.WriteString("  no gate changed state\n")
+	}
+	for _, g := range gates {
+		p.b.WriteString("  gate " + g + "\n")
+	}
+	for _, m := range moves {
+		p.b.WriteString("  moved " + m + "\n")
+	}
+	if more > 0 {
+		fmt.Fprintf(&p.b, "  and %d more metrics moved\n", more)
+	}
+	p.b.WriteString("\n")
 }
 
 func (p *textPrinter) result(r *plan.RunResult) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
@@ -26,6 +27,8 @@ func validateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	var sets multiFlag
 	fs.Var(&sets, "set", "override a plan var: --set vars.NAME=VALUE (repeatable)")
+	historyDir := historyDirFlag(fs)
+	stateDir := fs.String("state-dir", ".shipshape", "the history defaults to STATE-DIR/history")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
@@ -33,9 +36,14 @@ func validateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if len(pos) == 0 {
 		return usageError{"want one or more PLAN files"}
 	}
+	store := historyStore(*historyDir, *stateDir)
 	var failed error
 	for _, file := range pos {
 		p, err := loadPlan(file, sets)
+		if err == nil {
+			// Baseline runs the plan names must be in the history.
+			err = plan.ResolveBaselines(p, store)
+		}
 		if err != nil {
 			var pe plan.Errors
 			if !errors.As(err, &pe) {
@@ -157,7 +165,10 @@ func cancelCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var format, out *string
 	var noWait *bool
+	var historyDir, stateDir *string
 	return connected(ctx, "report", args, stderr, func(fs *flag.FlagSet) {
+		historyDir = historyDirFlag(fs)
+		stateDir = fs.String("state-dir", ".shipshape", "the history defaults to STATE-DIR/history")
 		format = fs.String("format", "md", "md, json, junit, text or html")
 		out = fs.String("out", "", "write to this file instead of standard output")
 		noWait = fs.Bool("no-wait", false, "report a run still in progress as it stands now, instead of waiting for it to finish")
@@ -182,6 +193,12 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		} else {
 			var err error
 			if res, err = runs.Result(ctx, c.Client, pos[0]); err != nil {
+				return err
+			}
+		}
+		// A finished run the history keeps is compared with the one before.
+		if store := historyStore(*historyDir, *stateDir); history.Finished(res) && store.Has(res.Plan, res.RunID) {
+			if err := attachHistory(store, res); err != nil {
 				return err
 			}
 		}

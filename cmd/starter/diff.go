@@ -14,12 +14,15 @@ import (
 )
 
 // diffCmd compares two runs of a plan: `starter diff RUN_A RUN_B`, each a
-// run ID or a report.json file (files need no Temporal connection).
+// run ID or a report.json file. Files, and runs the run history keeps,
+// need no Temporal connection.
 func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
 	var c conn
 	c.register(fs)
 	asJSON := fs.Bool("json", false, "print the comparison as JSON")
+	historyDir := historyDirFlag(fs)
+	stateDir := fs.String("state-dir", ".shipshape", "the history defaults to STATE-DIR/history")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
@@ -29,11 +32,16 @@ func diffCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var results [2]*plan.RunResult
 	var fetch []int
+	store := historyStore(*historyDir, *stateDir)
 	for i, arg := range pos {
 		if st, err := os.Stat(arg); err == nil && !st.IsDir() {
 			if results[i], err = readResult(arg); err != nil {
 				return usageError{err.Error()}
 			}
+			continue
+		}
+		if r, err := store.Get("", arg); err == nil {
+			results[i] = r
 			continue
 		}
 		fetch = append(fetch, i)

@@ -39,7 +39,8 @@ Usage:
   starter cancel RUN
   starter events [--follow] [--run RUN] [--plan NAME] [--durable NAME] [--json]
   starter report RUN [--format md|json|junit|text|html] [--out FILE]
-  starter diff RUN_A RUN_B [--json]    what changed: gates, metrics, score (runs or report.json files)
+  starter diff RUN_A RUN_B [--json]    what changed: gates, metrics, score (run IDs, from the history or Temporal, or report.json files)
+  starter history PLAN [--limit 10] [--json] [--sync] [--history-dir DIR]   a plan's last runs: verdict, score, key metrics
   starter evidence RUN [--out FILE.tar.gz] [--artifact-dir DIR]   reports, plan, events, artifacts, SHA-256 manifest
   starter docs plan
   starter vulndb sync [--dir DIR] [--ecosystem Go,npm] [--data-url URL]
@@ -85,7 +86,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"run": runCmd, "validate": validateCmd, "status": statusCmd, "approve": approveCmd,
 		"reject": rejectCmd, "confirm": confirmCmd, "cancel": cancelCmd, "events": eventsCmd,
-		"report": reportCmd, "diff": diffCmd, "evidence": evidenceCmd, "docs": docsCmd, "vulndb": vulndbCmd, "drills": drillsCmd,
+		"report": reportCmd, "diff": diffCmd, "history": historyCmd, "evidence": evidenceCmd, "docs": docsCmd, "vulndb": vulndbCmd, "drills": drillsCmd,
 		"schedule": scheduleCmd, "secrets": secretsCmd, "serve": serveCmd,
 	}
 	cmd, ok := cmds[args[0]]

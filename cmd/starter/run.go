@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"log/slog"
 	"path/filepath"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/report"
@@ -47,6 +49,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		approveAll    = fs.Bool("approve-all", false, "approve every approval phase and confirm every checklist item (demos)")
 		runID         = fs.String("run-id", "", "run ID to use instead of a generated one: letters, digits, -, _ and ., starting with a letter or digit")
 		quiet         = fs.Bool("quiet", false, "no live progress, only the report")
+		historyDir    = historyDirFlag(fs)
 	)
 	fs.Var(&sets, "set", "override a plan var: --set vars.NAME=VALUE (repeatable)")
 	c.register(fs)
@@ -85,6 +88,18 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		defer cl.Close()
 	}
 
+	// Relative thresholds get their baselines from the history before
+	// the run starts, so they travel in the workflow's input.
+	store := historyStore(*historyDir, *stateDir)
+	if n, err := importRuns(ctx, cl, store, p.Metadata.Name, logger, c.statusOptions()...); err != nil {
+		logger.Warn("history: runs Temporal lists not imported", slog.Any("error", err))
+	} else if n > 0 {
+		logger.Info("history: runs imported from Temporal", slog.Int("runs", n))
+	}
+	if err := plan.ResolveBaselines(p, store); err != nil {
+		return err
+	}
+
 	id := *runID
 	if id == "" {
 		id = runs.NewID(p.Metadata.Name)
@@ -108,6 +123,15 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	res, err := follow(ctx, cl, id, stdout, !*quiet, c.statusOptions()...)
 	if err != nil {
 		return err
+	}
+	// Keep the run, then compare it with the plan's earlier ones.
+	if history.Finished(res) {
+		if err := store.Put(res); err != nil {
+			return err
+		}
+		if err := attachHistory(store, res); err != nil {
+			return err
+		}
 	}
 	if err := report.Text(stdout, res); err != nil {
 		return err

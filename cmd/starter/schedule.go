@@ -126,6 +126,9 @@ func scheduleCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return err
 		}
+		if err := relativeGatesRefused(p); err != nil {
+			return err
+		}
 		spec := runs.ScheduleSpec{Paused: *paused, Note: *note}
 		if p.Spec.Schedule != nil {
 			spec.Schedule = *p.Spec.Schedule
@@ -194,4 +197,27 @@ func next(s runs.ScheduleInfo) string {
 		return "—"
 	}
 	return s.Next[0].UTC().Format(time.RFC3339)
+}
+
+// relativeGatesRefused refuses a plan with relative thresholds on a
+// schedule: their baselines are looked up by `starter run` before a run
+// starts, and a Temporal Schedule starts runs with none, which would skip
+// those gates every time.
+func relativeGatesRefused(p *plan.Plan) error {
+	var errs plan.Errors
+	for i, ph := range p.Spec.Phases {
+		for j, t := range ph.Tasks {
+			for k, g := range t.Gates {
+				if g.Relative() {
+					errs = append(errs, plan.FieldError{File: p.Source, Line: g.Pos.Line, Column: g.Pos.Column,
+						Path: fmt.Sprintf("phases[%d].tasks[%d].gates[%d]", i, j, k),
+						Msg:  "a relative threshold cannot run on a schedule: starter run looks its baseline up before a run starts, a schedule starts runs without one (and the gate would be skipped every time); run the plan with starter run from a scheduled CI job instead"})
+				}
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }

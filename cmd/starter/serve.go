@@ -17,7 +17,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
+	"github.com/shipshape-dev/shipshape/plan"
 	"github.com/shipshape-dev/shipshape/report"
 	"github.com/shipshape-dev/shipshape/runs"
 )
@@ -34,6 +36,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	c.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	limit := fs.Int("limit", 50, "runs listed")
+	historyDir := historyDirFlag(fs)
+	stateDir := fs.String("state-dir", ".shipshape", "the history defaults to STATE-DIR/history")
 	pos, err := parseArgs(fs, args, stderr)
 	if err != nil {
 		return err
@@ -59,7 +63,8 @@ func serveCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: (&runsSite{client: cl, opts: c.statusOptions(), events: nc, limit: *limit, logger: logger}).routes(),
+	srv := &http.Server{Handler: (&runsSite{client: cl, opts: c.statusOptions(), events: nc, limit: *limit, logger: logger,
+		history: historyStore(*historyDir, *stateDir)}).routes(),
 		ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(stderr, "serving runs at http://%s/ (read-only; Ctrl-C stops)\n", ln.Addr())
 	done := make(chan error, 1)
@@ -86,6 +91,9 @@ type runsSite struct {
 	events eventSource
 	limit  int
 	logger *slog.Logger
+	// history is the run history: trends, and the comparison with the
+	// previous run in a finished run's report.
+	history *history.Store
 }
 
 func (s *runsSite) routes() http.Handler {
@@ -97,6 +105,7 @@ func (s *runsSite) routes() http.Handler {
 	})
 	mux.HandleFunc("GET /api/runs", s.list)
 	mux.HandleFunc("GET /runs/{id}", s.report)
+	mux.HandleFunc("GET /plans/{plan}/trend", s.trend)
 	mux.HandleFunc("GET /events", s.stream)
 	return mux
 }
@@ -122,9 +131,33 @@ func (s *runsSite) report(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
+	if live.Closed && s.history != nil && s.history.Has(live.Result.Plan, live.Result.RunID) {
+		if err := attachHistory(s.history, &live.Result); err != nil {
+			s.logger.Warn("history", "run", r.PathValue("id"), "error", err)
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := report.HTMLWith(w, &live.Result, report.HTMLOptions{}); err != nil {
 		s.logger.Warn("report", "run", r.PathValue("id"), "error", err)
+	}
+}
+
+// trend renders a plan's trend over its last runs in the history.
+func (s *runsSite) trend(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("plan")
+	list, err := s.history.List(name, trendRuns)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if len(list) == 0 {
+		http.Error(w, fmt.Sprintf("no runs of plan %s in the run history", name), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	if err := report.TrendHTML(w, name, plan.NewTrend(list)); err != nil {
+		s.logger.Warn("trend", "plan", name, "error", err)
 	}
 }
 

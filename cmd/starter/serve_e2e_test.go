@@ -39,11 +39,12 @@ spec:
           with: {argv: ["sh", "-c", "sleep 2; echo ok"]}
           gates: [{metric: command.exit_code, pass: "== 0"}]
 `)
-	if r := starter(t, ctx, append([]string{"run", "--run-id", "serve-check-1"}, c.args(planFile)...)...); r.code != 0 {
+	historyDir := t.TempDir()
+	if r := starter(t, ctx, append([]string{"run", "--run-id", "serve-check-1", "--history-dir", historyDir}, c.args(planFile)...)...); r.code != 0 {
 		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 	}
 
-	serve := exec.CommandContext(ctx, starterBin, append([]string{"serve", "--addr", "127.0.0.1:0"}, c.args()...)...)
+	serve := exec.CommandContext(ctx, starterBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--history-dir", historyDir}, c.args()...)...)
 	stderr, err := serve.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +95,7 @@ spec:
 	// A run started now shows up by itself.
 	second := make(chan result, 1)
 	go func() {
-		second <- starter(t, ctx, append([]string{"run", "--run-id", "serve-check-2"}, c.args(planFile)...)...)
+		second <- starter(t, ctx, append([]string{"run", "--run-id", "serve-check-2", "--history-dir", historyDir}, c.args(planFile)...)...)
 	}()
 	wait("the second run appears without a reload", `tr[data-run="serve-check-2"]`)
 	if r := <-second; r.code != 0 {
@@ -112,6 +113,26 @@ spec:
 		t.Fatal(err)
 	}
 
+	// The plan's link opens its trend over the runs the history keeps.
+	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(`tr[data-run="serve-check-2"] a.trend`)), chromedp.WaitVisible(chromedp.ID("trends"))); err != nil {
+		t.Fatalf("trend page: %v", err)
+	}
+	runsShown, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll("tr.trend-run").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	charts, err := chromedp.Run(browser, chromedp.Evaluate[int](`document.querySelectorAll("#trends svg.trend-chart polyline").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runsShown != 2 || charts < 2 {
+		t.Errorf("trend page: %d runs, %d charts drawn; want 2 runs, the score and command.exit_code charted\n%s", runsShown, charts, text("body"))
+	}
+	if err := chromedp.Do(browser, chromedp.Navigate(base)); err != nil {
+		t.Fatal(err)
+	}
+	wait("the runs page again", `tr[data-run="serve-check-1"]`)
+
 	// The run's link opens its report.
 	if err := chromedp.Do(browser, chromedp.Click(chromedp.CSS(`tr[data-run="serve-check-1"] a`)), chromedp.WaitVisible(chromedp.ID("summary"))); err != nil {
 		t.Fatalf("report page: %v", err)
@@ -122,5 +143,12 @@ spec:
 	}
 	if body := text("body"); !strings.Contains(title+body, "serve-check") || !strings.Contains(body, "echo") {
 		t.Fatalf("report page: title %q\n%s", title, body)
+	}
+	// The second run's report compares it with the first.
+	if err := chromedp.Do(browser, chromedp.Navigate(base+"runs/serve-check-2"), chromedp.WaitVisible(chromedp.ID("compared"))); err != nil {
+		t.Fatalf("the second run's report has no comparison: %v", err)
+	}
+	if head := text("#compared-head"); !strings.Contains(head, "serve-check-1") {
+		t.Errorf("compared: %q", head)
 	}
 }
