@@ -31,18 +31,27 @@ func (n *workflowNames) RegisterWorkflowWithOptions(_ any, o workflow.RegisterOp
 // TestReplay replays the recorded histories (make replay-record; see
 // TestRecordHistories for the runs) against the current workflow code: a
 // change that breaks determinism fails here, before it breaks runs in
-// flight. Every registered workflow type must have a history.
+// flight. Every registered workflow type must have a history. Histories
+// of earlier code, kept under testdata/histories/archive/<date>/ when the
+// corpus is re-recorded, are replayed too: runs started before a
+// versioned change must still replay on the old path.
 func TestReplay(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "histories", "*.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	archived, err := filepath.Glob(filepath.Join("testdata", "histories", "archive", "*", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, archived...)
 	if len(files) == 0 {
 		t.Fatal("no recorded histories in testdata/histories: run make replay-record")
 	}
 	recorded := map[string]bool{}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+		name, _ := filepath.Rel(filepath.Join("testdata", "histories"), f)
+		t.Run(name, func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			workflows.Register(r, all.Catalog())
 			taskrun.RegisterWorkflows(r, all.Types(all.Config{}))
