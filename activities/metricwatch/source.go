@@ -32,6 +32,12 @@ type source interface {
 	String() string
 }
 
+var (
+	_ source = promSource{}
+	_ source = cwSource{}
+	_ source = azSource{}
+)
+
 // source opens the task's source.
 func (a *Activities) source(ctx context.Context, p task.Params) (source, error) {
 	switch p.String("source") {
