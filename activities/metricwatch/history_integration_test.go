@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,4 +86,81 @@ func TestHistoryEventsPerSample(t *testing.T) {
 	if float64(events)/samples > 12 {
 		t.Errorf("%.1f events a sample, want at most 12", float64(events)/samples)
 	}
+}
+
+// TestWatchResumesOnAnotherWorker: a watch whose worker stops mid-watch
+// resumes on another, which rebuilds it by replaying its history (a
+// determinism check against a real server): the samples taken before are
+// kept, none is taken twice, and the slots missed while no worker ran are
+// not sampled after the fact.
+func TestWatchResumesOnAnotherWorker(t *testing.T) {
+	cli := os.Getenv("SHIPSHAPE_TEMPORAL_CLI")
+	if cli == "" {
+		cli = "../../bin/temporal"
+	}
+	if _, err := os.Stat(cli); err != nil {
+		testenv.Missing(t, "the temporal CLI", "make temporal, or SHIPSHAPE_TEMPORAL_CLI")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{ExistingPath: cli, LogLevel: "error",
+		ClientOptions: &client.Options{Namespace: "default", Logger: log.NewStructuredLogger(slog.New(slog.DiscardHandler))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Stop()
+	c := srv.Client()
+	var mu sync.Mutex
+	slots := map[int]int{}
+	newWorker := func() worker.Worker {
+		w := worker.New(c, "mw-resume", worker.Options{})
+		taskrun.RegisterWorkflows(w, []task.Type{{Decl: metricwatch.Decl, Workflow: metricwatch.Workflow}})
+		w.RegisterActivityWithOptions(func(_ context.Context, in metricwatch.SampleInput) (metricwatch.Sample, error) {
+			mu.Lock()
+			slots[in.Seq]++
+			mu.Unlock()
+			return metricwatch.Sample{At: in.At, Value: float64(in.Seq)}, nil
+		}, activity.RegisterOptions{Name: metricwatch.SampleActivity})
+		if err := w.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	first := newWorker()
+	in := task.Input{RunID: "run", Plan: "p", Phase: "ph", Task: "watch", Uses: metricwatch.Name, Timeout: time.Hour,
+		Params: tasktest.WithDefaults(t, task.Catalog([]task.Type{{Decl: metricwatch.Decl}}), metricwatch.Name,
+			map[string]any{"url": "http://prometheus:9090", "query": "x", "mode": "watch", "interval": "1s", "duration": "15s"})}
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "mw-resume", TaskQueue: "mw-resume"}, metricwatch.Name, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5500 * time.Millisecond)
+	first.Stop()
+	// Workers of one process share a workflow cache: empty it, so the
+	// second worker rebuilds the watch from its history, as another
+	// process would.
+	worker.PurgeStickyWorkflowCache()
+	mu.Lock()
+	before := len(slots)
+	mu.Unlock()
+	time.Sleep(3 * time.Second) // no worker: slots go by
+	second := newWorker()
+	defer second.Stop()
+	var out task.Output
+	if err := run.Get(ctx, &out); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for seq, n := range slots {
+		if n != 1 {
+			t.Errorf("slot %d sampled %d times", seq, n)
+		}
+	}
+	got := out.Metrics[metricwatch.MetricSamples]
+	if before < 4 || got != float64(len(slots)) || got >= 16 || got <= float64(before) || out.Metrics[metricwatch.MetricLast] != 16 {
+		t.Errorf("%d samples before the stop, %v in the result, slots %v, last %v: want the first worker's kept, "+
+			"the missed slots skipped and the watch run to its last slot (16)", before, got, slots, out.Metrics[metricwatch.MetricLast])
+	}
+	t.Logf("%d samples before the stop, %v in all (of 16 slots)", before, got)
 }
