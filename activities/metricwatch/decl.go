@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/integrations/azmonitor"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -18,6 +19,7 @@ const Name = "metric-watch"
 const (
 	SourcePrometheus = "prometheus"
 	SourceCloudWatch = "cloudwatch"
+	SourceAzure      = "azure-monitor"
 
 	ModeNow    = "now"
 	ModeWindow = "window"
@@ -61,7 +63,7 @@ var Decl = plan.TaskType{
 		"With `slo` it measures availability, the error budget left and multi-window burn rates instead. " +
 		"The resolved query and every sampled value travel in task.progress events; the report draws the samples with the gates' thresholds.",
 	Params: []plan.Param{
-		{Name: "source", Type: plan.TypeString, Default: SourcePrometheus, Enum: []string{SourcePrometheus, SourceCloudWatch}, Doc: "Where the metrics are: `prometheus`, any Prometheus-compatible HTTP API (`/api/v1/query`, `/api/v1/query_range`); `cloudwatch`, Amazon CloudWatch's GetMetricData (with the worker's AWS credentials, the SDK's default chain). Azure Monitor is not available yet."},
+		{Name: "source", Type: plan.TypeString, Default: SourcePrometheus, Enum: []string{SourcePrometheus, SourceCloudWatch, SourceAzure}, Doc: "Where the metrics are: `prometheus`, any Prometheus-compatible HTTP API (`/api/v1/query`, `/api/v1/query_range`); `cloudwatch`, Amazon CloudWatch's GetMetricData (with the worker's AWS credentials, the SDK's default chain); `azure-monitor`, a resource's Azure Monitor platform metric (through Azure Resource Manager, with DefaultAzureCredential)."},
 		{Name: "url", Type: plan.TypeString, Doc: "source prometheus: the API's base URL, the part before `/api/v1/` (`http://prometheus:9090`, `https://mimir.example.com/prometheus`). Required."},
 		{Name: "query", Type: plan.TypeString, Doc: "source prometheus: the PromQL expression sampled; it must give one number, a scalar or a vector of one series (aggregate with `sum`, `max`… otherwise). source cloudwatch: a metric math expression over `cloudwatch.metrics` by their IDs (`errors / requests`, or one ID). Required unless `slo`."},
 		{Name: "mode", Type: plan.TypeString, Default: ModeNow, Enum: []string{ModeNow, ModeWindow, ModeWatch}, Doc: "`now`: one instant query. `window`: the query over the past `window` at every `step` (a range query), each point a sample. `watch`: one instant query every `interval` for `duration`, durably (the task's timeout must exceed `duration`)."},
@@ -93,6 +95,15 @@ var Decl = plan.TaskType{
 			}},
 			{Name: "period", Type: plan.TypeDuration, Default: "1m", Doc: "modes now and watch: the period of the datapoints (1s, 5s, 10s, 20s, 30s or a multiple of 1m); mode window uses `step`."},
 			{Name: "lookback", Type: plan.TypeDuration, Default: "10m", Doc: "modes now and watch: a sample is the newest datapoint this far back (CloudWatch's datapoints arrive minutes late)."},
+		}},
+		{Name: "azureMonitor", Type: plan.TypeObject, Doc: "source azure-monitor: the metric sampled (`query` is not used).", Fields: []plan.Param{
+			{Name: "resource", Type: plan.TypeString, Required: true, Doc: "The resource's ID, `/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME`."},
+			{Name: "metric", Type: plan.TypeString, Required: true, Doc: "The metric's name (`Http5xx`, `requests/failed`)."},
+			{Name: "namespace", Type: plan.TypeString, Doc: "The metric's namespace, when not the resource type's default."},
+			{Name: "aggregation", Type: plan.TypeString, Default: "Average", Enum: []string{"Average", "Total", "Maximum", "Minimum", "Count"}, Doc: "The aggregation per interval."},
+			{Name: "filter", Type: plan.TypeString, Doc: "An OData filter on the metric's dimensions (`StatusCode eq '500'`); the time series it leaves are summed."},
+			{Name: "interval", Type: plan.TypeDuration, Default: "1m", Doc: "modes now and watch: the time grain (1m, 5m, 15m, 30m, 1h, 6h, 12h, 24h); mode window uses `step`."},
+			{Name: "lookback", Type: plan.TypeDuration, Default: "10m", Doc: "modes now and watch: a sample is the newest interval with a value this far back."},
 		}},
 		{Name: "slo", Type: plan.TypeObject, Doc: "Instead of query (mode now): a service level objective measured from a good-events and a total-events query, each written with `{{.window}}` where its range goes (`sum(rate(http_requests_total{code!~\"5..\"}[{{.window}}]))`).", Fields: []plan.Param{
 			{Name: "good", Type: plan.TypeString, Required: true, Doc: "Good events over `{{.window}}`."},
@@ -148,6 +159,11 @@ func check(with map[string]any) []plan.ParamProblem {
 		if slo != nil {
 			add("slo", "is for source prometheus only")
 		}
+	case SourceAzure:
+		checkAzure(p, add)
+		if slo != nil {
+			add("slo", "is for source prometheus only")
+		}
 	default:
 		if p.String("url") == "" {
 			add("url", "is required for source %s: the API's base URL (http://prometheus:9090)", p.String("source"))
@@ -161,6 +177,10 @@ func check(with map[string]any) []plan.ParamProblem {
 	switch {
 	case slo != nil && p.String("query") != "":
 		add("query", "give query or slo, not both")
+	case p.String("source") == SourceAzure:
+		if p.String("query") != "" {
+			add("query", "is not used by source azure-monitor: name the metric in azureMonitor")
+		}
 	case slo == nil && strings.TrimSpace(p.String("query")) == "":
 		add("query", "is required: the PromQL expression to sample (or give slo)")
 	}
@@ -277,5 +297,26 @@ func checkCloudWatch(p task.Params, add func(param, format string, args ...any))
 	}
 	if cw.String("lookback") != "" && cw.Duration("lookback") < cw.Duration("period") {
 		add("cloudwatch.lookback", "must be at least period (%s)", cw.String("period"))
+	}
+}
+
+func checkAzure(p task.Params, add func(param, format string, args ...any)) {
+	az := p.Object("azureMonitor")
+	if az == nil {
+		add("azureMonitor", "is required for source azure-monitor: the resource and metric")
+		return
+	}
+	if r := az.String("resource"); !strings.HasPrefix(r, "/subscriptions/") || !strings.Contains(r, "/providers/") {
+		add("azureMonitor.resource", "want a resource ID, /subscriptions/SUB/resourceGroups/RG/providers/…, got %q", r)
+	}
+	if az.String("interval") != "" {
+		if _, ok := azmonitor.Intervals[az.Duration("interval")]; !ok {
+			add("azureMonitor.interval", "Azure Monitor's time grains are 1m, 5m, 15m, 30m, 1h, 6h, 12h and 24h, got %s", az.String("interval"))
+		}
+	}
+	if p.String("mode") == ModeWindow {
+		if _, ok := azmonitor.Intervals[p.Duration("step")]; !ok {
+			add("step", "is Azure Monitor's time grain: 1m, 5m, 15m, 30m, 1h, 6h, 12h or 24h, got %s", p.String("step"))
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/integrations/azmonitor"
 	"github.com/shipshape-dev/shipshape/integrations/cloudwatch"
 	"github.com/shipshape-dev/shipshape/integrations/prometheus"
 	"github.com/shipshape-dev/shipshape/integrations/secretstore"
@@ -48,6 +49,9 @@ type Config struct {
 	// CloudWatch opens CloudWatch in a region; nil: cloudwatch.New (the
 	// AWS SDK's default configuration and credentials).
 	CloudWatch func(ctx context.Context, region string) (*cloudwatch.Client, error)
+	// AzureMonitor opens Azure Monitor; nil: DefaultAzureCredential on
+	// Azure's public cloud.
+	AzureMonitor func() (*azmonitor.Client, error)
 }
 
 // Activities queries metrics sources.
@@ -91,7 +95,7 @@ func (a *Activities) Sample(ctx context.Context, in SampleInput) (Sample, error)
 	if err != nil {
 		return Sample{}, err
 	}
-	query := p.String("query")
+	query := queryText(p)
 	qctx, cancel := context.WithTimeout(ctx, p.Duration("queryTimeout"))
 	defer cancel()
 	s, err := src.instant(qctx, in.At)
@@ -184,7 +188,7 @@ func (a *Activities) Range(ctx context.Context, in RangeInput) (RangeResult, err
 	if err != nil {
 		return RangeResult{}, err
 	}
-	query := p.String("query")
+	query := queryText(p)
 	step, window := p.Duration("step"), p.Duration("window")
 	end := in.End.Truncate(step)
 	start := end.Add(-window)
@@ -282,4 +286,18 @@ func (a *Activities) credential(ctx context.Context, p task.Params, envParam, re
 func checkURL(s string) error {
 	_, err := prometheus.New(prometheus.Config{URL: s})
 	return err
+}
+
+// queryText is what the task queries, for messages and the report: the
+// query, or an Azure Monitor metric.
+func queryText(p task.Params) string {
+	if p.String("source") == SourceAzure {
+		az := p.Object("azureMonitor")
+		text := az.String("aggregation") + " " + az.String("metric") + " of " + az.String("resource")
+		if f := az.String("filter"); f != "" {
+			text += " where " + f
+		}
+		return strings.TrimSpace(text)
+	}
+	return p.String("query")
 }

@@ -1,6 +1,7 @@
 package metricwatch_test
 
 import (
+	"context"
 	"encoding/pem"
 	"errors"
 	"log/slog"
@@ -23,6 +24,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
+	"github.com/shipshape-dev/shipshape/integrations/prometheus"
 	"github.com/shipshape-dev/shipshape/internal/promtest"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -32,6 +34,12 @@ import (
 // returns its output and error.
 func run(t *testing.T, start time.Time, with map[string]any, gates ...plan.Gate) (task.Output, error) {
 	t.Helper()
+	return runWith(t, metricwatch.Config{}, start, with, gates...)
+}
+
+// runWith is run with the activities' configuration.
+func runWith(t *testing.T, cfg metricwatch.Config, start time.Time, with map[string]any, gates ...plan.Gate) (task.Output, error) {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := suite.NewTestWorkflowEnvironment()
@@ -39,7 +47,7 @@ func run(t *testing.T, start time.Time, with map[string]any, gates ...plan.Gate)
 		env.SetStartTime(start)
 	}
 	env.SetTestTimeout(2 * time.Minute)
-	types := []task.Type{metricwatch.New(metricwatch.Config{}).Type()}
+	types := []task.Type{metricwatch.New(cfg).Type()}
 	taskrun.Register(env, types, taskrun.Options{})
 	in := task.Input{RunID: "test-run", Plan: "test", Phase: "phase", Task: "watch", Uses: metricwatch.Name,
 		Params: tasktest.WithDefaults(t, task.Catalog(types), metricwatch.Name, with), Gates: gates,
@@ -87,7 +95,28 @@ func TestWatchAgainstPrometheus(t *testing.T) {
 	t0 := time.Now().Truncate(time.Second)
 	time.Sleep(4 * time.Second)
 	exp.Set("app_error_ratio", 0.5)
-	time.Sleep(5 * time.Second) // t0+~9s: the bad value scraped for 4s or more
+	time.Sleep(6 * time.Second) // t0+~10s: the bad value scraped for 4s or more
+
+	// Which second Prometheus first saw the bad value at (a loaded
+	// machine scrapes late): the samples from it on fail.
+	client, err := prometheus.New(prometheus.Config{URL: prom.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flip := -1
+	for k := 0; k <= 8 && flip < 0; k++ {
+		series, err := client.Query(context.Background(), "app_error_ratio", t0.Add(time.Duration(k)*time.Second))
+		if err != nil || len(series) != 1 {
+			t.Fatalf("query at t0+%ds: %v %v", k, series, err)
+		}
+		if series[0].Points[0].Value == 0.5 {
+			flip = k
+		}
+	}
+	if flip < 2 || flip > 7 {
+		t.Fatalf("Prometheus saw the change at t0+%ds: want 2 to 7 (the machine is too slow for this test)", flip)
+	}
+	bad := float64(9 - flip) // samples at t0+flip … t0+8
 
 	base := map[string]any{"url": prom.URL, "query": "app_error_ratio", "mode": "watch",
 		"interval": "1s", "duration": "8s", "threshold": "< 10%", "unit": "ratio"}
@@ -106,8 +135,8 @@ func TestWatchAgainstPrometheus(t *testing.T) {
 		out, err := run(t, t0, with(nil))
 		tasktest.MustKind(t, err, tasktest.CheckFailed, "app_error_ratio", "failureLimit")
 		m := out.Metrics
-		if m[metricwatch.MetricFailed] != 1 || m[metricwatch.MetricSamples] < 4 || m[metricwatch.MetricSamples] > 6 {
-			t.Errorf("samples %v, failed %v: want the watch stopped at its first failed sample, the 5th or 6th", m[metricwatch.MetricSamples], m[metricwatch.MetricFailed])
+		if m[metricwatch.MetricFailed] != 1 || m[metricwatch.MetricSamples] != float64(flip+1) {
+			t.Errorf("samples %v, failed %v: want the watch stopped at its first failed sample, the %dth", m[metricwatch.MetricSamples], m[metricwatch.MetricFailed], flip+1)
 		}
 		tasktest.MustMetrics(t, m, map[string]float64{metricwatch.MetricMin: 0.001, metricwatch.MetricMax: 0.5, metricwatch.MetricLast: 0.5}, 1e-9)
 		if len(out.Series) != 1 || len(out.Series[0].Marks) != 1 || out.Series[0].Marks[0].Value != 0.1 || len(out.Tables) != 1 {
@@ -118,7 +147,7 @@ func TestWatchAgainstPrometheus(t *testing.T) {
 	t.Run("consecutive failures", func(t *testing.T) {
 		out, err := run(t, t0, with(map[string]any{"failureLimit": 10, "consecutiveFailureLimit": 3}))
 		tasktest.MustKind(t, err, tasktest.CheckFailed, "3 samples in a row failed")
-		tasktest.MustMetrics(t, out.Metrics, map[string]float64{metricwatch.MetricFailed: 3, metricwatch.MetricStreak: 3}, 0)
+		tasktest.MustMetrics(t, out.Metrics, map[string]float64{metricwatch.MetricFailed: 3, metricwatch.MetricStreak: 3, metricwatch.MetricSamples: float64(flip + 3)}, 0)
 	})
 
 	t.Run("whole watch, failures tolerated", func(t *testing.T) {
@@ -127,8 +156,8 @@ func TestWatchAgainstPrometheus(t *testing.T) {
 			t.Fatalf("watch: %v", err)
 		}
 		m := out.Metrics
-		if m[metricwatch.MetricSamples] != 9 || m[metricwatch.MetricFailed] < 4 || m[metricwatch.MetricFailed] > 5 || m[metricwatch.MetricStreak] != m[metricwatch.MetricFailed] {
-			t.Errorf("metrics %v: want 9 samples, the last 4 or 5 failed in one streak", m)
+		if m[metricwatch.MetricSamples] != 9 || m[metricwatch.MetricFailed] != bad || m[metricwatch.MetricStreak] != bad {
+			t.Errorf("metrics %v: want 9 samples, the last %v failed in one streak", m, bad)
 		}
 		if p95 := m[metricwatch.MetricP95]; p95 != 0.5 {
 			t.Errorf("p95 = %v, want 0.5", p95)
@@ -143,7 +172,7 @@ func TestWatchAgainstPrometheus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("watch: %v", err)
 		}
-		if m := out.Metrics; m[metricwatch.MetricMax] != 0.5 || m[metricwatch.MetricSamples] > 6 || !strings.Contains(out.Output, "gate watch.max < 0.2 failed with 0.5") {
+		if m := out.Metrics; m[metricwatch.MetricMax] != 0.5 || m[metricwatch.MetricSamples] != float64(flip+1) || !strings.Contains(out.Output, "gate watch.max < 0.2 failed with 0.5") {
 			t.Errorf("metrics %v, output %q: want the watch stopped at the first 0.5", m, out.Output)
 		}
 	})

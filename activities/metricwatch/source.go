@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
 	"github.com/shipshape-dev/shipshape/activities/task"
+	"github.com/shipshape-dev/shipshape/integrations/azmonitor"
 	"github.com/shipshape-dev/shipshape/integrations/cloudwatch"
 	"github.com/shipshape-dev/shipshape/integrations/prometheus"
 )
@@ -29,10 +32,19 @@ type source interface {
 	String() string
 }
 
+var (
+	_ source = promSource{}
+	_ source = cwSource{}
+	_ source = azSource{}
+)
+
 // source opens the task's source.
 func (a *Activities) source(ctx context.Context, p task.Params) (source, error) {
-	if p.String("source") == SourceCloudWatch {
+	switch p.String("source") {
+	case SourceCloudWatch:
 		return a.cloudWatch(ctx, p)
+	case SourceAzure:
+		return a.azureMonitor(p)
 	}
 	c, err := a.client(ctx, p)
 	if err != nil {
@@ -165,6 +177,84 @@ func (s cwSource) instant(ctx context.Context, at time.Time) (Sample, error) {
 func (s cwSource) points(ctx context.Context, start, end time.Time, step time.Duration) ([]Sample, error) {
 	q := s.query
 	q.Start, q.End, q.Period = start, end.Add(step), step
+	pts, err := s.client.Points(ctx, q)
+	if err != nil {
+		return nil, s.classify(err)
+	}
+	out := make([]Sample, 0, len(pts))
+	for _, p := range pts {
+		out = append(out, Sample{At: p.At, Value: p.Value})
+	}
+	return out, nil
+}
+
+// azSource is one Azure Monitor metric of one resource.
+type azSource struct {
+	client   *azmonitor.Client
+	query    azmonitor.Query
+	lookback time.Duration
+}
+
+func (a *Activities) azureMonitor(p task.Params) (source, error) {
+	az := p.Object("azureMonitor")
+	open := a.cfg.AzureMonitor
+	if open == nil {
+		open = func() (*azmonitor.Client, error) {
+			cred, err := azidentity.NewDefaultAzureCredential(nil)
+			if err != nil {
+				return nil, err
+			}
+			return azmonitor.New(cred, nil)
+		}
+	}
+	c, err := open()
+	if err != nil {
+		return nil, task.InvalidParams("azureMonitor: %v", err)
+	}
+	q := azmonitor.Query{Resource: az.String("resource"), Namespace: az.String("namespace"), Metric: az.String("metric"),
+		Aggregation: az.String("aggregation"), Filter: az.String("filter"), Interval: az.Duration("interval")}
+	if q.Aggregation == "" {
+		q.Aggregation = "Average"
+	}
+	if q.Interval <= 0 {
+		q.Interval = time.Minute
+	}
+	lookback := az.Duration("lookback")
+	if lookback <= 0 {
+		lookback = 10 * time.Minute
+	}
+	return azSource{client: c, query: q, lookback: max(lookback, q.Interval)}, nil
+}
+
+func (s azSource) String() string { return "Azure Monitor" }
+
+func (s azSource) classify(err error) error {
+	if errors.Is(err, azmonitor.ErrBadQuery) {
+		return task.InvalidParams("metric %s of %s: %v", s.query.Metric, s.query.Resource, err)
+	}
+	if errors.Is(err, azmonitor.ErrUnavailable) {
+		return fmt.Errorf("%w: %w", errUnavailable, err)
+	}
+	return task.Failed(task.Output{}, false, "metric %s of %s: %v", s.query.Metric, s.query.Resource, err)
+}
+
+func (s azSource) instant(ctx context.Context, at time.Time) (Sample, error) {
+	q := s.query
+	q.End = at.Truncate(q.Interval)
+	q.Start = q.End.Add(-s.lookback)
+	pts, err := s.client.Points(ctx, q)
+	if err != nil {
+		return Sample{}, s.classify(err)
+	}
+	if len(pts) == 0 {
+		return Sample{At: at, Empty: true}, nil
+	}
+	return Sample{At: at, Value: pts[len(pts)-1].Value}, nil
+}
+
+func (s azSource) points(ctx context.Context, start, end time.Time, step time.Duration) ([]Sample, error) {
+	q := s.query
+	q.Start, q.End, q.Interval = start, end.Add(step), step
 	pts, err := s.client.Points(ctx, q)
 	if err != nil {
 		return nil, s.classify(err)

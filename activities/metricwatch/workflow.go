@@ -204,12 +204,12 @@ func (w *watch) output() task.Output {
 		}
 	}
 	if w.Stats.Samples > 0 {
-		out.Series = []plan.Series{w.Stats.Series(p.String("query"), plan.Unit(p.String("unit")), w.rules.Thresholds, w.in.Gates)}
+		out.Series = []plan.Series{w.Stats.Series(queryText(p), plan.Unit(p.String("unit")), w.rules.Thresholds, w.in.Gates)}
 		out.Tables = []plan.Table{w.Stats.Table(w.Started)}
 	}
 	st := w.Stats
 	lines := []string{
-		"query: " + p.String("query") + " (" + sourceName(p) + ")",
+		"query: " + queryText(p) + " (" + sourceName(p) + ")",
 		fmt.Sprintf("%d samples: %d failed (longest streak %d), %d empty, %d query errors", st.Samples, st.Failed, st.LongestStreak, st.Empty, st.Errors),
 	}
 	if st.N > 0 {
@@ -232,9 +232,9 @@ func (w *watch) finish() (task.Output, error) {
 	outcome, why := w.Stats.Verdict(w.rules)
 	switch outcome {
 	case LimitBroken:
-		return out, taskrun.AppError(task.CheckFailed(out, "query %q: %s", w.in.Params.String("query"), why))
+		return out, taskrun.AppError(task.CheckFailed(out, "query %q: %s", queryText(w.in.Params), why))
 	case TooManyErrors:
-		return out, taskrun.AppError(task.Failed(out, true, "query %q on %s: %s", w.in.Params.String("query"), sourceName(w.in.Params), why))
+		return out, taskrun.AppError(task.Failed(out, true, "query %q on %s: %s", queryText(w.in.Params), sourceName(w.in.Params), why))
 	case GateSettled:
 		out.Output += "\n" + why
 	}
@@ -258,7 +258,10 @@ func (w *watch) failed(ctx workflow.Context, err error) (task.Output, error) {
 
 // sourceName names the task's source, for messages.
 func sourceName(p task.Params) string {
-	if p.String("source") == SourceCloudWatch {
+	switch p.String("source") {
+	case SourceAzure:
+		return "Azure Monitor"
+	case SourceCloudWatch:
 		if r := p.Object("cloudwatch").String("region"); r != "" {
 			return "CloudWatch in " + r
 		}
