@@ -265,6 +265,7 @@ func TestRollbackBadInput(t *testing.T) {
 	}{
 		"program missing": {func(w map[string]any) { w["trigger"] = map[string]any{"argv": []any{"no-such-rollback-tool"}} }, "trigger.argv: start no-such-rollback-tool"},
 		"probe too fast":  {func(w map[string]any) { w["probeRate"] = "500/s" }, "probeRate 500/s is above 50/s"},
+		"slow requests":   {func(w map[string]any) { w["requestTimeout"] = "1m" }, "requestTimeout 1m0s is above 10s"},
 		"bad regex":       {func(w map[string]any) { w["version"] = map[string]any{"url": svc.URL + "/about", "regex": "("} }, "version.regex"},
 		"bad json path": {func(w map[string]any) {
 			w["version"] = map[string]any{"url": svc.URL + "/version", "jsonField": "a..b"}
