@@ -323,3 +323,44 @@ func TestCheckParams(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanValidation: what a plan gets wrong is refused before anything
+// runs, at the parameter: two triggers at once, a webhook or endpoint
+// off the allow-list, a roll-forward without its version, a probe above
+// the plan's rate limit.
+func TestPlanValidation(t *testing.T) {
+	catalog := plan.NewCatalog(rollbackdrill.Decl)
+	doc := func(with string) []byte {
+		return []byte(`apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: drill}
+spec:
+  allowedHosts: [127.0.0.1]
+  limits: {maxRate: 10/s}
+  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: rollback-drill
+          with:
+            expectedVersion: v1
+            version: {url: "http://127.0.0.1:8080/version"}
+` + with)
+	}
+	if _, err := plan.Parse("ok.yaml", doc("            trigger: {argv: [./rollback.sh], env: {A: b}}\n"), catalog, nil); err != nil {
+		t.Fatalf("a valid plan is refused: %v", err)
+	}
+	for name, c := range map[string]struct{ with, want string }{
+		"two triggers":     {"            trigger: {argv: [x], webhook: {url: \"http://127.0.0.1/x\"}}\n", "trigger: want exactly one of argv, webhook and azureSlotSwap"},
+		"webhook off list": {"            trigger: {webhook: {url: \"https://deploy.example.com/rollback\"}}\n", `trigger.webhook.url: host "deploy.example.com" is not allowed`},
+		"forward alone":    {"            trigger: {argv: [x]}\n            rollForward: {argv: [y]}\n", "rollForwardVersion: required with rollForward"},
+		"probe too fast":   {"            trigger: {argv: [x]}\n            probeRate: 20/s\n", "above spec.limits.maxRate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := plan.Parse("bad.yaml", doc(c.with), catalog, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
