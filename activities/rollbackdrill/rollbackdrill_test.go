@@ -1,8 +1,12 @@
 package rollbackdrill_test
 
 import (
+	"context"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -255,6 +259,20 @@ func TestRollbackBadInput(t *testing.T) {
 			t.Errorf("took %s: the command was not stopped", took)
 		}
 	})
+	t.Run("roll-forward fails", func(t *testing.T) {
+		back := startService(t, "v2", gap)
+		out, err := tasktest.Run(t, typ, map[string]any{
+			"trigger":            webhook(back, "v1"),
+			"rollForward":        map[string]any{"argv": []any{"/bin/sh", "-c", "echo 'deploy locked' >&2; exit 1"}},
+			"rollForwardVersion": "v2",
+			"expectedVersion":    "v1",
+			"version":            map[string]any{"url": back.URL + "/version", "jsonField": "build.version"},
+			"pollInterval":       "50ms",
+		})
+		tasktest.MustKind(t, err, tasktest.CheckFailed, "rollforward trigger (argv /bin/sh) failed: exit status 1: deploy locked")
+		m := tasktest.OutputOf(t, out, err).Metrics
+		tasktest.MustMetrics(t, m, map[string]float64{"rollback.healthy": 1, "rollforward.healthy": 0}, 0)
+	})
 	t.Run("already on the expected version", func(t *testing.T) {
 		_, err := run(func(with map[string]any) { with["expectedVersion"] = "v2" })
 		tasktest.MustKind(t, err, tasktest.CheckFailed, `the service reported version "v2" and was healthy before the trigger: nothing to measure`)
@@ -362,5 +380,39 @@ spec:
 				t.Errorf("error %v, want one containing %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestRollbackCancelled: a drill cancelled while its trigger command runs
+// stops it (its whole process group) and returns at once.
+func TestRollbackCancelled(t *testing.T) {
+	svc := startService(t, "v2", gap)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pidFile := t.TempDir() + "/pid"
+	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}, Ctx: ctx}
+	with := endpoints(svc, "v1")
+	// The script starts a child that would outlive it, and notes its pid.
+	with["trigger"] = map[string]any{"argv": []any{"/bin/sh", "-c", `sleep 60 & echo $! > "$PID_FILE"; wait`}, "env": map[string]any{"PID_FILE": pidFile}}
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := r.Run(t, rollbackdrill.Name, with)
+	if err == nil {
+		t.Fatal("a cancelled drill returned no error")
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("took %s after the cancellation", took)
+	}
+	data, rerr := os.ReadFile(pidFile)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the trigger's child %d still runs", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
