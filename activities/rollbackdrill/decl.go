@@ -18,7 +18,8 @@ var triggerFields = []plan.Param{
 		{Name: "url", Type: plan.TypeString, Required: true, Safety: plan.SafetyHost, Doc: "Absolute http:// or https:// URL."},
 		{Name: "method", Type: plan.TypeString, Default: "POST", Doc: "HTTP method."},
 		{Name: "body", Type: plan.TypeString, Doc: "Request body."},
-		{Name: "headers", Type: plan.TypeStringMap, Doc: "Request headers."},
+		{Name: "headers", Type: plan.TypeStringMap, Doc: "Request headers. Not for secrets: a plan's parameters are kept in the run's history; use headersFromEnv."},
+		{Name: "headersFromEnv", Type: plan.TypeStringMap, Doc: "Request headers whose values are read from the worker's environment: header → variable name (`Authorization: ROLLBACK_HOOK_AUTH`). The values never appear in the run's history, events, reports or logs."},
 	}},
 	{Name: "azureSlotSwap", Type: plan.TypeObject, Doc: "An Azure App Service slot swap (DefaultAzureCredential on the worker), waited for until Azure reports it done: swapping the slot that holds the previous version with production rolls production back.", Fields: []plan.Param{
 		{Name: "app", Type: plan.TypeString, Required: true, Doc: "The app's resource ID: /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME."},

@@ -34,10 +34,14 @@ func endpoints(svc *service, expected string) map[string]any {
 	}
 }
 
-func webhook(svc *service, to string) map[string]any {
+// webhook is a trigger calling svc's admin endpoint, its token read from
+// the worker's environment.
+func webhook(t *testing.T, svc *service, to string) map[string]any {
+	t.Setenv("ROLLBACK_TEST_AUTH", "Bearer "+adminToken)
 	return map[string]any{"webhook": map[string]any{
-		"url":     svc.URL + "/admin/switch?to=" + to,
-		"headers": map[string]any{"Authorization": "Bearer " + adminToken},
+		"url":            svc.URL + "/admin/switch?to=" + to,
+		"headers":        map[string]any{"X-Drill": "rollback"},
+		"headersFromEnv": map[string]any{"Authorization": "ROLLBACK_TEST_AUTH"},
 	}}
 }
 
@@ -76,7 +80,7 @@ func TestRollbackArgvThenWebhook(t *testing.T) {
 		"argv": []any{"/bin/sh", "-c", `printf '%s' "$ROLL_TO" > "$VERSION_FILE"`},
 		"env":  map[string]any{"ROLL_TO": "v1", "VERSION_FILE": svc.file},
 	}
-	with["rollForward"] = webhook(svc, "v2")
+	with["rollForward"] = webhook(t, svc, "v2")
 	with["rollForwardVersion"] = "v2"
 	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}}
 	out, err := r.Run(t, rollbackdrill.Name, with)
@@ -126,7 +130,7 @@ func TestRollbackArgvThenWebhook(t *testing.T) {
 func TestRollbackWebhookRegexVersion(t *testing.T) {
 	svc := startService(t, "v2", gap)
 	out, err := tasktest.Run(t, drillType(rollbackdrill.Config{}), map[string]any{
-		"trigger":         webhook(svc, "v1"),
+		"trigger":         webhook(t, svc, "v1"),
 		"expectedVersion": "v1",
 		"version":         map[string]any{"url": svc.URL + "/about", "regex": `build (v\d+)`},
 		"pollInterval":    "50ms",
@@ -216,7 +220,7 @@ func TestRollbackBadInput(t *testing.T) {
 		// The trigger succeeds but changes nothing: the roll-forward
 		// finds the service where it would take it, and fires nothing.
 		out, err := run(func(with map[string]any) {
-			with["rollForward"] = webhook(svc, "v2")
+			with["rollForward"] = webhook(t, svc, "v2")
 			with["rollForwardVersion"] = "v2"
 		})
 		tasktest.MustKind(t, err, tasktest.CheckFailed, `rollback: the service did not report version "v1" and healthy within the timeout, 1s`, "last seen: version v2, healthy")
@@ -236,11 +240,19 @@ func TestRollbackBadInput(t *testing.T) {
 	t.Run("argv fails", func(t *testing.T) {
 		out, err := run(func(with map[string]any) {
 			with["trigger"] = map[string]any{"argv": []any{"/bin/sh", "-c", "echo 'no previous revision' >&2; exit 3"}}
-			with["rollForward"] = webhook(svc, "v2")
+			with["rollForward"] = webhook(t, svc, "v2")
 			with["rollForwardVersion"] = "v2"
 		})
 		tasktest.MustKind(t, err, tasktest.CheckFailed, "rollback trigger (argv /bin/sh) failed: exit status 3: no previous revision")
 		tasktest.MustMetrics(t, tasktest.OutputOf(t, out, err).Metrics, map[string]float64{"rollback.healthy": 0}, 0, "rollforward.healthy")
+	})
+	t.Run("webhook secret missing", func(t *testing.T) {
+		_, err := run(func(with map[string]any) {
+			with["trigger"] = map[string]any{"webhook": map[string]any{
+				"url": svc.URL + "/admin/switch?to=v1", "headersFromEnv": map[string]any{"Authorization": "ROLLBACK_TEST_UNSET"},
+			}}
+		})
+		tasktest.MustKind(t, err, tasktest.CheckFailed, "trigger.webhook.headersFromEnv.Authorization: the environment variable ROLLBACK_TEST_UNSET is empty")
 	})
 	t.Run("webhook fails", func(t *testing.T) {
 		_, err := run(func(with map[string]any) {
@@ -262,7 +274,7 @@ func TestRollbackBadInput(t *testing.T) {
 	t.Run("roll-forward fails", func(t *testing.T) {
 		back := startService(t, "v2", gap)
 		out, err := tasktest.Run(t, typ, map[string]any{
-			"trigger":            webhook(back, "v1"),
+			"trigger":            webhook(t, back, "v1"),
 			"rollForward":        map[string]any{"argv": []any{"/bin/sh", "-c", "echo 'deploy locked' >&2; exit 1"}},
 			"rollForwardVersion": "v2",
 			"expectedVersion":    "v1",
@@ -292,7 +304,7 @@ func TestRollbackBadInput(t *testing.T) {
 			w["trigger"] = map[string]any{"azureSlotSwap": map[string]any{"app": "shop", "slot": "staging"}}
 		}, "trigger.azureSlotSwap.app"},
 		"same versions": {func(w map[string]any) {
-			w["rollForward"], w["rollForwardVersion"] = webhook(svc, "v2"), "v1"
+			w["rollForward"], w["rollForwardVersion"] = webhook(t, svc, "v2"), "v1"
 		}, "rollForwardVersion"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -308,7 +320,7 @@ func TestRollbackHostNotAllowed(t *testing.T) {
 	svc := startService(t, "v2", gap)
 	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}, AllowedHosts: []string{"127.0.0.1"}}
 	with := endpoints(svc, "v1")
-	with["trigger"] = webhook(svc, "v1")
+	with["trigger"] = webhook(t, svc, "v1")
 	with["probeURL"] = "http://localhost:1/"
 	_, err := r.Run(t, rollbackdrill.Name, with)
 	tasktest.MustKind(t, err, tasktest.Invalid, `probeURL: host "localhost:1" is not allowed`)
