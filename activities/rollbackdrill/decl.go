@@ -18,7 +18,8 @@ var triggerFields = []plan.Param{
 		{Name: "url", Type: plan.TypeString, Required: true, Safety: plan.SafetyHost, Doc: "Absolute http:// or https:// URL."},
 		{Name: "method", Type: plan.TypeString, Default: "POST", Doc: "HTTP method."},
 		{Name: "body", Type: plan.TypeString, Doc: "Request body."},
-		{Name: "headers", Type: plan.TypeStringMap, Doc: "Request headers."},
+		{Name: "headers", Type: plan.TypeStringMap, Doc: "Request headers. Not for secrets: a plan's parameters are kept in the run's history; use headersFromEnv."},
+		{Name: "headersFromEnv", Type: plan.TypeStringMap, Doc: "Request headers whose values are read from the worker's environment: header → variable name (`Authorization: ROLLBACK_HOOK_AUTH`). The values never appear in the run's history, events, reports or logs."},
 	}},
 	{Name: "azureSlotSwap", Type: plan.TypeObject, Doc: "An Azure App Service slot swap (DefaultAzureCredential on the worker), waited for until Azure reports it done: swapping the slot that holds the previous version with production rolls production back.", Fields: []plan.Param{
 		{Name: "app", Type: plan.TypeString, Required: true, Doc: "The app's resource ID: /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME."},
@@ -49,7 +50,7 @@ var Decl = plan.TaskType{
 		{Name: "headers", Type: plan.TypeStringMap, Doc: "Request headers sent to the version and health endpoints and with the probe load."},
 		{Name: "timeout", Type: plan.TypeDuration, Default: "15m", Doc: "How long the trigger and the wait for the expected version may take together, for the rollback and again for the roll-forward; then the drill fails with rollback.healthy 0. Keep the task's own timeout (1h by default) above twice this with rollForward."},
 		{Name: "pollInterval", Type: plan.TypeDuration, Default: "1s", Doc: "How often the version and health endpoints are read."},
-		{Name: "requestTimeout", Type: plan.TypeDuration, Default: "5s", Doc: "Limit of each request to the endpoints and of each probe request."},
+		{Name: "requestTimeout", Type: plan.TypeDuration, Default: "5s", Doc: "Limit of each request to the endpoints and of each probe request; at most 10s."},
 		{Name: "probeRate", Type: plan.TypeRate, Default: "5/s", Safety: plan.SafetyRate, Doc: "The light load sent while the service switches (from the trigger until it is healthy on the expected version), at most 50/s; \"0\" sends none. A transport error or a status of 500 or more is an error."},
 		{Name: "probeURL", Type: plan.TypeString, Safety: plan.SafetyHost, Doc: "What the probe load requests (GET); unset: the health endpoint, else the version endpoint."},
 		{Name: "rollForward", Type: plan.TypeObject, Fields: triggerFields, Doc: "What rolls the service forward again after the drill (same fields as trigger), timed as rollforward.*; with rollForwardVersion."},

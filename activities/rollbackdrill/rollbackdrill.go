@@ -153,6 +153,10 @@ func (a *Activities) parse(in task.Input) (*drill, error) {
 			return nil, task.InvalidParams("%s %q is not a positive duration", name, p.String(name))
 		}
 	}
+	if rt := p.Duration("requestTimeout"); rt > maxRequestTimeout {
+		// A reading is two requests between heartbeats.
+		return nil, task.InvalidParams("requestTimeout %s is above %s", rt, maxRequestTimeout)
+	}
 	var err error
 	if d.rate, err = plan.ParseRate(p.String("probeRate")); err != nil {
 		return nil, task.InvalidParams("probeRate: %v", err)
@@ -315,8 +319,11 @@ func (d *drill) run(ctx context.Context, name string, t trigger, expected string
 		// The timeout ended it; its context is cancelled: wait for it to
 		// stop (a command gets its grace period) so nothing outlives us.
 		err := <-fired
-		if runCtx.Err() == nil {
-			p.triggerDone, p.triggerError = true, err
+		switch {
+		case err == nil: // done just as the timeout ended
+			p.triggerDone, p.triggerTime = true, time.Since(start)
+		case runCtx.Err() == nil:
+			p.triggerDone, p.triggerTime, p.triggerError = true, time.Since(start), err
 		}
 	}
 	elapsed := time.Since(start)
@@ -353,6 +360,10 @@ func unhealthyTime(samples []sample, end time.Duration) time.Duration {
 	}
 	return total
 }
+
+// maxRequestTimeout bounds requestTimeout: a reading of the version and
+// health endpoints must fit well within the heartbeat timeout.
+const maxRequestTimeout = 10 * time.Second
 
 // maxSeriesPoints bounds the readings drawn per phase.
 const maxSeriesPoints = 500

@@ -1,8 +1,12 @@
 package rollbackdrill_test
 
 import (
+	"context"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,10 +34,14 @@ func endpoints(svc *service, expected string) map[string]any {
 	}
 }
 
-func webhook(svc *service, to string) map[string]any {
+// webhook is a trigger calling svc's admin endpoint, its token read from
+// the worker's environment.
+func webhook(t *testing.T, svc *service, to string) map[string]any {
+	t.Setenv("ROLLBACK_TEST_AUTH", "Bearer "+adminToken)
 	return map[string]any{"webhook": map[string]any{
-		"url":     svc.URL + "/admin/switch?to=" + to,
-		"headers": map[string]any{"Authorization": "Bearer " + adminToken},
+		"url":            svc.URL + "/admin/switch?to=" + to,
+		"headers":        map[string]any{"X-Drill": "rollback"},
+		"headersFromEnv": map[string]any{"Authorization": "ROLLBACK_TEST_AUTH"},
 	}}
 }
 
@@ -72,7 +80,7 @@ func TestRollbackArgvThenWebhook(t *testing.T) {
 		"argv": []any{"/bin/sh", "-c", `printf '%s' "$ROLL_TO" > "$VERSION_FILE"`},
 		"env":  map[string]any{"ROLL_TO": "v1", "VERSION_FILE": svc.file},
 	}
-	with["rollForward"] = webhook(svc, "v2")
+	with["rollForward"] = webhook(t, svc, "v2")
 	with["rollForwardVersion"] = "v2"
 	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}}
 	out, err := r.Run(t, rollbackdrill.Name, with)
@@ -122,7 +130,7 @@ func TestRollbackArgvThenWebhook(t *testing.T) {
 func TestRollbackWebhookRegexVersion(t *testing.T) {
 	svc := startService(t, "v2", gap)
 	out, err := tasktest.Run(t, drillType(rollbackdrill.Config{}), map[string]any{
-		"trigger":         webhook(svc, "v1"),
+		"trigger":         webhook(t, svc, "v1"),
 		"expectedVersion": "v1",
 		"version":         map[string]any{"url": svc.URL + "/about", "regex": `build (v\d+)`},
 		"pollInterval":    "50ms",
@@ -212,7 +220,7 @@ func TestRollbackBadInput(t *testing.T) {
 		// The trigger succeeds but changes nothing: the roll-forward
 		// finds the service where it would take it, and fires nothing.
 		out, err := run(func(with map[string]any) {
-			with["rollForward"] = webhook(svc, "v2")
+			with["rollForward"] = webhook(t, svc, "v2")
 			with["rollForwardVersion"] = "v2"
 		})
 		tasktest.MustKind(t, err, tasktest.CheckFailed, `rollback: the service did not report version "v1" and healthy within the timeout, 1s`, "last seen: version v2, healthy")
@@ -232,11 +240,19 @@ func TestRollbackBadInput(t *testing.T) {
 	t.Run("argv fails", func(t *testing.T) {
 		out, err := run(func(with map[string]any) {
 			with["trigger"] = map[string]any{"argv": []any{"/bin/sh", "-c", "echo 'no previous revision' >&2; exit 3"}}
-			with["rollForward"] = webhook(svc, "v2")
+			with["rollForward"] = webhook(t, svc, "v2")
 			with["rollForwardVersion"] = "v2"
 		})
 		tasktest.MustKind(t, err, tasktest.CheckFailed, "rollback trigger (argv /bin/sh) failed: exit status 3: no previous revision")
 		tasktest.MustMetrics(t, tasktest.OutputOf(t, out, err).Metrics, map[string]float64{"rollback.healthy": 0}, 0, "rollforward.healthy")
+	})
+	t.Run("webhook secret missing", func(t *testing.T) {
+		_, err := run(func(with map[string]any) {
+			with["trigger"] = map[string]any{"webhook": map[string]any{
+				"url": svc.URL + "/admin/switch?to=v1", "headersFromEnv": map[string]any{"Authorization": "ROLLBACK_TEST_UNSET"},
+			}}
+		})
+		tasktest.MustKind(t, err, tasktest.CheckFailed, "trigger.webhook.headersFromEnv.Authorization: the environment variable ROLLBACK_TEST_UNSET is empty")
 	})
 	t.Run("webhook fails", func(t *testing.T) {
 		_, err := run(func(with map[string]any) {
@@ -255,6 +271,20 @@ func TestRollbackBadInput(t *testing.T) {
 			t.Errorf("took %s: the command was not stopped", took)
 		}
 	})
+	t.Run("roll-forward fails", func(t *testing.T) {
+		back := startService(t, "v2", gap)
+		out, err := tasktest.Run(t, typ, map[string]any{
+			"trigger":            webhook(t, back, "v1"),
+			"rollForward":        map[string]any{"argv": []any{"/bin/sh", "-c", "echo 'deploy locked' >&2; exit 1"}},
+			"rollForwardVersion": "v2",
+			"expectedVersion":    "v1",
+			"version":            map[string]any{"url": back.URL + "/version", "jsonField": "build.version"},
+			"pollInterval":       "50ms",
+		})
+		tasktest.MustKind(t, err, tasktest.CheckFailed, "rollforward trigger (argv /bin/sh) failed: exit status 1: deploy locked")
+		m := tasktest.OutputOf(t, out, err).Metrics
+		tasktest.MustMetrics(t, m, map[string]float64{"rollback.healthy": 1, "rollforward.healthy": 0}, 0)
+	})
 	t.Run("already on the expected version", func(t *testing.T) {
 		_, err := run(func(with map[string]any) { with["expectedVersion"] = "v2" })
 		tasktest.MustKind(t, err, tasktest.CheckFailed, `the service reported version "v2" and was healthy before the trigger: nothing to measure`)
@@ -265,6 +295,7 @@ func TestRollbackBadInput(t *testing.T) {
 	}{
 		"program missing": {func(w map[string]any) { w["trigger"] = map[string]any{"argv": []any{"no-such-rollback-tool"}} }, "trigger.argv: start no-such-rollback-tool"},
 		"probe too fast":  {func(w map[string]any) { w["probeRate"] = "500/s" }, "probeRate 500/s is above 50/s"},
+		"slow requests":   {func(w map[string]any) { w["requestTimeout"] = "1m" }, "requestTimeout 1m0s is above 10s"},
 		"bad regex":       {func(w map[string]any) { w["version"] = map[string]any{"url": svc.URL + "/about", "regex": "("} }, "version.regex"},
 		"bad json path": {func(w map[string]any) {
 			w["version"] = map[string]any{"url": svc.URL + "/version", "jsonField": "a..b"}
@@ -273,7 +304,7 @@ func TestRollbackBadInput(t *testing.T) {
 			w["trigger"] = map[string]any{"azureSlotSwap": map[string]any{"app": "shop", "slot": "staging"}}
 		}, "trigger.azureSlotSwap.app"},
 		"same versions": {func(w map[string]any) {
-			w["rollForward"], w["rollForwardVersion"] = webhook(svc, "v2"), "v1"
+			w["rollForward"], w["rollForwardVersion"] = webhook(t, svc, "v2"), "v1"
 		}, "rollForwardVersion"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -289,7 +320,7 @@ func TestRollbackHostNotAllowed(t *testing.T) {
 	svc := startService(t, "v2", gap)
 	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}, AllowedHosts: []string{"127.0.0.1"}}
 	with := endpoints(svc, "v1")
-	with["trigger"] = webhook(svc, "v1")
+	with["trigger"] = webhook(t, svc, "v1")
 	with["probeURL"] = "http://localhost:1/"
 	_, err := r.Run(t, rollbackdrill.Name, with)
 	tasktest.MustKind(t, err, tasktest.Invalid, `probeURL: host "localhost:1" is not allowed`)
@@ -320,5 +351,80 @@ func TestCheckParams(t *testing.T) {
 				t.Errorf("problems at %v, want %v", got, c.want)
 			}
 		})
+	}
+}
+
+// TestPlanValidation: what a plan gets wrong is refused before anything
+// runs, at the parameter: two triggers at once, a webhook or endpoint
+// off the allow-list, a roll-forward without its version, a probe above
+// the plan's rate limit.
+func TestPlanValidation(t *testing.T) {
+	catalog := plan.NewCatalog(rollbackdrill.Decl)
+	doc := func(with string) []byte {
+		return []byte(`apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: drill}
+spec:
+  allowedHosts: [127.0.0.1]
+  limits: {maxRate: 10/s}
+  phases:
+    - name: p
+      tasks:
+        - name: t
+          uses: rollback-drill
+          with:
+            expectedVersion: v1
+            version: {url: "http://127.0.0.1:8080/version"}
+` + with)
+	}
+	if _, err := plan.Parse("ok.yaml", doc("            trigger: {argv: [./rollback.sh], env: {A: b}}\n"), catalog, nil); err != nil {
+		t.Fatalf("a valid plan is refused: %v", err)
+	}
+	for name, c := range map[string]struct{ with, want string }{
+		"two triggers":     {"            trigger: {argv: [x], webhook: {url: \"http://127.0.0.1/x\"}}\n", "trigger: want exactly one of argv, webhook and azureSlotSwap"},
+		"webhook off list": {"            trigger: {webhook: {url: \"https://deploy.example.com/rollback\"}}\n", `trigger.webhook.url: host "deploy.example.com" is not allowed`},
+		"forward alone":    {"            trigger: {argv: [x]}\n            rollForward: {argv: [y]}\n", "rollForwardVersion: required with rollForward"},
+		"probe too fast":   {"            trigger: {argv: [x]}\n            probeRate: 20/s\n", "above spec.limits.maxRate"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := plan.Parse("bad.yaml", doc(c.with), catalog, nil)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %v, want one containing %q", err, c.want)
+			}
+		})
+	}
+}
+
+// TestRollbackCancelled: a drill cancelled while its trigger command runs
+// stops it (its whole process group) and returns at once.
+func TestRollbackCancelled(t *testing.T) {
+	svc := startService(t, "v2", gap)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pidFile := t.TempDir() + "/pid"
+	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}, Ctx: ctx}
+	with := endpoints(svc, "v1")
+	// The script starts a child that would outlive it, and notes its pid.
+	with["trigger"] = map[string]any{"argv": []any{"/bin/sh", "-c", `sleep 60 & echo $! > "$PID_FILE"; wait`}, "env": map[string]any{"PID_FILE": pidFile}}
+	time.AfterFunc(500*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := r.Run(t, rollbackdrill.Name, with)
+	if err == nil {
+		t.Fatal("a cancelled drill returned no error")
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("took %s after the cancellation", took)
+	}
+	data, rerr := os.ReadFile(pidFile)
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	deadline := time.Now().Add(5 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("the trigger's child %d still runs", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -32,6 +33,9 @@ type slotSwapper interface {
 
 var _ slotSwapper = (*appservice.Client)(nil)
 
+// envName is the shape of an environment variable's name.
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
 // commandGrace is how long a trigger command stopped by the timeout has
 // between SIGTERM and SIGKILL.
 const commandGrace = 3 * time.Second
@@ -49,6 +53,9 @@ type trigger struct {
 	method  string
 	body    string
 	headers map[string]string
+	// headerEnv names the worker's environment variables holding header
+	// values (secrets): header → variable.
+	headerEnv map[string]string
 
 	site             appservice.SiteID
 	slot, targetSlot string
@@ -92,7 +99,12 @@ func parseTrigger(p task.Params, param string) (trigger, error) {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return t, task.InvalidParams("%s.webhook.url: want an absolute http:// or https:// URL", param)
 		}
-		t.url, t.body, t.headers = u, w.String("body"), w.StringMap("headers")
+		t.url, t.body, t.headers, t.headerEnv = u, w.String("body"), w.StringMap("headers"), w.StringMap("headersFromEnv")
+		for _, h := range slices.Sorted(maps.Keys(t.headerEnv)) {
+			if !envName.MatchString(t.headerEnv[h]) {
+				return t, task.InvalidParams("%s.webhook.headersFromEnv.%s: %q is not an environment variable name", param, h, t.headerEnv[h])
+			}
+		}
 		t.method = strings.ToUpper(w.String("method"))
 		if t.method == "" {
 			t.method = http.MethodPost
@@ -198,6 +210,13 @@ func (d *drill) callWebhook(ctx context.Context, t trigger) error {
 			continue
 		}
 		req.Header.Set(k, t.headers[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(t.headerEnv)) {
+		v := os.Getenv(t.headerEnv[k])
+		if v == "" {
+			return task.Failed(task.Output{}, true, "%s.webhook.headersFromEnv.%s: the environment variable %s is empty where the worker runs", t.param, k, t.headerEnv[k])
+		}
+		req.Header.Set(k, v)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
