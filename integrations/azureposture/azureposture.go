@@ -9,6 +9,7 @@ package azureposture
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v5"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
@@ -159,19 +161,16 @@ func wrap(err error, operation, action string) error {
 	return e
 }
 
-// armMessage reads error.message from an ARM error body.
+// armMessage reads error.message from an ARM (or Key Vault) error body,
+// which the SDK keeps readable.
 func armMessage(re *azcore.ResponseError) string {
-	msg := re.Error()
-	// The SDK's text is a dump: METHOD URL, RESPONSE status, ERROR CODE,
-	// the body. Keep the body's message.
-	if i := strings.Index(msg, `"message"`); i >= 0 {
-		rest := msg[i+len(`"message"`):]
-		if j := strings.Index(rest, `"`); j >= 0 {
-			rest = rest[j+1:]
-			if k := strings.Index(rest, `"`); k >= 0 {
-				return rest[:k]
-			}
-		}
+	var body struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if data, err := runtime.Payload(re.RawResponse); err == nil && json.Unmarshal(data, &body) == nil && body.Error.Message != "" {
+		return body.Error.Message
 	}
 	return fmt.Sprintf("%d %s", re.StatusCode, re.ErrorCode)
 }
