@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -39,6 +40,9 @@ type Client struct {
 	sites        *armappservice.WebAppsClient
 	autoscale    *armmonitor.AutoscaleSettingsClient
 	vaults       *armkeyvault.VaultsClient
+	// raw reads what the SDK's API versions lack (a flexible server's
+	// storage autogrow), through the same ARM pipeline.
+	raw *arm.Client
 	// cred and secretsOpts make the Key Vault data plane clients.
 	cred        azcore.TokenCredential
 	secretsOpts azsecrets.ClientOptions
@@ -83,6 +87,9 @@ func New(subscription string, cred azcore.TokenCredential, opts *arm.ClientOptio
 		return nil, err
 	}
 	if c.vaults, err = armkeyvault.NewVaultsClient(subscription, cred, &o); err != nil {
+		return nil, err
+	}
+	if c.raw, err = arm.NewClient("azureposture", "v1.0.0", cred, &o); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -216,6 +223,54 @@ type PostgresServer struct {
 	// SameZone.
 	HighAvailability    string
 	PublicNetworkAccess string
+}
+
+// postgresStorageAPI is the flexible server API version that has
+// storage.autoGrow (the SDK's, 2021-06-01, has not).
+const postgresStorageAPI = "2024-08-01"
+
+// PostgresStorage is a flexible server's storage settings.
+type PostgresStorage struct {
+	SizeGB   int
+	AutoGrow bool
+	Tier     string
+}
+
+// PostgresStorage reads a flexible server's storage settings (Servers_Get
+// at api-version 2024-08-01).
+func (c *Client) PostgresStorage(ctx context.Context, serverID string) (PostgresStorage, error) {
+	const op, action = "Servers_Get", "Microsoft.DBforPostgreSQL/flexibleServers/read"
+	u, err := url.Parse(runtime.JoinPaths(c.raw.Endpoint(), serverID))
+	if err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	u.RawQuery = url.Values{"api-version": {postgresStorageAPI}}.Encode()
+	req, err := runtime.NewRequest(ctx, http.MethodGet, u.String())
+	if err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	req.Raw().Header.Set("Accept", "application/json")
+	resp, err := c.raw.Pipeline().Do(req)
+	if err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return PostgresStorage{}, wrap(runtime.NewResponseError(resp), op, action)
+	}
+	var body struct {
+		Properties struct {
+			Storage struct {
+				StorageSizeGB int    `json:"storageSizeGB"`
+				AutoGrow      string `json:"autoGrow"`
+				Tier          string `json:"tier"`
+			} `json:"storage"`
+		} `json:"properties"`
+	}
+	if err := runtime.UnmarshalAsJSON(resp, &body); err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	st := body.Properties.Storage
+	return PostgresStorage{SizeGB: st.StorageSizeGB, AutoGrow: strings.EqualFold(st.AutoGrow, "Enabled"), Tier: st.Tier}, nil
 }
 
 // PostgresServers lists the flexible servers of the subscription, or of
