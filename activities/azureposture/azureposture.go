@@ -23,6 +23,7 @@ import (
 type (
 	postgresReader interface {
 		PostgresServers(ctx context.Context, resourceGroup string) ([]azure.PostgresServer, error)
+		PostgresStorage(ctx context.Context, serverID string) (azure.PostgresStorage, error)
 	}
 	storageReader interface {
 		StorageAccounts(ctx context.Context, resourceGroup string) ([]azure.StorageAccount, error)

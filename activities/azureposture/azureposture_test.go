@@ -51,9 +51,9 @@ func TestPostgresAgainstFakeARMWithPagingAndThrottling(t *testing.T) {
 	f.PageSize = 1
 	prod := map[string]string{"env": "prod"}
 	f.AddPostgres(
-		armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", Tags: prod, RetentionDays: 35, GeoRedundantBackup: true, HA: "ZoneRedundant"},
+		armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", Tags: prod, RetentionDays: 35, GeoRedundantBackup: true, HA: "ZoneRedundant", AutoGrow: true},
 		armfake.Postgres{Name: "scratch-pg", ResourceGroup: "dev", Tags: map[string]string{"env": "dev"}, RetentionDays: 1, PublicAccess: true},
-		armfake.Postgres{Name: "billing-pg", ResourceGroup: "billing", Tags: map[string]string{"env": "prod", "team": "pay"}, RetentionDays: 14, HA: "Disabled"},
+		armfake.Postgres{Name: "billing-pg", ResourceGroup: "billing", Tags: map[string]string{"env": "prod", "team": "pay"}, RetentionDays: 14, HA: "Disabled", AutoGrow: true},
 	)
 	f.Throttle("Servers_List", 1)
 	m, output, tables, err := run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"tags": map[string]any{"env": "prod"}}})
@@ -62,7 +62,7 @@ func TestPostgresAgainstFakeARMWithPagingAndThrottling(t *testing.T) {
 	}
 	tasktest.MustMetrics(t, m, map[string]float64{
 		"resources": 2, "postgres.backup_retention": 14 * 86400, "postgres.geo_redundant_backup": 0,
-		"postgres.high_availability": 0, "postgres.public_network_access": 0,
+		"postgres.high_availability": 0, "postgres.public_network_access": 0, "postgres.storage_autogrow": 1,
 	}, 0)
 	for _, want := range []string{"2 PostgreSQL flexible servers checked", "postgres.backup_retention = 1209600 s (14.0 days) (worst: billing-pg)", "postgres.high_availability = 0 (worst: billing-pg)"} {
 		if !strings.Contains(output, want) {
@@ -73,9 +73,10 @@ func TestPostgresAgainstFakeARMWithPagingAndThrottling(t *testing.T) {
 		t.Errorf("tables %+v: want the worst values and one per server", tables)
 	}
 	// Three pages of one server each, the first throttled once and
-	// retried by the SDK after Retry-After.
-	if got := f.Calls(); len(got) != 4 || got[0] != "Servers_List 429" {
-		t.Errorf("calls %v, want 1 throttled + 3 pages", got)
+	// retried by the SDK after Retry-After; then each selected server's
+	// storage (Servers_Get).
+	if got := f.Calls(); len(got) != 6 || got[0] != "Servers_List 429" || f.Count("Servers_List") != 4 || f.Count("Servers_Get") != 2 {
+		t.Errorf("calls %v, want 1 throttled + 3 pages + 2 gets", got)
 	}
 }
 
@@ -91,7 +92,7 @@ func TestSelectionByIDNameAndResourceGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "postgres.backup_retention": 14 * 86400, "postgres.high_availability": 0}, 0)
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "postgres.backup_retention": 14 * 86400, "postgres.high_availability": 0, "postgres.storage_autogrow": 0}, 0)
 	if !strings.Contains(output, "worst: billing-pg") {
 		t.Errorf("output:\n%s", output)
 	}
@@ -101,7 +102,7 @@ func TestSelectionByIDNameAndResourceGroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "postgres.backup_retention": 7 * 86400}, 0)
-	if c := f.Calls(); c[len(c)-1] != "Servers_ListByResourceGroup" {
+	if c := f.Calls(); c[len(c)-3] != "Servers_ListByResourceGroup" {
 		t.Errorf("a resource group selection lists %v, want Servers_ListByResourceGroup", c)
 	}
 
@@ -140,8 +141,11 @@ func TestBadInput(t *testing.T) {
 func TestDeniedCallNamesAction(t *testing.T) {
 	f := armfake.Start(t, subscription)
 	f.AddPostgres(armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders"})
-	f.Deny("Servers_List")
+	f.Deny("Servers_Get")
 	_, _, _, err := run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"ids": []any{"orders-pg"}}})
+	tasktest.MustKind(t, err, deniedKind, "Servers_Get in subscription "+subscription+" was denied (AuthorizationFailed): the identity needs Microsoft.DBforPostgreSQL/flexibleServers/read")
+	f.Deny("Servers_List")
+	_, _, _, err = run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"ids": []any{"orders-pg"}}})
 	tasktest.MustKind(t, err, deniedKind, "Servers_List in subscription "+subscription+" was denied (AuthorizationFailed): the identity needs Microsoft.DBforPostgreSQL/flexibleServers/read",
 		"does not have authorization to perform action")
 }

@@ -31,6 +31,7 @@ var Facts = []posture.Fact{
 	posture.Declare("postgres.backup_retention", plan.UnitSeconds, posture.More, "PostgreSQL flexible server: how long backups are kept (backup.backupRetentionDays, in seconds)."),
 	posture.Declare("postgres.geo_redundant_backup", plan.UnitCount, posture.More, "PostgreSQL flexible server: 1 when backups are geo-redundant (copied to the paired region), else 0."),
 	posture.Declare("postgres.high_availability", plan.UnitCount, posture.More, "PostgreSQL flexible server: 1 when high availability is on (mode ZoneRedundant or SameZone, named in the report), else 0."),
+	posture.Declare("postgres.storage_autogrow", plan.UnitCount, posture.More, "PostgreSQL flexible server: 1 when storage grows by itself before it fills up (storage.autoGrow Enabled; the size is in the report), else 0."),
 	posture.Declare("postgres.public_network_access", plan.UnitCount, posture.Less, "PostgreSQL flexible server: 1 when it is reachable over public networks (network.publicNetworkAccess Enabled), 0 when only through its virtual network."),
 	posture.Declare("storage.min_tls", plan.UnitCount, posture.More, "Storage account: the minimum TLS version it accepts, as a number (TLS1_2 is 1.2); an account that sets none accepts TLS 1.0."),
 	posture.Declare("storage.https_only", plan.UnitCount, posture.More, "Storage account: 1 when only HTTPS is accepted (supportsHttpsTrafficOnly), else 0."),

@@ -19,12 +19,21 @@ func readPostgres(ctx context.Context, arm postgresReader, p params) ([]posture.
 		return nil, err
 	}
 	var out []posture.Resource
-	for _, s := range servers {
+	for i, s := range servers {
 		aliases, ok := chosen(p, s.Resource)
 		if !ok {
 			continue
 		}
+		progress(ctx, i, len(servers), "flexible server "+s.Name)
 		r := newResource(s.Resource, aliases, "PostgreSQL flexible server")
+		storage, err := arm.PostgresStorage(ctx, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		r.SetBool("postgres.storage_autogrow", storage.AutoGrow)
+		if storage.SizeGB > 0 {
+			r.Note("postgres.storage_autogrow", fmt.Sprintf("%d GB %s", storage.SizeGB, storage.Tier))
+		}
 		r.Set("postgres.backup_retention", days(s.BackupRetentionDays))
 		r.SetBool("postgres.geo_redundant_backup", s.GeoRedundantBackup)
 		r.SetBool("postgres.high_availability", s.HighAvailability != "" && !strings.EqualFold(s.HighAvailability, "Disabled"))

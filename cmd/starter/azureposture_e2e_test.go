@@ -43,7 +43,7 @@ func TestAzurePostureExampleDev(t *testing.T) {
 
 	prod := map[string]string{"env": "prod"}
 	no := false
-	arm.AddPostgres(armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", Tags: prod, RetentionDays: 35, GeoRedundantBackup: true, HA: "ZoneRedundant"},
+	arm.AddPostgres(armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", Tags: prod, RetentionDays: 35, GeoRedundantBackup: true, HA: "ZoneRedundant", AutoGrow: true},
 		armfake.Postgres{Name: "dev-pg", ResourceGroup: "dev", Tags: map[string]string{"env": "dev"}, RetentionDays: 1, PublicAccess: true})
 	good := armfake.StorageAccount{Name: "ordersexports", ResourceGroup: "orders", Tags: prod, MinTLS: "TLS1_2", HTTPSOnly: true, AllowBlobPublicAccess: &no,
 		SoftDeleteDays: 14, Lifecycle: []armfake.LifecycleRule{{Name: "tiering", Cool: 30, Archive: 90, Delete: 2555}}}
@@ -71,7 +71,7 @@ func TestAzurePostureExampleDev(t *testing.T) {
 		t.Fatalf("result %s, want pass", r.Result)
 	}
 	db, st, apps, kv := r.Task("azure", "databases"), r.Task("azure", "storage"), r.Task("azure", "apps"), r.Task("azure", "vaults")
-	if db == nil || db.Metrics["postgres.backup_retention"] != 35*86400 || db.Metrics["resources"] != 1 {
+	if db == nil || db.Metrics["postgres.backup_retention"] != 35*86400 || db.Metrics["postgres.storage_autogrow"] != 1 || db.Metrics["resources"] != 1 {
 		t.Errorf("databases: %+v", db)
 	}
 	if st == nil || st.Metrics["storage.lifecycle.cool_after"] != 30*86400 || st.Metrics["storage.lifecycle.archive_after"] != 90*86400 {

@@ -9,15 +9,18 @@ package azureposture
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v5"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/keyvault/armkeyvault"
@@ -37,6 +40,9 @@ type Client struct {
 	sites        *armappservice.WebAppsClient
 	autoscale    *armmonitor.AutoscaleSettingsClient
 	vaults       *armkeyvault.VaultsClient
+	// raw reads what the SDK's API versions lack (a flexible server's
+	// storage autogrow), through the same ARM pipeline.
+	raw *arm.Client
 	// cred and secretsOpts make the Key Vault data plane clients.
 	cred        azcore.TokenCredential
 	secretsOpts azsecrets.ClientOptions
@@ -81,6 +87,9 @@ func New(subscription string, cred azcore.TokenCredential, opts *arm.ClientOptio
 		return nil, err
 	}
 	if c.vaults, err = armkeyvault.NewVaultsClient(subscription, cred, &o); err != nil {
+		return nil, err
+	}
+	if c.raw, err = arm.NewClient("azureposture", "v1.0.0", cred, &o); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -159,19 +168,16 @@ func wrap(err error, operation, action string) error {
 	return e
 }
 
-// armMessage reads error.message from an ARM error body.
+// armMessage reads error.message from an ARM (or Key Vault) error body,
+// which the SDK keeps readable.
 func armMessage(re *azcore.ResponseError) string {
-	msg := re.Error()
-	// The SDK's text is a dump: METHOD URL, RESPONSE status, ERROR CODE,
-	// the body. Keep the body's message.
-	if i := strings.Index(msg, `"message"`); i >= 0 {
-		rest := msg[i+len(`"message"`):]
-		if j := strings.Index(rest, `"`); j >= 0 {
-			rest = rest[j+1:]
-			if k := strings.Index(rest, `"`); k >= 0 {
-				return rest[:k]
-			}
-		}
+	var body struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if data, err := runtime.Payload(re.RawResponse); err == nil && json.Unmarshal(data, &body) == nil && body.Error.Message != "" {
+		return body.Error.Message
 	}
 	return fmt.Sprintf("%d %s", re.StatusCode, re.ErrorCode)
 }
@@ -217,6 +223,54 @@ type PostgresServer struct {
 	// SameZone.
 	HighAvailability    string
 	PublicNetworkAccess string
+}
+
+// postgresStorageAPI is the flexible server API version that has
+// storage.autoGrow (the SDK's, 2021-06-01, has not).
+const postgresStorageAPI = "2024-08-01"
+
+// PostgresStorage is a flexible server's storage settings.
+type PostgresStorage struct {
+	SizeGB   int
+	AutoGrow bool
+	Tier     string
+}
+
+// PostgresStorage reads a flexible server's storage settings (Servers_Get
+// at api-version 2024-08-01).
+func (c *Client) PostgresStorage(ctx context.Context, serverID string) (PostgresStorage, error) {
+	const op, action = "Servers_Get", "Microsoft.DBforPostgreSQL/flexibleServers/read"
+	u, err := url.Parse(runtime.JoinPaths(c.raw.Endpoint(), serverID))
+	if err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	u.RawQuery = url.Values{"api-version": {postgresStorageAPI}}.Encode()
+	req, err := runtime.NewRequest(ctx, http.MethodGet, u.String())
+	if err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	req.Raw().Header.Set("Accept", "application/json")
+	resp, err := c.raw.Pipeline().Do(req)
+	if err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	if !runtime.HasStatusCode(resp, http.StatusOK) {
+		return PostgresStorage{}, wrap(runtime.NewResponseError(resp), op, action)
+	}
+	var body struct {
+		Properties struct {
+			Storage struct {
+				StorageSizeGB int    `json:"storageSizeGB"`
+				AutoGrow      string `json:"autoGrow"`
+				Tier          string `json:"tier"`
+			} `json:"storage"`
+		} `json:"properties"`
+	}
+	if err := runtime.UnmarshalAsJSON(resp, &body); err != nil {
+		return PostgresStorage{}, wrap(err, op, action)
+	}
+	st := body.Properties.Storage
+	return PostgresStorage{SizeGB: st.StorageSizeGB, AutoGrow: strings.EqualFold(st.AutoGrow, "Enabled"), Tier: st.Tier}, nil
 }
 
 // PostgresServers lists the flexible servers of the subscription, or of

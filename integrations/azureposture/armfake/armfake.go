@@ -11,6 +11,9 @@
 //     REST reference (and the SDK) uses; a missing one is 400
 //     MissingApiVersionParameter, another one 400
 //     InvalidApiVersionParameter;
+//   - Servers_Get of a flexible server is served at api-version
+//     2024-08-01 only (it alone carries storage.autoGrow), the other
+//     operations at the version of their SDK;
 //   - only the routes below, GET only; an unknown subscription is 404
 //     SubscriptionNotFound, an unknown resource 404 ResourceNotFound, an
 //     account without a lifecycle policy 404;
@@ -80,6 +83,9 @@ type Postgres struct {
 	// SameZone.
 	HA           string
 	PublicAccess bool
+	// AutoGrow is storage autogrow, served only by Servers_Get at
+	// api-version 2024-08-01 (the 2021-06-01 list has no such field).
+	AutoGrow bool
 }
 
 // StorageAccount is a storage account with its blob service and
@@ -272,6 +278,7 @@ const rg = `(?:/resourceGroups/([^/]+))?`
 
 var routes = []route{
 	{regexp.MustCompile(`(?i)` + sub + rg + `/providers/Microsoft\.DBforPostgreSQL/flexibleServers$`), "Servers_List", "Servers_ListByResourceGroup", "2021-06-01", "Microsoft.DBforPostgreSQL/flexibleServers/read"},
+	{regexp.MustCompile(`(?i)` + sub + `/resourceGroups/([^/]+)/providers/Microsoft\.DBforPostgreSQL/flexibleServers/([^/]+)$`), "Servers_Get", "", "2024-08-01", "Microsoft.DBforPostgreSQL/flexibleServers/read"},
 	{regexp.MustCompile(`(?i)` + sub + rg + `/providers/Microsoft\.Storage/storageAccounts$`), "StorageAccounts_List", "StorageAccounts_ListByResourceGroup", "2024-01-01", "Microsoft.Storage/storageAccounts/read"},
 	{regexp.MustCompile(`(?i)` + sub + `/resourceGroups/([^/]+)/providers/Microsoft\.Storage/storageAccounts/([^/]+)/blobServices/default$`), "BlobServices_GetServiceProperties", "", "2024-01-01", "Microsoft.Storage/storageAccounts/blobServices/read"},
 	{regexp.MustCompile(`(?i)` + sub + `/resourceGroups/([^/]+)/providers/Microsoft\.Storage/storageAccounts/([^/]+)/managementPolicies/default$`), "ManagementPolicies_Get", "", "2024-01-01", "Microsoft.Storage/storageAccounts/managementPolicies/read"},
@@ -399,6 +406,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				items = append(items, s.vaultBody(v))
 			}
 		}
+	case "Servers_Get":
+		for _, p := range s.postgres {
+			if strings.EqualFold(p.ResourceGroup, m[2]) && strings.EqualFold(p.Name, m[3]) {
+				body := s.pgBody(p)
+				autoGrow := "Disabled"
+				if p.AutoGrow {
+					autoGrow = "Enabled"
+				}
+				body["properties"].(map[string]any)["storage"] = map[string]any{"storageSizeGB": 128, "autoGrow": autoGrow, "tier": "P10", "type": "Premium_LRS"}
+				record(200)
+				writeJSON(w, 200, body)
+				return
+			}
+		}
+		record(404)
+		armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' under resource group '%s' was not found.", m[3], m[2])
+		return
 	case "BlobServices_GetServiceProperties", "ManagementPolicies_Get":
 		a := s.account(m[2], m[3])
 		if a == nil {
