@@ -26,6 +26,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/alertdrill"
 	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/activities/command"
+	"github.com/shipshape-dev/shipshape/activities/metricwatch"
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
 	"github.com/shipshape-dev/shipshape/activities/secretage"
 	"github.com/shipshape-dev/shipshape/activities/secretrotation"
@@ -224,6 +225,11 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 	over(func(ctx context.Context, s alertdrill.Step) (alertdrill.ResolveResult, error) {
 		return alertdrill.ResolveResult{Message: "alert resolved; 1 silence(s) of the drill's own expired", Expired: 1}, nil
 	}, alertdrill.Resolve)
+
+	// The metric watch: a steady series, one sample a second.
+	over(func(ctx context.Context, in metricwatch.SampleInput) (metricwatch.Sample, error) {
+		return metricwatch.Sample{At: in.At, Value: 0.01 * float64(in.Seq)}, nil
+	}, metricwatch.SampleActivity)
 
 	rotation := func(name string, res func(s secretrotation.RotationStep) (secretrotation.RotationResult, error)) {
 		over(func(ctx context.Context, s secretrotation.RotationStep) (secretrotation.RotationResult, error) {
@@ -542,6 +548,28 @@ spec:
 			t.Fatalf("alert drill %s: %v %q", tr.Status, tr.Metrics, tr.Output)
 		}
 		return []string{id, workflows.PhaseWorkflowID(id, "alerting"), workflows.TaskWorkflowID(id, "alerting", "page-oncall")}
+	}},
+	{"metric-watch", func(t *testing.T, c client.Client, _ *fakes) []string {
+		p := parsePlan(t, `
+apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: watch}
+spec:
+  phases:
+    - name: production
+      tasks:
+        - name: error-ratio
+          uses: metric-watch
+          with: {url: "http://127.0.0.1:9090", query: app_error_ratio, mode: watch, duration: 4s, interval: 1s, threshold: "< 5%", unit: ratio}
+          gates:
+            - {metric: watch.max, pass: "< 5%"}
+`)
+		id := startRun(t, c, p, "metric-watch-replay", false)
+		res := finish(t, c, id)
+		if tr := res.Phase("production").Tasks[0]; tr.Status != plan.StatusPass || tr.Metrics["watch.samples"] < 4 {
+			t.Fatalf("metric watch %s: %v %q", tr.Status, tr.Metrics, tr.Output)
+		}
+		return []string{id, workflows.PhaseWorkflowID(id, "production"), workflows.TaskWorkflowID(id, "production", "error-ratio")}
 	}},
 	{"event-relay", func(t *testing.T, c client.Client, f *fakes) []string {
 		// PublishEvents fails for this run's events (NATS down) until the
