@@ -137,12 +137,19 @@ func TestRelativeGatesShowTheirBaseline(t *testing.T) {
 		"text":     func(b *bytes.Buffer) error { return report.Text(b, r) },
 		"markdown": func(b *bytes.Buffer) error { return report.Markdown(b, r) },
 		"html":     func(b *bytes.Buffer) error { return report.HTML(b, r) },
+		"junit":    func(b *bytes.Buffer) error { return report.JUnit(b, r) },
 	} {
 		var b bytes.Buffer
 		if err := render(&b); err != nil {
 			t.Fatal(err)
 		}
 		out := strings.ReplaceAll(b.String(), "&lt;", "<")
+		if name == "junit" {
+			if want := "<= baseline * 1.1 (= 220ms; baseline 200ms in run api-1)"; !strings.Contains(out, want) {
+				t.Errorf("junit.xml lacks %q", want)
+			}
+			continue
+		}
 		for _, want := range []string{"<= baseline * 1.1 (= 220ms; baseline 200ms in run api-1)", "1 relative gate not run and left out of the score: no baseline: plan api has no passing run yet"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s report lacks %q", name, want)

@@ -176,7 +176,7 @@ func taskCases(ph *plan.PhaseResult, t plan.TaskResult) []junitTestcase {
 		case g.Status == plan.StatusPass:
 		case g.Status == plan.StatusWarning:
 			c.SystemOut = fmt.Sprintf("warning: %s is %s, which misses %s but meets the warning threshold %s",
-				g.Metric, valueText(g), g.Pass, g.Warning)
+				g.Metric, valueText(g), passText(g), g.Warning)
 		case g.Status == plan.StatusFail:
 			c.Failure = &junitProblem{Message: gateFailureMessage(g), Type: "gate", Text: gateDetails(g, t)}
 			if g.Key {
@@ -229,7 +229,7 @@ func gateFailureMessage(g plan.GateResult) string {
 	if g.Reason != "" {
 		return fmt.Sprintf("%s: %s", g.Metric, g.Reason)
 	}
-	return fmt.Sprintf("%s is %s, want %s", g.Metric, valueText(g), g.Pass)
+	return fmt.Sprintf("%s is %s, want %s", g.Metric, valueText(g), passText(g))
 }
 
 // gateDetails is the body of a gate's failure: everything a reader needs
@@ -242,7 +242,7 @@ func gateDetails(g plan.GateResult, t plan.TaskResult) string {
 	} else {
 		b.WriteString("value: not reported\n")
 	}
-	fmt.Fprintf(&b, "pass: %s\n", g.Pass)
+	fmt.Fprintf(&b, "pass: %s\n", passText(g))
 	if g.Warning != "" {
 		fmt.Fprintf(&b, "warning: %s\n", g.Warning)
 	}

@@ -124,16 +124,13 @@ func historyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if len(list) == 0 {
+		return fmt.Errorf("no runs of plan %s in the history %s (runs are kept there by starter run; --sync adds those Temporal lists)", pos[0], store.Dir)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if list == nil {
-			list = []*plan.RunResult{}
-		}
 		return enc.Encode(list)
-	}
-	if len(list) == 0 {
-		return fmt.Errorf("no runs of plan %s in the history %s (runs are kept there by starter run; --sync adds those Temporal lists)", pos[0], store.Dir)
 	}
 	return writeHistory(stdout, list)
 }

@@ -101,3 +101,65 @@ func TestRelativeThresholdsDev(t *testing.T) {
 		t.Errorf("history of a plan that never ran: exit 0\n%s", res.stdout)
 	}
 }
+
+// TestHistoryImportsDetachedRuns: runs nobody followed (--detach) reach
+// the history from Temporal's visibility, when the next `starter run` of
+// the plan looks up its baselines and with `starter history --sync`.
+func TestHistoryImportsDetachedRuns(t *testing.T) {
+	c := startCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	hist := t.TempDir()
+	planFile := writePlan(t, `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: import-check}
+spec:
+  phases:
+    - name: perf
+      tasks:
+        - name: bench
+          uses: command
+          with:
+            shell: true
+            argv: ['printf ''{"bench": {"p95": 0.1}}'' > "$SHIPSHAPE_METRICS"']
+          gates:
+            - {metric: command.exit_code, pass: "== 0"}
+            - {metric: bench.p95, pass: "<= baseline * 1.1"}
+`)
+	detached := func(id string) {
+		t.Helper()
+		if r := starter(t, ctx, append([]string{"run", "--detach", "--run-id", id, "--history-dir", hist}, c.args(planFile)...)...); r.code != 0 {
+			t.Fatalf("run --detach %s: exit %d\n%s", id, r.code, r.stderr)
+		}
+		// report waits for the run to finish.
+		if r := starter(t, ctx, append([]string{"report", id, "--format", "json", "--history-dir", hist}, c.args()...)...); r.code != 0 {
+			t.Fatalf("report %s: exit %d\n%s", id, r.code, r.stderr)
+		}
+	}
+	detached("import-check-1")
+	if _, err := os.Stat(filepath.Join(hist, "import-check", "import-check-1.json")); err == nil {
+		t.Fatal("a detached run is in the history before any import")
+	}
+
+	out := t.TempDir()
+	if r := starter(t, ctx, append([]string{"run", "--run-id", "import-check-2", "--history-dir", hist, "--report-dir", out}, c.args(planFile)...)...); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	second := readReport(t, out)
+	if g := gateOf(t, second, "perf", "bench", "<= baseline * 1.1"); g.Status != plan.StatusPass || g.Baseline == nil || g.Baseline.Run != "import-check-1" {
+		t.Fatalf("second run's relative gate = %+v (baseline %+v), want pass against the detached import-check-1", g, g.Baseline)
+	}
+	if second.Compared == nil || second.Compared.Before.RunID != "import-check-1" {
+		t.Errorf("second run compared with %+v, want import-check-1", second.Compared)
+	}
+
+	detached("import-check-3")
+	r := starter(t, ctx, append([]string{"history", "import-check", "--sync", "--history-dir", hist}, c.args()...)...)
+	if r.code != 0 || !strings.Contains(r.stderr, "history: 1 run added from Temporal") {
+		t.Fatalf("history --sync: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "import-check-3") || !strings.HasPrefix(lines[3], "import-check-1") {
+		t.Errorf("history after --sync:\n%s", r.stdout)
+	}
+}

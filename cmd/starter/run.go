@@ -124,13 +124,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	// Keep the run, then compare it with the plan's earlier ones.
+	// Keep the run, then compare it with the plan's earlier ones. The
+	// run's own reports matter more: a history that cannot be written or
+	// read is reported, and the reports are written without it.
 	if history.Finished(res) {
 		if err := store.Put(res); err != nil {
-			return err
-		}
-		if err := attachHistory(store, res); err != nil {
-			return err
+			fmt.Fprintf(stderr, "starter: run %s not kept in the history: %v\n", res.RunID, err)
+		} else if err := attachHistory(store, res); err != nil {
+			fmt.Fprintf(stderr, "starter: no comparison with earlier runs: %v\n", err)
 		}
 	}
 	if err := report.Text(stdout, res); err != nil {
