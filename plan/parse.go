@@ -327,7 +327,7 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 	if v, ok := optional(f, "include"); ok {
 		// The plan's own lists are resolved with its vars first: the
 		// included ones are, with theirs, as they are read.
-		for _, key := range []string{"templates", "phases"} {
+		for _, key := range []string{"templates", "phases", "onFailure"} {
 			if v, ok := optional(f, key); ok {
 				d.substitute(v, key)
 			}
@@ -368,6 +368,9 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 		if d.checkSize(v, "phases") {
 			s.Phases = d.phases(v)
 		}
+	}
+	if v, ok := optional(f, "onFailure"); ok {
+		s.OnFailure = d.onFailure(v, s.Phases)
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/plan/when"
 )
 
 // TestReuseInvalid loads every plan in testdata/reuse/invalid (their
@@ -22,7 +23,7 @@ func TestReuseInvalid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := plan.Load(file, testCatalog(), setsOf(t, data))
+			p, err := plan.LoadWith(file, testCatalog(), setsOf(t, data), plan.Options{Conditions: when.Conditions{}})
 			if err == nil {
 				t.Fatalf("Load accepted an invalid plan: %+v", p)
 			}
@@ -45,7 +46,7 @@ func TestReuseValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := plan.Load(file, testCatalog(), setsOf(t, data))
+			p, err := plan.LoadWith(file, testCatalog(), setsOf(t, data), plan.Options{Conditions: when.Conditions{}})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
