@@ -134,7 +134,7 @@ var unquotedThresholdRE = regexp.MustCompile(`(?:^|[\s{,])(?:pass|warning)\s*:\s
 // column, so the column is 1, except for the likeliest mistake in a plan,
 // an unquoted ">= 80", which is pointed at exactly.
 func (d *decoder) syntaxError(data []byte, err error) {
-	e := FieldError{File: d.file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	e := FieldError{File: d.file, Via: d.via, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	if m := yamlErrorRE.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Column = 1

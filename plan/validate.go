@@ -97,6 +97,11 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 	ref.name = ph.Name
 	ph.Needs, ref.needs = d.needs(f, path, "phase")
 	ph.When = d.readWhen(f, path, d.curPhase, -1)
+	if e, ok := f["with"]; ok && !d.incomplete[deref(n)] {
+		if _, uses := f["uses"]; !uses {
+			d.errorf(e.key, join(path, "with"), "with gives a phase template its parameters: add uses: %sNAME", TemplatePrefix)
+		}
+	}
 	tasksNode, hasTasks := optional(f, "tasks")
 	approvalNode, hasApproval := optional(f, "approval")
 	switch {

@@ -129,7 +129,7 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 		settle := workflow.NewSelector(dctx)
 		expired := false
 		settle.AddFuture(workflow.NewTimer(dctx, waitTimeout), func(workflow.Future) { expired = true })
-		for _, ph := range p.Spec.Phases {
+		for _, ph := range r.allPhases() {
 			if fut := r.running[ph.Name]; fut != nil {
 				settle.AddFuture(fut, func(f workflow.Future) { r.phaseDone(dctx, ph, f) })
 			}
@@ -256,6 +256,16 @@ func (r *run) onFailure(ctx workflow.Context, ph plan.Phase) {
 	for len(r.running) > 0 && ctx.Err() == nil {
 		sel.Select(ctx)
 	}
+}
+
+// allPhases are the plan's phases and, once it has started, the
+// onFailure phase, in the order of the result's phases.
+func (r *run) allPhases() []plan.Phase {
+	phases := r.in.Plan.Spec.Phases
+	if of := r.in.Plan.Spec.OnFailure; of != nil && len(r.result.Phases) > len(phases) {
+		phases = append(append([]plan.Phase(nil), phases...), *of)
+	}
+	return phases
 }
 
 // taskScope is what the whens of a phase's tasks may see, or nil when
@@ -438,7 +448,10 @@ func (r *run) forwardConfirm(ctx workflow.Context, s ConfirmSignal) {
 // own tasks; their results arrive through their futures before this runs
 // only if they finished, so anything still open is marked here.
 func (r *run) settleCancelled(ctx workflow.Context) {
-	for i, ph := range r.in.Plan.Spec.Phases {
+	for i, ph := range r.allPhases() {
+		if i >= len(r.result.Phases) {
+			break
+		}
 		pr := &r.result.Phases[i]
 		if pr.Status.Done() {
 			continue
