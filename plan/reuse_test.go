@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -61,3 +62,43 @@ func TestReuseValid(t *testing.T) {
 		})
 	}
 }
+
+// An include may not leave the plan's directory tree, through .. or a
+// link, unless the loader allows the directory it reaches
+// (Options.IncludeRoots, SHIPSHAPE_INCLUDE_ROOTS for starter).
+func TestIncludeRoots(t *testing.T) {
+	shared := t.TempDir()
+	fragment := "apiVersion: shipshape.dev/v1\nkind: PlanFragment\nspec:\n  phases:\n    - {name: shared, approval: {required: false}}\n"
+	if err := os.WriteFile(filepath.Join(shared, "baseline.yaml"), []byte(fragment), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(shared, "baseline.yaml"), filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, filepath.Join(shared, "baseline.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, include := range []string{"link.yaml", rel} {
+		t.Run(include, func(t *testing.T) {
+			file := filepath.Join(dir, "plan.yaml")
+			data := "apiVersion: shipshape.dev/v1\nkind: ReadinessPlan\nmetadata: {name: roots}\nspec:\n  include: [" + strconv.Quote(include) + "]\n"
+			if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := plan.Load(file, testCatalog(), nil)
+			if err == nil || !strings.Contains(err.Error(), "outside the plan's directory tree") {
+				t.Fatalf("Load without roots: %v, want the include refused", err)
+			}
+			p, err := plan.LoadWith(file, testCatalog(), nil, plan.Options{IncludeRoots: []string{shared}})
+			if err != nil {
+				t.Fatalf("Load with %s allowed: %v", shared, err)
+			}
+			if len(p.Spec.Phases) != 1 || p.Spec.Phases[0].Name != "shared" {
+				t.Errorf("phases %+v, want the shared one", p.Spec.Phases)
+			}
+		})
+	}
+}
+
