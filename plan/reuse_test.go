@@ -101,4 +101,3 @@ func TestIncludeRoots(t *testing.T) {
 		})
 	}
 }
-
