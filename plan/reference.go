@@ -280,7 +280,7 @@ func Reference(c Catalog) string {
 	p("`spec.include` lists files whose specs this plan adds to its own, so that a company baseline (policy gates every service must meet) is written once and a service plan is a few lines:\n\n")
 	p("```yaml\nspec:\n  vars: {url: \"https://api.example.com\"}\n  include:\n    - file: baseline/web-service.yaml\n      vars: {url: \"${vars.url}\", coverage: \"80%%\"}\n```\n\n")
 	p("- An included file is a whole plan (`kind: %s`, its metadata ignored) or a fragment (`kind: %s`, no metadata); its `spec` has the fields of a plan's, none required.\n", Kind, FragmentKind)
-	p("- Its phases, templates and allowedHosts come before the including file's own; its scoring, concurrency, limits and schedule count only where the including file leaves them out (the first include that sets one wins). Names must stay unique across all files.\n")
+	p("- Its phases, templates and allowedHosts come before the including file's own; its scoring, concurrency, limits, schedule and onFailure count only where the including file leaves them out (the first include that sets one wins). Names must stay unique across all files.\n")
 	p("- Vars are per file: `${vars.NAME}` in an included file means its own `spec.vars`, whose values are defaults that the include's `vars` replace; a var declared without a value (`url: ~`) must be passed. `--set` sets the plan's own vars only: pass them on as `vars: {url: \"${vars.url}\"}`.\n")
 	p("- Includes nest (at most %d deep, %d files in all); a file that includes itself, directly or through others, is an error naming the chain.\n", maxIncludeDepth, maxIncludeFiles)
 	p("- Paths are relative to the including file, and must stay within the plan's own directory tree (the directory of the file given to `starter`), or a directory the operator allows with `SHIPSHAPE_INCLUDE_ROOTS` (a list of directories, separated like PATH): a plan cannot include `/etc/passwd` or `../../secrets.yaml`. Absolute paths are refused; links are followed before the check.\n")
@@ -288,7 +288,7 @@ func Reference(c Catalog) string {
 
 	p("## Templates\n\n")
 	p("`spec.templates` names tasks and phases with parameters; `uses: template:NAME` with `with:` for the parameters makes a copy:\n\n")
-	p("```yaml\ntemplates:\n  - name: api-latency\n    params: {url: ~, p95: \"< 300ms\"}\n    task:\n      uses: http-check\n      with: {url: \"${params.url}\"}\n      gates: [{metric: http.latency_ms, pass: \"${params.p95}\"}]\nphases:\n  - name: smoke\n    tasks:\n      - {name: api, uses: template:api-latency, with: {url: \"https://api.example.com/health\"}}\n```\n\n")
+	p("```yaml\ntemplates:\n  - name: api-latency\n    params: {url: ~, p95: \"< 300ms\"}\n    task:\n      uses: http-check\n      with: {url: \"${params.url}\"}\n      gates: [{metric: http.latency, pass: \"${params.p95}\"}]\nphases:\n  - name: smoke\n    tasks:\n      - {name: api, uses: template:api-latency, with: {url: \"https://api.example.com/health\"}}\n```\n\n")
 	p("- `${params.NAME}` is replaced by the parameter's value in any string of the template; a string that is only `${params.NAME}` takes a list or mapping whole. A parameter the template does not declare, or a required one left out, is an error.\n")
 	p("- The use's own fields (its `name`, and `gates`, `timeout`, `matrix`… when given) replace the template's.\n")
 	p("- A task template cannot use another template; a phase template's tasks may use task templates. A template is checked where it is used, and its problems are reported in the template, with the use that made the copy.\n")
