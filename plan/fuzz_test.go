@@ -21,6 +21,9 @@ func FuzzParse(f *testing.F) {
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no seed plans: %v", err)
 	}
+	// Includes, templates, matrices, task needs, whens, onFailure.
+	reuse, _ := filepath.Glob("testdata/reuse/*/*.yaml")
+	files = append(files, reuse...)
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -49,7 +52,9 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse returned %T %v, want a non-empty plan.Errors", err, err)
 			}
 			for _, e := range errs {
-				if e.File != "fuzz.yaml" || e.Msg == "" {
+				// An include the fuzzer found (below plan/) reports in
+				// its own file, with the chain that led there.
+				if e.File != "fuzz.yaml" && e.Via == "" || e.Msg == "" {
 					t.Fatalf("error without a file or a message: %#v", e)
 				}
 			}

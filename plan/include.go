@@ -43,6 +43,11 @@ type reuse struct {
 	// matrixBase maps the name node of a matrix copy to the name it was
 	// copied from ("api" for "api[eu]").
 	matrixBase map[*yaml.Node]string
+	// whens are the when expressions read, checked once all phases are;
+	// curPhase is the index of the phase being read.
+	whens      []whenRef
+	curPhase   int
+	conditions Conditions
 }
 
 // origin is where a node comes from: its file and the chain of includes
@@ -56,6 +61,7 @@ func (d *decoder) initReuse(file string, opts Options) {
 	d.substituted = map[*yaml.Node]bool{}
 	d.templates = map[string]*template{}
 	d.matrixBase = map[*yaml.Node]string{}
+	d.conditions = opts.Conditions
 	d.roots = []string{realPath(filepath.Dir(file))}
 	for _, r := range opts.IncludeRoots {
 		d.roots = append(d.roots, realPath(r))
@@ -254,7 +260,7 @@ func (d *decoder) includeFile(at *yaml.Node, path, rel string, varsNode *yaml.No
 	fragVars, _ := optional(ff, "vars")
 	d.declareVars(fragVars, nil)
 	d.passVars(fragVars, passed, passedAt, at, varsPath)
-	for _, key := range []string{"templates", "phases"} {
+	for _, key := range []string{"templates", "phases", "onFailure"} {
 		if v, ok := optional(ff, key); ok {
 			d.substitute(v, key)
 		}
@@ -403,7 +409,7 @@ func (d *decoder) merge(into, from map[string]field) {
 		}
 		into[key] = field{key: dst.key, value: joined}
 	}
-	for _, key := range []string{"scoring", "concurrency", "limits", "schedule"} {
+	for _, key := range []string{"scoring", "concurrency", "limits", "schedule", "onFailure"} {
 		if src, ok := from[key]; ok && present(src.value) {
 			if dst, ok := into[key]; !ok || !present(dst.value) {
 				into[key] = src

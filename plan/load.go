@@ -64,6 +64,9 @@ type Options struct {
 	// IncludeRoots are directories that spec.include may read from,
 	// besides the directory tree of the plan file itself.
 	IncludeRoots []string
+	// Conditions checks when expressions; a plan that has one cannot be
+	// loaded without it. plan/when provides it.
+	Conditions Conditions
 }
 
 // LoadWith is Load with options.

@@ -134,7 +134,7 @@ var unquotedThresholdRE = regexp.MustCompile(`(?:^|[\s{,])(?:pass|warning)\s*:\s
 // column, so the column is 1, except for the likeliest mistake in a plan,
 // an unquoted ">= 80", which is pointed at exactly.
 func (d *decoder) syntaxError(data []byte, err error) {
-	e := FieldError{File: d.file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	e := FieldError{File: d.file, Via: d.via, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
 	if m := yamlErrorRE.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Column = 1
@@ -327,7 +327,7 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 	if v, ok := optional(f, "include"); ok {
 		// The plan's own lists are resolved with its vars first: the
 		// included ones are, with theirs, as they are read.
-		for _, key := range []string{"templates", "phases"} {
+		for _, key := range []string{"templates", "phases", "onFailure"} {
 			if v, ok := optional(f, key); ok {
 				d.substitute(v, key)
 			}
@@ -374,6 +374,9 @@ func (d *decoder) spec(n *yaml.Node, overrides map[string]string) Spec {
 		if d.checkSize(v, "phases") {
 			s.Phases = d.phases(v)
 		}
+	}
+	if v, ok := optional(f, "onFailure"); ok {
+		s.OnFailure = d.onFailure(v, s.Phases)
 	}
 	return s
 }

@@ -51,6 +51,10 @@ type Spec struct {
 	// BaselineAt is where Baseline is written, for errors.
 	BaselineAt Position `json:"-"`
 	Phases     []Phase  `json:"phases"`
+	// OnFailure runs once the run has failed (not when it passes, warns
+	// or is cancelled): notify, open a ticket, roll back. Its tasks have
+	// no gates, so it cannot change the verdict.
+	OnFailure *Phase `json:"onFailure,omitempty"`
 }
 
 // Limits cap the load a plan may generate; zero means no cap.
@@ -70,8 +74,10 @@ type Scoring struct {
 // Phase is a node of the plan's DAG: it runs after all of its Needs, then
 // either runs its tasks in parallel or, with Approval, waits for a decision.
 type Phase struct {
-	Name     string    `json:"name"`
-	Needs    []string  `json:"needs,omitempty"`
+	Name  string   `json:"name"`
+	Needs []string `json:"needs,omitempty"`
+	// When is a CEL expression: the phase runs only when it is true.
+	When     string    `json:"when,omitempty"`
 	Tasks    []Task    `json:"tasks,omitempty"`
 	Approval *Approval `json:"approval,omitempty"`
 }
@@ -94,6 +100,8 @@ type Task struct {
 	Uses string `json:"uses"`
 	// Needs names tasks of the same phase that must finish first.
 	Needs []string `json:"needs,omitempty"`
+	// When is a CEL expression: the task runs only when it is true.
+	When string `json:"when,omitempty"`
 	// With holds the parameters after validation: defaults filled in, vars
 	// resolved, values normalised to JSON types (string, float64, bool,
 	// []any, map[string]any). Durations and byte sizes stay as their text.

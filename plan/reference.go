@@ -59,6 +59,7 @@ var documentDocs = []objectDoc{
 			{Name: "limits", Type: "object", Doc: "Caps on the load any task of the plan may ask for; see [Load safety](#load-safety)."},
 			{Name: "baseline", Type: "string", Doc: "A run ID: the run that relative thresholds (`<= baseline * 1.1`) compare with when their gate names none. Unset: the plan's last passing run. See [Relative thresholds](#relative-thresholds)."},
 			{Name: "schedule", Type: "object", Doc: "When the plan runs on its own: `starter schedule create NAME --plan FILE` makes a Temporal Schedule from it ([Schedules](schedules.md)). Running the plan with `starter run` ignores it."},
+			{Name: "onFailure", Type: "object", Doc: "A phase that runs only when the run fails (a failed verdict; not a warning, not a cancelled run), after every other phase has ended: notify, open a ticket, roll back. It shows in the report as the last phase. Its tasks may need each other but have no gates and no when: they cannot change the verdict. An included file's counts only when the including plan has none."},
 			{Name: "phases", Type: string(TypeObjectList), Required: true, Doc: "The phases, at least one. A phase starts when every phase it needs has finished, so phases without needs between them run at the same time. The whole plan, vars resolved, may be at most 1.5 MiB as JSON, the form a run receives it in."},
 		},
 	},
@@ -78,6 +79,14 @@ var documentDocs = []objectDoc{
 			{Name: "params", Type: "mapping", Doc: "The parameters and their defaults: `{url: ~, p95: \"< 300ms\"}`. A parameter whose default is null must be given by each use."},
 			{Name: "task", Type: "object", Doc: "A task (`uses`, `with`, `gates`…), where `${params.NAME}` stands for a parameter."},
 			{Name: "phase", Type: "object", Doc: "A phase (`tasks` or `approval`, `needs`…), where `${params.NAME}` stands for a parameter."},
+		},
+	},
+	{
+		Path: "spec.onFailure",
+		Doc:  "A phase of tasks that runs when the run fails.",
+		Fields: []fieldDoc{
+			{Name: "name", Type: "string", Required: true, Doc: "Unique among the phases; the same rule as metadata.name."},
+			{Name: "tasks", Type: string(TypeObjectList), Required: true, Doc: "The tasks, as in a phase, without gates or when."},
 		},
 	},
 	{
@@ -112,6 +121,7 @@ var documentDocs = []objectDoc{
 			{Name: "uses", Type: "string", Doc: "`template:NAME`: the phase is the phase template NAME; its own fields (name, needs, matrix…) replace the template's. See [Templates](#templates)."},
 			{Name: "with", Type: "mapping", Doc: "The parameters of the phase template that `uses` names."},
 			{Name: "matrix", Type: "list", Doc: "Run the phase once per value; see [Matrices](#matrices)."},
+			{Name: "when", Type: "string", Doc: "A condition: the phase runs only when it is true, and is skipped (not run) otherwise; see [Conditions](#conditions)."},
 			{Name: "tasks", Type: string(TypeObjectList), Doc: "The tasks of the phase, run in parallel (up to `concurrency` at once); at most 5000."},
 			{Name: "approval", Type: "object", Doc: "Makes the phase wait for an approve or reject decision instead of running tasks. `approval: {}` takes the defaults."},
 		},
@@ -131,6 +141,7 @@ var documentDocs = []objectDoc{
 			{Name: "uses", Type: "string", Required: true, Doc: "The task type; see [Task types](#task-types). Or `template:NAME`, a task template: its own fields (name, gates, matrix…) replace the template's; see [Templates](#templates)."},
 			{Name: "with", Type: "mapping", Doc: "The task type's parameters. They are checked against its declaration and its defaults are filled in. With a template: the template's parameters."},
 			{Name: "matrix", Type: "list", Doc: "Run the task once per value; see [Matrices](#matrices)."},
+			{Name: "when", Type: "string", Doc: "A condition: the task runs only when it is true, and is skipped (not run) otherwise; see [Conditions](#conditions)."},
 			{Name: "needs", Type: string(TypeStringList), Doc: "Names of tasks of the same phase that must finish first: the task starts when they have, and is skipped (its gates not run) when one of them blocks it (it ended error, cancelled or skipped, or a key gate of it failed). They may not form a cycle; a need that names a task with a matrix needs all its copies."},
 			{Name: "timeout", Type: string(TypeDuration), Default: "the task type's, else " + code(formatDuration(defaultTimeout)), Doc: "How long one attempt may take."},
 			{Name: "heartbeat", Type: string(TypeDuration), Default: "the task type's", Doc: "How long a running attempt may go without a heartbeat before it counts as lost; `0s` turns heartbeats off."},
@@ -271,7 +282,7 @@ func Reference(c Catalog) string {
 	p("`spec.include` lists files whose specs this plan adds to its own, so that a company baseline (policy gates every service must meet) is written once and a service plan is a few lines:\n\n")
 	p("```yaml\nspec:\n  vars: {url: \"https://api.example.com\"}\n  include:\n    - file: baseline/web-service.yaml\n      vars: {url: \"${vars.url}\", coverage: \"80%%\"}\n```\n\n")
 	p("- An included file is a whole plan (`kind: %s`, its metadata ignored) or a fragment (`kind: %s`, no metadata); its `spec` has the fields of a plan's, none required.\n", Kind, FragmentKind)
-	p("- Its phases, templates and allowedHosts come before the including file's own; its scoring, concurrency, limits and schedule count only where the including file leaves them out (the first include that sets one wins). Names must stay unique across all files.\n")
+	p("- Its phases, templates and allowedHosts come before the including file's own; its scoring, concurrency, limits, schedule and onFailure count only where the including file leaves them out (the first include that sets one wins). Names must stay unique across all files.\n")
 	p("- Vars are per file: `${vars.NAME}` in an included file means its own `spec.vars`, whose values are defaults that the include's `vars` replace; a var declared without a value (`url: ~`) must be passed. `--set` sets the plan's own vars only: pass them on as `vars: {url: \"${vars.url}\"}`.\n")
 	p("- Includes nest (at most %d deep, %d files in all); a file that includes itself, directly or through others, is an error naming the chain.\n", maxIncludeDepth, maxIncludeFiles)
 	p("- Paths are relative to the including file, and must stay within the plan's own directory tree (the directory of the file given to `starter`), or a directory the operator allows with `SHIPSHAPE_INCLUDE_ROOTS` (a list of directories, separated like PATH): a plan cannot include `/etc/passwd` or `../../secrets.yaml`. Absolute paths are refused; links are followed before the check.\n")
@@ -279,7 +290,7 @@ func Reference(c Catalog) string {
 
 	p("## Templates\n\n")
 	p("`spec.templates` names tasks and phases with parameters; `uses: template:NAME` with `with:` for the parameters makes a copy:\n\n")
-	p("```yaml\ntemplates:\n  - name: api-latency\n    params: {url: ~, p95: \"< 300ms\"}\n    task:\n      uses: http-check\n      with: {url: \"${params.url}\"}\n      gates: [{metric: http.latency_ms, pass: \"${params.p95}\"}]\nphases:\n  - name: smoke\n    tasks:\n      - {name: api, uses: template:api-latency, with: {url: \"https://api.example.com/health\"}}\n```\n\n")
+	p("```yaml\ntemplates:\n  - name: api-latency\n    params: {url: ~, p95: \"< 300ms\"}\n    task:\n      uses: http-check\n      with: {url: \"${params.url}\"}\n      gates: [{metric: http.latency, pass: \"${params.p95}\"}]\nphases:\n  - name: smoke\n    tasks:\n      - {name: api, uses: template:api-latency, with: {url: \"https://api.example.com/health\"}}\n```\n\n")
 	p("- `${params.NAME}` is replaced by the parameter's value in any string of the template; a string that is only `${params.NAME}` takes a list or mapping whole. A parameter the template does not declare, or a required one left out, is an error.\n")
 	p("- The use's own fields (its `name`, and `gates`, `timeout`, `matrix`… when given) replace the template's.\n")
 	p("- A task template cannot use another template; a phase template's tasks may use task templates. A template is checked where it is used, and its problems are reported in the template, with the use that made the copy.\n")
@@ -293,6 +304,14 @@ func Reference(c Catalog) string {
 	p("- A task in a phase with a matrix sees the phase's values; a phase `needs` that names a phase with a matrix waits for all its copies.\n")
 	p("- `${matrix.NAME}` outside a matrix that has NAME is an error. A literal `${params.` or `${matrix.` cannot be written.\n\n")
 
+	p("## Conditions\n\n")
+	p("`when:` on a phase or a task is a [CEL](https://cel.dev) expression; the phase or task runs only when it is true. It is compiled and type-checked with the plan, and evaluated by the workflow when the phase or task is ready to start (its result is recorded in the run's history, so a replay sees the same answer):\n\n")
+	p("```yaml\n- name: rollout\n  needs: [build]\n  when: 'vars.env == \"prod\" && phases.build.status == \"pass\"'\n- name: bundle-size\n  needs: [coverage]\n  when: 'tasks.coverage.metrics[\"coverage.total\"] >= 0.8'\n```\n\n")
+	p("- `vars.NAME` is a var of the plan (a string: compare with `\"…\"`, or convert with `int(vars.n)`); an included file writes its own vars as `${vars.NAME}` in the text.\n")
+	p("- `phases.NAME` is a phase that the phase needs, directly or not: `status` (`pass`, `warning`, `fail`, `error`, `skipped`, `cancelled`, `approved`, `rejected`) and `tasks`.\n")
+	p("- `tasks.NAME` (or `tasks[\"NAME\"]` for names with `-` or `[`) is a task of those phases or, in a task's when, a task of its phase that it needs, directly or not: `status`, `metrics` (a map of metric names to numbers in base units) and `error`. A name in two visible phases is written `phases.P.tasks.NAME`.\n")
+	p("- Naming anything else is a plan error, as is an expression that does not compile or is not true or false.\n")
+	p("- A false when skips the phase or task: not run, its gates counted as not run, as for phases a blocked need skips; phases and tasks that need it are skipped too. A when that cannot be evaluated (a metric the task did not report) ends the phase or task `error`.\n\n")
 	p("## Thresholds\n\n")
 	p("A threshold is an operator and a value: `< 200ms`, `>= 80%%`. Quote it: YAML reads a leading `>` as a folded block and a leading `!` as a tag, so write `pass: \">= 80\"`.\n\n")
 	p("| Operator | Meaning |\n|---|---|\n")

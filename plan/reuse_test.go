@@ -6,10 +6,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/plan/when"
 )
 
 // TestReuseInvalid loads every plan in testdata/reuse/invalid (their
@@ -22,7 +24,7 @@ func TestReuseInvalid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := plan.Load(file, testCatalog(), setsOf(t, data))
+			p, err := plan.LoadWith(file, testCatalog(), setsOf(t, data), plan.Options{Conditions: when.Conditions{}})
 			if err == nil {
 				t.Fatalf("Load accepted an invalid plan: %+v", p)
 			}
@@ -45,7 +47,7 @@ func TestReuseValid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := plan.Load(file, testCatalog(), setsOf(t, data))
+			p, err := plan.LoadWith(file, testCatalog(), setsOf(t, data), plan.Options{Conditions: when.Conditions{}})
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -57,6 +59,45 @@ func TestReuseValid(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkGolden(t, strings.TrimSuffix(file, ".yaml")+".json", got.Bytes())
+		})
+	}
+}
+
+// An include may not leave the plan's directory tree, through .. or a
+// link, unless the loader allows the directory it reaches
+// (Options.IncludeRoots, SHIPSHAPE_INCLUDE_ROOTS for starter).
+func TestIncludeRoots(t *testing.T) {
+	shared := t.TempDir()
+	fragment := "apiVersion: shipshape.dev/v1\nkind: PlanFragment\nspec:\n  phases:\n    - {name: shared, approval: {required: false}}\n"
+	if err := os.WriteFile(filepath.Join(shared, "baseline.yaml"), []byte(fragment), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.Symlink(filepath.Join(shared, "baseline.yaml"), filepath.Join(dir, "link.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(dir, filepath.Join(shared, "baseline.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, include := range []string{"link.yaml", rel} {
+		t.Run(include, func(t *testing.T) {
+			file := filepath.Join(dir, "plan.yaml")
+			data := "apiVersion: shipshape.dev/v1\nkind: ReadinessPlan\nmetadata: {name: roots}\nspec:\n  include: [" + strconv.Quote(include) + "]\n"
+			if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := plan.Load(file, testCatalog(), nil)
+			if err == nil || !strings.Contains(err.Error(), "outside the plan's directory tree") {
+				t.Fatalf("Load without roots: %v, want the include refused", err)
+			}
+			p, err := plan.LoadWith(file, testCatalog(), nil, plan.Options{IncludeRoots: []string{shared}})
+			if err != nil {
+				t.Fatalf("Load with %s allowed: %v", shared, err)
+			}
+			if len(p.Spec.Phases) != 1 || p.Spec.Phases[0].Name != "shared" {
+				t.Errorf("phases %+v, want the shared one", p.Spec.Phases)
+			}
 		})
 	}
 }

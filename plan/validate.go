@@ -34,6 +34,7 @@ func (d *decoder) phases(n *yaml.Node) []Phase {
 	copies := map[string][]string{} // a matrix phase's name → its copies
 	for i, item := range items {
 		path := d.at("phases", item, i)
+		d.curPhase = len(out)
 		ph, ref, nameNode := d.phase(item, path)
 		if base, ok := d.matrixBase[nameNode]; ok {
 			copies[base] = append(copies[base], ph.Name)
@@ -54,6 +55,7 @@ func (d *decoder) phases(n *yaml.Node) []Phase {
 		}
 	}
 	d.checkNeeds(refs, "phase")
+	d.checkWhens(out)
 	return out
 }
 
@@ -94,6 +96,12 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 	ph.Name, nameNode = d.name(f, n, path)
 	ref.name = ph.Name
 	ph.Needs, ref.needs = d.needs(f, path, "phase")
+	ph.When = d.readWhen(f, path, d.curPhase, -1)
+	if e, ok := f["with"]; ok && !d.incomplete[deref(n)] {
+		if _, uses := f["uses"]; !uses {
+			d.errorf(e.key, join(path, "with"), "with gives a phase template its parameters: add uses: %sNAME", TemplatePrefix)
+		}
+	}
 	tasksNode, hasTasks := optional(f, "tasks")
 	approvalNode, hasApproval := optional(f, "approval")
 	switch {
@@ -109,6 +117,61 @@ func (d *decoder) phase(n *yaml.Node, path string) (Phase, phaseRef, *yaml.Node)
 		ph.Approval = d.approval(approvalNode, join(path, "approval"))
 	}
 	return ph, ref, nameNode
+}
+
+// onFailure reads spec.onFailure: a phase of tasks without gates or
+// whens, whose name no phase has.
+func (d *decoder) onFailure(n *yaml.Node, phases []Phase) *Phase {
+	d.substitute(n, "onFailure")
+	f, ok := d.object(n, "onFailure", "spec.onFailure")
+	if !ok {
+		return nil
+	}
+	ph := &Phase{}
+	var nameNode *yaml.Node
+	ph.Name, nameNode = d.name(f, n, "onFailure")
+	for _, other := range phases {
+		if nameNode != nil && other.Name == ph.Name {
+			d.errorf(nameNode, "onFailure.name", "phase %q exists already: the onFailure phase needs a name of its own", ph.Name)
+		}
+	}
+	tasksNode, ok := d.need(f, "tasks", n, "onFailure")
+	if !ok {
+		return ph
+	}
+	d.expandTasks(deref(n), "onFailure")
+	tasksNode = f["tasks"].value
+	for i := 0; i+1 < len(deref(n).Content); i += 2 {
+		if deref(n).Content[i].Value == "tasks" {
+			tasksNode = deref(n).Content[i+1]
+		}
+	}
+	d.leftovers(tasksNode, "onFailure.tasks", map[*yaml.Node]bool{})
+	d.curPhase = -1
+	ph.Tasks = d.tasks(tasksNode, "onFailure.tasks", false)
+	items, _ := d.list(tasksNode, "onFailure.tasks", "a list of tasks")
+	for i, t := range ph.Tasks {
+		if i >= len(items) {
+			break
+		}
+		item, path := items[i], d.at("onFailure.tasks", items[i], i)
+		tf, _ := d.object(item, path, "spec.phases[].tasks[]")
+		if e, ok := tf["gates"]; ok && len(t.Gates) > 0 {
+			d.errorf(e.key, join(path, "gates"), "an onFailure task has no gates: the run has failed already, and what runs after cannot change that")
+		}
+		if e, ok := tf["when"]; ok && t.When != "" {
+			d.errorf(e.key, join(path, "when"), "an onFailure task has no when: the onFailure phase runs only when the run fails")
+		}
+	}
+	// Its whens are refused above; none is checked against phases.
+	kept := d.whens[:0]
+	for _, w := range d.whens {
+		if w.phase >= 0 {
+			kept = append(kept, w)
+		}
+	}
+	d.whens = kept
+	return ph
 }
 
 // needs reads the needs field of a phase or task (kind).
@@ -155,7 +218,7 @@ func (d *decoder) tasks(n *yaml.Node, path string, hasApproval bool) []Task {
 	copies := map[string][]string{} // a matrix task's name → its copies
 	for i, item := range items {
 		taskPath := d.at(path, item, i)
-		t, ref, nameNode := d.task(item, taskPath)
+		t, ref, nameNode := d.task(item, taskPath, len(out))
 		if base, ok := d.matrixBase[nameNode]; ok {
 			copies[base] = append(copies[base], t.Name)
 		}
@@ -210,7 +273,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 	return a
 }
 
-func (d *decoder) task(n *yaml.Node, path string) (Task, phaseRef, *yaml.Node) {
+func (d *decoder) task(n *yaml.Node, path string, at int) (Task, phaseRef, *yaml.Node) {
 	t := Task{
 		Timeout: Duration(defaultTimeout),
 		Retry: Retry{
@@ -233,6 +296,7 @@ func (d *decoder) task(n *yaml.Node, path string) (Task, phaseRef, *yaml.Node) {
 	t.Name, nameNode = d.name(f, n, path)
 	ref.name = t.Name
 	t.Needs, ref.needs = d.needs(f, path, "task")
+	t.When = d.readWhen(f, path, d.curPhase, at)
 
 	var tt TaskType
 	known := false

@@ -86,6 +86,10 @@ type PhaseInput struct {
 	AutoApprove bool            `json:"autoApprove,omitempty"`
 	ArtifactDir string          `json:"artifactDir,omitempty"`
 	Confirmed   []ConfirmSignal `json:"confirmed,omitempty"`
+	// Scope is what the when conditions of the phase's tasks may see:
+	// the plan's vars and the results of the phases it needs. Set only
+	// when a task has a when.
+	Scope *plan.WhenScope `json:"scope,omitempty"`
 }
 
 // NewRunID returns a run ID (the Readiness workflow ID) for a plan started

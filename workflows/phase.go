@@ -13,6 +13,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/plan/when"
 )
 
 // Defaults for plans that leave task policies out; the plan parser fills
@@ -94,7 +95,7 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 	if limit <= 0 {
 		limit = defaultConcurrency
 	}
-	if hasTaskNeeds(ph) && workflow.GetVersion(ctx, "task-needs", workflow.DefaultVersion, 1) == 1 {
+	if byNeeds(ph) && workflow.GetVersion(ctx, "task-needs", workflow.DefaultVersion, 1) == 1 {
 		r.runByNeeds(ctx, sel, wait, limit)
 	} else {
 		inflight := 0
@@ -135,12 +136,12 @@ func (e engine) Phase(ctx workflow.Context, in PhaseInput) (plan.PhaseResult, er
 	return r.result, nil
 }
 
-// hasTaskNeeds says whether any task of the phase needs another: only
-// then does the phase start tasks by their needs (a change of command
-// order, behind the task-needs version).
-func hasTaskNeeds(ph plan.Phase) bool {
+// byNeeds says whether any task of the phase needs another or has a
+// when: only then does the phase start tasks by their needs and
+// conditions (a change of command order, behind the task-needs version).
+func byNeeds(ph plan.Phase) bool {
 	for _, t := range ph.Tasks {
-		if len(t.Needs) > 0 {
+		if len(t.Needs) > 0 || t.When != "" {
 			return true
 		}
 	}
@@ -187,6 +188,21 @@ func (r *phaseRun) runByNeeds(ctx workflow.Context, sel workflow.Selector, wait 
 					r.skipTask(ctx, i, "skipped: "+blocked)
 					continue
 				}
+				if t.When != "" {
+					scope := plan.WhenScope{}
+					if r.in.Scope != nil {
+						scope = *r.in.Scope
+					}
+					run, err := evalWhen(ctx, t.When, scope.ForTask(r.in.Phase, t.Name, r.result.Tasks))
+					if err != nil {
+						r.whenFailed(ctx, i, err)
+						continue
+					}
+					if !run {
+						r.skipTask(ctx, i, fmt.Sprintf("skipped: when %q is false", t.When))
+						continue
+					}
+				}
 				r.startTask(ctx, sel, i)
 				inflight++
 			}
@@ -196,6 +212,44 @@ func (r *phaseRun) runByNeeds(ctx workflow.Context, sel workflow.Selector, wait 
 		}
 		inflight -= r.selectOne(sel, wait)
 	}
+}
+
+// whenFailed records a task whose when could not be evaluated: an
+// error, not a silent skip.
+func (r *phaseRun) whenFailed(ctx workflow.Context, i int, err error) {
+	t := r.in.Phase.Tasks[i]
+	tr := &r.result.Tasks[i]
+	tr.Status, tr.Error = plan.StatusError, fmt.Sprintf("when %q: %v", t.When, err)
+	tr.FinishedAt = workflow.Now(ctx).UTC()
+	tr.Gates = plan.FailGates(t.Gates, tr.Error)
+	r.pub.Emit(ctx, events.TaskFinished, r.in.Phase.Name+"/"+t.Name, events.TaskData{
+		Phase: r.in.Phase.Name, Task: t.Name, Uses: t.Uses, Status: string(tr.Status), Error: tr.Error,
+	})
+}
+
+// evalWhen evaluates a when condition once and records the answer in the
+// history (a side effect), so that a replay, even by a worker with
+// another CEL version, takes the same branch.
+func evalWhen(ctx workflow.Context, expr string, scope plan.WhenScope) (bool, error) {
+	type answer struct {
+		Run bool   `json:"run"`
+		Err string `json:"err,omitempty"`
+	}
+	var a answer
+	err := workflow.SideEffect(ctx, func(workflow.Context) any {
+		run, err := when.Eval(expr, scope)
+		if err != nil {
+			return answer{Err: err.Error()}
+		}
+		return answer{Run: run}
+	}).Get(&a)
+	if err != nil {
+		return false, err
+	}
+	if a.Err != "" {
+		return false, errors.New(a.Err)
+	}
+	return a.Run, nil
 }
 
 // skipTask marks a task of a running phase skipped: not run, its gates

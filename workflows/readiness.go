@@ -114,6 +114,10 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 		sel.Select(ctx)
 	}
 
+	if ctx.Err() == nil && p.Spec.OnFailure != nil && workflow.GetVersion(ctx, "on-failure", workflow.DefaultVersion, 1) == 1 {
+		r.onFailure(ctx, *p.Spec.OnFailure)
+	}
+
 	// Cleanup runs on a disconnected context so a cancelled run still
 	// settles its state and publishes its last events.
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
@@ -125,7 +129,7 @@ func Readiness(ctx workflow.Context, in ReadinessInput) (ReadinessResult, error)
 		settle := workflow.NewSelector(dctx)
 		expired := false
 		settle.AddFuture(workflow.NewTimer(dctx, waitTimeout), func(workflow.Future) { expired = true })
-		for _, ph := range p.Spec.Phases {
+		for _, ph := range r.allPhases() {
 			if fut := r.running[ph.Name]; fut != nil {
 				settle.AddFuture(fut, func(f workflow.Future) { r.phaseDone(dctx, ph, f) })
 			}
@@ -160,6 +164,17 @@ func (r *run) startReady(ctx workflow.Context, sel workflow.Selector) {
 			if blocked != "" {
 				r.skip(ctx, pr, ph, blocked)
 				continue
+			}
+			if ph.When != "" && workflow.GetVersion(ctx, "phase-when", workflow.DefaultVersion, 1) == 1 {
+				run, err := evalWhen(ctx, ph.When, r.in.Plan.WhenScopeOf(r.result.Phases, ph.Name))
+				if err != nil {
+					r.whenFailed(ctx, pr, ph, err)
+					continue
+				}
+				if !run {
+					r.skip(ctx, pr, ph, fmt.Sprintf("when %q is false", ph.When))
+					continue
+				}
 			}
 			if ph.Approval != nil {
 				r.requestApproval(ctx, sel, pr, ph)
@@ -217,10 +232,65 @@ func (r *run) startPhase(ctx workflow.Context, sel workflow.Selector, pr *plan.P
 		AutoApprove: r.in.AutoApprove,
 		ArtifactDir: r.in.ArtifactDir,
 		Confirmed:   r.confirmed[ph.Name],
+		Scope:       r.taskScope(ph),
 	})
 	r.running[ph.Name] = fut
 	delete(r.confirmed, ph.Name)
 	sel.AddFuture(fut, func(f workflow.Future) { r.phaseDone(ctx, ph, f) })
+}
+
+// onFailure runs the plan's onFailure phase when the run, all its phases
+// ended, has failed. The phase is added to the result as its last phase;
+// its tasks have no gates, so the verdict stays what it was.
+func (r *run) onFailure(ctx workflow.Context, ph plan.Phase) {
+	if _, result, _ := plan.Score(&r.result); result != plan.StatusFail {
+		return
+	}
+	pr := plan.PhaseResult{Name: ph.Name, Status: plan.StatusPending, Tasks: []plan.TaskResult{}}
+	for _, t := range ph.Tasks {
+		pr.Tasks = append(pr.Tasks, plan.TaskResult{Name: t.Name, Uses: t.Uses, Status: plan.StatusPending, Gates: []plan.GateResult{}})
+	}
+	r.result.Phases = append(r.result.Phases, pr)
+	sel := workflow.NewSelector(ctx)
+	r.startPhase(ctx, sel, &r.result.Phases[len(r.result.Phases)-1], ph)
+	for len(r.running) > 0 && ctx.Err() == nil {
+		sel.Select(ctx)
+	}
+}
+
+// allPhases are the plan's phases and, once it has started, the
+// onFailure phase, in the order of the result's phases.
+func (r *run) allPhases() []plan.Phase {
+	phases := r.in.Plan.Spec.Phases
+	if of := r.in.Plan.Spec.OnFailure; of != nil && len(r.result.Phases) > len(phases) {
+		phases = append(append([]plan.Phase(nil), phases...), *of)
+	}
+	return phases
+}
+
+// taskScope is what the whens of a phase's tasks may see, or nil when
+// none has a when.
+func (r *run) taskScope(ph plan.Phase) *plan.WhenScope {
+	for _, t := range ph.Tasks {
+		if t.When != "" {
+			s := r.in.Plan.WhenScopeOf(r.result.Phases, ph.Name)
+			return &s
+		}
+	}
+	return nil
+}
+
+// whenFailed records a phase whose when could not be evaluated.
+func (r *run) whenFailed(ctx workflow.Context, pr *plan.PhaseResult, ph plan.Phase, err error) {
+	pr.Status = plan.StatusError
+	pr.Reason = fmt.Sprintf("when %q: %v", ph.When, err)
+	pr.FinishedAt = workflow.Now(ctx).UTC()
+	for j, t := range ph.Tasks {
+		tr := &pr.Tasks[j]
+		tr.Status, tr.Error = plan.StatusError, pr.Reason
+		tr.Gates = plan.FailGates(t.Gates, pr.Reason)
+	}
+	r.pub.Emit(ctx, events.PhaseFinished, ph.Name, events.PhaseData{Phase: ph.Name, Status: string(pr.Status), Reason: pr.Reason})
 }
 
 // phaseDone records the result of a phase workflow that ended: what it
@@ -378,7 +448,10 @@ func (r *run) forwardConfirm(ctx workflow.Context, s ConfirmSignal) {
 // own tasks; their results arrive through their futures before this runs
 // only if they finished, so anything still open is marked here.
 func (r *run) settleCancelled(ctx workflow.Context) {
-	for i, ph := range r.in.Plan.Spec.Phases {
+	for i, ph := range r.allPhases() {
+		if i >= len(r.result.Phases) {
+			break
+		}
 		pr := &r.result.Phases[i]
 		if pr.Status.Done() {
 			continue

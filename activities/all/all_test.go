@@ -9,6 +9,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/all"
 	"github.com/shipshape-dev/shipshape/plan"
+	"github.com/shipshape-dev/shipshape/plan/when"
 )
 
 // Every task type is declared the same way: a summary, a timeout, a doc
@@ -109,7 +110,7 @@ func TestExamplePlansLoad(t *testing.T) {
 	used := map[string]bool{}
 	for _, file := range files {
 		t.Run(filepath.Base(file), func(t *testing.T) {
-			p, err := plan.Load(file, all.Catalog(), nil)
+			p, err := plan.LoadWith(file, all.Catalog(), nil, plan.Options{Conditions: when.Conditions{}})
 			if err != nil {
 				t.Fatalf("load %s: %v", file, err)
 			}

@@ -17,6 +17,7 @@ import (
 	"github.com/shipshape-dev/shipshape/history"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
 	"github.com/shipshape-dev/shipshape/plan"
+	planwhen "github.com/shipshape-dev/shipshape/plan/when"
 	"github.com/shipshape-dev/shipshape/report"
 	"github.com/shipshape-dev/shipshape/runs"
 )
@@ -31,7 +32,7 @@ func loadPlan(file string, sets []string) (*plan.Plan, error) {
 	if env := os.Getenv("SHIPSHAPE_INCLUDE_ROOTS"); env != "" {
 		roots = filepath.SplitList(env)
 	}
-	return plan.LoadWith(file, all.Catalog(), overrides, plan.Options{IncludeRoots: roots})
+	return plan.LoadWith(file, all.Catalog(), overrides, plan.Options{IncludeRoots: roots, Conditions: planwhen.Conditions{}})
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
