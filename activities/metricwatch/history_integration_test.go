@@ -29,7 +29,7 @@ import (
 // 7-day watch multiplies it): a 20-sample watch at 1s intervals, its
 // sample activity stubbed.
 //
-//	SHIPSHAPE_TEMPORAL_CLI=/work/main/bin/temporal go test -tags integration -run HistoryEvents -v ./activities/metricwatch/
+//	SHIPSHAPE_TEMPORAL_CLI=$PWD/bin/temporal go test -tags integration -run HistoryEvents -v ./activities/metricwatch/
 func TestHistoryEventsPerSample(t *testing.T) {
 	cli := os.Getenv("SHIPSHAPE_TEMPORAL_CLI")
 	if cli == "" {
