@@ -228,7 +228,7 @@ func (f *fakes) register(w registrar, events taskrun.EventPublisher) {
 
 	// The metric watch: a steady series, one sample a second.
 	over(func(ctx context.Context, in metricwatch.SampleInput) (metricwatch.Sample, error) {
-		return metricwatch.Sample{At: in.At, Value: 0.01 * float64(in.Seq)}, nil
+		return metricwatch.Sample{At: in.At, Value: 0.001 * float64(in.Seq)}, nil
 	}, metricwatch.SampleActivity)
 
 	rotation := func(name string, res func(s secretrotation.RotationStep) (secretrotation.RotationResult, error)) {
