@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"testing"
@@ -243,7 +244,7 @@ func BenchmarkPublishEvents(b *testing.B) {
 	for _, mode := range []string{"one-at-a-time", "pipelined", "bare-jetstream-async"} {
 		b.Run(mode, func(b *testing.B) {
 			srv := natstest.MustStart(b)
-			client := natsevents.New(natsevents.Config{URL: srv.URL()})
+			client := natsevents.New(natsevents.Config{URL: srv.URL(), Logger: slog.New(slog.DiscardHandler)})
 			defer client.Close()
 			ctx := context.Background()
 			if err := client.Init(ctx); err != nil {
