@@ -107,9 +107,18 @@ func TestExamplePlansLoad(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no example plans: %v", err)
 	}
+	// The programme plans too; their baseline is a fragment, only ever
+	// included.
+	programmes, _ := filepath.Glob(filepath.Join("..", "..", "examples", "programmes", "*.yaml"))
+	for _, f := range programmes {
+		if filepath.Base(f) != "baseline.yaml" {
+			files = append(files, f)
+		}
+	}
 	used := map[string]bool{}
 	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		name, _ := filepath.Rel(filepath.Join("..", "..", "examples"), file)
+		t.Run(name, func(t *testing.T) {
 			p, err := plan.LoadWith(file, all.Catalog(), nil, plan.Options{Conditions: when.Conditions{}})
 			if err != nil {
 				t.Fatalf("load %s: %v", file, err)
