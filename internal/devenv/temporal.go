@@ -77,7 +77,27 @@ type Temporal struct {
 
 // StartTemporal starts `temporal server start-dev` on loopback and waits
 // until its frontend answers.
+//
+// The ports it picks are free when picked but not held until the server
+// binds them, so another process may take one in between; when the server
+// exits while starting on ports it picked, it is started again on new ones,
+// up to three times.
 func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
+	for attempt := 1; ; attempt++ {
+		t, err := startTemporal(ctx, opts)
+		if err == nil || opts.Port != 0 || attempt == 3 || !errors.Is(err, errExited) {
+			return t, err
+		}
+		if opts.Logger != nil {
+			opts.Logger.Warn("temporal dev server exited while starting; trying other ports", slog.Any("error", err))
+		}
+	}
+}
+
+// errExited marks a server that exited before it was ready.
+var errExited = errors.New("temporal dev server exited while starting")
+
+func startTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
 	cli := opts.CLI
 	if cli == "" {
 		var err error
@@ -152,7 +172,7 @@ func (t *Temporal) waitReady(ctx context.Context, namespace string) error {
 		select {
 		case err := <-t.done:
 			t.done <- err
-			return fmt.Errorf("temporal dev server exited while starting: %v", err)
+			return fmt.Errorf("%w: %v", errExited, err)
 		case <-ctx.Done():
 			return fmt.Errorf("temporal dev server not ready at %s: %w", t.addr, ctx.Err())
 		case <-time.After(100 * time.Millisecond):
