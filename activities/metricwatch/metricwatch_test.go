@@ -264,25 +264,7 @@ func TestBadInput(t *testing.T) {
 // burn rate about 10.
 func TestSLOAgainstPrometheus(t *testing.T) {
 	exp := promtest.NewExporter(t)
-	exp.Set(`http_requests_total{code="200"}`, 0)
-	exp.Set(`http_requests_total{code="500"}`, 0)
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				exp.Add(`http_requests_total{code="200"}`, 99)
-				exp.Add(`http_requests_total{code="500"}`, 1)
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	exp.Traffic(t, map[string]float64{`http_requests_total{code="200"}`: 99, `http_requests_total{code="500"}`: 1})
 	prom := promtest.Start(t, exp.URL)
 	prom.WaitFor(t, "http_requests_total")
 	time.Sleep(4 * time.Second)

@@ -24,30 +24,7 @@ func TestAlertDrillExampleDev(t *testing.T) {
 	defer cancel()
 	am := amtest.MustStart(t)
 	client := alertmanager.New(alertmanager.Config{URL: am.URL})
-	drills := make(chan string, 4)
-	am.OnNotify(func(body []byte) {
-		var n struct {
-			Status string `json:"status"`
-			Alerts []struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"alerts"`
-		}
-		if json.Unmarshal(body, &n) != nil || n.Status != "firing" || len(n.Alerts) == 0 {
-			return
-		}
-		drill := n.Alerts[0].Labels["shipshape_drill"]
-		isEqual := true
-		if _, err := client.CreateSilence(ctx, alertmanager.Silence{
-			Matchers:  []alertmanager.Matcher{{Name: "shipshape_drill", Value: drill, IsEqual: &isEqual}},
-			StartsAt:  time.Now().UTC(),
-			EndsAt:    time.Now().UTC().Add(time.Hour),
-			CreatedBy: "oncall",
-			Comment:   "on it",
-		}); err != nil {
-			t.Errorf("silence: %v", err)
-		}
-		drills <- drill
-	})
+	drills := ackBySilence(t, ctx, am, client)
 
 	out := t.TempDir()
 	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
@@ -85,4 +62,39 @@ func TestAlertDrillExampleDev(t *testing.T) {
 			t.Errorf("alert still firing after the run: %+v", a)
 		}
 	}
+}
+
+// ackBySilence makes am's webhook receiver acknowledge every firing drill
+// alert with a silence by "oncall", as an on-call would, and returns the
+// drills' labels as they are acknowledged.
+func ackBySilence(t *testing.T, ctx context.Context, am *amtest.Server, client *alertmanager.Client) <-chan string {
+	t.Helper()
+	drills := make(chan string, 4)
+	am.OnNotify(func(body []byte) {
+		var n struct {
+			Status string `json:"status"`
+			Alerts []struct {
+				Labels map[string]string `json:"labels"`
+			} `json:"alerts"`
+		}
+		if json.Unmarshal(body, &n) != nil || n.Status != "firing" || len(n.Alerts) == 0 {
+			return
+		}
+		drill := n.Alerts[0].Labels["shipshape_drill"]
+		isEqual := true
+		if _, err := client.CreateSilence(ctx, alertmanager.Silence{
+			Matchers:  []alertmanager.Matcher{{Name: "shipshape_drill", Value: drill, IsEqual: &isEqual}},
+			StartsAt:  time.Now().UTC(),
+			EndsAt:    time.Now().UTC().Add(time.Hour),
+			CreatedBy: "oncall",
+			Comment:   "on it",
+		}); err != nil {
+			t.Errorf("silence: %v", err)
+		}
+		select {
+		case drills <- drill:
+		default:
+		}
+	})
+	return drills
 }

@@ -24,24 +24,7 @@ func TestMetricWatchExampleDev(t *testing.T) {
 	defer cancel()
 	exp := promtest.NewExporter(t)
 	exp.Set("app_error_ratio", 0.01)
-	exp.Set(`http_requests_total{code="200"}`, 0)
-	exp.Set(`http_requests_total{code="500"}`, 0)
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				exp.Add(`http_requests_total{code="200"}`, 999)
-				exp.Add(`http_requests_total{code="500"}`, 1)
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	exp.Traffic(t, map[string]float64{`http_requests_total{code="200"}`: 999, `http_requests_total{code="500"}`: 1})
 	prom := promtest.Start(t, exp.URL)
 	prom.WaitFor(t, "http_requests_total")
 	time.Sleep(3 * time.Second) // two scrapes or more: rates exist

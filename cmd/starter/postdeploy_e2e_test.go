@@ -4,7 +4,6 @@ package main_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -28,59 +27,18 @@ func TestPostDeployWatchExampleDev(t *testing.T) {
 		le    string
 		share float64
 	}{{"0.05", 0.9}, {"0.1", 0.97}, {"0.25", 1}, {"+Inf", 1}}
-	series := []string{`http_requests_total{code="200"}`, `http_requests_total{code="500"}`}
+	traffic := map[string]float64{`http_requests_total{code="200"}`: 9999, `http_requests_total{code="500"}`: 1}
 	for _, b := range buckets {
-		series = append(series, `http_request_duration_seconds_bucket{le="`+b.le+`"}`)
+		traffic[`http_request_duration_seconds_bucket{le="`+b.le+`"}`] = 10000 * b.share
 	}
-	for _, s := range series {
-		exp.Set(s, 0)
-	}
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(100 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-				exp.Add(`http_requests_total{code="200"}`, 9999)
-				exp.Add(`http_requests_total{code="500"}`, 1)
-				for _, b := range buckets {
-					exp.Add(`http_request_duration_seconds_bucket{le="`+b.le+`"}`, 10000*b.share)
-				}
-			}
-		}
-	}()
-	t.Cleanup(func() { close(stop); <-done })
+	exp.Traffic(t, traffic)
 	prom := promtest.Start(t, exp.URL)
 	prom.WaitFor(t, "http_request_duration_seconds_bucket")
 	time.Sleep(3 * time.Second) // two scrapes or more: rates exist
 
 	am := amtest.MustStart(t)
 	client := alertmanager.New(alertmanager.Config{URL: am.URL})
-	am.OnNotify(func(body []byte) {
-		var n struct {
-			Status string `json:"status"`
-			Alerts []struct {
-				Labels map[string]string `json:"labels"`
-			} `json:"alerts"`
-		}
-		if json.Unmarshal(body, &n) != nil || n.Status != "firing" || len(n.Alerts) == 0 {
-			return
-		}
-		isEqual := true
-		if _, err := client.CreateSilence(ctx, alertmanager.Silence{
-			Matchers:  []alertmanager.Matcher{{Name: "shipshape_drill", Value: n.Alerts[0].Labels["shipshape_drill"], IsEqual: &isEqual}},
-			StartsAt:  time.Now().UTC(),
-			EndsAt:    time.Now().UTC().Add(time.Hour),
-			CreatedBy: "oncall",
-			Comment:   "on it",
-		}); err != nil {
-			t.Errorf("silence: %v", err)
-		}
-	})
+	ackBySilence(t, ctx, am, client)
 
 	out := t.TempDir()
 	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),

@@ -67,6 +67,33 @@ func (e *Exporter) Add(series string, d float64) {
 	e.mu.Unlock()
 }
 
+// Traffic makes counters grow as a service's would: every 100 ms, each
+// series in perTick grows by its value (series that do not exist yet
+// start at 0), until the test ends.
+func (e *Exporter) Traffic(tb testing.TB, perTick map[string]float64) {
+	tb.Helper()
+	for series := range perTick {
+		e.Add(series, 0)
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				for series, d := range perTick {
+					e.Add(series, d)
+				}
+			}
+		}
+	}()
+	tb.Cleanup(func() { close(stop); <-done })
+}
+
 // Delete removes series: it goes stale in Prometheus.
 func (e *Exporter) Delete(series string) {
 	e.mu.Lock()
