@@ -127,11 +127,17 @@ func (w *watch) watch(ctx workflow.Context) (task.Output, error) {
 	if w.Started.IsZero() {
 		w.Started = workflow.Now(ctx)
 	}
+	// An attempt gets the query's time and a little more: a worker lost
+	// mid-sample is noticed then, and the sample is taken again by
+	// another (up to three attempts). A sample that cannot be taken
+	// within them is a query error, not a stalled watch.
+	attempt := p.Duration("queryTimeout") + 5*time.Second
+	if workflow.GetVersion(ctx, "metric-watch.sample-attempt", workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		attempt += 25 * time.Second
+	}
 	sampling := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: p.Duration("queryTimeout") + 30*time.Second,
-		// A sample that cannot be taken in time is a query error, not a
-		// stalled watch: retries stay within the interval.
-		ScheduleToCloseTimeout: max(interval, p.Duration("queryTimeout")+30*time.Second),
+		StartToCloseTimeout:    attempt,
+		ScheduleToCloseTimeout: max(interval, 3*attempt),
 		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 10 * time.Second, MaximumAttempts: 3},
 	})
 	taken := 0

@@ -21,6 +21,7 @@ import (
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
 	"github.com/shipshape-dev/shipshape/internal/devenv"
+	"github.com/shipshape-dev/shipshape/internal/promtest"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -565,4 +566,86 @@ func peakRSS(pid int) int {
 		}
 	}
 	return 0
+}
+
+const watchPlan = `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: chaos-watch}
+spec:
+  vars: {prometheus: ""}
+  phases:
+    - name: production
+      tasks:
+        - name: error-ratio
+          uses: metric-watch
+          timeout: 5m
+          with:
+            url: "${vars.prometheus}"
+            query: 'sum(rate(http_requests_total{code="500"}[5s])) / sum(rate(http_requests_total[5s]))'
+            mode: watch
+            interval: 1s
+            duration: 12s
+            queryTimeout: 2s
+            threshold: "< 1%"
+            unit: ratio
+          gates:
+            - {metric: watch.max, pass: "< 1%"}
+            - {metric: watch.query_errors, pass: "== 0"}
+`
+
+// TestChaosWatchWorkerKilled: the only worker is SIGKILLed at a random
+// moment of a 12-second metric watch against a real Prometheus, and
+// started again. The watch resumes from its history: it passes, as
+// undisturbed, with no query error (a sample lost with the worker is taken
+// again by the next), its samples are the ones before the kill and after,
+// none twice (the series' slots strictly increase), and slots the watch
+// could not run in are skipped, not sampled after the fact.
+func TestChaosWatchWorkerKilled(t *testing.T) {
+	exp := promtest.NewExporter(t)
+	exp.Traffic(t, map[string]float64{`http_requests_total{code="200"}`: 9999, `http_requests_total{code="500"}`: 1})
+	prom := promtest.Start(t, exp.URL)
+	prom.WaitFor(t, "http_requests_total")
+	time.Sleep(6 * time.Second) // the 5s rate has points
+	c := startCluster(t)
+	file := writePlan(t, watchPlan)
+	for i := range chaosRuns() {
+		runID := fmt.Sprintf("chaos-watch-%d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+		r := starter(t, ctx, append([]string{"run", "--detach", "--run-id", runID, "--set", "vars.prometheus=" + prom.URL}, c.args(file)...)...)
+		if r.code != 0 {
+			cancel()
+			t.Fatalf("start %s: %s", runID, r.stderr)
+		}
+		time.Sleep(2*time.Second + time.Duration(rand.Int64N(int64(8*time.Second))))
+		_ = c.worker.Process.Signal(syscall.SIGKILL)
+		_ = c.worker.Wait()
+		c.startWorker(t)
+		rep := starter(t, ctx, append([]string{"report", "--format", "json"}, c.args(runID)...)...)
+		cancel()
+		var res plan.RunResult
+		if err := json.Unmarshal([]byte(rep.stdout), &res); err != nil {
+			t.Fatalf("report %s: %v\n%s", runID, err, rep.stderr)
+		}
+		tr := res.Task("production", "error-ratio")
+		if res.Result != plan.StatusPass || tr == nil {
+			t.Errorf("%s: result %s, task %+v: want pass as undisturbed", runID, res.Result, tr)
+			continue
+		}
+		m := tr.Metrics
+		if m["watch.query_errors"] != 0 || m["watch.samples"] < 3 || m["watch.samples"] > 13 {
+			t.Errorf("%s: metrics %v", runID, m)
+		}
+		if len(tr.Series) != 1 || len(tr.Series[0].X) != int(m["watch.samples"]) {
+			t.Errorf("%s: series %+v, want one point per sample", runID, tr.Series)
+			continue
+		}
+		xs := tr.Series[0].X
+		for j := 1; j < len(xs); j++ {
+			if xs[j] <= xs[j-1] {
+				t.Errorf("%s: slot %v sampled after %v: a sample twice or out of order", runID, xs[j], xs[j-1])
+			}
+		}
+		line := fmt.Sprintf("watch-kill %s: %v samples of 13 slots, query errors %v", runID, m["watch.samples"], m["watch.query_errors"])
+		t.Log(line)
+	}
 }
