@@ -41,13 +41,12 @@ type SiteID struct {
 // ParseSiteID reads
 // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME.
 func ParseSiteID(id string) (SiteID, error) {
-	p := strings.Split(strings.Trim(id, "/"), "/")
-	if len(p) != 8 || !strings.EqualFold(p[0], "subscriptions") || !strings.EqualFold(p[2], "resourceGroups") ||
-		!strings.EqualFold(p[4], "providers") || !strings.EqualFold(p[5], "Microsoft.Web") || !strings.EqualFold(p[6], "sites") ||
-		p[1] == "" || p[3] == "" || p[7] == "" {
+	r, err := arm.ParseResourceID(id)
+	if err != nil || !strings.EqualFold(r.ResourceType.String(), "Microsoft.Web/sites") || r.ResourceGroupName == "" ||
+		r.Parent == nil || !strings.EqualFold(r.Parent.ResourceType.String(), arm.ResourceGroupResourceType.String()) {
 		return SiteID{}, fmt.Errorf("want an App Service app's resource ID, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME, got %q", id)
 	}
-	return SiteID{Subscription: p[1], ResourceGroup: p[3], Name: p[7]}, nil
+	return SiteID{Subscription: r.SubscriptionID, ResourceGroup: r.ResourceGroupName, Name: r.Name}, nil
 }
 
 func (s SiteID) String() string {

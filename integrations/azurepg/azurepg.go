@@ -29,12 +29,12 @@ type ServerID struct {
 // ParseServerID reads
 // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.DBforPostgreSQL/flexibleServers/NAME.
 func ParseServerID(id string) (ServerID, error) {
-	p := strings.Split(strings.Trim(id, "/"), "/")
-	if len(p) != 8 || !strings.EqualFold(p[0], "subscriptions") || !strings.EqualFold(p[2], "resourceGroups") ||
-		!strings.EqualFold(p[4], "providers") || !strings.EqualFold(p[5], "Microsoft.DBforPostgreSQL") || !strings.EqualFold(p[6], "flexibleServers") {
+	r, err := arm.ParseResourceID(id)
+	if err != nil || !strings.EqualFold(r.ResourceType.String(), "Microsoft.DBforPostgreSQL/flexibleServers") || r.ResourceGroupName == "" ||
+		r.Parent == nil || !strings.EqualFold(r.Parent.ResourceType.String(), arm.ResourceGroupResourceType.String()) {
 		return ServerID{}, fmt.Errorf("want a flexible server's resource ID, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.DBforPostgreSQL/flexibleServers/NAME, got %q", id)
 	}
-	return ServerID{Subscription: p[1], ResourceGroup: p[3], Name: p[7]}, nil
+	return ServerID{Subscription: r.SubscriptionID, ResourceGroup: r.ResourceGroupName, Name: r.Name}, nil
 }
 
 func (s ServerID) String() string {
