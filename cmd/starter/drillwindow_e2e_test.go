@@ -42,7 +42,7 @@ func TestDrillValidationWindow(t *testing.T) {
 
 	var ready *events.Event
 	for deadline := time.Now().Add(3 * time.Minute); ready == nil; time.Sleep(time.Second) {
-		for _, e := range consume(t, c.natsURL(), runID) {
+		for _, e := range poll(t, c.natsURL(), runID) {
 			if e.Type == events.DrillReady {
 				ready = &e
 			}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
@@ -115,11 +117,35 @@ func readReport(t *testing.T, dir string) plan.RunResult {
 // consume reads every run event of a run (of every run: "") from the stream.
 func consume(t *testing.T, natsURL, runID string) []events.Event {
 	t.Helper()
+	evs, err := readEvents(t, natsURL, runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// poll is consume for a test waiting for events of a run it has just
+// started: the stream may not exist yet (the worker creates it when it
+// first connects), which is "no events yet", not a failure.
+func poll(t *testing.T, natsURL, runID string) []events.Event {
+	t.Helper()
+	evs, err := readEvents(t, natsURL, runID)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func readEvents(t *testing.T, natsURL, runID string) ([]events.Event, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c := natsevents.New(natsevents.Config{URL: natsURL, ReadOnly: true})
 	if err := c.Init(ctx); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer c.Close()
 	var got []events.Event
@@ -136,10 +162,7 @@ func consume(t *testing.T, natsURL, runID string) []events.Event {
 		}
 		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return got
+	return got, err
 }
 
 func assertNoDuplicates(t *testing.T, evs []events.Event) {

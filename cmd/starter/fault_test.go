@@ -138,7 +138,7 @@ func TestNATSOutageMidRun(t *testing.T) {
 	var evs []events.Event
 	deadline := time.Now().Add(90 * time.Second)
 	for time.Now().Before(deadline) {
-		evs = consume(t, c.natsURL(), runID)
+		evs = poll(t, c.natsURL(), runID)
 		if len(evs) > 0 && evs[len(evs)-1].Type == events.RunFinished {
 			break
 		}
