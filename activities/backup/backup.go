@@ -147,6 +147,11 @@ func (b *Backup) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	if err := conn.QueryRow(ctx, "SELECT current_setting('server_version')").Scan(&m.Source.ServerVersion); err != nil {
 		return task.Output{}, fmt.Errorf("server version: %w", err)
 	}
+	num, err := postgres.ServerVersion(ctx, conn)
+	if err != nil {
+		return task.Output{}, err
+	}
+	m.Checksum = postgres.MethodFor(num)
 	// Only superusers and pg_monitor may read the system identifier.
 	_ = conn.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&m.Source.SystemID)
 
@@ -168,7 +173,7 @@ func (b *Backup) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	sums := make(chan error, 1)
 	go func() {
 		var err error
-		m.Tables, err = postgres.TableSums(sumsCtx, tx)
+		m.Tables, err = postgres.TableSums(sumsCtx, tx, m.Checksum)
 		sums <- err
 	}()
 	sumsDone := false

@@ -35,7 +35,7 @@ func run(t *testing.T, with map[string]any) (task.Output, error) {
 	return tasktest.Run(t, backup.New(slog.New(slog.DiscardHandler), nil).Type(), with)
 }
 
-func dbSums(t *testing.T, url string) []postgres.TableSum {
+func dbSums(t *testing.T, url string, method postgres.SumMethod) []postgres.TableSum {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)
@@ -43,7 +43,7 @@ func dbSums(t *testing.T, url string) []postgres.TableSum {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	s, err := postgres.TableSums(ctx, conn)
+	s, err := postgres.TableSums(ctx, conn, method)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,11 +132,14 @@ func TestBackupCustomFormat(t *testing.T) {
 		t.Fatalf("stored object: %d bytes, hash differs from the manifest's %s", n, m.SHA256)
 	}
 
+	if m.Checksum != postgres.SumHash {
+		t.Fatalf("checksum method %q, want %q on PostgreSQL 11+", m.Checksum, postgres.SumHash)
+	}
 	restored := restoreCustom(t, c, store, m, "restored")
-	if got := dbSums(t, restored); !reflect.DeepEqual(got, m.Tables) {
+	if got := dbSums(t, restored, m.Checksum); !reflect.DeepEqual(got, m.Tables) {
 		t.Fatalf("restored sums differ from the manifest's:\n%v", postgres.CompareSums(m.Tables, got))
 	}
-	if now := dbSums(t, src); reflect.DeepEqual(now, m.Tables) {
+	if now := dbSums(t, src, m.Checksum); reflect.DeepEqual(now, m.Tables) {
 		t.Fatal("the source did not change after the snapshot: the race proved nothing")
 	}
 }

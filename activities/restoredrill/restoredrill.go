@@ -1003,7 +1003,18 @@ func (d *Drill) Verify(ctx context.Context, s Step) (Result, error) {
 	phase.Store("verify: checksumming tables")
 	prog := d.progress(s.Task)
 	defer prog.Every(ctx, 5*time.Second, func() task.Progress { return task.Progress{Done: -1, Message: phase.Load().(string)} })()
-	got, err := postgres.TableSums(ctx, conn)
+	num, err := postgres.ServerVersion(ctx, conn)
+	if err != nil {
+		return Result{}, err
+	}
+	method := postgres.MethodFor(num)
+	if !snapshot {
+		method = m.Checksum
+		if method == postgres.SumHash && postgres.MethodFor(num) != postgres.SumHash {
+			return Result{}, fmt.Errorf("the backup's checksums (%s) need PostgreSQL 11 or later; the restore target runs %d", method, num)
+		}
+	}
+	got, err := postgres.TableSums(ctx, conn, method)
 	if err != nil {
 		return Result{}, fmt.Errorf("checksum the restore: %w", err)
 	}

@@ -2,6 +2,7 @@ package restoredrill_test
 
 import (
 	"context"
+	"github.com/jackc/pgx/v5"
 	"io"
 	"log/slog"
 	"os"
@@ -184,6 +185,55 @@ func TestDrillDetectsAlteredRestore(t *testing.T) {
 	store, _ := file.New(storeDir)
 	if list, _ := pgbackup.List(context.Background(), store, "app"); list[0].Verified != nil {
 		t.Fatal("an altered restore marked the backup verified")
+	}
+	d.must(restoredrill.Teardown, nil)
+}
+
+// TestDrillVerifiesOlderManifests: a manifest written before checksum
+// methods were recorded (md5 sums, no "checksum" field) is verified with
+// md5 and passes; the same manifest with one table's sum altered fails
+// on that table.
+func TestDrillVerifiesOlderManifests(t *testing.T) {
+	_, src, storeDir := seededBackup(t, "custom")
+	ctx := context.Background()
+	store, _ := file.New(storeDir)
+	m, err := pgbackup.Find(ctx, store, "app", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := postgres.TableSums(ctx, conn, postgres.SumMD5) // the source has not changed since the backup
+	conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Tables, m.Checksum = old, ""
+	if err := pgbackup.Write(ctx, store, m); err != nil {
+		t.Fatal(err)
+	}
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app"})
+	d.untilRestored()
+	var v restoredrill.Result
+	d.must(restoredrill.Verify, &v)
+	if !v.Verified || v.Metrics["drill.verify.mismatches"] != 0 {
+		t.Fatalf("an md5 manifest did not verify: %+v", v)
+	}
+
+	for i := range m.Tables {
+		if m.Tables[i].Name == "pgbench_branches" {
+			m.Tables[i].Checksum = "1"
+		}
+	}
+	if err := pgbackup.Write(ctx, store, m); err != nil {
+		t.Fatal(err)
+	}
+	var v2 restoredrill.Result
+	d.must(restoredrill.Verify, &v2)
+	if v2.Verified || v2.Metrics["drill.verify.mismatches"] != 1 || !strings.Contains(v2.Message, `"pgbench_branches": checksum differs`) {
+		t.Fatalf("altered md5 manifest: %+v", v2)
 	}
 	d.must(restoredrill.Teardown, nil)
 }

@@ -15,6 +15,11 @@ import (
 
 func sums(t *testing.T, url string) []postgres.TableSum {
 	t.Helper()
+	return sumsWith(t, url, postgres.SumHash)
+}
+
+func sumsWith(t *testing.T, url string, method postgres.SumMethod) []postgres.TableSum {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
@@ -22,7 +27,7 @@ func sums(t *testing.T, url string) []postgres.TableSum {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	s, err := postgres.TableSums(ctx, conn)
+	s, err := postgres.TableSums(ctx, conn, method)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,5 +81,59 @@ func TestTableSums(t *testing.T) {
 		if !strings.Contains(joined, w) {
 			t.Errorf("differences lack %q:\n%s", w, joined)
 		}
+	}
+}
+
+// TestSumMethods: the md5 method (manifests written before methods were
+// recorded, "") and the hash method each give stable sums of the same
+// counts, different checksums, and both see a changed row; an unknown
+// method is refused.
+func TestSumMethods(t *testing.T) {
+	c := pgtest.Start(t, "test/summethods")
+	url := pgtest.CreateDB(t, c, "app")
+	pgtest.Seed(t, url, 1)
+
+	md5 := sumsWith(t, url, postgres.SumMD5)
+	legacy := sumsWith(t, url, "")
+	hash := sumsWith(t, url, postgres.SumHash)
+	if !reflect.DeepEqual(md5, legacy) {
+		t.Fatalf("\"\" is not md5-64:\n%v\n%v", md5, legacy)
+	}
+	if len(md5) != len(hash) {
+		t.Fatalf("tables: %v vs %v", md5, hash)
+	}
+	for i := range md5 {
+		m, h := md5[i], hash[i]
+		if m.Name != h.Name || m.Rows != h.Rows {
+			t.Errorf("%s %d rows (md5) vs %s %d rows (hash)", m.Name, m.Rows, h.Name, h.Rows)
+		}
+		if m.Name != postgres.LargeObjects && m.Rows > 0 && m.Checksum == h.Checksum {
+			t.Errorf("%s: same checksum %s with both methods", m.Name, m.Checksum)
+		}
+	}
+	if again := sumsWith(t, url, postgres.SumHash); !reflect.DeepEqual(hash, again) {
+		t.Fatalf("hash sums changed without a change")
+	}
+	pgtest.Exec(t, url, `UPDATE pgbench_tellers SET tbalance = tbalance + 1 WHERE tid = 3`)
+	for _, m := range []postgres.SumMethod{postgres.SumMD5, postgres.SumHash} {
+		before := md5
+		if m == postgres.SumHash {
+			before = hash
+		}
+		d := postgres.CompareSums(before, sumsWith(t, url, m))
+		if len(d) != 1 || !strings.Contains(d[0], `"pgbench_tellers": checksum differs`) {
+			t.Errorf("%s after one update: %v", m, d)
+		}
+	}
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := postgres.TableSums(context.Background(), conn, "sha1"); err == nil || !strings.Contains(err.Error(), `"sha1"`) {
+		t.Fatalf("unknown method: %v", err)
+	}
+	if postgres.MethodFor(100023) != postgres.SumMD5 || postgres.MethodFor(110000) != postgres.SumHash {
+		t.Fatal("MethodFor: PostgreSQL 11 is where hashtextextended starts")
 	}
 }

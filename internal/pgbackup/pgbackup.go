@@ -63,6 +63,9 @@ type Manifest struct {
 	// Tables are the row counts and checksums taken in the dump's
 	// snapshot.
 	Tables []postgres.TableSum `json:"tables"`
+	// Checksum is the method of the tables' checksums; empty in
+	// manifests older than the field: postgres.SumMD5.
+	Checksum postgres.SumMethod `json:"checksum,omitempty"`
 	// Run and Task name who made it.
 	Run  string `json:"run,omitempty"`
 	Task string `json:"task,omitempty"`
@@ -264,6 +267,9 @@ func Read(ctx context.Context, s Store, key string) (*Manifest, error) {
 	}
 	if m.ID == "" || m.Key == "" || m.SHA256 == "" {
 		return nil, fmt.Errorf("manifest %s: id, key or sha256 missing", key)
+	}
+	if !m.Checksum.Valid() {
+		return nil, fmt.Errorf("manifest %s: checksum: unknown method %q (this version knows %s and %s)", key, m.Checksum, postgres.SumMD5, postgres.SumHash)
 	}
 	return &m, nil
 }
