@@ -87,6 +87,9 @@ type ClusterOptions struct {
 	Settings map[string]string
 	// Log receives the server's log; nil: a file in the cluster directory.
 	Log *os.File
+	// TemplateDir keeps the initdb templates clusters are copied from;
+	// empty: shipshape-pg-templates-<uid> in the temporary directory.
+	TemplateDir string
 }
 
 // Cluster is a PostgreSQL cluster made by StartCluster: its own data
@@ -103,8 +106,11 @@ type Cluster struct {
 	Tag      string    `json:"tag,omitempty"`
 	PID      int       `json:"pid,omitempty"`
 	Started  time.Time `json:"started"`
-	binDir   string
-	cred     *syscall.Credential
+	// FromTemplate says the data directory was copied from a template
+	// rather than made by initdb.
+	FromTemplate bool `json:"-"`
+	binDir       string
+	cred         *syscall.Credential
 }
 
 // tagFile is the file in a cluster's directory that says who made it.
@@ -156,19 +162,15 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 		return nil, err
 	}
 	c.Password = hex.EncodeToString(pw)
-	pwFile := filepath.Join(dir, "pwfile")
-	if err := os.WriteFile(pwFile, []byte(c.Password+"\n"), 0o600); err != nil {
-		return nil, err
-	}
-	if cred != nil {
-		_ = os.Chown(pwFile, int(cred.Uid), int(cred.Gid))
-	}
 	data := filepath.Join(dir, "data")
-	if out, err := c.run(ctx, "initdb", "-D", data, "-U", c.Superuser, "--pwfile", pwFile,
-		"--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync"); err != nil {
-		return nil, fmt.Errorf("initdb: %w: %s", err, out)
+	if err := c.initFromTemplate(ctx, templateRoot(opts.TemplateDir), data); err != nil {
+		// A template that cannot be made or copied (a full disk, a
+		// damaged copy) costs only time: initdb makes this cluster.
+		_ = os.RemoveAll(data)
+		if err := c.initdb(ctx, dir, data); err != nil {
+			return nil, err
+		}
 	}
-	_ = os.Remove(pwFile)
 
 	port, err := freePort()
 	if err != nil {
@@ -202,6 +204,24 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	}
 	ok = true
 	return c, nil
+}
+
+// initdb makes c's data directory with initdb, the superuser's password
+// passed in a file.
+func (c *Cluster) initdb(ctx context.Context, dir, data string) error {
+	pwFile := filepath.Join(dir, "pwfile")
+	if err := os.WriteFile(pwFile, []byte(c.Password+"\n"), 0o600); err != nil {
+		return err
+	}
+	defer os.Remove(pwFile)
+	if c.cred != nil {
+		_ = os.Chown(pwFile, int(c.cred.Uid), int(c.cred.Gid))
+	}
+	args := append([]string{"-D", data, "--pwfile", pwFile}, initdbArgs(c.Superuser)...)
+	if out, err := c.run(ctx, "initdb", args...); err != nil {
+		return fmt.Errorf("initdb: %w: %s", err, out)
+	}
+	return nil
 }
 
 // URL is a connection URL for database db as the superuser.

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -64,5 +65,60 @@ func TestClusterLifecycle(t *testing.T) {
 	}
 	if left, _ := postgres.Leftovers(parent, "test/"); len(left) != 0 {
 		t.Fatalf("leftovers after remove: %+v", left)
+	}
+}
+
+// TestClusterTemplate: clusters are copies of one initdb template, each
+// with its own superuser password (one's does not open another); a
+// damaged template costs only time: the cluster is made by initdb, and
+// the template is made again for the next.
+func TestClusterTemplate(t *testing.T) {
+	if _, err := postgres.BinDir(); err != nil {
+		testenv.Missing(t, "PostgreSQL ("+err.Error()+")", "apt-get install postgresql")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	parent, templates := t.TempDir(), t.TempDir()
+	start := func() *postgres.Cluster {
+		t.Helper()
+		c, err := postgres.StartCluster(ctx, postgres.ClusterOptions{Parent: parent, Tag: "test/template", TemplateDir: templates})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.Background()) })
+		var n int
+		conn, err := pgx.Connect(ctx, c.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if err := conn.QueryRow(ctx, "SELECT 40 + 2").Scan(&n); err != nil || n != 42 {
+			t.Fatalf("SELECT: %d, %v", n, err)
+		}
+		return c
+	}
+	a, b := start(), start()
+	if !a.FromTemplate || !b.FromTemplate || a.Password == b.Password {
+		t.Fatalf("from template: %v, %v; same password: %v", a.FromTemplate, b.FromTemplate, a.Password == b.Password)
+	}
+	other := *b
+	other.Password = a.Password
+	if conn, err := pgx.Connect(ctx, other.URL("postgres")); err == nil {
+		conn.Close(ctx)
+		t.Fatal("one cluster's password opened another")
+	}
+	kept, _ := filepath.Glob(filepath.Join(templates, "*"))
+	if len(kept) != 1 {
+		t.Fatalf("templates: %v", kept)
+	}
+
+	if err := os.RemoveAll(filepath.Join(kept[0], "data", "global")); err != nil {
+		t.Fatal(err)
+	}
+	if c := start(); c.FromTemplate {
+		t.Fatal("a cluster from a damaged template")
+	}
+	if c := start(); !c.FromTemplate {
+		t.Fatal("the damaged template was not made again")
 	}
 }
