@@ -105,7 +105,7 @@ var Decl = plan.TaskType{
 		{Name: "keepFor", Type: plan.TypeDuration, Doc: "A validation window after the checks (and rehearsal) passed: the scratch database stays up this long (at most 168h, 7 days) for outside checks, then is torn down; cancelling the run ends it early. " +
 			"Its connection is published in a `drill.ready` event: host, port, database, user and the password's secret reference (`local://shipshape-drill-…` in the worker's local secret store, read with `starter secrets get`; deleted at teardown), never the password. " +
 			"The window is a durable timer of the drill's workflow: a worker restart does not shorten or restart it. The task finishes, with its metrics, after the window and teardown; the window is added to the time the task may run, past its timeout. Empty: no window."},
-		{Name: "jobs", Type: plan.TypeInt, Default: 2, Doc: "Tables pg_restore restores at once."},
+		{Name: "jobs", Type: plan.TypeInt, Default: 2, Doc: "Tables pg_restore restores at once. With 1, a custom-format backup streams from its compressed copy into pg_restore (no unpacked copy on disk); more need the dump unpacked into a file first."},
 		{Name: "assertions", Type: plan.TypeObjectList, Doc: "SQL checks run on the restored database after the checksums: each query returns one number.", Fields: []plan.Param{
 			{Name: "name", Type: plan.TypeString, Required: true, Doc: "What it checks, for the report."},
 			{Name: "sql", Type: plan.TypeString, Required: true, Doc: "A query returning one row with one number (`SELECT count(*) FROM users WHERE active`)."},
@@ -130,8 +130,8 @@ var Decl = plan.TaskType{
 	Metrics: []plan.Metric{
 		{Name: "drill.rto", Unit: plan.UnitSeconds, Doc: "Recovery time: from the drill's start until the restore was verified (absent when it was not)."},
 		{Name: "drill.rpo", Unit: plan.UnitSeconds, Doc: "Recovery point: the drill's start minus the end of the backup restored."},
-		{Name: "drill.fetch.duration", Unit: plan.UnitSeconds, Doc: "Downloading, hash-checking and unpacking the backup."},
-		{Name: "drill.restore.duration", Unit: plan.UnitSeconds, Doc: "pg_restore's run."},
+		{Name: "drill.fetch.duration", Unit: plan.UnitSeconds, Doc: "Downloading and hash-checking the backup."},
+		{Name: "drill.restore.duration", Unit: plan.UnitSeconds, Doc: "pg_restore's run, with the unpacking it needs first."},
 		{Name: "drill.verify.duration", Unit: plan.UnitSeconds, Doc: "Checksums and assertions."},
 		{Name: "drill.verify.mismatches", Unit: plan.UnitCount, Doc: "Tables whose count or checksum differ from the manifest's, missing or extra."},
 		{Name: "drill.assertions.failed", Unit: plan.UnitCount, Doc: "SQL assertions that did not hold (or did not run)."},
@@ -687,12 +687,20 @@ func wipe(ctx context.Context, conn *pgx.Conn) error {
 
 // fetched is the marker a finished fetch leaves in the drill directory.
 type fetched struct {
-	Bytes int64  `json:"bytes"`
-	Dump  string `json:"dump"`
+	Bytes int64 `json:"bytes"`
 }
 
-// Fetch downloads the backup into the drill directory, checks its
-// size and SHA-256 against the manifest, and unpacks it for pg_restore.
+// In the drill directory: the fetched backup as stored (compressed,
+// hash checked), and the dump unpacked from it when pg_restore needs a
+// file (parallel jobs, the directory format). A fetch by an earlier
+// version left the unpacked dump only.
+const (
+	archiveFile = "backup.zst"
+	dumpFile    = "dump"
+)
+
+// Fetch downloads the backup into the drill directory and checks its
+// size and SHA-256 against the manifest.
 // A retried fetch resumes the download where the last attempt stopped
 // (the bytes on disk are hashed again, not downloaded again), and one
 // that finished is not repeated.
@@ -782,17 +790,13 @@ func (d *Drill) Fetch(ctx context.Context, s Step) (Result, error) {
 			fmt.Sprintf("backup %s is corrupt: %d bytes with sha256 %s, the manifest says %d bytes with sha256 %s", s.Backup.ID, n, sum, s.Backup.Size, s.Backup.SHA256),
 			ErrBackupCorrupt, nil, out)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
+	f.Close()
+	// Kept compressed: Restore streams it into pg_restore, or unpacks it
+	// when pg_restore needs a file.
+	if err := os.Rename(part, filepath.Join(dir, archiveFile)); err != nil {
 		return Result{}, err
 	}
-	dump := filepath.Join(dir, "dump")
-	_ = os.RemoveAll(dump)
-	if err := unpack(f, s.Backup.Format, dump); err != nil {
-		return Result{}, fmt.Errorf("unpack %s: %w", s.Backup.Key, err)
-	}
-	f.Close()
-	_ = os.Remove(part)
-	b, _ := json.Marshal(fetched{Bytes: n, Dump: dump})
+	b, _ := json.Marshal(fetched{Bytes: n})
 	if err := os.WriteFile(marker, b, 0o600); err != nil {
 		return Result{}, err
 	}
@@ -895,10 +899,12 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 		return Result{}, err
 	}
 	dir := d.drillDir(s.ID)
-	dump := filepath.Join(dir, "dump")
-	if _, err := os.Stat(dump); err != nil {
-		return Result{}, fmt.Errorf("the fetched dump is gone: %w", err)
+	jobs := max(s.Task.Params.Int("jobs"), 1)
+	input, err := d.restoreInput(dir, s.Backup.Format, jobs)
+	if err != nil {
+		return Result{}, err
 	}
+	defer input.Close()
 	startedMarker := filepath.Join(dir, "restore-started")
 	switch s.Target.Kind {
 	case TargetLocal, TargetDocker:
@@ -936,17 +942,18 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	jobs := max(s.Task.Params.Int("jobs"), 1)
 	args := append([]string{"--no-owner", "--no-privileges", "--exit-on-error", "--verbose", "--no-password",
-		"--jobs=" + strconv.Itoa(jobs), "--dbname=" + dst.Conninfo()}, s.Task.Params.Strings("pgRestoreArgs")...)
-	args = append(args, dump)
+		"--dbname=" + dst.Conninfo()}, s.Task.Params.Strings("pgRestoreArgs")...)
+	if input.file != "" {
+		args = append(args, "--jobs="+strconv.Itoa(jobs), input.file)
+	}
 	var tables atomic.Int64
 	prog := d.progress(s.Task)
 	defer prog.Every(ctx, 5*time.Second, func() task.Progress {
 		return task.Progress{Done: -1, Message: fmt.Sprintf("restore: %d tables loaded", tables.Load()),
 			Metrics: map[string]float64{"drill.restore.tables": float64(tables.Load())}}
 	})()
-	err = dst.RunLines(ctx, bin, args, func(line string) {
+	err = dst.RunLines(ctx, bin, args, input.stream, func(line string) {
 		if strings.Contains(line, "processing data for table") {
 			tables.Add(1)
 		}
@@ -957,8 +964,64 @@ func (d *Drill) Restore(ctx context.Context, s Step) (Result, error) {
 	took := time.Since(started)
 	return Result{
 		Metrics: map[string]float64{"drill.restore.duration": took.Seconds()},
-		Message: fmt.Sprintf("pg_restore --jobs %d: %d tables loaded in %s", jobs, tables.Load(), took.Round(time.Millisecond)),
+		Message: fmt.Sprintf("pg_restore %s: %d tables loaded in %s", input.how(jobs), tables.Load(), took.Round(time.Millisecond)),
 	}, nil
+}
+
+// restoreInput is what pg_restore reads: a file it may seek in, or a
+// stream.
+type restoreInput struct {
+	file   string
+	stream io.Reader
+	close  func()
+}
+
+func (r restoreInput) Close() {
+	if r.close != nil {
+		r.close()
+	}
+}
+
+func (r restoreInput) how(jobs int) string {
+	if r.stream != nil {
+		return "streamed from the backup"
+	}
+	return fmt.Sprintf("--jobs %d", jobs)
+}
+
+// restoreInput prepares the fetched backup for pg_restore. A custom
+// format dump restored by one job streams straight from the compressed
+// backup into pg_restore: no second copy on disk, and decompression
+// overlaps the restore. Parallel jobs and the directory format need a
+// file: the backup is unpacked first (into a temporary name, so a
+// retried restore never takes a half-unpacked dump).
+func (d *Drill) restoreInput(dir, format string, jobs int) (restoreInput, error) {
+	dump := filepath.Join(dir, dumpFile)
+	if _, err := os.Stat(dump); err == nil {
+		return restoreInput{file: dump}, nil
+	}
+	f, err := os.Open(filepath.Join(dir, archiveFile))
+	if err != nil {
+		return restoreInput{}, fmt.Errorf("the fetched backup is gone: %w", err)
+	}
+	if format != pgbackup.FormatDirectory && jobs == 1 {
+		dec, err := zstd.NewReader(f)
+		if err != nil {
+			f.Close()
+			return restoreInput{}, err
+		}
+		return restoreInput{stream: dec.IOReadCloser(), close: func() { dec.Close(); f.Close() }}, nil
+	}
+	defer f.Close()
+	tmp := dump + ".part"
+	_ = os.RemoveAll(tmp)
+	if err := unpack(f, format, tmp); err != nil {
+		return restoreInput{}, fmt.Errorf("unpack the backup: %w", err)
+	}
+	if err := os.Rename(tmp, dump); err != nil {
+		return restoreInput{}, err
+	}
+	return restoreInput{file: dump}, nil
 }
 
 // maintenanceDB is the database to connect to while (re)making db:

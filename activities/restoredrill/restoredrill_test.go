@@ -2,6 +2,7 @@ package restoredrill_test
 
 import (
 	"context"
+	"fmt"
 	"github.com/jackc/pgx/v5"
 	"io"
 	"log/slog"
@@ -121,10 +122,14 @@ func seededBackup(t *testing.T, format string) (c *postgres.Cluster, src, storeD
 // scratch cluster, verifies every table against the manifest, runs the
 // assertions, marks the backup verified and tears the cluster down.
 func TestDrillLocalTarget(t *testing.T) {
-	for _, format := range []string{"custom", "directory"} {
-		t.Run(format, func(t *testing.T) {
+	for _, c := range []struct {
+		format string
+		jobs   int
+	}{{"custom", 1}, {"custom", 2}, {"directory", 2}} {
+		format := c.format
+		t.Run(fmt.Sprintf("%s-jobs-%d", c.format, c.jobs), func(t *testing.T) {
 			_, _, storeDir := seededBackup(t, format)
-			d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "jobs": 2, "assertions": []any{
+			d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "jobs": c.jobs, "assertions": []any{
 				map[string]any{"name": "accounts", "sql": "SELECT count(*) FROM pgbench_accounts", "expect": "100000"},
 				map[string]any{"name": "documents", "sql": "SELECT count(*) FROM docs WHERE body ? 'tags'", "expect": ">= 500"},
 			}})
@@ -134,6 +139,13 @@ func TestDrillLocalTarget(t *testing.T) {
 			}
 			if d.step.Target.Kind != "local" || d.step.Target.Port == 0 || d.step.Backup.Database != "app" {
 				t.Fatalf("step %+v", d.step)
+			}
+			// One job streams the custom format from the compressed
+			// backup: no unpacked copy on disk.
+			streamed := c.jobs == 1
+			_, err := os.Stat(filepath.Join(d.cfg.ScratchDir, "shipshape-drill-"+drillDirSuffix(d), "dump"))
+			if streamed != strings.Contains(restore.Message, "streamed from the backup") || streamed != os.IsNotExist(err) {
+				t.Fatalf("restore %q; unpacked dump: %v", restore.Message, err)
 			}
 			var v restoredrill.Result
 			d.must(restoredrill.Verify, &v)

@@ -128,10 +128,11 @@ func (s Source) Run(ctx context.Context, bin string, stdout io.Writer, args ...s
 	return nil
 }
 
-// RunLines runs a PostgreSQL client program and passes each line of its
-// standard error to line; its error carries the last lines, but for
-// pg_restore --verbose's notes of progress.
-func (s Source) RunLines(ctx context.Context, bin string, args []string, line func(string)) error {
+// RunLines runs a PostgreSQL client program, reading stdin (nil:
+// nothing), and passes each line of its standard error to line; its
+// error carries the last lines, but for pg_restore --verbose's notes of
+// progress.
+func (s Source) RunLines(ctx context.Context, bin string, args []string, stdin io.Reader, line func(string)) error {
 	pr, pw := io.Pipe()
 	last := tail.New(20)
 	done := make(chan struct{})
@@ -148,6 +149,7 @@ func (s Source) RunLines(ctx context.Context, bin string, args []string, line fu
 		_, _ = io.Copy(io.Discard, pr)
 	}()
 	cmd := s.Command(ctx, bin, args...)
+	cmd.Stdin = stdin
 	cmd.Stderr = pw
 	err := cmd.Run()
 	pw.Close()
