@@ -13,8 +13,8 @@ const Name = "rollback-drill"
 // azureSlotSwap.
 var triggerFields = []plan.Param{
 	{Name: "argv", Type: plan.TypeStringList, Doc: "A program and its arguments, run without a shell (looked up in PATH) in its own process group, killed with it when the drill's timeout ends or the worker dies (`kubectl rollout undo deploy/web`, a deploy script). A non-zero exit fails the drill."},
-	{Name: "env", Type: plan.TypeStringMap, Doc: "Environment variables added to the worker's environment for argv."},
-	{Name: "webhook", Type: plan.TypeObject, Doc: "An HTTP request that starts the switch (a deploy system's rollback hook). A status outside 200-299 fails the drill.", Fields: []plan.Param{
+	{Name: "env", Type: plan.TypeStringMap, Doc: "Environment variables added to the worker's environment for argv. SHIPSHAPE_IDEMPOTENCY_KEY is set too: <run>/<phase>/<task>/rollback (or /rollforward), the same if the task starts again after its worker was lost."},
+	{Name: "webhook", Type: plan.TypeObject, Doc: "An HTTP request that starts the switch (a deploy system's rollback hook). A status outside 200-299 fails the drill. It carries an Idempotency-Key header (<run>/<phase>/<task>/rollback or /rollforward, the same if the task starts again after its worker was lost) unless headers set one.", Fields: []plan.Param{
 		{Name: "url", Type: plan.TypeString, Required: true, Safety: plan.SafetyHost, Doc: "Absolute http:// or https:// URL."},
 		{Name: "method", Type: plan.TypeString, Default: "POST", Doc: "HTTP method."},
 		{Name: "body", Type: plan.TypeString, Doc: "Request body."},

@@ -63,6 +63,10 @@ type drill struct {
 	rollback, forward        trigger
 	hasForward               bool
 	expected, forwardVersion string
+	// key identifies this task of this run: the same in an attempt that
+	// starts again after its worker was lost, so a trigger's receiver
+	// can tell a second request for the same switch (idempotencyKey).
+	key string
 }
 
 // phase is what one switch (the rollback, the roll-forward) measured.
@@ -147,7 +151,8 @@ func (p *phase) failure(timeout time.Duration) error {
 
 func (a *Activities) parse(in task.Input) (*drill, error) {
 	p := in.Params
-	d := &drill{cfg: a.cfg, timeout: p.Duration("timeout"), interval: p.Duration("pollInterval")}
+	d := &drill{cfg: a.cfg, timeout: p.Duration("timeout"), interval: p.Duration("pollInterval"),
+		key: in.RunID + "/" + in.Phase + "/" + in.Task}
 	for name, v := range map[string]time.Duration{"timeout": d.timeout, "pollInterval": d.interval, "requestTimeout": p.Duration("requestTimeout")} {
 		if v <= 0 {
 			return nil, task.InvalidParams("%s %q is not a positive duration", name, p.String(name))
@@ -266,7 +271,7 @@ func (d *drill) run(ctx context.Context, name string, t trigger, expected string
 	p.event(0, fmt.Sprintf("%s trigger started (%s); before it: %s", name, t, p.before.state()))
 	probe := d.startProbe(runCtx, d.rate)
 	fired := make(chan error, 1)
-	go func() { fired <- d.fire(runCtx, t) }()
+	go func() { fired <- d.fire(runCtx, t, d.key+"/"+name) }()
 
 	ticker := time.NewTicker(d.interval)
 	defer ticker.Stop()

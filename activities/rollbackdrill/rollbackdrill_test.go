@@ -77,9 +77,10 @@ func TestRollbackArgvThenWebhook(t *testing.T) {
 	svc := startService(t, "v2", gap)
 	with := endpoints(svc, "v1")
 	with["trigger"] = map[string]any{
-		"argv": []any{"/bin/sh", "-c", `printf '%s' "$ROLL_TO" > "$VERSION_FILE"`},
-		"env":  map[string]any{"ROLL_TO": "v1", "VERSION_FILE": svc.file},
+		"argv": []any{"/bin/sh", "-c", `printf '%s' "$SHIPSHAPE_IDEMPOTENCY_KEY" > "$KEY_FILE"; printf '%s' "$ROLL_TO" > "$VERSION_FILE"`},
+		"env":  map[string]any{"ROLL_TO": "v1", "VERSION_FILE": svc.file, "KEY_FILE": t.TempDir() + "/key"},
 	}
+	keyFile := with["trigger"].(map[string]any)["env"].(map[string]any)["KEY_FILE"].(string)
 	with["rollForward"] = webhook(t, svc, "v2")
 	with["rollForwardVersion"] = "v2"
 	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}}
@@ -91,6 +92,16 @@ func TestRollbackArgvThenWebhook(t *testing.T) {
 	mustSwitched(t, out.Metrics, "rollforward")
 	if got := svc.Switches(); !slices.Equal(got, []string{"v1", "v2"}) {
 		t.Errorf("switches %v, want v1 then v2", got)
+	}
+	// Each switch carries its idempotency key: run/phase/task/switch.
+	if key, _ := os.ReadFile(keyFile); string(key) != "test-run/phase/task/rollback" {
+		t.Errorf("the command's %s = %q", rollbackdrill.IdempotencyEnv, key)
+	}
+	svc.mu.Lock()
+	keys := slices.Clone(svc.keys)
+	svc.mu.Unlock()
+	if !slices.Equal(keys, []string{"test-run/phase/task/rollforward"}) {
+		t.Errorf("the webhook's %s: %q", rollbackdrill.IdempotencyHeader, keys)
 	}
 	if len(out.Tables) != 2 || out.Tables[0].Kind != plan.TableSummary || len(out.Tables[0].Rows) != 2 {
 		t.Fatalf("tables %+v", out.Tables)

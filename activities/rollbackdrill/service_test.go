@@ -39,6 +39,7 @@ type service struct {
 	gapSeen  bool
 	lastFile string
 	switches []string
+	keys     []string // Idempotency-Key of each webhook switch
 }
 
 const adminToken = "admin-secret"
@@ -108,6 +109,7 @@ func (s *service) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		to := r.URL.Query().Get("to")
 		s.mu.Lock()
+		s.keys = append(s.keys, r.Header.Get("Idempotency-Key"))
 		_, ok := s.backends[to]
 		s.startSwitch(to)
 		s.mu.Unlock()

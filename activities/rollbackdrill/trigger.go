@@ -136,22 +136,32 @@ func parseTrigger(p task.Params, param string) (trigger, error) {
 // fire runs the trigger until it is done. A parameter that cannot work
 // (a program that does not exist, an app Azure does not know) is a
 // task.InvalidParams error; any other failure is returned as it is.
-func (d *drill) fire(ctx context.Context, t trigger) error {
+// IdempotencyEnv and IdempotencyHeader carry a switch's idempotency
+// key to a command and to a webhook: <run>/<phase>/<task>/rollback (or
+// /rollforward), the same when the task starts again after its worker
+// was lost mid-switch (see docs/reliability.md), so a deployment tool can
+// refuse to switch twice.
+const (
+	IdempotencyEnv    = "SHIPSHAPE_IDEMPOTENCY_KEY"
+	IdempotencyHeader = "Idempotency-Key"
+)
+
+func (d *drill) fire(ctx context.Context, t trigger, key string) error {
 	switch t.kind {
 	case "argv":
-		return d.runCommand(ctx, t)
+		return d.runCommand(ctx, t, key)
 	case "webhook":
-		return d.callWebhook(ctx, t)
+		return d.callWebhook(ctx, t, key)
 	}
 	return d.swapSlot(ctx, t)
 }
 
 // runCommand runs argv in its own process group, which dies with the
 // worker (parent-death signal) and is killed whole when ctx ends.
-func (d *drill) runCommand(ctx context.Context, t trigger) error {
+func (d *drill) runCommand(ctx context.Context, t trigger, key string) error {
 	out := tail.New(20)
 	cmd := exec.CommandContext(ctx, t.argv[0], t.argv[1:]...)
-	cmd.Env = append(os.Environ(), t.env...)
+	cmd.Env = append(append(os.Environ(), t.env...), IdempotencyEnv+"="+key)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return signalGroup(cmd.Process, syscall.SIGTERM) }
@@ -195,7 +205,7 @@ func signalGroup(p *os.Process, sig syscall.Signal) error {
 
 // callWebhook sends the webhook's request; a status outside 200-299
 // fails it.
-func (d *drill) callWebhook(ctx context.Context, t trigger) error {
+func (d *drill) callWebhook(ctx context.Context, t trigger, key string) error {
 	var body io.Reader
 	if t.body != "" {
 		body = strings.NewReader(t.body)
@@ -204,6 +214,7 @@ func (d *drill) callWebhook(ctx context.Context, t trigger) error {
 	if err != nil {
 		return task.InvalidParams("%s.webhook: %v", t.param, err)
 	}
+	req.Header.Set(IdempotencyHeader, key) // unless the plan sets its own
 	for _, k := range slices.Sorted(maps.Keys(t.headers)) {
 		if strings.EqualFold(k, "Host") {
 			req.Host = t.headers[k]
