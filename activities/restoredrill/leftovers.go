@@ -9,26 +9,35 @@ import (
 
 	"github.com/shipshape-dev/shipshape/integrations/dockerpg"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
 )
 
 // Leftover is something a restore drill made on this machine: a scratch
-// cluster, a drill directory, or a container on the local Docker engine.
+// cluster, a drill directory, a container on the local Docker engine, or
+// the password a drill with a validation window filed in the worker's
+// local secret store.
 // Drills tear down after themselves, even after a worker crash once the
 // run resumes; leftovers are of runs that never resume (terminated, or
 // their Temporal history gone).
 type Leftover struct {
-	Kind    string    `json:"kind"` // cluster, directory or container
+	Kind    string    `json:"kind"` // cluster, directory, container or secret
 	Drill   string    `json:"drill"`
 	Path    string    `json:"path"`
 	Port    int       `json:"port,omitempty"`
 	Running bool      `json:"running,omitempty"`
 	Since   time.Time `json:"since"`
+	// secrets is the local store's directory, for a secret.
+	secrets string
 }
 
 // Leftovers lists the scratch clusters and drill directories in the
-// scratch directory dir, and the drills' containers when a Docker engine
-// answers.
-func Leftovers(ctx context.Context, dir string) ([]Leftover, error) {
+// scratch directory dir, the passwords those drills filed in the local
+// secret store in secretsDir (empty: local.DefaultDir()), and the
+// drills' containers when a Docker engine answers.
+func Leftovers(ctx context.Context, dir, secretsDir string) ([]Leftover, error) {
+	if secretsDir == "" {
+		secretsDir = local.DefaultDir()
+	}
 	var out []Leftover
 	clusters, err := postgres.Leftovers(dir, Tag(""))
 	if err != nil {
@@ -52,6 +61,12 @@ func Leftovers(ctx context.Context, dir string) ([]Leftover, error) {
 			l.Since = info.ModTime().UTC()
 		}
 		out = append(out, l)
+		// The store keeps a secret as <name>.json: look, without
+		// opening (which would make a store where there is none).
+		if info, err := os.Stat(filepath.Join(secretsDir, secretName(string(id))+".json")); err == nil {
+			out = append(out, Leftover{Kind: "secret", Drill: string(id), Path: "local://" + secretName(string(id)),
+				Since: info.ModTime().UTC(), secrets: secretsDir})
+		}
 	}
 	// Containers of docker targets, when a Docker engine answers.
 	if eng, err := dockerpg.Connect(""); err == nil {
@@ -80,6 +95,12 @@ func (l Leftover) Remove(ctx context.Context) error {
 		}
 		_, err = eng.Remove(ctx, Tag(l.Drill))
 		return err
+	case "secret":
+		store, err := local.Open(l.secrets)
+		if err != nil {
+			return err
+		}
+		return store.Delete(ctx, strings.TrimPrefix(l.Path, "local://"))
 	default:
 		return os.RemoveAll(l.Path)
 	}

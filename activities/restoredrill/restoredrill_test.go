@@ -25,6 +25,7 @@ import (
 	"github.com/shipshape-dev/shipshape/integrations/blobstore/s3test"
 	"github.com/shipshape-dev/shipshape/integrations/postgres"
 	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
 	"github.com/shipshape-dev/shipshape/internal/pgbackup"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -499,5 +500,48 @@ func TestDrillAzureFlexibleTarget(t *testing.T) {
 	d.restoreAndVerify()
 	if got := fake.Servers(); len(got) != 1 || got[0] != "prod-pg:Ready" {
 		t.Fatalf("servers after teardown: %v", got)
+	}
+}
+
+// TestLeftoversOfADrillThatNeverResumes stops a drill with a validation
+// window after it filed its password, as a run terminated during the
+// window would: the cluster, the drill's directory and the secret are
+// all listed as leftovers, and removing them leaves nothing.
+func TestLeftoversOfADrillThatNeverResumes(t *testing.T) {
+	_, _, storeDir := seededBackup(t, "custom")
+	d := newDrill(t, map[string]any{"storage": storeDir, "database": "app", "keepFor": "1h"})
+	d.cfg.SecretsDir = t.TempDir()
+	d.untilRestored()
+	var c restoredrill.Connection
+	d.must(restoredrill.Ready, &c)
+	if c.PasswordRef == "" {
+		t.Fatalf("connection %+v", c)
+	}
+	ctx := context.Background()
+	left, err := restoredrill.Leftovers(ctx, d.cfg.ScratchDir, d.cfg.SecretsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]string{}
+	for _, l := range left {
+		if l.Drill != d.step.ID {
+			t.Errorf("leftover of drill %q, want %q", l.Drill, d.step.ID)
+		}
+		kinds[l.Kind] = l.Path
+	}
+	if len(left) != 3 || kinds["cluster"] == "" || kinds["directory"] == "" || kinds["secret"] != c.PasswordRef {
+		t.Fatalf("leftovers %+v", left)
+	}
+	for _, l := range left {
+		if err := l.Remove(ctx); err != nil {
+			t.Fatalf("remove %s: %v", l.Kind, err)
+		}
+	}
+	if again, err := restoredrill.Leftovers(ctx, d.cfg.ScratchDir, d.cfg.SecretsDir); err != nil || len(again) != 0 {
+		t.Fatalf("left after removal: %+v, %v", again, err)
+	}
+	store, _ := local.Open(d.cfg.SecretsDir)
+	if names, _ := store.Names(ctx); len(names) != 0 {
+		t.Fatalf("secrets left: %v", names)
 	}
 }

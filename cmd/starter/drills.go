@@ -16,9 +16,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/shipshape-dev/shipshape/activities/restoredrill"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
 )
 
-const drillsUsage = "want: starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]"
+const drillsUsage = "want: starter drills list|cleanup [--scratch-dir DIR] [--secrets-dir DIR] [--dry-run] [--force] [--json]"
 
 // leftover is something a restore drill left on this machine, with what
 // Temporal says of its drill.
@@ -37,10 +38,11 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{drillsUsage}
 	}
 	sub := args[0]
-	var scratch *string
+	var scratch, secrets *string
 	var dryRun, force, asJSON *bool
 	setup := func(fs *flag.FlagSet) {
 		scratch = fs.String("scratch-dir", restoredrill.DefaultScratchDir(), "the worker's scratch directory (env SHIPSHAPE_SCRATCH_DIR)")
+		secrets = fs.String("secrets-dir", local.DefaultDir(), "the worker's local secret store (env SHIPSHAPE_SECRETS_DIR), where drills with a validation window file their passwords")
 		asJSON = fs.Bool("json", false, "print JSON")
 		if sub == "cleanup" {
 			dryRun = fs.Bool("dry-run", false, "say what would be removed, remove nothing")
@@ -60,7 +62,7 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := wantArgs(pos, 0, "no arguments"); err != nil {
 		return err
 	}
-	found, err := findLeftovers(ctx, *scratch)
+	found, err := findLeftovers(ctx, *scratch, *secrets)
 	if err != nil {
 		return err
 	}
@@ -120,8 +122,8 @@ func drillsCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 
 // findLeftovers lists what restore drills left in dir and on the local
 // Docker engine.
-func findLeftovers(ctx context.Context, dir string) ([]leftover, error) {
-	found, err := restoredrill.Leftovers(ctx, dir)
+func findLeftovers(ctx context.Context, dir, secrets string) ([]leftover, error) {
+	found, err := restoredrill.Leftovers(ctx, dir, secrets)
 	if err != nil {
 		return nil, err
 	}

@@ -47,7 +47,7 @@ Usage:
   starter schedule create NAME --plan FILE [--cron EXPR]... [--every D] [--timezone TZ] [--paused]
   starter schedule list|describe|trigger|pause|unpause|delete [NAME]
   starter secrets get|put|list|versions [local://NAME] [--dir DIR]
-  starter drills list|cleanup [--scratch-dir DIR] [--dry-run] [--force] [--json]
+  starter drills list|cleanup [--scratch-dir DIR] [--secrets-dir DIR] [--dry-run] [--force] [--json]
   starter serve [--addr 127.0.0.1:8080] [--limit 50]    read-only web page of recent runs, live
 
 Connection flags (every command that talks to Temporal or NATS):
