@@ -131,7 +131,16 @@ func startTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		// median 0.2 s (worst 2 s) before each activity and at every phase
 		// barrier. One worker polls a dev server; it needs no spread.
 		"--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
-		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"}
+		"--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+		// The dev server keeps all workflows on one history shard, whose
+		// queue readers poll at most 20 times a second (the server's
+		// default, made for clusters of hundreds of shards): once the
+		// burst is spent, every activity, workflow task, child workflow
+		// and timer waits up to 50 ms for the next poll. A dev server's
+		// one shard may poll as often as work arrives.
+		"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
+		"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
+		"--dynamic-config-value", "history.outboundProcessorMaxPollRPS=1000"}
 	if opts.DBFile != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.DBFile), 0o755); err != nil {
 			return nil, fmt.Errorf("temporal state dir: %w", err)
@@ -175,7 +184,7 @@ func (t *Temporal) waitReady(ctx context.Context, namespace string) error {
 			return fmt.Errorf("%w: %v", errExited, err)
 		case <-ctx.Done():
 			return fmt.Errorf("temporal dev server not ready at %s: %w", t.addr, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(25 * time.Millisecond): // it answers within about 150 ms
 		}
 		c, err := client.Dial(client.Options{HostPort: t.addr, Namespace: namespace, Logger: quiet{}})
 		if err != nil {
@@ -199,21 +208,24 @@ func (t *Temporal) PID() int { return t.cmd.Process.Pid }
 func (t *Temporal) Stop() { t.StopWithin(10 * time.Second) }
 
 // StopWithin asks the server to stop and kills it if it has not within
-// grace. Its state is SQLite's, whose committed transactions survive a
-// kill as they survive a crash (the chaos tests kill the server mid-run
+// grace; with no grace it kills it at once. Its state is SQLite's, whose
+// committed transactions survive a kill as they survive a crash (the chaos tests kill the server mid-run
 // and its runs go on after a restart), so a caller that has already
 // stopped its workers need not wait out the server's graceful shutdown,
 // a second or two of its components stopping one by one.
 func (t *Temporal) StopWithin(grace time.Duration) {
-	_ = t.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-t.done:
-		t.done <- err
-	case <-time.After(grace):
-		_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
-		err := <-t.done
-		t.done <- err
+	if grace > 0 {
+		_ = t.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-t.done:
+			t.done <- err
+			return
+		case <-time.After(grace):
+		}
 	}
+	_ = syscall.Kill(-t.cmd.Process.Pid, syscall.SIGKILL)
+	err := <-t.done
+	t.done <- err
 }
 
 func freePort() (int, error) {
