@@ -1,0 +1,36 @@
+package host
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBuildIdentity: the binary's identity carries the Go build ID the
+// linker wrote, as `go tool buildid` reads it, without hashing the file;
+// a file that is not an executable has none.
+func TestBuildIdentity(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := goBuildID(exe)
+	if id == "" {
+		t.Fatal("no build ID read from the test binary")
+	}
+	if out, err := exec.Command("go", "tool", "buildid", exe).Output(); err == nil && strings.TrimSpace(string(out)) != id {
+		t.Fatalf("build ID %q, go tool buildid says %q", id, out)
+	}
+	if got := buildIdentity(); !strings.HasSuffix(got, id) || !strings.Contains(got, "@") {
+		t.Fatalf("identity %q lacks the build ID %q", got, id)
+	}
+	text := filepath.Join(t.TempDir(), "not-elf")
+	if err := os.WriteFile(text, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if got := goBuildID(text); got != "" {
+		t.Fatalf("a shell script's build ID: %q", got)
+	}
+}
