@@ -27,7 +27,10 @@ func TestMetricWatchExampleDev(t *testing.T) {
 	exp.Traffic(t, map[string]float64{`http_requests_total{code="200"}`: 999, `http_requests_total{code="500"}`: 1})
 	prom := promtest.Start(t, exp.URL)
 	prom.WaitFor(t, "http_requests_total")
-	time.Sleep(3 * time.Second) // two scrapes or more: rates exist
+	// Two scrapes or more (rates exist), and a whole 5 s step since the
+	// first: the window mode's range ends at a step boundary, so a run
+	// started sooner finds no point yet in its last minute.
+	time.Sleep(6 * time.Second)
 
 	out := t.TempDir()
 	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t),
