@@ -18,6 +18,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	web "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/appservice/armappservice/v5"
+
+	"github.com/shipshape-dev/shipshape/internal/armid"
 )
 
 // Production is the name of an app's production slot.
@@ -33,6 +35,9 @@ var (
 	ErrRejected = errors.New("rejected")
 )
 
+// siteType is the resource type of an App Service app.
+const siteType = "Microsoft.Web/sites"
+
 // SiteID is an App Service app's resource ID, parsed.
 type SiteID struct {
 	Subscription, ResourceGroup, Name string
@@ -41,17 +46,11 @@ type SiteID struct {
 // ParseSiteID reads
 // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME.
 func ParseSiteID(id string) (SiteID, error) {
-	r, err := arm.ParseResourceID(id)
-	if err != nil || !strings.EqualFold(r.ResourceType.String(), "Microsoft.Web/sites") || r.ResourceGroupName == "" ||
-		r.Parent == nil || !strings.EqualFold(r.Parent.ResourceType.String(), arm.ResourceGroupResourceType.String()) {
-		return SiteID{}, fmt.Errorf("want an App Service app's resource ID, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Web/sites/NAME, got %q", id)
-	}
-	return SiteID{Subscription: r.SubscriptionID, ResourceGroup: r.ResourceGroupName, Name: r.Name}, nil
+	i, err := armid.Parse(id, siteType, "an App Service app's")
+	return SiteID(i), err
 }
 
-func (s SiteID) String() string {
-	return "/subscriptions/" + s.Subscription + "/resourceGroups/" + s.ResourceGroup + "/providers/Microsoft.Web/sites/" + s.Name
-}
+func (s SiteID) String() string { return armid.ID(s).Format(siteType) }
 
 // Client is the App Service apps of one subscription.
 type Client struct {

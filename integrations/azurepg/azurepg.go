@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -16,10 +15,15 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	pg "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/postgresql/armpostgresqlflexibleservers"
+
+	"github.com/shipshape-dev/shipshape/internal/armid"
 )
 
 // TagKey tags the servers drills make; its value is the drill's tag.
 const TagKey = "shipshape-drill"
+
+// serverType is the resource type of a flexible server.
+const serverType = "Microsoft.DBforPostgreSQL/flexibleServers"
 
 // ServerID is a flexible server's resource ID, parsed.
 type ServerID struct {
@@ -29,17 +33,11 @@ type ServerID struct {
 // ParseServerID reads
 // /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.DBforPostgreSQL/flexibleServers/NAME.
 func ParseServerID(id string) (ServerID, error) {
-	r, err := arm.ParseResourceID(id)
-	if err != nil || !strings.EqualFold(r.ResourceType.String(), "Microsoft.DBforPostgreSQL/flexibleServers") || r.ResourceGroupName == "" ||
-		r.Parent == nil || !strings.EqualFold(r.Parent.ResourceType.String(), arm.ResourceGroupResourceType.String()) {
-		return ServerID{}, fmt.Errorf("want a flexible server's resource ID, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.DBforPostgreSQL/flexibleServers/NAME, got %q", id)
-	}
-	return ServerID{Subscription: r.SubscriptionID, ResourceGroup: r.ResourceGroupName, Name: r.Name}, nil
+	i, err := armid.Parse(id, serverType, "a flexible server's")
+	return ServerID(i), err
 }
 
-func (s ServerID) String() string {
-	return "/subscriptions/" + s.Subscription + "/resourceGroups/" + s.ResourceGroup + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + s.Name
-}
+func (s ServerID) String() string { return armid.ID(s).Format(serverType) }
 
 // Client is the flexible servers of one subscription.
 type Client struct {
