@@ -46,8 +46,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
 
 // APIVersion is the only api-version the fake accepts: the one
@@ -114,12 +115,7 @@ func Start(t testing.TB) *Server {
 
 // ClientOptions point an ARM client at the fake.
 func (s *Server) ClientOptions() *arm.ClientOptions {
-	o := &arm.ClientOptions{}
-	o.Transport = s.Client
-	o.Cloud = cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-		cloud.ResourceManager: {Endpoint: s.URL, Audience: "https://management.azure.com"},
-	}}
-	return o
+	return armhttp.ClientOptions(s.URL, s.Client)
 }
 
 // AddApp registers an app whose slots (production among them) hold the
@@ -163,37 +159,25 @@ var (
 	opPath   = regexp.MustCompile(`(?i)^/subscriptions/[^/]+/providers/Microsoft\.Web/locations/[^/]+/(operations|operationResults)/([^/]+)$`)
 )
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	if v != nil {
-		json.NewEncoder(w).Encode(v)
-	}
-}
-
-func armErr(w http.ResponseWriter, code int, c, format string, args ...any) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": c, "message": fmt.Sprintf(format, args...)}})
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+Token {
-		armErr(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
+		armhttp.Error(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
 		return
 	}
 	switch v := r.URL.Query().Get("api-version"); v {
 	case "":
-		armErr(w, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		armhttp.Error(w, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	case APIVersion:
 	default:
-		armErr(w, 400, "InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions are '%s'.", v, APIVersion)
+		armhttp.Error(w, 400, "InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions are '%s'.", v, APIVersion)
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if m := opPath.FindStringSubmatch(r.URL.Path); m != nil {
 		if r.Method != http.MethodGet {
-			armErr(w, 405, "MethodNotAllowed", "%s", r.Method)
+			armhttp.Error(w, 405, "MethodNotAllowed", "%s", r.Method)
 			return
 		}
 		s.poll(w, m[2], strings.EqualFold(m[1], "operationResults"))
@@ -201,11 +185,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	m := swapPath.FindStringSubmatch(r.URL.Path)
 	if m == nil {
-		armErr(w, 404, "InvalidResourceType", "no route for %s", r.URL.Path)
+		armhttp.Error(w, 404, "InvalidResourceType", "no route for %s", r.URL.Path)
 		return
 	}
 	if r.Method != http.MethodPost {
-		armErr(w, 405, "MethodNotAllowed", "%s", r.Method)
+		armhttp.Error(w, 405, "MethodNotAllowed", "%s", r.Method)
 		return
 	}
 	sub, rg, name, slot := m[1], m[2], m[3], m[4]
@@ -214,7 +198,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	a := s.apps[key(rg, name)]
 	if a == nil {
-		armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.Web/sites/%s' under resource group '%s' was not found.", name, rg)
+		armhttp.Error(w, 404, "ResourceNotFound", "The Resource 'Microsoft.Web/sites/%s' under resource group '%s' was not found.", name, rg)
 		return
 	}
 	var in struct {
@@ -222,26 +206,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		PreserveVnet *bool   `json:"preserveVnet"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		armErr(w, 400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: %v", err)
+		armhttp.Error(w, 400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: %v", err)
 		return
 	}
 	if in.TargetSlot == nil || *in.TargetSlot == "" || in.PreserveVnet == nil {
-		armErr(w, 400, "InvalidRequestContent", "The request content was invalid: targetSlot and preserveVnet are required.")
+		armhttp.Error(w, 400, "InvalidRequestContent", "The request content was invalid: targetSlot and preserveVnet are required.")
 		return
 	}
 	target := *in.TargetSlot
 	for _, sl := range []string{slot, target} {
 		if _, ok := a.slots[strings.ToLower(sl)]; !ok {
-			armErr(w, 404, "ResourceNotFound", "Cannot find slot '%s' of site '%s'.", sl, name)
+			armhttp.Error(w, 404, "ResourceNotFound", "Cannot find slot '%s' of site '%s'.", sl, name)
 			return
 		}
 	}
 	if strings.EqualFold(slot, target) {
-		armErr(w, 400, "BadRequest", "Cannot swap slot '%s' with itself.", slot)
+		armhttp.Error(w, 400, "BadRequest", "Cannot swap slot '%s' with itself.", slot)
 		return
 	}
 	if a.busy {
-		armErr(w, 409, "Conflict", "There is a swap operation in progress for site '%s'.", name)
+		armhttp.Error(w, 409, "Conflict", "There is a swap operation in progress for site '%s'.", name)
 		return
 	}
 	a.busy = true
@@ -261,7 +245,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) poll(w http.ResponseWriter, id string, location bool) {
 	op := s.ops[id]
 	if op == nil {
-		armErr(w, 404, "OperationNotFound", "operation %s", id)
+		armhttp.Error(w, 404, "OperationNotFound", "operation %s", id)
 		return
 	}
 	if op.status == "InProgress" {
@@ -278,7 +262,7 @@ func (s *Server) poll(w http.ResponseWriter, id string, location bool) {
 		case "Succeeded":
 			w.WriteHeader(http.StatusOK)
 		default:
-			armErr(w, 500, op.code, "%s", op.text)
+			armhttp.Error(w, 500, op.code, "%s", op.text)
 		}
 		return
 	}
@@ -286,7 +270,7 @@ func (s *Server) poll(w http.ResponseWriter, id string, location bool) {
 	if op.status == "Failed" {
 		body["error"] = map[string]any{"code": op.code, "message": op.text}
 	}
-	writeJSON(w, 200, body)
+	armhttp.WriteJSON(w, 200, body)
 }
 
 // finish ends an operation: the slots are exchanged, or the failure the

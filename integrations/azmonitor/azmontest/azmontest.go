@@ -24,7 +24,6 @@ package azmontest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -36,8 +35,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
 
 // Token is the bearer token Credential issues and the fake accepts.
@@ -82,13 +82,9 @@ func New(tb testing.TB) *Fake {
 
 // ClientOptions point an ARM client at the fake.
 func (f *Fake) ClientOptions() *arm.ClientOptions {
-	o := &arm.ClientOptions{}
-	o.Transport = f.Client
+	o := armhttp.ClientOptions(f.URL, f.Client)
 	o.Retry.MaxRetryDelay = 10 * time.Millisecond
 	o.Retry.RetryDelay = time.Millisecond
-	o.Cloud = cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-		cloud.ResourceManager: {Endpoint: f.URL, Audience: "https://management.azure.com"},
-	}}
 	return o
 }
 
@@ -117,13 +113,6 @@ func (f *Fake) Fail(times, status int) {
 	f.mu.Unlock()
 }
 
-func armErr(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("x-ms-error-code", code)
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-}
-
 var grains = map[string]time.Duration{"PT1M": time.Minute, "PT5M": 5 * time.Minute, "PT15M": 15 * time.Minute, "PT30M": 30 * time.Minute,
 	"PT1H": time.Hour, "PT6H": 6 * time.Hour, "PT12H": 12 * time.Hour, "P1D": 24 * time.Hour}
 
@@ -134,27 +123,27 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	f.Requests++
 	if r.Header.Get("Authorization") != "Bearer "+Token {
-		armErr(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
+		armhttp.Error(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
 		return
 	}
 	if f.fail > 0 {
 		f.fail--
-		armErr(w, f.status, "ServiceUnavailable", "injected failure")
+		armhttp.Error(w, f.status, "ServiceUnavailable", "injected failure")
 		return
 	}
 	resource, ok := strings.CutSuffix(r.URL.Path, "/providers/Microsoft.Insights/metrics")
 	if r.Method != http.MethodGet || !ok {
-		armErr(w, 404, "NotFound", "the fake serves Metrics - List only")
+		armhttp.Error(w, 404, "NotFound", "the fake serves Metrics - List only")
 		return
 	}
 	q := r.URL.Query()
 	if q.Get("api-version") != "2023-10-01" {
-		armErr(w, 400, "BadRequest", "unsupported api-version "+q.Get("api-version"))
+		armhttp.Error(w, 400, "BadRequest", "unsupported api-version %s", q.Get("api-version"))
 		return
 	}
 	metrics, known := f.resources[strings.ToLower(resource)]
 	if !known {
-		armErr(w, 404, "ResourceNotFound", fmt.Sprintf("The Resource '%s' was not found.", resource))
+		armhttp.Error(w, 404, "ResourceNotFound", "The Resource '%s' was not found.", resource)
 		return
 	}
 	name, agg, grainText := q.Get("metricnames"), q.Get("aggregation"), q.Get("interval")
@@ -169,28 +158,28 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case name == "":
-		armErr(w, 400, "BadRequest", "metricnames is required")
+		armhttp.Error(w, 400, "BadRequest", "metricnames is required")
 		return
 	case field == "":
-		armErr(w, 400, "BadRequest", "Invalid aggregation "+agg)
+		armhttp.Error(w, 400, "BadRequest", "Invalid aggregation %s", agg)
 		return
 	case !grainOK:
-		armErr(w, 400, "BadRequest", "Invalid interval "+grainText)
+		armhttp.Error(w, 400, "BadRequest", "Invalid interval %s", grainText)
 		return
 	case len(span) != 2 || err1 != nil || err2 != nil || !start.Before(end):
-		armErr(w, 400, "BadRequest", "Invalid timespan "+q.Get("timespan"))
+		armhttp.Error(w, 400, "BadRequest", "Invalid timespan %s", q.Get("timespan"))
 		return
 	}
 	points, has := metrics[name]
 	if !has {
-		armErr(w, 400, "BadRequest", fmt.Sprintf("Failed to find metric configuration for provider: resource: %s, metric: %s", resource, name))
+		armhttp.Error(w, 400, "BadRequest", "Failed to find metric configuration for provider: resource: %s, metric: %s", resource, name)
 		return
 	}
 	dim, want := "", ""
 	if filter := q.Get("$filter"); filter != "" {
 		m := filterRE.FindStringSubmatch(filter)
 		if m == nil {
-			armErr(w, 400, "BadRequest", "The fake supports filters of the form Name eq 'value', not "+filter)
+			armhttp.Error(w, 400, "BadRequest", "The fake supports filters of the form Name eq 'value', not %s", filter)
 			return
 		}
 		dim, want = m[1], m[2]

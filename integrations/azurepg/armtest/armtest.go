@@ -24,7 +24,6 @@ package armtest
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -37,8 +36,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
 
 // Token is the bearer token Credential issues and the fake accepts.
@@ -93,12 +93,7 @@ func Start(t testing.TB, host string) *Server {
 
 // ClientOptions point an ARM client at the fake.
 func (s *Server) ClientOptions() *arm.ClientOptions {
-	o := &arm.ClientOptions{}
-	o.Transport = s.Client
-	o.Cloud = cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-		cloud.ResourceManager: {Endpoint: s.URL, Audience: "https://management.azure.com"},
-	}}
-	return o
+	return armhttp.ClientOptions(s.URL, s.Client)
 }
 
 // AddServer registers a source server whose backups reach back to
@@ -129,25 +124,13 @@ var (
 	validName  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$`)
 )
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	if v != nil {
-		json.NewEncoder(w).Encode(v)
-	}
-}
-
-func armErr(w http.ResponseWriter, code int, c, format string, args ...any) {
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": c, "message": fmt.Sprintf(format, args...)}})
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+Token {
-		armErr(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
+		armhttp.Error(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
 		return
 	}
 	if r.URL.Query().Get("api-version") == "" {
-		armErr(w, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		armhttp.Error(w, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	}
 	s.mu.Lock()
@@ -158,7 +141,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	m := serverPath.FindStringSubmatch(r.URL.Path)
 	if m == nil {
-		armErr(w, 404, "InvalidResourceType", "no route for %s", r.URL.Path)
+		armhttp.Error(w, 404, "InvalidResourceType", "no route for %s", r.URL.Path)
 		return
 	}
 	sub, rg, name := m[1], m[2], m[3]
@@ -166,15 +149,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		if sv == nil {
-			armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' under resource group '%s' was not found.", name, rg)
+			armhttp.Error(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' under resource group '%s' was not found.", name, rg)
 			return
 		}
-		writeJSON(w, 200, s.body(sub, sv))
+		armhttp.WriteJSON(w, 200, s.body(sub, sv))
 	case http.MethodPut:
 		s.create(w, r, sub, rg, name)
 	case http.MethodPatch:
 		if sv == nil {
-			armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' was not found.", name)
+			armhttp.Error(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' was not found.", name)
 			return
 		}
 		var in struct {
@@ -183,11 +166,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			} `json:"properties"`
 		}
 		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-			armErr(w, 400, "InvalidRequestContent", "%v", err)
+			armhttp.Error(w, 400, "InvalidRequestContent", "%v", err)
 			return
 		}
 		if sv.state != "Ready" {
-			armErr(w, 409, "ServerBusy", "Server %s is busy with another operation (%s).", name, sv.state)
+			armhttp.Error(w, 409, "ServerBusy", "Server %s is busy with another operation (%s).", name, sv.state)
 			return
 		}
 		pw := in.Properties.AdministratorLoginPassword
@@ -212,7 +195,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			return nil
 		})
 	default:
-		armErr(w, 405, "MethodNotAllowed", "%s", r.Method)
+		armhttp.Error(w, 405, "MethodNotAllowed", "%s", r.Method)
 	}
 }
 
@@ -233,16 +216,16 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, sub string, sv *
 	w.Header().Set("Azure-AsyncOperation", s.URL+"/subscriptions/"+sub+"/providers/Microsoft.DBforPostgreSQL/locations/"+sv.location+"/azureAsyncOperation/"+id+"?api-version="+r.URL.Query().Get("api-version"))
 	if code == 202 {
 		w.Header().Set("Location", s.URL+"/subscriptions/"+sub+"/providers/Microsoft.DBforPostgreSQL/locations/"+sv.location+"/azureAsyncOperation/"+id+"?api-version="+r.URL.Query().Get("api-version"))
-		writeJSON(w, 202, nil)
+		armhttp.WriteJSON(w, 202, nil)
 		return
 	}
-	writeJSON(w, code, s.body(sub, sv))
+	armhttp.WriteJSON(w, code, s.body(sub, sv))
 }
 
 func (s *Server) pollOp(w http.ResponseWriter, id string) {
 	op := s.ops[id]
 	if op == nil {
-		armErr(w, 404, "OperationNotFound", "operation %s", id)
+		armhttp.Error(w, 404, "OperationNotFound", "operation %s", id)
 		return
 	}
 	status := "InProgress"
@@ -268,7 +251,7 @@ func (s *Server) pollOp(w http.ResponseWriter, id string) {
 	if op.err != "" {
 		body["error"] = map[string]any{"code": "InternalServerError", "message": op.err}
 	}
-	writeJSON(w, 200, body)
+	armhttp.WriteJSON(w, 200, body)
 }
 
 func (s *Server) create(w http.ResponseWriter, r *http.Request, sub, rg, name string) {
@@ -282,34 +265,34 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request, sub, rg, name st
 		} `json:"properties"`
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
-		armErr(w, 400, "InvalidRequestContent", "%v", err)
+		armhttp.Error(w, 400, "InvalidRequestContent", "%v", err)
 		return
 	}
 	if !validName.MatchString(name) || strings.Contains(name, "--") {
-		armErr(w, 400, "InvalidParameterValue", "Invalid value given for parameter serverName: %s.", name)
+		armhttp.Error(w, 400, "InvalidParameterValue", "Invalid value given for parameter serverName: %s.", name)
 		return
 	}
 	if s.servers[key(rg, name)] != nil {
-		armErr(w, 409, "Conflict", "Server %s already exists.", name)
+		armhttp.Error(w, 409, "Conflict", "Server %s already exists.", name)
 		return
 	}
 	if in.Location == "" {
-		armErr(w, 400, "LocationRequired", "The location property is required for this definition.")
+		armhttp.Error(w, 400, "LocationRequired", "The location property is required for this definition.")
 		return
 	}
 	if in.Properties.CreateMode != "PointInTimeRestore" {
-		armErr(w, 400, "InvalidParameterValue", "this fake creates servers by point-in-time restore only, not %q", in.Properties.CreateMode)
+		armhttp.Error(w, 400, "InvalidParameterValue", "this fake creates servers by point-in-time restore only, not %q", in.Properties.CreateMode)
 		return
 	}
 	m := serverPath.FindStringSubmatch(in.Properties.SourceServerResourceID)
 	if m == nil || s.servers[key(m[2], m[3])] == nil {
-		armErr(w, 404, "ResourceNotFound", "The source server %q was not found.", in.Properties.SourceServerResourceID)
+		armhttp.Error(w, 404, "ResourceNotFound", "The source server %q was not found.", in.Properties.SourceServerResourceID)
 		return
 	}
 	src := s.servers[key(m[2], m[3])]
 	pt := in.Properties.PointInTimeUTC
 	if pt == nil || pt.After(time.Now()) || pt.Before(src.earliest) {
-		armErr(w, 400, "InvalidRestorePointInTime", "The restore point in time must be between %s and now.", src.earliest.Format(time.RFC3339))
+		armhttp.Error(w, 400, "InvalidRestorePointInTime", "The restore point in time must be between %s and now.", src.earliest.Format(time.RFC3339))
 		return
 	}
 	sv := &server{rg: rg, name: name, location: in.Location, state: "Updating", admin: src.admin, tags: in.Tags}

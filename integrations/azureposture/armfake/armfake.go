@@ -40,7 +40,6 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -53,8 +52,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
 
 // Token is the bearer token Credential and the identity endpoint issue
@@ -199,12 +199,7 @@ func (s *Server) IdentityEndpoint() string { return s.URL + "/msi/token" }
 // ClientOptions point an ARM client at the fake, with short retry delays
 // where no Retry-After says otherwise.
 func (s *Server) ClientOptions() *arm.ClientOptions {
-	o := &arm.ClientOptions{}
-	o.Transport = s.Client
-	o.Cloud = cloud.Configuration{Services: map[cloud.ServiceName]cloud.ServiceConfiguration{
-		cloud.ResourceManager: {Endpoint: s.URL, Audience: "https://management.azure.com"},
-	}}
-	return o
+	return armhttp.ClientOptions(s.URL, s.Client)
 }
 
 // AddPostgres adds flexible servers.
@@ -288,20 +283,6 @@ var routes = []route{
 	{regexp.MustCompile(`(?i)` + sub + rg + `/providers/Microsoft\.KeyVault/vaults$`), "Vaults_ListBySubscription", "Vaults_ListByResourceGroup", "2024-11-01", "Microsoft.KeyVault/vaults/read"},
 }
 
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("x-ms-request-id", strconv.FormatInt(time.Now().UnixNano(), 36))
-	w.WriteHeader(code)
-	if v != nil {
-		json.NewEncoder(w).Encode(v)
-	}
-}
-
-func armErr(w http.ResponseWriter, code int, c, format string, args ...any) {
-	w.Header().Set("x-ms-error-code", c)
-	writeJSON(w, code, map[string]any{"error": map[string]any{"code": c, "message": fmt.Sprintf(format, args...)}})
-}
-
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/msi/token" {
 		s.identity(w, r)
@@ -312,12 +293,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+Token {
-		armErr(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
+		armhttp.Error(w, 401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing or invalid.")
 		return
 	}
 	q := r.URL.Query()
 	if q.Get("api-version") == "" {
-		armErr(w, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+		armhttp.Error(w, 400, "MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
 		return
 	}
 	var rt *route
@@ -329,11 +310,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if rt == nil || r.Method != http.MethodGet {
-		armErr(w, 404, "InvalidResourceType", "The resource type could not be found: %s %s.", r.Method, r.URL.Path)
+		armhttp.Error(w, 404, "InvalidResourceType", "The resource type could not be found: %s %s.", r.Method, r.URL.Path)
 		return
 	}
 	if v := q.Get("api-version"); v != rt.apiVersion {
-		armErr(w, 400, "InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions are '%s'.", v, rt.apiVersion)
+		armhttp.Error(w, 400, "InvalidApiVersionParameter", "The api-version '%s' is invalid. The supported versions are '%s'.", v, rt.apiVersion)
 		return
 	}
 	op := rt.operation
@@ -355,14 +336,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if !strings.EqualFold(m[1], s.Subscription) {
 		record(404)
-		armErr(w, 404, "SubscriptionNotFound", "The subscription '%s' could not be found.", m[1])
+		armhttp.Error(w, 404, "SubscriptionNotFound", "The subscription '%s' could not be found.", m[1])
 		return
 	}
 	if s.throttle[op] > 0 {
 		s.throttle[op]--
 		record(429)
 		w.Header().Set("Retry-After", "1")
-		armErr(w, 429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read.")
+		armhttp.Error(w, 429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read.")
 		return
 	}
 	if s.deny[op] {
@@ -371,7 +352,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		if group != "" {
 			scope += "/resourceGroups/" + group
 		}
-		armErr(w, 403, "AuthorizationFailed", "The client 'shipshape-test' with object id '00000000-0000-0000-0000-000000000001' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.", rt.action, scope)
+		armhttp.Error(w, 403, "AuthorizationFailed", "The client 'shipshape-test' with object id '00000000-0000-0000-0000-000000000001' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.", rt.action, scope)
 		return
 	}
 	var items []any
@@ -416,43 +397,43 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 				}
 				body["properties"].(map[string]any)["storage"] = map[string]any{"storageSizeGB": 128, "autoGrow": autoGrow, "tier": "P10", "type": "Premium_LRS"}
 				record(200)
-				writeJSON(w, 200, body)
+				armhttp.WriteJSON(w, 200, body)
 				return
 			}
 		}
 		record(404)
-		armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' under resource group '%s' was not found.", m[3], m[2])
+		armhttp.Error(w, 404, "ResourceNotFound", "The Resource 'Microsoft.DBforPostgreSQL/flexibleServers/%s' under resource group '%s' was not found.", m[3], m[2])
 		return
 	case "BlobServices_GetServiceProperties", "ManagementPolicies_Get":
 		a := s.account(m[2], m[3])
 		if a == nil {
 			record(404)
-			armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", m[3], m[2])
+			armhttp.Error(w, 404, "ResourceNotFound", "The Resource 'Microsoft.Storage/storageAccounts/%s' under resource group '%s' was not found.", m[3], m[2])
 			return
 		}
 		if op == "ManagementPolicies_Get" {
 			if a.Lifecycle == nil {
 				record(404)
-				armErr(w, 404, "ManagementPolicyNotFound", "No ManagementPolicy found for account %s", a.Name)
+				armhttp.Error(w, 404, "ManagementPolicyNotFound", "No ManagementPolicy found for account %s", a.Name)
 				return
 			}
 			record(200)
-			writeJSON(w, 200, s.policyBody(*a))
+			armhttp.WriteJSON(w, 200, s.policyBody(*a))
 			return
 		}
 		record(200)
-		writeJSON(w, 200, s.blobServiceBody(*a))
+		armhttp.WriteJSON(w, 200, s.blobServiceBody(*a))
 		return
 	case "WebApps_GetConfiguration":
 		for _, a := range s.sites {
 			if strings.EqualFold(a.ResourceGroup, m[2]) && strings.EqualFold(a.Name, m[3]) {
 				record(200)
-				writeJSON(w, 200, s.configBody(a))
+				armhttp.WriteJSON(w, 200, s.configBody(a))
 				return
 			}
 		}
 		record(404)
-		armErr(w, 404, "ResourceNotFound", "The Resource 'Microsoft.Web/sites/%s' under resource group '%s' was not found.", m[3], m[2])
+		armhttp.Error(w, 404, "ResourceNotFound", "The Resource 'Microsoft.Web/sites/%s' under resource group '%s' was not found.", m[3], m[2])
 		return
 	}
 	record(200)
@@ -467,7 +448,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, items []any) {
 	if t := r.URL.Query().Get("$skiptoken"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil || n < 0 || n > len(items) {
-			armErr(w, 400, "InvalidSkipToken", "The skip token %q is invalid.", t)
+			armhttp.Error(w, 400, "InvalidSkipToken", "The skip token %q is invalid.", t)
 			return
 		}
 		start = n
@@ -482,7 +463,7 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request, items []any) {
 		q := url.Values{"api-version": {r.URL.Query().Get("api-version")}, "$skiptoken": {strconv.Itoa(end)}}
 		body["nextLink"] = s.URL + r.URL.Path + "?" + q.Encode()
 	}
-	writeJSON(w, 200, body)
+	armhttp.WriteJSON(w, 200, body)
 }
 
 func (s *Server) id(group, provider, name string) string {
@@ -665,25 +646,25 @@ func (s *Server) identity(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case r.Header.Get("X-IDENTITY-HEADER") != IdentityHeader:
-		writeJSON(w, 401, map[string]any{"statusCode": 401, "message": "Unauthorized: missing or wrong X-IDENTITY-HEADER"})
+		armhttp.WriteJSON(w, 401, map[string]any{"statusCode": 401, "message": "Unauthorized: missing or wrong X-IDENTITY-HEADER"})
 		return
 	case q.Get("api-version") != "2019-08-01" || q.Get("resource") == "":
-		writeJSON(w, 400, map[string]any{"statusCode": 400, "message": "api-version 2019-08-01 and resource are required"})
+		armhttp.WriteJSON(w, 400, map[string]any{"statusCode": 400, "message": "api-version 2019-08-01 and resource are required"})
 		return
 	}
-	writeJSON(w, 200, map[string]any{"access_token": Token, "expires_on": strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10),
+	armhttp.WriteJSON(w, 200, map[string]any{"access_token": Token, "expires_on": strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10),
 		"resource": q.Get("resource"), "token_type": "Bearer"})
 }
 
 // secrets is a vault's Get Secrets operation.
 func (s *Server) secrets(w http.ResponseWriter, r *http.Request, vault string) {
 	if r.URL.Query().Get("api-version") == "" {
-		armErr(w, 400, "BadParameter", "The request is missing the api-version.")
+		armhttp.Error(w, 400, "BadParameter", "The request is missing the api-version.")
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+Token {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization="https://login.microsoftonline.com/00000000-0000-0000-0000-00000000000a", resource="https://vault.azure.net"`)
-		armErr(w, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.")
+		armhttp.Error(w, 401, "Unauthorized", "AKV10000: Request is missing a Bearer or PoP token.")
 		return
 	}
 	s.mu.Lock()
@@ -698,13 +679,13 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, vault string) {
 	switch {
 	case v == nil:
 		s.calls = append(s.calls, op+" 404")
-		armErr(w, 404, "VaultNotFound", "Vault %s not found.", vault)
+		armhttp.Error(w, 404, "VaultNotFound", "Vault %s not found.", vault)
 		return
 	case s.throttle[op] > 0:
 		s.throttle[op]--
 		s.calls = append(s.calls, op+" 429")
 		w.Header().Set("Retry-After", "1")
-		armErr(w, 429, "Throttled", "Request was not processed because too many requests were received.")
+		armhttp.Error(w, 429, "Throttled", "Request was not processed because too many requests were received.")
 		return
 	case s.deny[op]:
 		s.calls = append(s.calls, op+" 403")
