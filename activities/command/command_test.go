@@ -25,14 +25,14 @@ func TestCommand(t *testing.T) {
 	tests := []struct {
 		name        string
 		with        map[string]any
-		want        errKind
+		want        tasktest.Kind
 		wantErr     []string
 		wantMetrics map[string]float64
 		wantOutput  string // exact, when set
 	}{{
 		name:        "program with arguments, no shell",
 		with:        map[string]any{"argv": []any{"echo", "hello", "$HOME"}},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"command.exit_code": 0},
 		wantOutput:  "hello $HOME",
 	}, {
@@ -41,14 +41,14 @@ func TestCommand(t *testing.T) {
 			"shell": true, "argv": []any{`echo "$GREETING from $(pwd)"; echo to stderr >&2`},
 			"env": map[string]any{"GREETING": "hi"}, "dir": dir,
 		},
-		want:       errNone,
+		want:       tasktest.None,
 		wantOutput: "hi from " + dir + "\nto stderr",
 	}, {
 		name: "metrics written to SHIPSHAPE_METRICS, nested objects flattened",
 		with: map[string]any{"shell": true, "argv": []any{
 			`printf '{"smoke": {"checks": 12, "failures": 0, "p95": 0.125}, "artifact_bytes": 1.5e6}' > "$SHIPSHAPE_METRICS"`,
 		}},
-		want: errNone,
+		want: tasktest.None,
 		wantMetrics: map[string]float64{
 			"command.exit_code": 0, "smoke.checks": 12, "smoke.failures": 0, "smoke.p95": 0.125, "artifact_bytes": 1.5e6,
 		},
@@ -57,86 +57,86 @@ func TestCommand(t *testing.T) {
 		with: map[string]any{"shell": true, "argv": []any{
 			`printf '{"bundle": {"value": 162, "unit": "KiB"}, "build": {"time": {"value": 1500, "unit": "ms"}}, "coverage": {"value": 58, "unit": "%%"}}' > "$SHIPSHAPE_METRICS"`,
 		}},
-		want: errNone,
+		want: tasktest.None,
 		wantMetrics: map[string]float64{
 			"command.exit_code": 0, "bundle": 162 * 1024, "build.time": 1.5, "coverage": 0.58,
 		},
 	}, {
 		name:    "an unknown unit is refused",
 		with:    map[string]any{"shell": true, "argv": []any{`echo '{"bundle": {"value": 1, "unit": "furlongs"}}' > "$SHIPSHAPE_METRICS"`}},
-		want:    errCheckFailed,
+		want:    tasktest.CheckFailed,
 		wantErr: []string{`metric bundle: unit "furlongs": want one of`},
 	}, {
 		name:        "no metrics file is fine",
 		with:        map[string]any{"argv": []any{"true"}},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"command.exit_code": 0},
 	}, {
 		name:        "non-zero exit fails the check, metrics kept",
 		with:        map[string]any{"shell": true, "argv": []any{`echo '{"tests": 40, "failed": 2}' > "$SHIPSHAPE_METRICS"; echo "2 tests failed" >&2; exit 3`}},
-		want:        errCheckFailed,
+		want:        tasktest.CheckFailed,
 		wantErr:     []string{"command exited with code 3: 2 tests failed"},
 		wantMetrics: map[string]float64{"command.exit_code": 3, "tests": 40, "failed": 2},
 		wantOutput:  "2 tests failed",
 	}, {
 		name:        "allowFailure lets gates judge the exit code",
 		with:        map[string]any{"shell": true, "argv": []any{"exit 3"}, "allowFailure": true},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"command.exit_code": 3},
 	}, {
 		name:        "killed by a signal reports 128+n",
 		with:        map[string]any{"shell": true, "argv": []any{"kill -9 $$"}},
-		want:        errCheckFailed,
+		want:        tasktest.CheckFailed,
 		wantErr:     []string{"code 137"},
 		wantMetrics: map[string]float64{"command.exit_code": 137},
 	}, {
 		name:        "a metric that is not a number",
 		with:        map[string]any{"shell": true, "argv": []any{`echo '{"build": {"ok": true}}' > "$SHIPSHAPE_METRICS"`}},
-		want:        errCheckFailed,
+		want:        tasktest.CheckFailed,
 		wantErr:     []string{"metrics file ($SHIPSHAPE_METRICS): metric build.ok: want a number or an object, got a boolean"},
 		wantMetrics: map[string]float64{"command.exit_code": 0},
 	}, {
 		name:    "a metrics file that is not a JSON object",
 		with:    map[string]any{"shell": true, "argv": []any{`echo '[1, 2]' > "$SHIPSHAPE_METRICS"`}},
-		want:    errCheckFailed,
+		want:    tasktest.CheckFailed,
 		wantErr: []string{"want a JSON object of metric name to number, got an array"},
 	}, {
 		name:    "the command's own metrics are reserved",
 		with:    map[string]any{"shell": true, "argv": []any{`echo '{"command": {"exit_code": 0}}' > "$SHIPSHAPE_METRICS"; exit 1`}},
-		want:    errCheckFailed,
+		want:    tasktest.CheckFailed,
 		wantErr: []string{"metric command.exit_code is reserved"},
 	}, {
 		name:    "program not found",
 		with:    map[string]any{"argv": []any{"shipshape-no-such-program"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"shipshape-no-such-program"},
 	}, {
 		name:    "shell wants exactly one string",
 		with:    map[string]any{"shell": true, "argv": []any{"echo", "hi"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"exactly one string"},
 	}, {
 		name:    "empty argv",
 		with:    map[string]any{"argv": []any{}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"argv"},
 	}, {
 		name:    "dir that does not exist",
 		with:    map[string]any{"argv": []any{"true"}, "dir": filepath.Join(dir, "missing")},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"is not a directory"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := runTask(t, command.Name, tt.with)
 			t.Logf("error: %v", err)
-			mustKind(t, err, tt.want, tt.wantErr...)
-			if tt.want == errInvalid {
+			tasktest.MustKind(t, err, tt.want, tt.wantErr...)
+			if tt.want == tasktest.Invalid {
 				return
 			}
-			out = outputOf(t, out, err)
+			out = tasktest.OutputOf(t, out, err)
 			t.Logf("output:\n%s", out.Output)
-			mustMetrics(t, out.Metrics, tt.wantMetrics, 0)
+			tasktest.MustMetrics(t, out.Metrics, tt.wantMetrics, 0)
 			if d := out.Metrics["command.duration"]; d <= 0 || d > 10 {
 				t.Errorf("command.duration = %v s, want a small positive number", d)
 			}
@@ -187,7 +187,7 @@ func TestCommandOutputTail(t *testing.T) {
 			out, err := runTask(t, command.Name, map[string]any{
 				"shell": true, "argv": []any{tt.script}, "outputLines": tt.lines,
 			})
-			mustKind(t, err, errNone)
+			tasktest.MustKind(t, err, tasktest.None)
 			if tt.maxBytes == 0 && out.Output != tt.want {
 				t.Errorf("output = %q, want %q", out.Output, tt.want)
 			}
@@ -224,9 +224,9 @@ func TestCommandTimeoutKillsProcessGroup(t *testing.T) {
 				"env": map[string]any{"PIDFILE": pidFile},
 			})
 			elapsed := time.Since(start)
-			mustKind(t, err, errCheckFailed, "command timed out after 500ms: waiting")
-			out := outputOf(t, task.Output{}, err)
-			mustMetrics(t, out.Metrics, map[string]float64{"command.exit_code": tt.wantCode}, 0)
+			tasktest.MustKind(t, err, tasktest.CheckFailed, "command timed out after 500ms: waiting")
+			out := tasktest.OutputOf(t, task.Output{}, err)
+			tasktest.MustMetrics(t, out.Metrics, map[string]float64{"command.exit_code": tt.wantCode}, 0)
 			if elapsed > 10*time.Second {
 				t.Errorf("the timed-out command took %s to stop", elapsed)
 			}
@@ -266,8 +266,8 @@ func TestCommandHeartbeatsLastLine(t *testing.T) {
 	out, err := run.Run(t, command.Name, map[string]any{
 		"shell": true, "argv": []any{`echo compiling; echo warming up; sleep 5.5`},
 	})
-	mustKind(t, err, errNone)
-	mustMetrics(t, out.Metrics, map[string]float64{"command.duration": 5.5}, 1)
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"command.duration": 5.5}, 1)
 	beats := run.Heartbeats()
 	if len(beats) == 0 {
 		t.Fatal("no heartbeat recorded")
@@ -327,7 +327,7 @@ func TestCommandMetricUnits(t *testing.T) {
 	out, err := runTask(t, command.Name, map[string]any{"shell": true, "argv": []any{
 		`printf '{"bundle": {"value": 162, "unit": "KiB"}, "plain": 3}' > "$SHIPSHAPE_METRICS"`,
 	}})
-	mustKind(t, err, errNone)
+	tasktest.MustKind(t, err, tasktest.None)
 	if out.Units["bundle"] != plan.UnitBytes || out.Units["plain"] != "" {
 		t.Errorf("units %v, want bundle in bytes and plain without", out.Units)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shipshape-dev/shipshape/activities/coverage"
+	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -35,7 +36,7 @@ func TestCoverage(t *testing.T) {
 	tests := []struct {
 		name        string
 		with        map[string]any
-		want        errKind
+		want        tasktest.Kind
 		wantErr     []string
 		wantMetrics map[string]float64
 		absent      []string
@@ -104,47 +105,47 @@ func TestCoverage(t *testing.T) {
 	}, {
 		name:    "pattern matching nothing",
 		with:    map[string]any{"files": []any{"go-full.out", "nothing-*.out"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{`no coverage file matches "nothing-*.out"`},
 	}, {
 		name:    "malformed go profile",
 		with:    map[string]any{"files": []any{"bad/go.out"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"bad/go.out:3: span"},
 	}, {
 		name:    "malformed lcov",
 		with:    map[string]any{"files": []any{"bad/lcov.info"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"bad/lcov.info:2: DA outside a file section"},
 	}, {
 		name:    "cobertura with a bad attribute",
 		with:    map[string]any{"files": []any{"bad/cobertura.xml"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{`bad/cobertura.xml:8: <line number="1"> hits "one" is not a number`},
 	}, {
 		name:    "cobertura that is not XML",
 		with:    map[string]any{"files": []any{"bad/broken.xml"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"bad/broken.xml:5: invalid XML"},
 	}, {
 		name:    "unknown format",
 		with:    map[string]any{"files": []any{"bad/unknown.txt"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"bad/unknown.txt", "set format"},
 	}, {
 		name:    "forced format that does not fit",
 		with:    map[string]any{"files": []any{"cobertura.xml"}, "format": "go"},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"cobertura.xml:1:", "mode: set"},
 	}, {
 		name:    "format outside the enum",
 		with:    map[string]any{"files": []any{"go-full.out"}, "format": "clover"},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{`format "clover"`},
 	}, {
 		name:    "dir that does not exist",
 		with:    map[string]any{"files": []any{"go-full.out"}, "dir": filepath.Join(fixtures, "missing")},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"is not a directory"},
 	}}
 	for _, tt := range tests {
@@ -155,16 +156,16 @@ func TestCoverage(t *testing.T) {
 			}
 			want := tt.want
 			if want == "" {
-				want = errNone
+				want = tasktest.None
 			}
 			out, err := runTask(t, coverage.Name, with)
 			t.Logf("error: %v", err)
-			mustKind(t, err, want, tt.wantErr...)
-			if want != errNone {
+			tasktest.MustKind(t, err, want, tt.wantErr...)
+			if want != tasktest.None {
 				return
 			}
 			t.Logf("output:\n%s", out.Output)
-			mustMetrics(t, out.Metrics, tt.wantMetrics, 1e-9, tt.absent...)
+			tasktest.MustMetrics(t, out.Metrics, tt.wantMetrics, 1e-9, tt.absent...)
 			if tt.wantTables != nil && !reflect.DeepEqual(out.Tables, tt.wantTables) {
 				t.Errorf("tables = %+v\nwant %+v", out.Tables, tt.wantTables)
 			}
@@ -180,8 +181,8 @@ func TestCoverageShowsSourcesBelowDirRelative(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := runTask(t, coverage.Name, map[string]any{"files": []any{"lcov.info"}, "dir": dir})
-	mustKind(t, err, errNone)
-	mustMetrics(t, out.Metrics, map[string]float64{"coverage.lines": 2.0 / 3, "coverage.files": 2}, 1e-9, "coverage.branches")
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"coverage.lines": 2.0 / 3, "coverage.files": 2}, 1e-9, "coverage.branches")
 	var dirs []string
 	for _, row := range out.Tables[0].Rows {
 		dirs = append(dirs, row[0])

@@ -76,7 +76,7 @@ func TestHTTPCheck(t *testing.T) {
 	tests := []struct {
 		name        string
 		with        map[string]any
-		want        errKind
+		want        tasktest.Kind
 		wantErr     []string           // fragments of the error message
 		wantMetrics map[string]float64 // compared exactly
 		wantOutput  []string           // fragments of the output
@@ -84,14 +84,14 @@ func TestHTTPCheck(t *testing.T) {
 	}{{
 		name:        "healthy endpoint passes",
 		with:        map[string]any{"url": srv.URL + "/health", "requireHeaders": []any{"Strict-Transport-Security", "X-Content-Type-Options"}},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.status": 200, "headers.missing": 0, "http.bytes": 130},
 		wantOutput:  []string{"GET " + srv.URL + "/health -> 200 OK"},
 		absent:      []string{"tls.days_left"},
 	}, {
 		name:        "missing headers are counted and named, not failed",
 		with:        map[string]any{"url": srv.URL + "/health", "requireHeaders": []any{"Strict-Transport-Security", "Content-Security-Policy", "X-Frame-Options"}},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.status": 200, "headers.missing": 2},
 		wantOutput:  []string{"missing headers: Content-Security-Policy, X-Frame-Options"},
 	}, {
@@ -100,14 +100,14 @@ func TestHTTPCheck(t *testing.T) {
 			"status": "ok", "checks.db": "up", "items[0].name": "widget", "items[0].qty": "2",
 			"ready": "true", "version": "1", "meta": "null", "checks": `{"cache":"degraded","db":"up"}`,
 		}},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.status": 200},
 	}, {
 		name: "every json mismatch is listed",
 		with: map[string]any{"url": srv.URL + "/health", "json": map[string]any{
 			"checks.cache": "up", "items[3].name": "widget", "status.code": "200", "ready": "yes",
 		}},
-		want: errCheckFailed,
+		want: tasktest.CheckFailed,
 		wantErr: []string{
 			`json checks.cache = degraded, want "up"`,
 			`json items[3].name: at items[3]: the array has 1 items`,
@@ -118,36 +118,36 @@ func TestHTTPCheck(t *testing.T) {
 	}, {
 		name:        "wrong status and body fail together, metrics kept",
 		with:        map[string]any{"url": srv.URL + "/fail", "bodyContains": "ok"},
-		want:        errCheckFailed,
+		want:        tasktest.CheckFailed,
 		wantErr:     []string{"status 500, want 200", `body does not contain "ok"`},
 		wantMetrics: map[string]float64{"http.status": 500, "headers.missing": 0},
 		wantOutput:  []string{"500 Internal Server Error", "status 500, want 200"},
 	}, {
 		name:        "expectStatus 0 accepts any status",
 		with:        map[string]any{"url": srv.URL + "/fail", "expectStatus": 0.0, "bodyContains": "unreachable"},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.status": 500},
 	}, {
 		name:        "body that is not JSON",
 		with:        map[string]any{"url": srv.URL + "/fail", "expectStatus": 500.0, "json": map[string]any{"status": "ok"}},
-		want:        errCheckFailed,
+		want:        tasktest.CheckFailed,
 		wantErr:     []string{"body is not JSON"},
 		wantMetrics: map[string]float64{"http.status": 500},
 	}, {
 		name:        "redirects are followed",
 		with:        map[string]any{"url": srv.URL + "/old", "bodyContains": `"status":"ok"`},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.status": 200},
 		wantOutput:  []string{"redirected to " + srv.URL + "/health"},
 	}, {
 		name:        "redirect checked itself when not followed",
 		with:        map[string]any{"url": srv.URL + "/old", "followRedirects": false, "expectStatus": 302.0},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.status": 302},
 	}, {
 		name:        "redirect not followed fails a 200 expectation",
 		with:        map[string]any{"url": srv.URL + "/old", "followRedirects": false},
-		want:        errCheckFailed,
+		want:        tasktest.CheckFailed,
 		wantErr:     []string{"status 302, want 200"},
 		wantMetrics: map[string]float64{"http.status": 302},
 	}, {
@@ -157,54 +157,54 @@ func TestHTTPCheck(t *testing.T) {
 			"headers": map[string]any{"X-Token": "t0k3n", "Host": "shop.example"},
 			"json":    map[string]any{"method": "POST", "body": "ping", "token": "t0k3n", "host": "shop.example"},
 		},
-		want: errNone,
+		want: tasktest.None,
 	}, {
 		name:        "body size counts every byte",
 		with:        map[string]any{"url": srv.URL + "/big"},
-		want:        errNone,
+		want:        tasktest.None,
 		wantMetrics: map[string]float64{"http.bytes": 1 << 20},
 	}, {
 		name:    "timeout covers the body",
 		with:    map[string]any{"url": srv.URL + "/slow?delay=5s", "timeout": "150ms"},
-		want:    errRetryable,
+		want:    tasktest.Retryable,
 		wantErr: []string{"no complete response within 150ms"},
 	}, {
 		name:    "not an http URL",
 		with:    map[string]any{"url": "ftp://127.0.0.1/file"},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"want an absolute http:// or https:// URL"},
 	}, {
 		name:    "relative URL",
 		with:    map[string]any{"url": "/health"},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"want an absolute http:// or https:// URL"},
 	}, {
 		name:    "bad json path",
 		with:    map[string]any{"url": srv.URL, "json": map[string]any{"items[x].name": "a"}},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{`json: path "items[x].name"`},
 	}, {
 		name:    "impossible status",
 		with:    map[string]any{"url": srv.URL, "expectStatus": 42.0},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"expectStatus 42"},
 	}, {
 		name:    "missing caFile",
 		with:    map[string]any{"url": srv.URL, "caFile": filepath.Join(t.TempDir(), "nope.pem")},
-		want:    errInvalid,
+		want:    tasktest.Invalid,
 		wantErr: []string{"caFile"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := runTask(t, httpcheck.Name, tt.with)
 			t.Logf("error: %v", err)
-			mustKind(t, err, tt.want, tt.wantErr...)
-			if tt.want != errNone && tt.want != errCheckFailed {
+			tasktest.MustKind(t, err, tt.want, tt.wantErr...)
+			if tt.want != tasktest.None && tt.want != tasktest.CheckFailed {
 				return
 			}
-			out = outputOf(t, out, err)
+			out = tasktest.OutputOf(t, out, err)
 			t.Logf("output:\n%s", out.Output)
-			mustMetrics(t, out.Metrics, tt.wantMetrics, 0, tt.absent...)
+			tasktest.MustMetrics(t, out.Metrics, tt.wantMetrics, 0, tt.absent...)
 			if lat := out.Metrics["http.latency"]; lat <= 0 || lat > 5 {
 				t.Errorf("http.latency = %v s, want a small positive number", lat)
 			}
@@ -220,7 +220,7 @@ func TestHTTPCheck(t *testing.T) {
 func TestHTTPCheckLatencyIncludesBody(t *testing.T) {
 	srv := newDemoService(t)
 	out, err := runTask(t, httpcheck.Name, map[string]any{"url": srv.URL + "/slow?delay=300ms", "bodyContains": "second half"})
-	mustKind(t, err, errNone)
+	tasktest.MustKind(t, err, tasktest.None)
 	if lat := out.Metrics["http.latency"]; lat < 0.3 || lat > 5 {
 		t.Errorf("http.latency = %v s, want at least the 0.3 s the body took", lat)
 	}
@@ -235,7 +235,7 @@ func TestHTTPCheckConnectionRefused(t *testing.T) {
 	ln.Close() // nothing listens there any more
 
 	_, err = runTask(t, httpcheck.Name, map[string]any{"url": "http://" + addr + "/health"})
-	mustKind(t, err, errRetryable, "connection refused")
+	tasktest.MustKind(t, err, tasktest.Retryable, "connection refused")
 	// It carries the attempt for the report, and no metrics: nothing was measured.
 	if out, ok := taskrun.OutputOf(err); !ok || out.Attempt != 1 || len(out.Metrics) != 0 {
 		t.Errorf("a connection error carries %+v (%v); want attempt 1 and no metrics", out, ok)
@@ -255,41 +255,41 @@ func TestHTTPCheckTLS(t *testing.T) {
 		name     string
 		client   *http.Client
 		with     map[string]any
-		want     errKind
+		want     tasktest.Kind
 		wantErr  []string
 		daysLeft float64
 	}{{
 		name:     "trusted through caFile",
 		with:     map[string]any{"url": valid.URL + "/health", "caFile": ca.file},
-		want:     errNone,
+		want:     tasktest.None,
 		daysLeft: validDays,
 	}, {
 		name:     "trusted through the worker's HTTP client",
 		client:   trusting,
 		with:     map[string]any{"url": valid.URL + "/health"},
-		want:     errNone,
+		want:     tasktest.None,
 		daysLeft: validDays,
 	}, {
 		name:     "unknown CA fails the check, days left still reported",
 		with:     map[string]any{"url": valid.URL + "/health"},
-		want:     errCheckFailed,
+		want:     tasktest.CheckFailed,
 		wantErr:  []string{"TLS certificate not accepted", "unknown authority"},
 		daysLeft: validDays,
 	}, {
 		name:     "insecureSkipVerify accepts an unknown CA",
 		with:     map[string]any{"url": valid.URL + "/health", "insecureSkipVerify": true},
-		want:     errNone,
+		want:     tasktest.None,
 		daysLeft: validDays,
 	}, {
 		name:     "insecureSkipVerify on top of the worker's client",
 		client:   trusting,
 		with:     map[string]any{"url": expired.URL + "/health", "insecureSkipVerify": true},
-		want:     errNone,
+		want:     tasktest.None,
 		daysLeft: -2,
 	}, {
 		name:     "expired certificate fails with negative days left",
 		with:     map[string]any{"url": expired.URL + "/health", "caFile": ca.file},
-		want:     errCheckFailed,
+		want:     tasktest.CheckFailed,
 		wantErr:  []string{"expired"},
 		daysLeft: -2,
 	}}
@@ -297,12 +297,12 @@ func TestHTTPCheckTLS(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := tasktest.Run(t, httpcheck.New(tt.client, nil).Type(), tt.with)
 			t.Logf("error: %v", err)
-			mustKind(t, err, tt.want, tt.wantErr...)
-			out = outputOf(t, out, err)
+			tasktest.MustKind(t, err, tt.want, tt.wantErr...)
+			out = tasktest.OutputOf(t, out, err)
 			t.Logf("output:\n%s", out.Output)
-			mustMetrics(t, out.Metrics, map[string]float64{"tls.days_left": tt.daysLeft}, tolerance)
-			if tt.want == errNone {
-				mustMetrics(t, out.Metrics, map[string]float64{"http.status": 200}, 0)
+			tasktest.MustMetrics(t, out.Metrics, map[string]float64{"tls.days_left": tt.daysLeft}, tolerance)
+			if tt.want == tasktest.None {
+				tasktest.MustMetrics(t, out.Metrics, map[string]float64{"http.status": 200}, 0)
 			}
 		})
 	}

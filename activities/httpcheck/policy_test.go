@@ -160,9 +160,9 @@ func TestHTTPCheckPolicies(t *testing.T) {
 				with[k] = v
 			}
 			out, err := runTask(t, httpcheck.Name, with)
-			mustKind(t, err, errNone)
+			tasktest.MustKind(t, err, tasktest.None)
 			t.Logf("output:\n%s", out.Output)
-			mustMetrics(t, out.Metrics, tt.wantMetrics, 0)
+			tasktest.MustMetrics(t, out.Metrics, tt.wantMetrics, 0)
 			for _, w := range tt.wantOutput {
 				if !strings.Contains(out.Output, w) {
 					t.Errorf("output does not mention %q", w)
@@ -186,8 +186,8 @@ func TestHTTPCheckAssertions(t *testing.T) {
 			map[string]any{"path": "$['a.b'].c[1]", "equals": "2"},
 		},
 	})
-	mustKind(t, err, errNone)
-	mustMetrics(t, out.Metrics, map[string]float64{"http.status": 200}, 0)
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"http.status": 200}, 0)
 
 	_, err = runTask(t, httpcheck.Name, map[string]any{"url": url,
 		"expectHeaders": []any{
@@ -199,7 +199,7 @@ func TestHTTPCheckAssertions(t *testing.T) {
 			map[string]any{"path": "$.nope", "equals": "x"},
 		},
 	})
-	mustKind(t, err, errCheckFailed,
+	tasktest.MustKind(t, err, tasktest.CheckFailed,
 		`header X-Frame-Options is "DENY", want "SAMEORIGIN"`, "header Server is missing",
 		`json $.version = 1.4.2, want a match of /^2\./`, "json $.nope: at nope: no such field")
 
@@ -214,7 +214,7 @@ func TestHTTPCheckAssertions(t *testing.T) {
 			w[k] = v
 		}
 		_, err := runTask(t, httpcheck.Name, w)
-		mustKind(t, err, errInvalid, name)
+		tasktest.MustKind(t, err, tasktest.Invalid, name)
 	}
 }
 
@@ -231,8 +231,8 @@ func TestHTTPCheckCookies(t *testing.T) {
 	}))
 	defer srv.Close()
 	out, err := runTask(t, httpcheck.Name, map[string]any{"url": srv.URL + "/login"})
-	mustKind(t, err, errNone)
-	mustMetrics(t, out.Metrics, map[string]float64{"http.cookies.total": 4, "http.cookies.insecure": 3, "http.redirects": 1}, 0)
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"http.cookies.total": 4, "http.cookies.insecure": 3, "http.redirects": 1}, 0)
 	for _, w := range []string{"cookie pre lacks Secure, HttpOnly, SameSite", "cookie session lacks Secure, SameSite", "cookie track lacks Secure, SameSite=None needs Secure", "final URL: " + srv.URL + "/home"} {
 		if !strings.Contains(out.Output, w) {
 			t.Errorf("output does not mention %q:\n%s", w, out.Output)
@@ -262,22 +262,22 @@ func TestHTTPCheckRedirects(t *testing.T) {
 	allowed := tasktest.Runner{Types: []task.Type{httpcheck.New(nil, nil).Type()}, AllowedHosts: []string{"127.0.0.1"}}
 
 	out, err := allowed.Run(t, httpcheck.Name, map[string]any{"url": srv.URL + "/permanent", "expectRedirect": map[string]any{"to": other.URL}})
-	mustKind(t, err, errNone)
-	mustMetrics(t, out.Metrics, map[string]float64{"http.redirects": 1, "http.status": 200}, 0)
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"http.redirects": 1, "http.status": 200}, 0)
 
 	_, err = allowed.Run(t, httpcheck.Name, map[string]any{"url": srv.URL + "/temporary", "expectRedirect": map[string]any{"to": "http://elsewhere.example/"}})
-	mustKind(t, err, errCheckFailed, "redirect status 302, want a permanent one (301 or 308)", "want http://elsewhere.example/")
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "redirect status 302, want a permanent one (301 or 308)", "want http://elsewhere.example/")
 
 	_, err = allowed.Run(t, httpcheck.Name, map[string]any{"url": srv.URL + "/temporary", "followRedirects": false, "expectStatus": 0, "expectRedirect": map[string]any{"to": other.URL, "status": 302}})
-	mustKind(t, err, errNone)
+	tasktest.MustKind(t, err, tasktest.None)
 
 	_, err = allowed.Run(t, httpcheck.Name, map[string]any{"url": srv.URL + "/away"})
-	mustKind(t, err, errCheckFailed, "redirect to "+elsewhere+"/h refused", `host "localhost`)
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "redirect to "+elsewhere+"/h refused", `host "localhost`)
 
 	// Without an allow-list in the plan, http-check follows redirects anywhere, as before.
 	out, err = runTask(t, httpcheck.Name, map[string]any{"url": srv.URL + "/away"})
-	mustKind(t, err, errNone)
-	mustMetrics(t, out.Metrics, map[string]float64{"http.redirects": 1}, 0)
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"http.redirects": 1}, 0)
 }
 
 func TestHTTPCheckClientCertificate(t *testing.T) {
@@ -292,10 +292,10 @@ func TestHTTPCheckClientCertificate(t *testing.T) {
 
 	out, err := runTask(t, httpcheck.Name, map[string]any{"url": srv.URL, "caFile": ca.CertFile,
 		"clientCert": client.CertFile, "clientKey": client.KeyFile, "bodyContains": "hello checker"})
-	mustKind(t, err, errNone)
+	tasktest.MustKind(t, err, tasktest.None)
 	if out.Metrics["tls.days_left"] <= 0 {
 		t.Errorf("tls.days_left = %v", out.Metrics["tls.days_left"])
 	}
 	_, err = runTask(t, httpcheck.Name, map[string]any{"url": srv.URL, "caFile": ca.CertFile, "clientKey": client.KeyFile})
-	mustKind(t, err, errInvalid, "clientKey is set without clientCert")
+	tasktest.MustKind(t, err, tasktest.Invalid, "clientKey is set without clientCert")
 }
