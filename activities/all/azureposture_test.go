@@ -23,7 +23,7 @@ func TestAzurePostureUsesConfigClients(t *testing.T) {
 		opened++
 		o := f.ClientOptions()
 		o.Retry = opts.Retry
-		return azure.New(subscription, armfake.Credential{}, o)
+		return azure.New(subscription, armfake.Credential(), o)
 	}}
 	for _, typ := range all.Types(cfg) {
 		if typ.Decl.Name != "azure-posture" {

@@ -32,7 +32,7 @@ func bools(b bool) *bool { return &b }
 func open(f *armfake.Server) azureposture.Open {
 	return func(sub string, opts *arm.ClientOptions) (*azure.Client, error) {
 		opts.Transport = f.Client
-		return azure.New(sub, armfake.Credential{}, opts)
+		return azure.New(sub, armfake.Credential(), opts)
 	}
 }
 

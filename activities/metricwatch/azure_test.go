@@ -31,7 +31,7 @@ func TestAzureMonitorAgainstFake(t *testing.T) {
 			Dimensions: map[string]string{"Instance": "a"}})
 	}
 	cfg := metricwatch.Config{AzureMonitor: func() (*azmonitor.Client, error) {
-		return azmonitor.New(azmontest.Credential{}, fake.ClientOptions())
+		return azmonitor.New(azmontest.Credential(), fake.ClientOptions())
 	}}
 	az := func(metric string) map[string]any {
 		return map[string]any{"resource": site, "metric": metric, "aggregation": "Total", "filter": "Instance eq 'a'"}

@@ -485,7 +485,7 @@ func TestDrillAzureFlexibleTarget(t *testing.T) {
 	server := "/subscriptions/sub-1/resourceGroups/rg-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/prod-pg"
 	d := cloudDrill(t, map[string]any{"kind": "azure-postgres-flexible", "server": server, "port": float64(pg.Port), "sslmode": "disable"})
 	d.cfg.AzurePG = func(sub string) (*azurepg.Client, error) {
-		return azurepg.New(sub, armtest.Credential{}, fake.ClientOptions())
+		return azurepg.New(sub, armtest.Credential(), fake.ClientOptions())
 	}
 	d.cfg.AzurePoll = 5 * time.Millisecond
 	d.must(restoredrill.Select, &d.step.Backup)

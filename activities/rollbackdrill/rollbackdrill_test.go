@@ -170,7 +170,7 @@ func TestRollbackAzureSlotSwap(t *testing.T) {
 	var subscriptions []string
 	cfg := rollbackdrill.Config{AppService: func(sub string) (*appservice.Client, error) {
 		subscriptions = append(subscriptions, sub)
-		c, err := appservice.New(sub, armtest.Credential{}, fake.ClientOptions())
+		c, err := appservice.New(sub, armtest.Credential(), fake.ClientOptions())
 		if c != nil {
 			c.PollFrequency = 10 * time.Millisecond
 		}

@@ -18,7 +18,7 @@ const site = "/subscriptions/sub-1/resourceGroups/rg-web/providers/Microsoft.Web
 
 func mustClient(t *testing.T, fake *armtest.Server) *appservice.Client {
 	t.Helper()
-	c, err := appservice.New("sub-1", armtest.Credential{}, fake.ClientOptions())
+	c, err := appservice.New("sub-1", armtest.Credential(), fake.ClientOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestMetricsAgainstFakeAzureMonitor(t *testing.T) {
 		fake.Put(app, "Http5xx", azmontest.Point{At: at, Value: float64(i), Dimensions: map[string]string{"Instance": "a"}},
 			azmontest.Point{At: at, Value: 1, Dimensions: map[string]string{"Instance": "b"}})
 	}
-	c, err := azmonitor.New(azmontest.Credential{}, fake.ClientOptions())
+	c, err := azmonitor.New(azmontest.Credential(), fake.ClientOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ func TestRestoreAgainstProtocolFake(t *testing.T) {
 	fake.AddServer("rg", "prod-pg", "westeurope", "pgadmin", time.Now().Add(-7*24*time.Hour))
 	var applied string
 	fake.OnPassword = func(user, pw string) error { applied = user + ":" + pw; return nil }
-	c, err := azurepg.New("sub-1", armtest.Credential{}, fake.ClientOptions())
+	c, err := azurepg.New("sub-1", armtest.Credential(), fake.ClientOptions())
 	if err != nil {
 		t.Fatal(err)
 	}

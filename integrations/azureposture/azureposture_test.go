@@ -58,7 +58,7 @@ func TestErrorsAgainstProtocolFake(t *testing.T) {
 	}
 
 	f.Deny("StorageAccounts_ListByResourceGroup")
-	c, _ = azure.New(sub, armfake.Credential{}, f.ClientOptions())
+	c, _ = azure.New(sub, armfake.Credential(), f.ClientOptions())
 	_, err = c.StorageAccounts(ctx, "orders")
 	if !errors.As(err, &e) || !e.Denied() || e.Action != "Microsoft.Storage/storageAccounts/read" ||
 		e.Message() != "The client 'shipshape-test' with object id '00000000-0000-0000-0000-000000000001' does not have authorization to perform action 'Microsoft.Storage/storageAccounts/read' over scope '/subscriptions/"+sub+"/resourceGroups/orders' or the scope is invalid. If access was recently granted, please refresh your credentials." {

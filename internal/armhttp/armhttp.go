@@ -6,14 +6,17 @@
 package armhttp
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 )
 
 // ClientOptions point an ARM client at the fake at url, reached through
@@ -43,4 +46,13 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 func Error(w http.ResponseWriter, status int, code, format string, args ...any) {
 	w.Header().Set("x-ms-error-code", code)
 	WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": fmt.Sprintf(format, args...)}})
+}
+
+// Token is a credential that issues itself as a bearer token for an
+// hour: the token a fake accepts.
+type Token string
+
+// GetToken implements azcore.TokenCredential.
+func (t Token) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{Token: string(t), ExpiresOn: time.Now().Add(time.Hour)}, nil
 }

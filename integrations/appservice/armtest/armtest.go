@@ -31,7 +31,6 @@
 package armtest
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -44,9 +43,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
@@ -59,12 +56,7 @@ const APIVersion = "2024-11-01"
 const Token = "armtest-appservice-token"
 
 // Credential issues Token.
-type Credential struct{}
-
-// GetToken implements azcore.TokenCredential.
-func (Credential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: Token, ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
+func Credential() armhttp.Token { return armhttp.Token(Token) }
 
 // Server is a running fake.
 type Server struct {

@@ -22,7 +22,6 @@
 package armtest
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -34,9 +33,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
@@ -45,12 +42,7 @@ import (
 const Token = "armtest-token"
 
 // Credential issues Token.
-type Credential struct{}
-
-// GetToken implements azcore.TokenCredential.
-func (Credential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: Token, ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
+func Credential() armhttp.Token { return armhttp.Token(Token) }
 
 // Server is a running fake.
 type Server struct {

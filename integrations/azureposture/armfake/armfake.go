@@ -37,7 +37,6 @@
 package armfake
 
 import (
-	"context"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -50,9 +49,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/shipshape-dev/shipshape/internal/armhttp"
 )
@@ -66,12 +63,7 @@ const Token = "armfake-token"
 const IdentityHeader = "armfake-identity-header"
 
 // Credential issues Token.
-type Credential struct{}
-
-// GetToken implements azcore.TokenCredential.
-func (Credential) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
-	return azcore.AccessToken{Token: Token, ExpiresOn: time.Now().Add(time.Hour)}, nil
-}
+func Credential() armhttp.Token { return armhttp.Token(Token) }
 
 // Postgres is a PostgreSQL flexible server.
 type Postgres struct {
