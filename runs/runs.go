@@ -45,7 +45,11 @@ func Start(ctx context.Context, c client.Client, p *plan.Plan, opts StartOptions
 		ID:                       id,
 		TaskQueue:                workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		Memo:                     map[string]any{"plan": p.Metadata.Name, "source": p.Source},
+		// Where this client's process also runs a worker (run --dev), its
+		// first workflow task comes back with the start instead of
+		// through the task queue; elsewhere the option does nothing.
+		EnableEagerStart: true,
+		Memo:             map[string]any{"plan": p.Metadata.Name, "source": p.Source},
 	}, workflows.ReadinessName, workflows.ReadinessInput{Plan: *p, AutoApprove: opts.AutoApprove, ArtifactDir: opts.ArtifactDir})
 	if err != nil {
 		return "", fmt.Errorf("start run of %s: %w", p.Metadata.Name, err)

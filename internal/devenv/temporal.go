@@ -140,7 +140,10 @@ func startTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		// one shard may poll as often as work arrives.
 		"--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000",
 		"--dynamic-config-value", "history.timerProcessorMaxPollRPS=1000",
-		"--dynamic-config-value", "history.outboundProcessorMaxPollRPS=1000"}
+		"--dynamic-config-value", "history.outboundProcessorMaxPollRPS=1000",
+		// A run started by the process whose worker runs it (run --dev)
+		// gets its first workflow task with the start.
+		"--dynamic-config-value", "system.enableEagerWorkflowStart=true"}
 	if opts.DBFile != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.DBFile), 0o755); err != nil {
 			return nil, fmt.Errorf("temporal state dir: %w", err)

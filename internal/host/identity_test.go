@@ -34,3 +34,15 @@ func TestBuildIdentity(t *testing.T) {
 		t.Fatalf("a shell script's build ID: %q", got)
 	}
 }
+
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:7233": true, "[::1]:7233": true, "localhost:7233": true, "127.0.0.9:1": true,
+		"10.0.0.1:7233": false, "temporal.example.com:7233": false, "my-ns.tmprl.cloud:7233": false,
+		"127.0.0.1": false, "": false,
+	} {
+		if got := loopback(addr); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}

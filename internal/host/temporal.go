@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -132,6 +133,11 @@ func (c TemporalConfig) Dial(ctx context.Context, logger *slog.Logger, extra ...
 		ConnectionOptions: client.ConnectionOptions{TLS: tlsCfg},
 		DataConverter:     dc,
 	}
+	if loopback(c.Address) {
+		// The SDK gzips every request by default: on loopback that is
+		// CPU spent for no bandwidth saved.
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
 	if c.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(c.APIKey)
 		if opts.ConnectionOptions.TLS == nil {
@@ -244,4 +250,18 @@ func NewWorker(c client.Client, types []task.Type, run taskrun.Options, opts Wor
 	workflows.Register(w, task.Catalog(types))
 	taskrun.Register(w, types, run)
 	return w
+}
+
+// loopback says whether address (host:port) names this machine: a
+// loopback IP or localhost.
+func loopback(address string) bool {
+	h, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return false
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
