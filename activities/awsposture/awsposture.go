@@ -55,10 +55,8 @@ func parse(p task.Params) (params, error) {
 	}
 	o := params{service: p.String("service"), sel: sel, regions: p.Strings("regions"),
 		endpoint: strings.TrimSpace(p.String("endpointURL")), maxAttempts: p.Int("maxAttempts")}
-	switch o.service {
-	case serviceRDS, serviceS3, serviceACM, serviceSecrets:
-	default:
-		return params{}, task.InvalidParams("service %q: want rds, s3, acm or secretsmanager", o.service)
+	if !slices.Contains(services, o.service) {
+		return params{}, task.InvalidParams("service %q: want one of %s", o.service, strings.Join(services, ", "))
 	}
 	for _, r := range o.regions {
 		if !regionName.MatchString(r) {
@@ -106,6 +104,15 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		case serviceSecrets:
 			what = "secrets"
 			got, err = c.secrets(ctx, cfg, p)
+		case serviceAurora:
+			what = "DB clusters"
+			got, err = c.aurora(ctx, cfg, p)
+		case serviceASG:
+			what = "Auto Scaling groups"
+			got, err = c.autoScaling(ctx, cfg, p)
+		case serviceECS:
+			what = "ECS services"
+			got, err = c.ecsServices(ctx, cfg, p)
 		}
 		if err != nil {
 			return task.Output{}, c.classify(err, cfg.Region)
@@ -170,6 +177,14 @@ func (c *Checker) config(ctx context.Context, p params, region string) (aws.Conf
 // permissions maps an API call to the IAM permission it needs.
 var permissions = map[string]string{
 	"DescribeDBInstances":             "rds:DescribeDBInstances",
+	"DescribeDBClusters":              "rds:DescribeDBClusters",
+	"DescribeAutoScalingGroups":       "autoscaling:DescribeAutoScalingGroups",
+	"DescribePolicies":                "autoscaling:DescribePolicies",
+	"ListClusters":                    "ecs:ListClusters",
+	"ListServices":                    "ecs:ListServices",
+	"DescribeServices":                "ecs:DescribeServices",
+	"DescribeScalableTargets":         "application-autoscaling:DescribeScalableTargets",
+	"DescribeScalingPolicies":         "application-autoscaling:DescribeScalingPolicies",
 	"ListBuckets":                     "s3:ListAllMyBuckets",
 	"GetBucketTagging":                "s3:GetBucketTagging",
 	"GetBucketEncryption":             "s3:GetEncryptionConfiguration",

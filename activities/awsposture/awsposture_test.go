@@ -197,3 +197,119 @@ func TestACMAndSecrets(t *testing.T) {
 		t.Errorf("output:\n%s", output)
 	}
 }
+
+func TestAuroraClusters(t *testing.T) {
+	f := start(t)
+	f.PageSize = 1
+	now := time.Now()
+	f.AddDBCluster(
+		awsfake.DBCluster{ID: "orders", Region: "us-east-1", BackupRetentionDays: 14, LatestRestorable: now.Add(-5 * time.Minute), Encrypted: true,
+			KMSKeyID: "arn:aws:kms:us-east-1:123456789012:key/orders", DeletionProtection: true, MultiAZ: true, Members: 3, Tags: map[string]string{"env": "prod"}},
+		awsfake.DBCluster{ID: "reports", Region: "us-east-1", BackupRetentionDays: 1, Encrypted: true, Members: 1, Tags: map[string]string{"env": "prod"}},
+		awsfake.DBCluster{ID: "dev", Region: "us-east-1", Tags: map[string]string{"env": "dev"}},
+	)
+	f.Throttle("DescribeDBClusters", 1)
+	m, output, tables, err := run(t, f, map[string]any{"service": "aurora", "resources": map[string]any{"tags": map[string]any{"env": "prod"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "aurora.backup_retention": 86400, "aurora.encrypted": 1, "aurora.deletion_protection": 0,
+		"aurora.multi_az": 0, "aurora.instances": 1,
+	}, 0, "aurora.pitr_lag")
+	for _, want := range []string{"aurora.instances = 1 (worst: reports)", "aurora.pitr_lag: not reported by reports", "2 DB clusters checked"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	if len(tables) != 3 || tables[1].Title != "DB cluster orders" || !strings.Contains(fmtTable(tables[1]), "KMS key arn:aws:kms:us-east-1:123456789012:key/orders") {
+		t.Errorf("tables %+v: want the worst values and one per cluster, the KMS key noted", tables)
+	}
+	// Three pages of one cluster each, the first throttled once and retried.
+	if n := f.Count("DescribeDBClusters"); n != 4 {
+		t.Errorf("DescribeDBClusters served %d times, want 4: %v", n, f.Calls())
+	}
+
+	f.Deny("DescribeDBClusters")
+	_, _, _, err = run(t, f, map[string]any{"service": "aurora", "resources": map[string]any{"ids": []any{"orders"}}})
+	tasktest.MustKind(t, err, deniedKind, "the identity needs rds:DescribeDBClusters")
+}
+
+func TestAutoScalingGroups(t *testing.T) {
+	f := start(t)
+	f.PageSize = 1
+	f.AddAutoScalingGroup(
+		awsfake.AutoScalingGroup{Name: "web", Region: "us-east-1", Min: 2, Max: 10, Desired: 4, Running: 4, Policies: []string{"cpu-60", "requests"}, Tags: map[string]string{"app": "shop"}},
+		awsfake.AutoScalingGroup{Name: "worker", Region: "us-east-1", Min: 1, Max: 3, Desired: 3, Running: 2, Tags: map[string]string{"app": "shop"}},
+		awsfake.AutoScalingGroup{Name: "batch", Region: "us-east-1", Max: 1},
+	)
+	f.Throttle("DescribePolicies", 1)
+	m, output, _, err := run(t, f, map[string]any{"service": "autoscaling", "resources": map[string]any{"tags": map[string]any{"app": "shop"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "asg.min_size": 1, "asg.max_size": 3, "asg.desired": 3, "asg.headroom": 0, "asg.in_service": 2, "asg.scaling_policies": 0,
+	}, 0)
+	for _, want := range []string{"asg.headroom = 0 (worst: worker)", "asg.scaling_policies = 0 (worst: worker)"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+	m, _, _, err = run(t, f, map[string]any{"service": "autoscaling", "resources": map[string]any{"ids": []any{"web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"asg.scaling_policies": 2, "asg.headroom": 6, "asg.min_size": 2}, 0)
+
+	f.Deny("DescribePolicies")
+	_, _, _, err = run(t, f, map[string]any{"service": "autoscaling", "resources": map[string]any{"ids": []any{"web"}}})
+	tasktest.MustKind(t, err, deniedKind, "DescribePolicies in us-east-1 was denied (AccessDenied): the identity needs autoscaling:DescribePolicies")
+}
+
+func TestECSServices(t *testing.T) {
+	f := start(t)
+	f.PageSize = 1
+	shop := map[string]string{"app": "shop"}
+	f.AddECSService(
+		awsfake.ECSService{Cluster: "prod", Name: "api", Region: "us-east-1", Desired: 4, Running: 4, Scalable: true, Min: 2, Max: 20, Policies: []string{"cpu-target"}, Tags: shop},
+		awsfake.ECSService{Cluster: "prod", Name: "cron", Region: "us-east-1", Desired: 1, Running: 1, Tags: shop},
+		awsfake.ECSService{Cluster: "staging", Name: "api", Region: "us-east-1", Desired: 1, Running: 0, Scalable: true, Min: 1, Max: 2},
+	)
+	f.Throttle("DescribeScalableTargets", 1)
+	m, output, _, err := run(t, f, map[string]any{"service": "ecs", "resources": map[string]any{"tags": map[string]any{"app": "shop"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{
+		"resources": 2, "ecs.desired": 1, "ecs.running": 1, "ecs.autoscaling": 0, "ecs.scaling_policies": 0,
+	}, 0, "ecs.min_capacity", "ecs.max_capacity")
+	for _, want := range []string{"ecs.autoscaling = 0 (worst: prod/cron)", "ecs.min_capacity: not reported by prod/cron"} {
+		if !strings.Contains(output, want) {
+			t.Errorf("output lacks %q:\n%s", want, output)
+		}
+	}
+
+	// By CLUSTER/NAME and by ARN; a bare name in two clusters is both.
+	m, _, _, err = run(t, f, map[string]any{"service": "ecs", "resources": map[string]any{"ids": []any{"prod/api", "arn:aws:ecs:us-east-1:123456789012:service/staging/api"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "ecs.running": 0, "ecs.max_capacity": 2, "ecs.scaling_policies": 0, "ecs.autoscaling": 1}, 0)
+
+	_, _, _, err = run(t, f, map[string]any{"service": "ecs", "resources": map[string]any{"ids": []any{"prod/gone"}}})
+	tasktest.MustKind(t, err, deniedKind, "ECS services not found in the default region: prod/gone")
+
+	f.Deny("DescribeScalingPolicies")
+	_, _, _, err = run(t, f, map[string]any{"service": "ecs", "resources": map[string]any{"ids": []any{"prod/api"}}})
+	tasktest.MustKind(t, err, deniedKind, "the identity needs application-autoscaling:DescribeScalingPolicies")
+}
+
+// fmtTable prints a table's rows, for searching.
+func fmtTable(tb plan.Table) string {
+	var b strings.Builder
+	for _, row := range tb.Rows {
+		b.WriteString(strings.Join(row, " | ") + "\n")
+	}
+	return b.String()
+}

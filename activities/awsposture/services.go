@@ -56,6 +56,9 @@ func (c *Checker) rds(ctx context.Context, cfg aws.Config, p params) ([]posture.
 				r.Note("rds.pitr_lag", "no latest restorable time (automated backups off?)")
 			}
 			r.SetBool("rds.encrypted", aws.ToBool(db.StorageEncrypted))
+			if k := aws.ToString(db.KmsKeyId); k != "" {
+				r.Note("rds.encrypted", "KMS key "+k)
+			}
 			r.SetBool("rds.deletion_protection", aws.ToBool(db.DeletionProtection))
 			r.SetBool("rds.multi_az", aws.ToBool(db.MultiAZ))
 			r.SetBool("rds.auto_minor_upgrade", aws.ToBool(db.AutoMinorVersionUpgrade))

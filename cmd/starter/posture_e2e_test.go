@@ -36,6 +36,8 @@ func TestPostureExampleDev(t *testing.T) {
 	all := &awsfake.PublicAccessBlock{BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true}
 	aws.AddBucket(awsfake.Bucket{Name: "orders-exports", Region: "eu-west-1", Tags: prod, Encryption: "aws:kms", Versioning: "Enabled", PublicAccessBlock: all,
 		Lifecycle: []awsfake.LifecycleRule{{Transitions: map[string]int{"GLACIER": 30}, ExpirationDays: 365}}})
+	aws.AddECSService(awsfake.ECSService{Cluster: "prod", Name: "orders-api", Region: "eu-west-1", Desired: 3, Running: 3, Scalable: true, Min: 2, Max: 12,
+		Policies: []string{"cpu-60"}, Tags: prod})
 	gh := githubfake.Start(t, token)
 	gh.AddRepo(&githubfake.Repo{Owner: "acme", Name: "api", DefaultBranch: "main",
 		Files:      []string{".github/CODEOWNERS", ".github/dependabot.yml", "SECURITY.md", ".github/pull_request_template.md"},
@@ -63,6 +65,9 @@ func TestPostureExampleDev(t *testing.T) {
 	db, repo := r.Task("posture", "databases"), r.Task("posture", "repository")
 	if db == nil || db.Metrics["rds.backup_retention"] != 14*86400 || db.Metrics["resources"] != 1 {
 		t.Errorf("databases: %+v", db)
+	}
+	if svc := r.Task("posture", "services"); svc == nil || svc.Metrics["ecs.min_capacity"] != 2 || svc.Metrics["ecs.scaling_policies"] != 1 {
+		t.Errorf("services: %+v", svc)
 	}
 	if repo == nil || repo.Metrics["repo.branch.required_reviews"] != 2 || repo.Metrics["repo.dependabot_alerts.low"] != 1 {
 		t.Errorf("repository: %+v", repo)

@@ -1,15 +1,22 @@
 // Package awsfake is a protocol-level FAKE of the AWS APIs aws-posture
-// reads, for tests: one httptest server speaking RDS's Query API (form
-// requests, XML answers), S3's REST API (path-style), and the JSON 1.1
-// APIs of ACM and Secrets Manager, so the real aws-sdk-go-v2 clients can
-// be pointed at it (BaseEndpoint). It is not AWS.
+// reads, for tests: one httptest server speaking the Query APIs of RDS
+// and EC2 Auto Scaling (form requests, XML answers), S3's REST API
+// (path-style), and the JSON 1.1 APIs of ACM, Secrets Manager, ECS and
+// Application Auto Scaling, so the real aws-sdk-go-v2 clients can be
+// pointed at it (BaseEndpoint). It is not AWS.
 //
 // Semantics enforced (from the service API references):
 //   - requests must be signed (SigV4); the service and region are read
 //     from the signature's credential scope, and each resource lives in
 //     one region;
-//   - paging: DescribeDBInstances answers PageSize instances and a
-//     Marker (MaxRecords, when sent, must be 20 to 100); ListBuckets
+//   - paging: DescribeDBInstances and DescribeDBClusters answer PageSize
+//     entries and a Marker (MaxRecords, when sent, must be 20 to 100);
+//     DescribeAutoScalingGroups and DescribePolicies answer PageSize
+//     entries and a NextToken (MaxRecords at most 100); ECS's
+//     ListClusters and ListServices answer PageSize ARNs and a nextToken
+//     (maxResults 1 to 100), DescribeServices takes at most 10 services;
+//     DescribeScalableTargets and DescribeScalingPolicies page by
+//     NextToken and need a ServiceNamespace; ListBuckets
 //     answers PageSize buckets and a ContinuationToken (max-buckets 1 to
 //     10000); ListCertificates and ListSecrets answer PageSize entries and
 //     a NextToken; a token the fake did not issue is an error;
@@ -33,6 +40,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -52,7 +60,9 @@ type DBInstance struct {
 	Encrypted, DeletionProtection, MultiAZ, AutoMinorUpgrade bool
 	// ReplicatedTo is the ARN of the backups' replica in another region.
 	ReplicatedTo string
-	Tags         map[string]string
+	// KMSKeyID is the key encrypting the storage.
+	KMSKeyID string
+	Tags     map[string]string
 }
 
 // ARN is the instance's ARN.
@@ -118,6 +128,9 @@ type Server struct {
 	buckets      []Bucket
 	certificates []Certificate
 	secrets      []Secret
+	clusters     []DBCluster
+	groups       []AutoScalingGroup
+	services     []ECSService
 	deny         map[string]bool
 	throttle     map[string]int
 	calls        []string
@@ -212,12 +225,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	region, service := m[1], m[2]
 	switch service {
-	case "rds":
-		s.serveQuery(w, r, region)
+	case "rds", "autoscaling":
+		s.serveQuery(w, r, service, region)
 	case "s3":
 		s.serveS3(w, r, region)
 	case "acm", "secretsmanager":
 		s.serveJSON(w, r, service, region)
+	case "ecs", "application-autoscaling":
+		s.serveContainers(w, r, service, region)
 	default:
 		http.Error(w, "service "+service+" is not implemented by this fake", 400)
 	}
@@ -277,41 +292,82 @@ func sortedKeys(m map[string]string) []string {
 	return out
 }
 
-// --- RDS (Query) ---
+// --- RDS and EC2 Auto Scaling (Query) ---
 
-func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, region string) {
+// queryAPIs are the Query APIs served: version and XML namespace.
+var queryAPIs = map[string]struct{ version, xmlns string }{
+	"rds":         {"2014-10-31", "http://rds.amazonaws.com/doc/2014-10-31/"},
+	"autoscaling": {"2011-01-01", "http://autoscaling.amazonaws.com/doc/2011-01-01/"},
+}
+
+func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, service, region string) {
+	api := queryAPIs[service]
 	writeErr := func(e *apiError) {
 		w.Header().Set("Content-Type", "text/xml")
 		w.WriteHeader(e.status)
-		fmt.Fprintf(w, `<ErrorResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>0</RequestId></ErrorResponse>`, e.code, esc(e.msg))
+		fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>0</RequestId></ErrorResponse>`, api.xmlns, e.code, esc(e.msg))
 	}
 	if err := r.ParseForm(); err != nil {
 		writeErr(fail(400, "MalformedQueryString", "%v", err))
 		return
 	}
 	op := r.PostForm.Get("Action")
-	if r.PostForm.Get("Version") != "2014-10-31" {
+	if r.PostForm.Get("Version") != api.version {
 		writeErr(fail(400, "InvalidAction", "unsupported version %q", r.PostForm.Get("Version")))
 		return
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e := s.gate("rds", op, region, fail(400, "Throttling", "Rate exceeded")); e != nil {
+	if e := s.gate(service, op, region, fail(400, "Throttling", "Rate exceeded")); e != nil {
 		writeErr(e)
 		return
 	}
-	if op != "DescribeDBInstances" {
-		writeErr(fail(400, "InvalidAction", "%s is not implemented by this fake", op))
+	var body string
+	var e *apiError
+	switch service + ":" + op {
+	case "rds:DescribeDBInstances":
+		body, e = s.describeDBInstances(r.PostForm, region)
+	case "rds:DescribeDBClusters":
+		body, e = s.describeDBClusters(r.PostForm, region)
+	case "autoscaling:DescribeAutoScalingGroups":
+		body, e = s.describeGroups(r.PostForm, region)
+	case "autoscaling:DescribePolicies":
+		body, e = s.describePolicies(r.PostForm, region)
+	default:
+		e = fail(400, "InvalidAction", "%s is not implemented by this fake", op)
+	}
+	if e != nil {
+		writeErr(e)
 		return
 	}
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, `<%sResponse xmlns="%s"><%sResult>%s</%sResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></%sResponse>`, op, api.xmlns, op, body, op, op)
+}
+
+// rdsPageSize is the page size a DescribeDB… call asks for.
+func (s *Server) rdsPageSize(form url.Values) (int, *apiError) {
 	size := s.PageSize
-	if v := r.PostForm.Get("MaxRecords"); v != "" {
+	if v := form.Get("MaxRecords"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 20 || n > 100 {
-			writeErr(fail(400, "InvalidParameterValue", "Invalid value %s for MaxRecords. Must be between 20 and 100", v))
-			return
+			return 0, fail(400, "InvalidParameterValue", "Invalid value %s for MaxRecords. Must be between 20 and 100", v)
 		}
 		size = min(size, n)
+	}
+	return size, nil
+}
+
+func restorableXML(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return "<LatestRestorableTime>" + t.UTC().Format(time.RFC3339) + "</LatestRestorableTime>"
+}
+
+func (s *Server) describeDBInstances(form url.Values, region string) (string, *apiError) {
+	size, e := s.rdsPageSize(form)
+	if e != nil {
+		return "", e
 	}
 	var in []DBInstance
 	for _, d := range s.instances {
@@ -319,31 +375,32 @@ func (s *Server) serveQuery(w http.ResponseWriter, r *http.Request, region strin
 			in = append(in, d)
 		}
 	}
-	start, end, next, e := s.page(op, r.PostForm.Get("Marker"), len(in), size)
+	start, end, next, e := s.page("DescribeDBInstances", form.Get("Marker"), len(in), size)
 	if e != nil {
-		writeErr(e)
-		return
+		return "", e
 	}
 	var b strings.Builder
 	b.WriteString("<DBInstances>")
 	for _, d := range in[start:end] {
-		restorable := ""
-		if !d.LatestRestorable.IsZero() {
-			restorable = "<LatestRestorableTime>" + d.LatestRestorable.UTC().Format(time.RFC3339) + "</LatestRestorableTime>"
-		}
 		rep := ""
 		if d.ReplicatedTo != "" {
 			rep = "<DBInstanceAutomatedBackupsReplication><DBInstanceAutomatedBackupsArn>" + esc(d.ReplicatedTo) + "</DBInstanceAutomatedBackupsArn></DBInstanceAutomatedBackupsReplication>"
 		}
-		fmt.Fprintf(&b, `<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceArn>%s</DBInstanceArn><DBInstanceStatus>available</DBInstanceStatus><Engine>postgres</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted><DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ><AutoMinorVersionUpgrade>%t</AutoMinorVersionUpgrade><DBInstanceAutomatedBackupsReplications>%s</DBInstanceAutomatedBackupsReplications><TagList>%s</TagList></DBInstance>`,
-			esc(d.ID), esc(d.ARN()), d.BackupRetentionDays, restorable, d.Encrypted, d.DeletionProtection, d.MultiAZ, d.AutoMinorUpgrade, rep, tagXML(d.Tags))
+		fmt.Fprintf(&b, `<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceArn>%s</DBInstanceArn><DBInstanceStatus>available</DBInstanceStatus><Engine>postgres</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted>%s<DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ><AutoMinorVersionUpgrade>%t</AutoMinorVersionUpgrade><DBInstanceAutomatedBackupsReplications>%s</DBInstanceAutomatedBackupsReplications><TagList>%s</TagList></DBInstance>`,
+			esc(d.ID), esc(d.ARN()), d.BackupRetentionDays, restorableXML(d.LatestRestorable), d.Encrypted, kmsXML(d.KMSKeyID), d.DeletionProtection, d.MultiAZ, d.AutoMinorUpgrade, rep, tagXML(d.Tags))
 	}
 	b.WriteString("</DBInstances>")
 	if next != "" {
 		b.WriteString("<Marker>" + next + "</Marker>")
 	}
-	w.Header().Set("Content-Type", "text/xml")
-	fmt.Fprintf(w, `<%sResponse xmlns="http://rds.amazonaws.com/doc/2014-10-31/"><%sResult>%s</%sResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></%sResponse>`, op, op, b.String(), op, op)
+	return b.String(), nil
+}
+
+func kmsXML(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "<KmsKeyId>" + esc(id) + "</KmsKeyId>"
 }
 
 // --- S3 (REST, path-style) ---

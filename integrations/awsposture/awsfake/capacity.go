@@ -1,0 +1,460 @@
+package awsfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DBCluster is an RDS DB cluster: Aurora, or a Multi-AZ DB cluster.
+type DBCluster struct {
+	ID, Region          string
+	BackupRetentionDays int
+	// LatestRestorable is zero for a cluster that has none yet.
+	LatestRestorable                       time.Time
+	Encrypted, DeletionProtection, MultiAZ bool
+	KMSKeyID                               string
+	// Members is how many DB instances the cluster has.
+	Members int
+	Tags    map[string]string
+}
+
+// ARN is the cluster's ARN.
+func (d DBCluster) ARN() string { return "arn:aws:rds:" + d.Region + ":123456789012:cluster:" + d.ID }
+
+// AutoScalingGroup is an EC2 Auto Scaling group.
+type AutoScalingGroup struct {
+	Name, Region               string
+	Min, Max, Desired, Running int
+	// Policies are the names of its scaling policies.
+	Policies []string
+	Tags     map[string]string
+}
+
+// ARN is the group's ARN.
+func (g AutoScalingGroup) ARN() string {
+	return "arn:aws:autoscaling:" + g.Region + ":123456789012:autoScalingGroup:6d1c4a2e-0000-4000-8000-000000000000:autoScalingGroupName/" + g.Name
+}
+
+// ECSService is an ECS service and, when Scalable, the Application Auto
+// Scaling target of its desired count (Min, Max) and its policies.
+type ECSService struct {
+	Cluster, Name, Region string
+	Desired, Running      int
+	Scalable              bool
+	Min, Max              int
+	Policies              []string
+	Tags                  map[string]string
+}
+
+// ClusterARN is the ARN of the service's cluster.
+func (e ECSService) ClusterARN() string {
+	return "arn:aws:ecs:" + e.Region + ":123456789012:cluster/" + e.Cluster
+}
+
+// ARN is the service's ARN (the long format, with its cluster).
+func (e ECSService) ARN() string {
+	return "arn:aws:ecs:" + e.Region + ":123456789012:service/" + e.Cluster + "/" + e.Name
+}
+
+// ResourceID is the service's ID in Application Auto Scaling.
+func (e ECSService) ResourceID() string { return "service/" + e.Cluster + "/" + e.Name }
+
+// AddDBCluster adds DB clusters.
+func (s *Server) AddDBCluster(d ...DBCluster) {
+	s.mu.Lock()
+	s.clusters = append(s.clusters, d...)
+	s.mu.Unlock()
+}
+
+// AddAutoScalingGroup adds Auto Scaling groups.
+func (s *Server) AddAutoScalingGroup(g ...AutoScalingGroup) {
+	s.mu.Lock()
+	s.groups = append(s.groups, g...)
+	s.mu.Unlock()
+}
+
+// AddECSService adds ECS services (their clusters exist with them).
+func (s *Server) AddECSService(e ...ECSService) {
+	s.mu.Lock()
+	s.services = append(s.services, e...)
+	s.mu.Unlock()
+}
+
+func (s *Server) describeDBClusters(form url.Values, region string) (string, *apiError) {
+	size, e := s.rdsPageSize(form)
+	if e != nil {
+		return "", e
+	}
+	var in []DBCluster
+	for _, d := range s.clusters {
+		if d.Region == region {
+			in = append(in, d)
+		}
+	}
+	start, end, next, e := s.page("DescribeDBClusters", form.Get("Marker"), len(in), size)
+	if e != nil {
+		return "", e
+	}
+	var b strings.Builder
+	b.WriteString("<DBClusters>")
+	for _, d := range in[start:end] {
+		b.WriteString("<DBCluster>")
+		fmt.Fprintf(&b, `<DBClusterIdentifier>%s</DBClusterIdentifier><DBClusterArn>%s</DBClusterArn><Status>available</Status><Engine>aurora-postgresql</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted>%s<DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ>`,
+			esc(d.ID), esc(d.ARN()), d.BackupRetentionDays, restorableXML(d.LatestRestorable), d.Encrypted, kmsXML(d.KMSKeyID), d.DeletionProtection, d.MultiAZ)
+		b.WriteString("<DBClusterMembers>")
+		for i := range d.Members {
+			fmt.Fprintf(&b, "<DBClusterMember><DBInstanceIdentifier>%s-%d</DBInstanceIdentifier><IsClusterWriter>%t</IsClusterWriter></DBClusterMember>", esc(d.ID), i+1, i == 0)
+		}
+		b.WriteString("</DBClusterMembers><TagList>" + tagXML(d.Tags) + "</TagList></DBCluster>")
+	}
+	b.WriteString("</DBClusters>")
+	if next != "" {
+		b.WriteString("<Marker>" + next + "</Marker>")
+	}
+	return b.String(), nil
+}
+
+// autoScalingPageSize is the page size a DescribeAutoScalingGroups or
+// DescribePolicies call asks for (MaxRecords at most 100).
+func (s *Server) autoScalingPageSize(form url.Values) (int, *apiError) {
+	size := s.PageSize
+	if v := form.Get("MaxRecords"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return 0, fail(400, "ValidationError", "1 validation error detected: Value '%s' at 'maxRecords' failed to satisfy constraint: Member must have value less than or equal to 100", v)
+		}
+		size = min(size, n)
+	}
+	return size, nil
+}
+
+// members reads a Query list parameter (NAME.member.1, NAME.member.2…).
+func members(form url.Values, name string) []string {
+	var out []string
+	for i := 1; ; i++ {
+		v, ok := form[name+".member."+strconv.Itoa(i)]
+		if !ok {
+			return out
+		}
+		out = append(out, v...)
+	}
+}
+
+func (s *Server) describeGroups(form url.Values, region string) (string, *apiError) {
+	size, e := s.autoScalingPageSize(form)
+	if e != nil {
+		return "", e
+	}
+	names := members(form, "AutoScalingGroupNames")
+	var in []AutoScalingGroup
+	for _, g := range s.groups {
+		if g.Region == region && (len(names) == 0 || slices.Contains(names, g.Name)) {
+			in = append(in, g)
+		}
+	}
+	start, end, next, e := s.page("DescribeAutoScalingGroups", form.Get("NextToken"), len(in), size)
+	if e != nil {
+		return "", fail(400, "InvalidNextToken", "%s", e.msg)
+	}
+	var b strings.Builder
+	b.WriteString("<AutoScalingGroups>")
+	for _, g := range in[start:end] {
+		fmt.Fprintf(&b, `<member><AutoScalingGroupName>%s</AutoScalingGroupName><AutoScalingGroupARN>%s</AutoScalingGroupARN><MinSize>%d</MinSize><MaxSize>%d</MaxSize><DesiredCapacity>%d</DesiredCapacity><DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>%sa</member></AvailabilityZones><HealthCheckType>EC2</HealthCheckType><CreatedTime>2026-01-01T00:00:00Z</CreatedTime><Instances>`,
+			esc(g.Name), esc(g.ARN()), g.Min, g.Max, g.Desired, region)
+		for i := range g.Desired {
+			state := "Pending"
+			if i < g.Running {
+				state = "InService"
+			}
+			fmt.Fprintf(&b, "<member><InstanceId>i-%08x</InstanceId><AvailabilityZone>%sa</AvailabilityZone><LifecycleState>%s</LifecycleState><HealthStatus>Healthy</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>", i+1, region, state)
+		}
+		b.WriteString("</Instances><Tags>")
+		for _, k := range sortedKeys(g.Tags) {
+			fmt.Fprintf(&b, "<member><Key>%s</Key><Value>%s</Value><ResourceId>%s</ResourceId><ResourceType>auto-scaling-group</ResourceType><PropagateAtLaunch>true</PropagateAtLaunch></member>", esc(k), esc(g.Tags[k]), esc(g.Name))
+		}
+		b.WriteString("</Tags></member>")
+	}
+	b.WriteString("</AutoScalingGroups>")
+	if next != "" {
+		b.WriteString("<NextToken>" + next + "</NextToken>")
+	}
+	return b.String(), nil
+}
+
+func (s *Server) describePolicies(form url.Values, region string) (string, *apiError) {
+	size, e := s.autoScalingPageSize(form)
+	if e != nil {
+		return "", e
+	}
+	type policy struct{ group, name string }
+	var in []policy
+	for _, g := range s.groups {
+		if g.Region != region || (form.Get("AutoScalingGroupName") != "" && form.Get("AutoScalingGroupName") != g.Name) {
+			continue
+		}
+		for _, p := range g.Policies {
+			in = append(in, policy{g.Name, p})
+		}
+	}
+	start, end, next, e := s.page("DescribePolicies", form.Get("NextToken"), len(in), size)
+	if e != nil {
+		return "", fail(400, "InvalidNextToken", "%s", e.msg)
+	}
+	var b strings.Builder
+	b.WriteString("<ScalingPolicies>")
+	for _, p := range in[start:end] {
+		fmt.Fprintf(&b, "<member><AutoScalingGroupName>%s</AutoScalingGroupName><PolicyName>%s</PolicyName><PolicyARN>arn:aws:autoscaling:%s:123456789012:scalingPolicy:0:autoScalingGroupName/%s:policyName/%s</PolicyARN><PolicyType>TargetTrackingScaling</PolicyType><Enabled>true</Enabled></member>",
+			esc(p.group), esc(p.name), region, esc(p.group), esc(p.name))
+	}
+	b.WriteString("</ScalingPolicies>")
+	if next != "" {
+		b.WriteString("<NextToken>" + next + "</NextToken>")
+	}
+	return b.String(), nil
+}
+
+// --- ECS and Application Auto Scaling (JSON 1.1) ---
+
+// containerTargets are the X-Amz-Target prefixes of the two APIs.
+var containerTargets = map[string]string{"ecs": "AmazonEC2ContainerServiceV20141113.", "application-autoscaling": "AnyScaleFrontendService."}
+
+func (s *Server) serveContainers(w http.ResponseWriter, r *http.Request, service, region string) {
+	writeErr := func(e *apiError) {
+		code := e.code
+		if code == "AccessDenied" {
+			code = "AccessDeniedException"
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(400)
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": e.msg})
+	}
+	target := r.Header.Get("X-Amz-Target")
+	op, ok := strings.CutPrefix(target, containerTargets[service])
+	if !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
+		writeErr(fail(400, "UnknownOperationException", "target %q, content type %q", target, r.Header.Get("Content-Type")))
+		return
+	}
+	// encoding/json matches keys without regard to case: ECS writes
+	// them in lowerCamelCase, Application Auto Scaling in UpperCamelCase.
+	var req struct {
+		NextToken         string
+		MaxResults        int
+		Cluster           string
+		Services          []string
+		Include           []string
+		ServiceNamespace  string
+		ResourceIds       []string
+		ResourceID        string `json:"ResourceId"`
+		ScalableDimension string
+	}
+	body, _ := io.ReadAll(r.Body)
+	if err := json.Unmarshal(body, &req); err != nil {
+		writeErr(fail(400, "SerializationException", "%v", err))
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.gate(service, op, region, fail(400, "ThrottlingException", "Rate exceeded")); e != nil {
+		writeErr(e)
+		return
+	}
+	var resp any
+	var e *apiError
+	switch service + ":" + op {
+	case "ecs:ListClusters":
+		resp, e = s.listClusters(req.NextToken, req.MaxResults, region)
+	case "ecs:ListServices":
+		resp, e = s.listServices(req.Cluster, req.NextToken, req.MaxResults, region)
+	case "ecs:DescribeServices":
+		resp, e = s.describeServices(req.Cluster, req.Services, slices.Contains(req.Include, "TAGS"), region)
+	case "application-autoscaling:DescribeScalableTargets":
+		resp, e = s.describeScalableTargets(req.ServiceNamespace, req.ResourceIds, req.ScalableDimension, req.NextToken, region)
+	case "application-autoscaling:DescribeScalingPolicies":
+		resp, e = s.describeScalingPolicies(req.ServiceNamespace, req.ResourceID, req.NextToken, region)
+	default:
+		e = fail(400, "UnknownOperationException", "%s is not implemented by this fake", target)
+	}
+	if e != nil {
+		writeErr(e)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(resp)
+}
+
+// ecsPageSize checks maxResults (1 to 100).
+func (s *Server) ecsPageSize(max int) (int, *apiError) {
+	if max == 0 {
+		return s.PageSize, nil
+	}
+	if max < 1 || max > 100 {
+		return 0, fail(400, "InvalidParameterException", "maxResults must be between 1 and 100")
+	}
+	return min(s.PageSize, max), nil
+}
+
+func (s *Server) listClusters(token string, max int, region string) (any, *apiError) {
+	size, e := s.ecsPageSize(max)
+	if e != nil {
+		return nil, e
+	}
+	var arns []string
+	for _, x := range s.services {
+		if x.Region == region && !slices.Contains(arns, x.ClusterARN()) {
+			arns = append(arns, x.ClusterARN())
+		}
+	}
+	start, end, next, e := s.page("ListClusters", token, len(arns), size)
+	if e != nil {
+		return nil, fail(400, "InvalidParameterException", "%s", e.msg)
+	}
+	out := map[string]any{"clusterArns": arns[start:end]}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+// inCluster lists the services of a cluster named by name or ARN; the
+// cluster must exist.
+func (s *Server) inCluster(cluster, region string) ([]ECSService, *apiError) {
+	if cluster == "" {
+		cluster = "default"
+	}
+	var in []ECSService
+	for _, x := range s.services {
+		if x.Region == region && (x.Cluster == cluster || x.ClusterARN() == cluster) {
+			in = append(in, x)
+		}
+	}
+	if len(in) == 0 {
+		return nil, fail(400, "ClusterNotFoundException", "Cluster not found.")
+	}
+	return in, nil
+}
+
+func (s *Server) listServices(cluster, token string, max int, region string) (any, *apiError) {
+	size, e := s.ecsPageSize(max)
+	if e != nil {
+		return nil, e
+	}
+	in, e := s.inCluster(cluster, region)
+	if e != nil {
+		return nil, e
+	}
+	start, end, next, e := s.page("ListServices", token, len(in), size)
+	if e != nil {
+		return nil, fail(400, "InvalidParameterException", "%s", e.msg)
+	}
+	arns := []string{}
+	for _, x := range in[start:end] {
+		arns = append(arns, x.ARN())
+	}
+	out := map[string]any{"serviceArns": arns}
+	if next != "" {
+		out["nextToken"] = next
+	}
+	return out, nil
+}
+
+func (s *Server) describeServices(cluster string, names []string, tags bool, region string) (any, *apiError) {
+	if len(names) == 0 || len(names) > 10 {
+		return nil, fail(400, "InvalidParameterException", "services can have at most 10 items and at least 1, %d given", len(names))
+	}
+	in, e := s.inCluster(cluster, region)
+	if e != nil {
+		return nil, e
+	}
+	list, failures := []map[string]any{}, []map[string]any{}
+	for _, name := range names {
+		i := slices.IndexFunc(in, func(x ECSService) bool { return x.Name == name || x.ARN() == name })
+		if i < 0 {
+			failures = append(failures, map[string]any{"arn": name, "reason": "MISSING"})
+			continue
+		}
+		x := in[i]
+		svc := map[string]any{"serviceArn": x.ARN(), "serviceName": x.Name, "clusterArn": x.ClusterARN(), "status": "ACTIVE",
+			"desiredCount": x.Desired, "runningCount": x.Running, "pendingCount": x.Desired - x.Running, "launchType": "FARGATE"}
+		if tags {
+			t := []map[string]string{}
+			for _, k := range sortedKeys(x.Tags) {
+				t = append(t, map[string]string{"key": k, "value": x.Tags[k]})
+			}
+			svc["tags"] = t
+		}
+		list = append(list, svc)
+	}
+	return map[string]any{"services": list, "failures": failures}, nil
+}
+
+func (s *Server) describeScalableTargets(namespace string, ids []string, dimension, token, region string) (any, *apiError) {
+	if namespace == "" {
+		return nil, fail(400, "ValidationException", "1 validation error detected: Value null at 'serviceNamespace' failed to satisfy constraint: Member must not be null")
+	}
+	if len(ids) > 50 {
+		return nil, fail(400, "ValidationException", "resourceIds can have at most 50 items")
+	}
+	var in []ECSService
+	for _, x := range s.services {
+		if namespace == "ecs" && x.Region == region && x.Scalable && (len(ids) == 0 || slices.Contains(ids, x.ResourceID())) &&
+			(dimension == "" || dimension == "ecs:service:DesiredCount") {
+			in = append(in, x)
+		}
+	}
+	start, end, next, e := s.page("DescribeScalableTargets", token, len(in), s.PageSize)
+	if e != nil {
+		return nil, fail(400, "InvalidNextTokenException", "%s", e.msg)
+	}
+	list := []map[string]any{}
+	for _, x := range in[start:end] {
+		list = append(list, map[string]any{"ServiceNamespace": "ecs", "ResourceId": x.ResourceID(), "ScalableDimension": "ecs:service:DesiredCount",
+			"MinCapacity": x.Min, "MaxCapacity": x.Max, "RoleARN": "arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+			"CreationTime": 1767225600})
+	}
+	out := map[string]any{"ScalableTargets": list}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
+
+func (s *Server) describeScalingPolicies(namespace, resource, token, region string) (any, *apiError) {
+	if namespace == "" {
+		return nil, fail(400, "ValidationException", "1 validation error detected: Value null at 'serviceNamespace' failed to satisfy constraint: Member must not be null")
+	}
+	type policy struct {
+		svc  ECSService
+		name string
+	}
+	var in []policy
+	for _, x := range s.services {
+		if namespace != "ecs" || x.Region != region || (resource != "" && resource != x.ResourceID()) {
+			continue
+		}
+		for _, p := range x.Policies {
+			in = append(in, policy{x, p})
+		}
+	}
+	start, end, next, e := s.page("DescribeScalingPolicies", token, len(in), s.PageSize)
+	if e != nil {
+		return nil, fail(400, "InvalidNextTokenException", "%s", e.msg)
+	}
+	list := []map[string]any{}
+	for _, p := range in[start:end] {
+		list = append(list, map[string]any{"PolicyName": p.name, "ServiceNamespace": "ecs", "ResourceId": p.svc.ResourceID(),
+			"ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling", "CreationTime": 1767225600,
+			"PolicyARN": "arn:aws:autoscaling:" + region + ":123456789012:scalingPolicy:0:resource/ecs/" + p.svc.ResourceID() + ":policyName/" + p.name})
+	}
+	out := map[string]any{"ScalingPolicies": list}
+	if next != "" {
+		out["NextToken"] = next
+	}
+	return out, nil
+}
