@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 )
@@ -16,59 +15,27 @@ import (
 // so a line listed under both a method and its class counts once. Branches
 // come from condition-coverage="50% (1/2)" on lines with branch="true".
 func (r *Report) addCobertura(name string, src *bufio.Reader) error {
-	dec := xml.NewDecoder(src)
-	fail := func(format string, args ...any) error {
-		line, _ := dec.InputPos()
-		return &ParseError{File: name, Line: line, Msg: fmt.Sprintf(format, args...)}
-	}
-	sawRoot := false
 	var cur *sourceFile // the enclosing <class>'s file
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
+	return walkXML(name, xml.NewDecoder(src), "coverage", "Cobertura", func(el xml.StartElement) error {
+		switch el.Name.Local {
+		case "class":
+			file := attr(el, "filename")
+			if file == "" {
+				return errors.New("<class> without a filename attribute")
+			}
+			cur = r.file(KindLines, r.displayPath(file))
+		case "line":
+			if cur == nil {
+				return errors.New("<line> outside a <class>")
+			}
+			return addCoberturaLine(cur, el)
 		}
-		if err != nil {
-			var syntax *xml.SyntaxError
-			if errors.As(err, &syntax) {
-				return &ParseError{File: name, Line: syntax.Line, Msg: "invalid XML: " + syntax.Msg}
-			}
-			return fail("read XML: %v", err)
+		return nil
+	}, func(el xml.EndElement) {
+		if el.Name.Local == "class" {
+			cur = nil
 		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			if !sawRoot {
-				if el.Name.Local != "coverage" {
-					return fail("root element is <%s>, want <coverage> in a Cobertura report", el.Name.Local)
-				}
-				sawRoot = true
-				continue
-			}
-			switch el.Name.Local {
-			case "class":
-				file := attr(el, "filename")
-				if file == "" {
-					return fail("<class> without a filename attribute")
-				}
-				cur = r.file(KindLines, r.displayPath(file))
-			case "line":
-				if cur == nil {
-					return fail("<line> outside a <class>")
-				}
-				if err := addCoberturaLine(cur, el); err != nil {
-					return fail("%v", err)
-				}
-			}
-		case xml.EndElement:
-			if el.Name.Local == "class" {
-				cur = nil
-			}
-		}
-	}
-	if !sawRoot {
-		return &ParseError{File: name, Msg: "no <coverage> element: not a Cobertura report"}
-	}
-	return nil
+	})
 }
 
 func addCoberturaLine(f *sourceFile, el xml.StartElement) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 	"path"
 	"strconv"
 )
@@ -18,64 +17,33 @@ import (
 func (r *Report) addJaCoCo(name string, src *bufio.Reader) error {
 	dec := xml.NewDecoder(src)
 	dec.Strict = true
-	fail := func(format string, args ...any) error {
-		line, _ := dec.InputPos()
-		return &ParseError{File: name, Line: line, Msg: fmt.Sprintf(format, args...)}
-	}
-	sawRoot := false
 	pkg := ""
 	var cur *sourceFile
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			break
+	return walkXML(name, dec, "report", "JaCoCo", func(el xml.StartElement) error {
+		switch el.Name.Local {
+		case "package":
+			pkg = attr(el, "name")
+		case "sourcefile":
+			file := attr(el, "name")
+			if file == "" {
+				return errors.New("<sourcefile> without a name attribute")
+			}
+			cur = r.file(KindLines, r.displayPath(path.Join(pkg, file)))
+		case "line":
+			if cur == nil {
+				return nil // <line> only means something inside a <sourcefile>
+			}
+			return addJaCoCoLine(cur, el)
 		}
-		if err != nil {
-			var syntax *xml.SyntaxError
-			if errors.As(err, &syntax) {
-				return &ParseError{File: name, Line: syntax.Line, Msg: "invalid XML: " + syntax.Msg}
-			}
-			return fail("read XML: %v", err)
+		return nil
+	}, func(el xml.EndElement) {
+		switch el.Name.Local {
+		case "sourcefile":
+			cur = nil
+		case "package":
+			pkg = ""
 		}
-		switch el := tok.(type) {
-		case xml.StartElement:
-			if !sawRoot {
-				if el.Name.Local != "report" {
-					return fail("root element is <%s>, want <report> in a JaCoCo report", el.Name.Local)
-				}
-				sawRoot = true
-				continue
-			}
-			switch el.Name.Local {
-			case "package":
-				pkg = attr(el, "name")
-			case "sourcefile":
-				file := attr(el, "name")
-				if file == "" {
-					return fail("<sourcefile> without a name attribute")
-				}
-				cur = r.file(KindLines, r.displayPath(path.Join(pkg, file)))
-			case "line":
-				if cur == nil {
-					continue // <line> only means something inside a <sourcefile>
-				}
-				if err := addJaCoCoLine(cur, el); err != nil {
-					return fail("%v", err)
-				}
-			}
-		case xml.EndElement:
-			switch el.Name.Local {
-			case "sourcefile":
-				cur = nil
-			case "package":
-				pkg = ""
-			}
-		}
-	}
-	if !sawRoot {
-		return &ParseError{File: name, Msg: "no <report> element: not a JaCoCo report"}
-	}
-	return nil
+	})
 }
 
 func addJaCoCoLine(f *sourceFile, el xml.StartElement) error {
