@@ -369,29 +369,44 @@ func (s *Server) describeDBInstances(form url.Values, region string) (string, *a
 	if e != nil {
 		return "", e
 	}
-	var in []DBInstance
-	for _, d := range s.instances {
-		if d.Region == region {
-			in = append(in, d)
-		}
-	}
-	start, end, next, e := s.page("DescribeDBInstances", form.Get("Marker"), len(in), size)
-	if e != nil {
-		return "", e
-	}
-	var b strings.Builder
-	b.WriteString("<DBInstances>")
-	for _, d := range in[start:end] {
+	in := keep(s.instances, func(d DBInstance) bool { return d.Region == region })
+	return queryPage(s, "DescribeDBInstances", form.Get("Marker"), size, in, "DBInstances", "Marker", func(b *strings.Builder, d DBInstance) {
 		rep := ""
 		if d.ReplicatedTo != "" {
 			rep = "<DBInstanceAutomatedBackupsReplication><DBInstanceAutomatedBackupsArn>" + esc(d.ReplicatedTo) + "</DBInstanceAutomatedBackupsArn></DBInstanceAutomatedBackupsReplication>"
 		}
-		fmt.Fprintf(&b, `<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceArn>%s</DBInstanceArn><DBInstanceStatus>available</DBInstanceStatus><Engine>postgres</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted>%s<DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ><AutoMinorVersionUpgrade>%t</AutoMinorVersionUpgrade><DBInstanceAutomatedBackupsReplications>%s</DBInstanceAutomatedBackupsReplications><TagList>%s</TagList></DBInstance>`,
+		fmt.Fprintf(b, `<DBInstance><DBInstanceIdentifier>%s</DBInstanceIdentifier><DBInstanceArn>%s</DBInstanceArn><DBInstanceStatus>available</DBInstanceStatus><Engine>postgres</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted>%s<DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ><AutoMinorVersionUpgrade>%t</AutoMinorVersionUpgrade><DBInstanceAutomatedBackupsReplications>%s</DBInstanceAutomatedBackupsReplications><TagList>%s</TagList></DBInstance>`,
 			esc(d.ID), esc(d.ARN()), d.BackupRetentionDays, restorableXML(d.LatestRestorable), d.Encrypted, kmsXML(d.KMSKeyID), d.DeletionProtection, d.MultiAZ, d.AutoMinorUpgrade, rep, tagXML(d.Tags))
+	})
+}
+
+// keep returns the items ok accepts.
+func keep[T any](items []T, ok func(T) bool) []T {
+	var out []T
+	for _, it := range items {
+		if ok(it) {
+			out = append(out, it)
+		}
 	}
-	b.WriteString("</DBInstances>")
+	return out
+}
+
+// queryPage answers a Query API list call: the page of items its token
+// points at, each written by item inside <list>, then the next page's
+// token in <tokenTag> unless it is the last.
+func queryPage[T any](s *Server, op, token string, size int, items []T, list, tokenTag string, item func(*strings.Builder, T)) (string, *apiError) {
+	start, end, next, e := s.page(op, token, len(items), size)
+	if e != nil {
+		return "", e
+	}
+	var b strings.Builder
+	b.WriteString("<" + list + ">")
+	for _, it := range items[start:end] {
+		item(&b, it)
+	}
+	b.WriteString("</" + list + ">")
 	if next != "" {
-		b.WriteString("<Marker>" + next + "</Marker>")
+		b.WriteString("<" + tokenTag + ">" + next + "</" + tokenTag + ">")
 	}
 	return b.String(), nil
 }
@@ -590,26 +605,14 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, regi
 	var resp any
 	switch service + ":" + op {
 	case "acm:ListCertificates":
-		var certs []Certificate
-		for _, c := range s.certificates {
-			if c.Region == region {
-				certs = append(certs, c)
-			}
-		}
-		start, end, next, e := s.page(op, req.NextToken, len(certs), s.PageSize)
-		if e != nil {
-			writeErr(fail(400, "InvalidArgsException", "%s", e.msg))
+		certs := keep(s.certificates, func(c Certificate) bool { return c.Region == region })
+		var e *apiError
+		if resp, e = jsonPage(s, op, req.NextToken, s.PageSize, certs, "CertificateSummaryList", "NextToken", "InvalidArgsException", func(c Certificate) any {
+			return map[string]any{"CertificateArn": c.ARN, "DomainName": c.Domain}
+		}); e != nil {
+			writeErr(e)
 			return
 		}
-		var list []map[string]any
-		for _, c := range certs[start:end] {
-			list = append(list, map[string]any{"CertificateArn": c.ARN, "DomainName": c.Domain})
-		}
-		out := map[string]any{"CertificateSummaryList": list}
-		if next != "" {
-			out["NextToken"] = next
-		}
-		resp = out
 	case "acm:DescribeCertificate", "acm:ListTagsForCertificate":
 		i := slices.IndexFunc(s.certificates, func(c Certificate) bool { return c.ARN == req.CertificateArn && c.Region == region })
 		if i < 0 {
@@ -632,23 +635,13 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, regi
 		resp = map[string]any{"Certificate": map[string]any{"CertificateArn": c.ARN, "DomainName": c.Domain, "NotAfter": c.NotAfter.Unix(),
 			"RenewalEligibility": eligible, "Status": "ISSUED", "Type": "AMAZON_ISSUED"}}
 	case "secretsmanager:ListSecrets":
-		var secrets []Secret
-		for _, x := range s.secrets {
-			if x.Region == region {
-				secrets = append(secrets, x)
-			}
-		}
+		secrets := keep(s.secrets, func(x Secret) bool { return x.Region == region })
 		size := s.PageSize
 		if req.MaxResults > 0 {
 			size = min(size, req.MaxResults)
 		}
-		start, end, next, e := s.page(op, req.NextToken, len(secrets), size)
-		if e != nil {
-			writeErr(fail(400, "InvalidNextTokenException", "%s", e.msg))
-			return
-		}
-		var list []map[string]any
-		for _, x := range secrets[start:end] {
+		var e *apiError
+		if resp, e = jsonPage(s, op, req.NextToken, size, secrets, "SecretList", "NextToken", "InvalidNextTokenException", func(x Secret) any {
 			var tags []map[string]string
 			for _, k := range sortedKeys(x.Tags) {
 				tags = append(tags, map[string]string{"Key": k, "Value": x.Tags[k]})
@@ -657,13 +650,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, regi
 			if !x.LastRotated.IsZero() {
 				e["LastRotatedDate"] = x.LastRotated.Unix()
 			}
-			list = append(list, e)
+			return e
+		}); e != nil {
+			writeErr(e)
+			return
 		}
-		out := map[string]any{"SecretList": list}
-		if next != "" {
-			out["NextToken"] = next
-		}
-		resp = out
 	default:
 		writeErr(fail(400, "UnknownOperationException", "%s is not implemented by this fake", target))
 		return

@@ -92,33 +92,15 @@ func (s *Server) describeDBClusters(form url.Values, region string) (string, *ap
 	if e != nil {
 		return "", e
 	}
-	var in []DBCluster
-	for _, d := range s.clusters {
-		if d.Region == region {
-			in = append(in, d)
-		}
-	}
-	start, end, next, e := s.page("DescribeDBClusters", form.Get("Marker"), len(in), size)
-	if e != nil {
-		return "", e
-	}
-	var b strings.Builder
-	b.WriteString("<DBClusters>")
-	for _, d := range in[start:end] {
-		b.WriteString("<DBCluster>")
-		fmt.Fprintf(&b, `<DBClusterIdentifier>%s</DBClusterIdentifier><DBClusterArn>%s</DBClusterArn><Status>available</Status><Engine>aurora-postgresql</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted>%s<DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ>`,
+	in := keep(s.clusters, func(d DBCluster) bool { return d.Region == region })
+	return queryPage(s, "DescribeDBClusters", form.Get("Marker"), size, in, "DBClusters", "Marker", func(b *strings.Builder, d DBCluster) {
+		fmt.Fprintf(b, `<DBCluster><DBClusterIdentifier>%s</DBClusterIdentifier><DBClusterArn>%s</DBClusterArn><Status>available</Status><Engine>aurora-postgresql</Engine><BackupRetentionPeriod>%d</BackupRetentionPeriod>%s<StorageEncrypted>%t</StorageEncrypted>%s<DeletionProtection>%t</DeletionProtection><MultiAZ>%t</MultiAZ><DBClusterMembers>`,
 			esc(d.ID), esc(d.ARN()), d.BackupRetentionDays, restorableXML(d.LatestRestorable), d.Encrypted, kmsXML(d.KMSKeyID), d.DeletionProtection, d.MultiAZ)
-		b.WriteString("<DBClusterMembers>")
 		for i := range d.Members {
-			fmt.Fprintf(&b, "<DBClusterMember><DBInstanceIdentifier>%s-%d</DBInstanceIdentifier><IsClusterWriter>%t</IsClusterWriter></DBClusterMember>", esc(d.ID), i+1, i == 0)
+			fmt.Fprintf(b, "<DBClusterMember><DBInstanceIdentifier>%s-%d</DBInstanceIdentifier><IsClusterWriter>%t</IsClusterWriter></DBClusterMember>", esc(d.ID), i+1, i == 0)
 		}
 		b.WriteString("</DBClusterMembers><TagList>" + tagXML(d.Tags) + "</TagList></DBCluster>")
-	}
-	b.WriteString("</DBClusters>")
-	if next != "" {
-		b.WriteString("<Marker>" + next + "</Marker>")
-	}
-	return b.String(), nil
+	})
 }
 
 // autoScalingPageSize is the page size a DescribeAutoScalingGroups or
@@ -153,39 +135,29 @@ func (s *Server) describeGroups(form url.Values, region string) (string, *apiErr
 		return "", e
 	}
 	names := members(form, "AutoScalingGroupNames")
-	var in []AutoScalingGroup
-	for _, g := range s.groups {
-		if g.Region == region && (len(names) == 0 || slices.Contains(names, g.Name)) {
-			in = append(in, g)
-		}
-	}
-	start, end, next, e := s.page("DescribeAutoScalingGroups", form.Get("NextToken"), len(in), size)
-	if e != nil {
-		return "", fail(400, "InvalidNextToken", "%s", e.msg)
-	}
-	var b strings.Builder
-	b.WriteString("<AutoScalingGroups>")
-	for _, g := range in[start:end] {
-		fmt.Fprintf(&b, `<member><AutoScalingGroupName>%s</AutoScalingGroupName><AutoScalingGroupARN>%s</AutoScalingGroupARN><MinSize>%d</MinSize><MaxSize>%d</MaxSize><DesiredCapacity>%d</DesiredCapacity><DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>%sa</member></AvailabilityZones><HealthCheckType>EC2</HealthCheckType><CreatedTime>2026-01-01T00:00:00Z</CreatedTime><Instances>`,
+	in := keep(s.groups, func(g AutoScalingGroup) bool {
+		return g.Region == region && (len(names) == 0 || slices.Contains(names, g.Name))
+	})
+	body, e := queryPage(s, "DescribeAutoScalingGroups", form.Get("NextToken"), size, in, "AutoScalingGroups", "NextToken", func(b *strings.Builder, g AutoScalingGroup) {
+		fmt.Fprintf(b, `<member><AutoScalingGroupName>%s</AutoScalingGroupName><AutoScalingGroupARN>%s</AutoScalingGroupARN><MinSize>%d</MinSize><MaxSize>%d</MaxSize><DesiredCapacity>%d</DesiredCapacity><DefaultCooldown>300</DefaultCooldown><AvailabilityZones><member>%sa</member></AvailabilityZones><HealthCheckType>EC2</HealthCheckType><CreatedTime>2026-01-01T00:00:00Z</CreatedTime><Instances>`,
 			esc(g.Name), esc(g.ARN()), g.Min, g.Max, g.Desired, region)
 		for i := range g.Desired {
 			state := "Pending"
 			if i < g.Running {
 				state = "InService"
 			}
-			fmt.Fprintf(&b, "<member><InstanceId>i-%08x</InstanceId><AvailabilityZone>%sa</AvailabilityZone><LifecycleState>%s</LifecycleState><HealthStatus>Healthy</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>", i+1, region, state)
+			fmt.Fprintf(b, "<member><InstanceId>i-%08x</InstanceId><AvailabilityZone>%sa</AvailabilityZone><LifecycleState>%s</LifecycleState><HealthStatus>Healthy</HealthStatus><ProtectedFromScaleIn>false</ProtectedFromScaleIn></member>", i+1, region, state)
 		}
 		b.WriteString("</Instances><Tags>")
 		for _, k := range sortedKeys(g.Tags) {
-			fmt.Fprintf(&b, "<member><Key>%s</Key><Value>%s</Value><ResourceId>%s</ResourceId><ResourceType>auto-scaling-group</ResourceType><PropagateAtLaunch>true</PropagateAtLaunch></member>", esc(k), esc(g.Tags[k]), esc(g.Name))
+			fmt.Fprintf(b, "<member><Key>%s</Key><Value>%s</Value><ResourceId>%s</ResourceId><ResourceType>auto-scaling-group</ResourceType><PropagateAtLaunch>true</PropagateAtLaunch></member>", esc(k), esc(g.Tags[k]), esc(g.Name))
 		}
 		b.WriteString("</Tags></member>")
+	})
+	if e != nil && e.code == "InvalidParameterValue" {
+		e.code = "InvalidNextToken"
 	}
-	b.WriteString("</AutoScalingGroups>")
-	if next != "" {
-		b.WriteString("<NextToken>" + next + "</NextToken>")
-	}
-	return b.String(), nil
+	return body, e
 }
 
 func (s *Server) describePolicies(form url.Values, region string) (string, *apiError) {
@@ -195,29 +167,20 @@ func (s *Server) describePolicies(form url.Values, region string) (string, *apiE
 	}
 	type policy struct{ group, name string }
 	var in []policy
-	for _, g := range s.groups {
-		if g.Region != region || (form.Get("AutoScalingGroupName") != "" && form.Get("AutoScalingGroupName") != g.Name) {
-			continue
-		}
+	group := form.Get("AutoScalingGroupName")
+	for _, g := range keep(s.groups, func(g AutoScalingGroup) bool { return g.Region == region && (group == "" || group == g.Name) }) {
 		for _, p := range g.Policies {
 			in = append(in, policy{g.Name, p})
 		}
 	}
-	start, end, next, e := s.page("DescribePolicies", form.Get("NextToken"), len(in), size)
-	if e != nil {
-		return "", fail(400, "InvalidNextToken", "%s", e.msg)
-	}
-	var b strings.Builder
-	b.WriteString("<ScalingPolicies>")
-	for _, p := range in[start:end] {
-		fmt.Fprintf(&b, "<member><AutoScalingGroupName>%s</AutoScalingGroupName><PolicyName>%s</PolicyName><PolicyARN>arn:aws:autoscaling:%s:123456789012:scalingPolicy:0:autoScalingGroupName/%s:policyName/%s</PolicyARN><PolicyType>TargetTrackingScaling</PolicyType><Enabled>true</Enabled></member>",
+	body, e := queryPage(s, "DescribePolicies", form.Get("NextToken"), size, in, "ScalingPolicies", "NextToken", func(b *strings.Builder, p policy) {
+		fmt.Fprintf(b, "<member><AutoScalingGroupName>%s</AutoScalingGroupName><PolicyName>%s</PolicyName><PolicyARN>arn:aws:autoscaling:%s:123456789012:scalingPolicy:0:autoScalingGroupName/%s:policyName/%s</PolicyARN><PolicyType>TargetTrackingScaling</PolicyType><Enabled>true</Enabled></member>",
 			esc(p.group), esc(p.name), region, esc(p.group), esc(p.name))
+	})
+	if e != nil && e.code == "InvalidParameterValue" {
+		e.code = "InvalidNextToken"
 	}
-	b.WriteString("</ScalingPolicies>")
-	if next != "" {
-		b.WriteString("<NextToken>" + next + "</NextToken>")
-	}
-	return b.String(), nil
+	return body, e
 }
 
 // --- ECS and Application Auto Scaling (JSON 1.1) ---
@@ -311,13 +274,25 @@ func (s *Server) listClusters(token string, max int, region string) (any, *apiEr
 			arns = append(arns, x.ClusterARN())
 		}
 	}
-	start, end, next, e := s.page("ListClusters", token, len(arns), size)
+	return jsonPage(s, "ListClusters", token, size, arns, "clusterArns", "nextToken", "InvalidParameterException", func(a string) any { return a })
+}
+
+// jsonPage answers a JSON API list call: the page of items its token
+// points at, each as item makes it, under listKey, and the next page's
+// token under tokenKey unless it is the last; a token the fake did not
+// issue is the API's badToken error.
+func jsonPage[T any](s *Server, op, token string, size int, items []T, listKey, tokenKey, badToken string, item func(T) any) (any, *apiError) {
+	start, end, next, e := s.page(op, token, len(items), size)
 	if e != nil {
-		return nil, fail(400, "InvalidParameterException", "%s", e.msg)
+		return nil, fail(400, badToken, "%s", e.msg)
 	}
-	out := map[string]any{"clusterArns": arns[start:end]}
+	list := []any{}
+	for _, it := range items[start:end] {
+		list = append(list, item(it))
+	}
+	out := map[string]any{listKey: list}
 	if next != "" {
-		out["nextToken"] = next
+		out[tokenKey] = next
 	}
 	return out, nil
 }
@@ -349,19 +324,7 @@ func (s *Server) listServices(cluster, token string, max int, region string) (an
 	if e != nil {
 		return nil, e
 	}
-	start, end, next, e := s.page("ListServices", token, len(in), size)
-	if e != nil {
-		return nil, fail(400, "InvalidParameterException", "%s", e.msg)
-	}
-	arns := []string{}
-	for _, x := range in[start:end] {
-		arns = append(arns, x.ARN())
-	}
-	out := map[string]any{"serviceArns": arns}
-	if next != "" {
-		out["nextToken"] = next
-	}
-	return out, nil
+	return jsonPage(s, "ListServices", token, size, in, "serviceArns", "nextToken", "InvalidParameterException", func(x ECSService) any { return x.ARN() })
 }
 
 func (s *Server) describeServices(cluster string, names []string, tags bool, region string) (any, *apiError) {
@@ -401,28 +364,15 @@ func (s *Server) describeScalableTargets(namespace string, ids []string, dimensi
 	if len(ids) > 50 {
 		return nil, fail(400, "ValidationException", "resourceIds can have at most 50 items")
 	}
-	var in []ECSService
-	for _, x := range s.services {
-		if namespace == "ecs" && x.Region == region && x.Scalable && (len(ids) == 0 || slices.Contains(ids, x.ResourceID())) &&
-			(dimension == "" || dimension == "ecs:service:DesiredCount") {
-			in = append(in, x)
-		}
-	}
-	start, end, next, e := s.page("DescribeScalableTargets", token, len(in), s.PageSize)
-	if e != nil {
-		return nil, fail(400, "InvalidNextTokenException", "%s", e.msg)
-	}
-	list := []map[string]any{}
-	for _, x := range in[start:end] {
-		list = append(list, map[string]any{"ServiceNamespace": "ecs", "ResourceId": x.ResourceID(), "ScalableDimension": "ecs:service:DesiredCount",
+	in := keep(s.services, func(x ECSService) bool {
+		return namespace == "ecs" && x.Region == region && x.Scalable && (len(ids) == 0 || slices.Contains(ids, x.ResourceID())) &&
+			(dimension == "" || dimension == "ecs:service:DesiredCount")
+	})
+	return jsonPage(s, "DescribeScalableTargets", token, s.PageSize, in, "ScalableTargets", "NextToken", "InvalidNextTokenException", func(x ECSService) any {
+		return map[string]any{"ServiceNamespace": "ecs", "ResourceId": x.ResourceID(), "ScalableDimension": "ecs:service:DesiredCount",
 			"MinCapacity": x.Min, "MaxCapacity": x.Max, "RoleARN": "arn:aws:iam::123456789012:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
-			"CreationTime": 1767225600})
-	}
-	out := map[string]any{"ScalableTargets": list}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+			"CreationTime": 1767225600}
+	})
 }
 
 func (s *Server) describeScalingPolicies(namespace, resource, token, region string) (any, *apiError) {
@@ -434,27 +384,16 @@ func (s *Server) describeScalingPolicies(namespace, resource, token, region stri
 		name string
 	}
 	var in []policy
-	for _, x := range s.services {
-		if namespace != "ecs" || x.Region != region || (resource != "" && resource != x.ResourceID()) {
-			continue
-		}
+	for _, x := range keep(s.services, func(x ECSService) bool {
+		return namespace == "ecs" && x.Region == region && (resource == "" || resource == x.ResourceID())
+	}) {
 		for _, p := range x.Policies {
 			in = append(in, policy{x, p})
 		}
 	}
-	start, end, next, e := s.page("DescribeScalingPolicies", token, len(in), s.PageSize)
-	if e != nil {
-		return nil, fail(400, "InvalidNextTokenException", "%s", e.msg)
-	}
-	list := []map[string]any{}
-	for _, p := range in[start:end] {
-		list = append(list, map[string]any{"PolicyName": p.name, "ServiceNamespace": "ecs", "ResourceId": p.svc.ResourceID(),
+	return jsonPage(s, "DescribeScalingPolicies", token, s.PageSize, in, "ScalingPolicies", "NextToken", "InvalidNextTokenException", func(p policy) any {
+		return map[string]any{"PolicyName": p.name, "ServiceNamespace": "ecs", "ResourceId": p.svc.ResourceID(),
 			"ScalableDimension": "ecs:service:DesiredCount", "PolicyType": "TargetTrackingScaling", "CreationTime": 1767225600,
-			"PolicyARN": "arn:aws:autoscaling:" + region + ":123456789012:scalingPolicy:0:resource/ecs/" + p.svc.ResourceID() + ":policyName/" + p.name})
-	}
-	out := map[string]any{"ScalingPolicies": list}
-	if next != "" {
-		out["NextToken"] = next
-	}
-	return out, nil
+			"PolicyARN": "arn:aws:autoscaling:" + region + ":123456789012:scalingPolicy:0:resource/ecs/" + p.svc.ResourceID() + ":policyName/" + p.name}
+	})
 }
