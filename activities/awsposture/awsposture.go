@@ -83,37 +83,14 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		regions = []string{""}
 	}
 	var resources []posture.Resource
-	var what string
+	what, read := c.reader(p.service)
 	for i, region := range regions {
 		cfg, err := c.config(ctx, p, region)
 		if err != nil {
 			return task.Output{}, err
 		}
 		task.Report(ctx, task.Progress{Done: float64(i) / float64(len(regions)), Message: fmt.Sprintf("reading %s in %s", p.service, cfg.Region)})
-		var got []posture.Resource
-		switch p.service {
-		case serviceRDS:
-			what = "RDS instances"
-			got, err = c.rds(ctx, cfg, p)
-		case serviceS3:
-			what = "S3 buckets"
-			got, err = c.s3(ctx, cfg, p)
-		case serviceACM:
-			what = "ACM certificates"
-			got, err = c.acm(ctx, cfg, p)
-		case serviceSecrets:
-			what = "secrets"
-			got, err = c.secrets(ctx, cfg, p)
-		case serviceAurora:
-			what = "DB clusters"
-			got, err = c.aurora(ctx, cfg, p)
-		case serviceASG:
-			what = "Auto Scaling groups"
-			got, err = c.autoScaling(ctx, cfg, p)
-		case serviceECS:
-			what = "ECS services"
-			got, err = c.ecsServices(ctx, cfg, p)
-		}
+		got, err := read(ctx, cfg, p)
 		if err != nil {
 			return task.Output{}, c.classify(err, cfg.Region)
 		}
@@ -130,6 +107,26 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	c.logger.InfoContext(ctx, "aws posture", slog.String("task", in.Task), slog.String("service", p.service),
 		slog.Int("resources", len(resources)), slog.Int("facts", len(worst)))
 	return out, nil
+}
+
+// reader is what a service's resources are called and the method that
+// reads them.
+func (c *Checker) reader(service string) (string, func(context.Context, aws.Config, params) ([]posture.Resource, error)) {
+	switch service {
+	case serviceS3:
+		return "S3 buckets", c.s3
+	case serviceACM:
+		return "ACM certificates", c.acm
+	case serviceSecrets:
+		return "secrets", c.secrets
+	case serviceAurora:
+		return "DB clusters", c.aurora
+	case serviceASG:
+		return "Auto Scaling groups", c.autoScaling
+	case serviceECS:
+		return "ECS services", c.ecsServices
+	}
+	return "RDS instances", c.rds
 }
 
 // checkSelection fails a selection that found nothing, or not every ID.

@@ -148,30 +148,21 @@ func Start(t testing.TB) *Server {
 }
 
 // AddDBInstance, AddBucket, AddCertificate and AddSecret add resources.
-func (s *Server) AddDBInstance(d ...DBInstance) {
-	s.mu.Lock()
-	s.instances = append(s.instances, d...)
-	s.mu.Unlock()
-}
+func (s *Server) AddDBInstance(d ...DBInstance) { add(s, &s.instances, d) }
 
 // AddBucket adds buckets.
-func (s *Server) AddBucket(b ...Bucket) {
-	s.mu.Lock()
-	s.buckets = append(s.buckets, b...)
-	s.mu.Unlock()
-}
+func (s *Server) AddBucket(b ...Bucket) { add(s, &s.buckets, b) }
 
 // AddCertificate adds certificates.
-func (s *Server) AddCertificate(c ...Certificate) {
-	s.mu.Lock()
-	s.certificates = append(s.certificates, c...)
-	s.mu.Unlock()
-}
+func (s *Server) AddCertificate(c ...Certificate) { add(s, &s.certificates, c) }
 
 // AddSecret adds secrets.
-func (s *Server) AddSecret(x ...Secret) {
+func (s *Server) AddSecret(x ...Secret) { add(s, &s.secrets, x) }
+
+// add appends items to one of the fake's lists.
+func add[T any](s *Server, list *[]T, items []T) {
 	s.mu.Lock()
-	s.secrets = append(s.secrets, x...)
+	*list = append(*list, items...)
 	s.mu.Unlock()
 }
 

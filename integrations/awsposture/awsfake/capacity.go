@@ -67,25 +67,13 @@ func (e ECSService) ARN() string {
 func (e ECSService) ResourceID() string { return "service/" + e.Cluster + "/" + e.Name }
 
 // AddDBCluster adds DB clusters.
-func (s *Server) AddDBCluster(d ...DBCluster) {
-	s.mu.Lock()
-	s.clusters = append(s.clusters, d...)
-	s.mu.Unlock()
-}
+func (s *Server) AddDBCluster(d ...DBCluster) { add(s, &s.clusters, d) }
 
 // AddAutoScalingGroup adds Auto Scaling groups.
-func (s *Server) AddAutoScalingGroup(g ...AutoScalingGroup) {
-	s.mu.Lock()
-	s.groups = append(s.groups, g...)
-	s.mu.Unlock()
-}
+func (s *Server) AddAutoScalingGroup(g ...AutoScalingGroup) { add(s, &s.groups, g) }
 
 // AddECSService adds ECS services (their clusters exist with them).
-func (s *Server) AddECSService(e ...ECSService) {
-	s.mu.Lock()
-	s.services = append(s.services, e...)
-	s.mu.Unlock()
-}
+func (s *Server) AddECSService(e ...ECSService) { add(s, &s.services, e) }
 
 func (s *Server) describeDBClusters(form url.Values, region string) (string, *apiError) {
 	size, e := s.rdsPageSize(form)
