@@ -220,10 +220,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.serveQuery(w, r, service, region)
 	case "s3":
 		s.serveS3(w, r, region)
-	case "acm", "secretsmanager":
+	case "acm", "secretsmanager", "ecs", "application-autoscaling":
 		s.serveJSON(w, r, service, region)
-	case "ecs", "application-autoscaling":
-		s.serveContainers(w, r, service, region)
 	default:
 		http.Error(w, "service "+service+" is not implemented by this fake", 400)
 	}
@@ -557,7 +555,28 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request, region string) 
 	}
 }
 
-// --- ACM and Secrets Manager (JSON 1.1) ---
+// --- ACM, Secrets Manager, ECS and Application Auto Scaling (JSON 1.1) ---
+
+// jsonTargets are the X-Amz-Target prefixes of the JSON APIs.
+var jsonTargets = map[string]string{"acm": "CertificateManager.", "secretsmanager": "secretsmanager.",
+	"ecs": "AmazonEC2ContainerServiceV20141113.", "application-autoscaling": "AnyScaleFrontendService."}
+
+// jsonRequest holds the fields the JSON calls served read. encoding/json
+// matches keys without regard to case: ECS writes them in lowerCamelCase,
+// the others in UpperCamelCase.
+type jsonRequest struct {
+	NextToken         string
+	MaxItems          int
+	MaxResults        int
+	CertificateArn    string
+	Cluster           string
+	Services          []string
+	Include           []string
+	ServiceNamespace  string
+	ResourceIds       []string
+	ResourceID        string `json:"ResourceId"`
+	ScalableDimension string
+}
 
 func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, region string) {
 	writeErr := func(e *apiError) {
@@ -570,18 +589,12 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, regi
 		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": e.msg})
 	}
 	target := r.Header.Get("X-Amz-Target")
-	prefix := map[string]string{"acm": "CertificateManager.", "secretsmanager": "secretsmanager."}[service]
-	op, ok := strings.CutPrefix(target, prefix)
+	op, ok := strings.CutPrefix(target, jsonTargets[service])
 	if !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
 		writeErr(fail(400, "UnknownOperationException", "target %q, content type %q", target, r.Header.Get("Content-Type")))
 		return
 	}
-	var req struct {
-		NextToken      string
-		MaxItems       int
-		MaxResults     int
-		CertificateArn string
-	}
+	var req jsonRequest
 	body, _ := io.ReadAll(r.Body)
 	if err := json.Unmarshal(body, &req); err != nil {
 		writeErr(fail(400, "SerializationException", "%v", err))
@@ -647,8 +660,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, regi
 			return
 		}
 	default:
-		writeErr(fail(400, "UnknownOperationException", "%s is not implemented by this fake", target))
-		return
+		var e *apiError
+		if resp, e = s.capacity(service+":"+op, req, region); e != nil {
+			writeErr(e)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	_ = json.NewEncoder(w).Encode(resp)

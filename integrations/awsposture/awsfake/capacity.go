@@ -1,10 +1,7 @@
 package awsfake
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -171,73 +168,23 @@ func (s *Server) describePolicies(form url.Values, region string) (string, *apiE
 	return body, e
 }
 
-// --- ECS and Application Auto Scaling (JSON 1.1) ---
+// --- ECS and Application Auto Scaling (JSON 1.1, through serveJSON) ---
 
-// containerTargets are the X-Amz-Target prefixes of the two APIs.
-var containerTargets = map[string]string{"ecs": "AmazonEC2ContainerServiceV20141113.", "application-autoscaling": "AnyScaleFrontendService."}
-
-func (s *Server) serveContainers(w http.ResponseWriter, r *http.Request, service, region string) {
-	writeErr := func(e *apiError) {
-		code := e.code
-		if code == "AccessDenied" {
-			code = "AccessDeniedException"
-		}
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		w.WriteHeader(400)
-		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": e.msg})
-	}
-	target := r.Header.Get("X-Amz-Target")
-	op, ok := strings.CutPrefix(target, containerTargets[service])
-	if !ok || r.Header.Get("Content-Type") != "application/x-amz-json-1.1" {
-		writeErr(fail(400, "UnknownOperationException", "target %q, content type %q", target, r.Header.Get("Content-Type")))
-		return
-	}
-	// encoding/json matches keys without regard to case: ECS writes
-	// them in lowerCamelCase, Application Auto Scaling in UpperCamelCase.
-	var req struct {
-		NextToken         string
-		MaxResults        int
-		Cluster           string
-		Services          []string
-		Include           []string
-		ServiceNamespace  string
-		ResourceIds       []string
-		ResourceID        string `json:"ResourceId"`
-		ScalableDimension string
-	}
-	body, _ := io.ReadAll(r.Body)
-	if err := json.Unmarshal(body, &req); err != nil {
-		writeErr(fail(400, "SerializationException", "%v", err))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e := s.gate(service, op, region, fail(400, "ThrottlingException", "Rate exceeded")); e != nil {
-		writeErr(e)
-		return
-	}
-	var resp any
-	var e *apiError
-	switch service + ":" + op {
+// capacity answers the ECS and Application Auto Scaling calls.
+func (s *Server) capacity(call string, req jsonRequest, region string) (any, *apiError) {
+	switch call {
 	case "ecs:ListClusters":
-		resp, e = s.listClusters(req.NextToken, req.MaxResults, region)
+		return s.listClusters(req.NextToken, req.MaxResults, region)
 	case "ecs:ListServices":
-		resp, e = s.listServices(req.Cluster, req.NextToken, req.MaxResults, region)
+		return s.listServices(req.Cluster, req.NextToken, req.MaxResults, region)
 	case "ecs:DescribeServices":
-		resp, e = s.describeServices(req.Cluster, req.Services, slices.Contains(req.Include, "TAGS"), region)
+		return s.describeServices(req.Cluster, req.Services, slices.Contains(req.Include, "TAGS"), region)
 	case "application-autoscaling:DescribeScalableTargets":
-		resp, e = s.describeScalableTargets(req.ServiceNamespace, req.ResourceIds, req.ScalableDimension, req.NextToken, region)
+		return s.describeScalableTargets(req.ServiceNamespace, req.ResourceIds, req.ScalableDimension, req.NextToken, region)
 	case "application-autoscaling:DescribeScalingPolicies":
-		resp, e = s.describeScalingPolicies(req.ServiceNamespace, req.ResourceID, req.NextToken, region)
-	default:
-		e = fail(400, "UnknownOperationException", "%s is not implemented by this fake", target)
+		return s.describeScalingPolicies(req.ServiceNamespace, req.ResourceID, req.NextToken, region)
 	}
-	if e != nil {
-		writeErr(e)
-		return
-	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_ = json.NewEncoder(w).Encode(resp)
+	return nil, fail(400, "UnknownOperationException", "%s is not implemented by this fake", call)
 }
 
 // ecsPageSize checks maxResults (1 to 100).
