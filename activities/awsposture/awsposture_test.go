@@ -174,6 +174,8 @@ func TestACMAndSecrets(t *testing.T) {
 	f.AddCertificate(
 		awsfake.Certificate{ARN: "arn:aws:acm:us-east-1:123456789012:certificate/a", Domain: "api.example.com", Region: "us-east-1", NotAfter: now.Add(60 * 24 * time.Hour), Eligible: true, Tags: map[string]string{"app": "api"}},
 		awsfake.Certificate{ARN: "arn:aws:acm:us-east-1:123456789012:certificate/b", Domain: "old.example.com", Region: "us-east-1", NotAfter: now.Add(10 * 24 * time.Hour), Tags: map[string]string{"app": "api"}},
+		// ECDSA: listed only when ListCertificates asks for every key type.
+		awsfake.Certificate{ARN: "arn:aws:acm:us-east-1:123456789012:certificate/c", Domain: "ec.example.com", Region: "us-east-1", NotAfter: now.Add(90 * 24 * time.Hour), Eligible: true, KeyType: "EC_prime256v1", Tags: map[string]string{"app": "api"}},
 	)
 	f.AddSecret(
 		awsfake.Secret{Name: "db/password", Region: "us-east-1", RotationEnabled: true, Created: now.Add(-400 * 24 * time.Hour), LastRotated: now.Add(-20 * 24 * time.Hour), Tags: map[string]string{"app": "api"}},
@@ -184,8 +186,8 @@ func TestACMAndSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "acm.renewal_eligible": 0, "acm.expires_in": 10 * 86400}, 5)
-	if !strings.Contains(output, "worst: arn:aws:acm:us-east-1:123456789012:certificate/b") {
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 3, "acm.renewal_eligible": 0, "acm.expires_in": 10 * 86400}, 5)
+	if m["resources"] != 3 || !strings.Contains(output, "worst: arn:aws:acm:us-east-1:123456789012:certificate/b") {
 		t.Errorf("output:\n%s", output)
 	}
 	m, output, _, err = run(t, f, map[string]any{"service": "secretsmanager", "resources": map[string]any{"ids": []any{"db/password", "api/key"}}})

@@ -248,7 +248,9 @@ func (c *Checker) acm(ctx context.Context, cfg aws.Config, p params) ([]posture.
 	client := acm.NewFromConfig(cfg)
 	now := c.now()
 	var out []posture.Resource
-	pages := acm.NewListCertificatesPaginator(client, &acm.ListCertificatesInput{})
+	// Without Includes, ListCertificates lists RSA 1024 and 2048 keys
+	// only: ECDSA and larger RSA certificates would be missed.
+	pages := acm.NewListCertificatesPaginator(client, &acm.ListCertificatesInput{Includes: &acmtypes.Filters{KeyTypes: acmtypes.KeyAlgorithm("").Values()}})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {

@@ -102,6 +102,9 @@ type Certificate struct {
 	NotAfter            time.Time
 	Eligible            bool
 	Tags                map[string]string
+	// KeyType is the key algorithm (RSA_2048 when empty); ListCertificates
+	// lists only RSA_1024 and RSA_2048 ones unless Includes.KeyTypes says.
+	KeyType string
 }
 
 // Secret is a Secrets Manager secret.
@@ -569,6 +572,7 @@ type jsonRequest struct {
 	MaxItems          int
 	MaxResults        int
 	CertificateArn    string
+	Includes          struct{ KeyTypes []string }
 	Cluster           string
 	Services          []string
 	Include           []string
@@ -609,7 +613,17 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request, service, regi
 	var resp any
 	switch service + ":" + op {
 	case "acm:ListCertificates":
-		certs := keep(s.certificates, func(c Certificate) bool { return c.Region == region })
+		types := req.Includes.KeyTypes
+		if len(types) == 0 {
+			types = []string{"RSA_1024", "RSA_2048"}
+		}
+		certs := keep(s.certificates, func(c Certificate) bool {
+			kt := c.KeyType
+			if kt == "" {
+				kt = "RSA_2048"
+			}
+			return c.Region == region && slices.Contains(types, kt)
+		})
 		var e *apiError
 		if resp, e = jsonPage(s, op, req.NextToken, s.PageSize, certs, "CertificateSummaryList", "NextToken", "InvalidArgsException", func(c Certificate) any {
 			return map[string]any{"CertificateArn": c.ARN, "DomainName": c.Domain}
