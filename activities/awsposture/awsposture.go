@@ -102,7 +102,7 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	if err := checkSelection(p, resources, what); err != nil {
 		return task.Output{}, err
 	}
-	out, worst := posture.Aggregate(Facts, what, resources)
+	out, worst := posture.Aggregate(Facts, what, resources, in.Gates)
 	out.Metrics["resources"] = float64(len(resources))
 	c.logger.InfoContext(ctx, "aws posture", slog.String("task", in.Task), slog.String("service", p.service),
 		slog.Int("resources", len(resources)), slog.Int("facts", len(worst)))

@@ -20,7 +20,7 @@ const Name = "repo-posture"
 var severities = []string{"critical", "high", "medium", "low"}
 
 // defaultFiles are the files a repository must have by default.
-var defaultFiles = []string{"CODEOWNERS", "SECURITY.md", "PULL_REQUEST_TEMPLATE.md"}
+var defaultFiles = []string{"CODEOWNERS", "SECURITY.md", "PULL_REQUEST_TEMPLATE.md", "ISSUE_TEMPLATE"}
 
 // Facts are the metrics repo-posture reports and how each aggregates.
 var Facts = []posture.Fact{
@@ -53,7 +53,7 @@ var Decl = plan.TaskType{
 			}},
 		{Name: "branch", Type: plan.TypeString, Doc: "The release branch whose protection is read; empty: each repository's default branch."},
 		{Name: "ref", Type: plan.TypeString, Doc: "Branch, tag or commit whose checks are read for repo.commit.checks_green; empty: the release branch."},
-		{Name: "requiredFiles", Type: plan.TypeStringList, Doc: "Files every repository must have, for repo.files.missing; empty: CODEOWNERS, SECURITY.md, PULL_REQUEST_TEMPLATE.md."},
+		{Name: "requiredFiles", Type: plan.TypeStringList, Doc: "Files every repository must have, for repo.files.missing; a name without an extension also matches NAME.md and a directory of that name (ISSUE_TEMPLATE: the issue forms directory or ISSUE_TEMPLATE.md). Empty: CODEOWNERS, SECURITY.md, PULL_REQUEST_TEMPLATE.md, ISSUE_TEMPLATE."},
 		{Name: "tokenEnv", Type: plan.TypeString, Default: "GITHUB_TOKEN", Doc: "Environment variable of the worker holding the token (a fine-grained token with read access to administration, contents, commit statuses, checks and Dependabot alerts; or a classic token with repo scope). Its value never appears in events, reports or logs."},
 		{Name: "apiURL", Type: plan.TypeString, Default: "https://api.github.com", Doc: "The REST API: https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server."},
 		{Name: "maxAttempts", Type: plan.TypeInt, Default: 5, Doc: "Attempts per request: rate limits (429, or 403 with the limit spent) are retried after Retry-After, server errors after a backoff."},

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -120,7 +121,7 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 		}
 		resources = append(resources, r)
 	}
-	out, _ := posture.Aggregate(Facts, "repositories", resources)
+	out, _ := posture.Aggregate(Facts, "repositories", resources, in.Gates)
 	out.Metrics["resources"] = float64(len(resources))
 	c.logger.InfoContext(ctx, "repo posture", slog.String("task", in.Task), slog.Int("repositories", len(resources)))
 	return out, nil
@@ -246,8 +247,15 @@ func (c *Checker) branchRules(ctx context.Context, gh *github.Client, base, bran
 	checks := map[string]bool{}
 	var sources []string
 	err := gh.Get(ctx, base+"/branches/"+esc(branch)+"/protection", &prot)
+	var apiErr *github.Error
 	switch {
-	case github.IsStatus(err, http.StatusNotFound):
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && apiErr.Message == "Branch not protected":
+	case errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound:
+		// GitHub answers a plain 404 when the token may not read the
+		// protection: that is not "unprotected", and saying so would
+		// fail (or worse, pass) a gate on a fact nobody read.
+		return task.Failed(task.Output{}, true, "repo-posture: cannot tell whether branch %q of %s is protected: GitHub answered 404 %q, as it does when the token lacks administration=read (fine-grained) or the repo scope and admin rights (classic): %v",
+			branch, strings.TrimPrefix(base, "repos/"), apiErr.Message, apiErr)
 	case err != nil:
 		return err
 	default:
@@ -352,7 +360,15 @@ func (c *Checker) files(ctx context.Context, gh *github.Client, base, branch str
 	var missing []string
 	for _, f := range required {
 		f = strings.Trim(f, "/")
-		if !slices.ContainsFunc([]string{f, ".github/" + f, "docs/" + f}, func(p string) bool { return have[strings.ToLower(p)] }) {
+		names := []string{f}
+		if path.Ext(f) == "" {
+			names = append(names, f+".md")
+		}
+		found := false
+		for _, n := range names {
+			found = found || slices.ContainsFunc([]string{n, ".github/" + n, "docs/" + n}, func(p string) bool { return have[strings.ToLower(p)] })
+		}
+		if !found {
 			missing = append(missing, f)
 		}
 	}

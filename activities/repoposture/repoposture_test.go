@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/shipshape-dev/shipshape/activities/repoposture"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/integrations/github/githubfake"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 const (
@@ -39,7 +41,7 @@ func run(t *testing.T, f *githubfake.Server, with map[string]any) (map[string]fl
 
 func wellKept() *githubfake.Repo {
 	return &githubfake.Repo{Owner: "acme", Name: "api", DefaultBranch: "main", Topics: []string{"production", "go"},
-		Files:      []string{"README.md", ".github/CODEOWNERS", ".github/dependabot.yml", "SECURITY.md", ".github/pull_request_template.md", "docs/index.md"},
+		Files:      []string{"README.md", ".github/CODEOWNERS", ".github/dependabot.yml", "SECURITY.md", ".github/pull_request_template.md", ".github/ISSUE_TEMPLATE/bug.yml", "docs/index.md"},
 		Protection: map[string]githubfake.Protection{"main": {RequiredReviews: 1, RequiredChecks: []string{"test", "lint"}}},
 		Rules: map[string][]githubfake.Rule{"main": {{Type: "pull_request", Reviews: 2}, {Type: "required_status_checks", Checks: []string{"test", "e2e"}},
 			{Type: "required_signatures"}, {Type: "deletion"}}},
@@ -77,14 +79,52 @@ func TestWellKeptAndNeglectedRepos(t *testing.T) {
 	}
 	tasktest.MustMetrics(t, m, map[string]float64{
 		"resources": 2, "repo.branch.required_reviews": 0, "repo.branch.required_checks": 0, "repo.branch.signed_commits": 0,
-		"repo.branch.force_push_blocked": 0, "repo.dependabot": 1, "repo.files.missing": 3, "repo.commit.checks_green": 0,
+		"repo.branch.force_push_blocked": 0, "repo.dependabot": 1, "repo.files.missing": 4, "repo.commit.checks_green": 0,
 		"repo.dependabot_alerts.critical": 1, "repo.dependabot_alerts.high": 2, "repo.dependabot_alerts.low": 2,
 	}, 0)
-	for _, want := range []string{"repo.files.missing = 3 (worst: acme/legacy)", "repo.dependabot_alerts.low = 2 (worst: acme/api)", "2 repositories checked"} {
+	for _, want := range []string{"repo.files.missing = 4 (worst: acme/legacy)", "repo.dependabot_alerts.low = 2 (worst: acme/api)", "2 repositories checked"} {
 		if !strings.Contains(output, want) {
 			t.Errorf("output lacks %q:\n%s", want, output)
 		}
 	}
+
+	// Gates name every resource that fails them, not only the worst one.
+	gate := func(metric, text string) plan.Gate {
+		th, err := plan.ParseGateThreshold(text, plan.UnitCount)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plan.Gate{Metric: metric, Pass: th, Weight: 1}
+	}
+	both := &githubfake.Repo{Owner: "acme", Name: "web", DefaultBranch: "main", Topics: []string{"production"}, Files: []string{"README.md"}}
+	f.AddRepo(both)
+	runner := tasktest.Runner{Types: []task.Type{repoposture.New(nil, nil).Type()},
+		Gates: []plan.Gate{gate("repo.files.missing", "== 0"), gate("repo.dependabot_alerts.critical", "== 0"), gate("repo.dependabot", ">= 1")}}
+	out, err := runner.Run(t, "repo-posture", map[string]any{"apiURL": f.URL, "tokenEnv": "SHIPSHAPE_TEST_GH", "resources": map[string]any{"org": "acme", "topics": []any{"production"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"gate repo.files.missing == 0 fails for 2 of 3: acme/legacy (4), acme/web (4)",
+		"gate repo.dependabot_alerts.critical == 0 fails for 1 of 3: acme/legacy (1)", "gate repo.dependabot >= 1 fails for 1 of 3: acme/web (0)"} {
+		if !strings.Contains(out.Output, want) {
+			t.Errorf("output lacks %q:\n%s", want, out.Output)
+		}
+	}
+	var byGate, perRepo bool
+	for _, tb := range out.Tables {
+		if tb.Title == "Gates by resource" {
+			byGate = len(tb.Rows) == 3 && tb.Rows[0][0] == "repo.files.missing == 0" && tb.Rows[0][2] == "acme/api"
+		}
+		if tb.Title == "Repository acme/web" {
+			for _, row := range tb.Rows {
+				perRepo = perRepo || row[1] == "repo.files.missing" && row[3] == "fails == 0"
+			}
+		}
+	}
+	if !byGate || !perRepo {
+		t.Errorf("tables do not say which repository fails which gate: %+v", out.Tables)
+	}
+
 	var paged bool
 	for _, r := range f.Requests() {
 		paged = paged || strings.Contains(r, "check-runs") && strings.Contains(r, "page=2")
@@ -106,7 +146,35 @@ func TestRequiredFilesAndRef(t *testing.T) {
 		t.Fatal(err)
 	}
 	tasktest.MustMetrics(t, m, map[string]float64{"repo.files.missing": 1, "repo.commit.checks_green": 0, "repo.branch.required_reviews": 0, "repo.branch.force_push_blocked": 0}, 0)
-	_ = output
+	if !strings.Contains(output, "LICENSE") {
+		t.Errorf("the report does not name the missing LICENSE:\n%s", output)
+	}
+
+	// A name without an extension matches NAME.md and a directory:
+	// ISSUE_TEMPLATE is met by .github/ISSUE_TEMPLATE/ of wellKept,
+	// CONTRIBUTING by docs/CONTRIBUTING.md; the defaults include issue
+	// templates.
+	r2 := wellKept()
+	r2.Name = "web"
+	r2.Files = append(r2.Files, "docs/CONTRIBUTING.md")
+	f.AddRepo(r2)
+	m, _, err = run(t, f, map[string]any{"requiredFiles": []any{"ISSUE_TEMPLATE", "CONTRIBUTING"}, "resources": map[string]any{"ids": []any{"acme/web"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"repo.files.missing": 0}, 0)
+	r3 := wellKept()
+	r3.Name = "bare"
+	r3.Files = []string{"README.md", "SECURITY.md", ".github/CODEOWNERS", ".github/pull_request_template.md"}
+	f.AddRepo(r3)
+	m, output, err = run(t, f, map[string]any{"resources": map[string]any{"ids": []any{"acme/bare"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"repo.files.missing": 1}, 0)
+	if !strings.Contains(output, "ISSUE_TEMPLATE") {
+		t.Errorf("the report does not name the missing issue templates:\n%s", output)
+	}
 
 	_, _, err = run(t, f, map[string]any{"branch": "nope", "resources": map[string]any{"ids": []any{"acme/api"}}})
 	tasktest.MustKind(t, err, final, `acme/api has no branch "nope"`)
@@ -166,6 +234,14 @@ func TestTokenAndPermissionErrors(t *testing.T) {
 	f.Deny("administration")
 	_, _, err = run(t, f, map[string]any{"resources": map[string]any{"ids": []any{"acme/api"}}})
 	tasktest.MustKind(t, err, final, "may not read /repos/acme/api/branches/main/protection: it needs administration=read")
+
+	// A classic token lacking rights gets a bare 404 where a fine-grained
+	// one gets 403: that is not "unprotected", and the error says so
+	// with the token's scopes.
+	f.Classic = []string{"read:org"}
+	_, _, err = run(t, f, map[string]any{"resources": map[string]any{"ids": []any{"acme/api"}}})
+	tasktest.MustKind(t, err, final, `cannot tell whether branch "main" of acme/api is protected: GitHub answered 404 "Not Found"`, "the token has scopes: read:org", "accepted scopes: repo")
+	f.Classic = nil
 
 	_, _, err = run(t, f, map[string]any{"resources": map[string]any{"ids": []any{"acme/gone"}}})
 	tasktest.MustKind(t, err, final, "/repos/acme/gone not found")

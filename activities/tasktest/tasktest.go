@@ -39,6 +39,8 @@ type Runner struct {
 	ArtifactDir string
 	// AbortOn are gates written with abortOnFail.
 	AbortOn []plan.Gate
+	// Gates are all the task's gates.
+	Gates []plan.Gate
 	// Task names the task (default "task").
 	Task string
 	// AllowedHosts is the task's allow-list, as the plan resolves it.
@@ -89,7 +91,7 @@ func (r *Runner) Run(t testing.TB, uses string, with map[string]any) (task.Outpu
 	val, err := env.ExecuteActivity(uses, task.Input{
 		RunID: "test-run", Plan: "test", Phase: "phase", Task: name, Uses: uses,
 		Params: WithDefaults(t, task.Catalog(r.Types), uses, with), ArtifactDir: r.ArtifactDir, AbortOn: r.AbortOn,
-		AllowedHosts: r.AllowedHosts,
+		Gates: r.Gates, AllowedHosts: r.AllowedHosts,
 	})
 	if err != nil {
 		return task.Output{}, err

@@ -67,8 +67,10 @@ type Error struct {
 	Message      string
 	// Permissions is what GitHub says the call needs
 	// (X-Accepted-GitHub-Permissions, fine-grained tokens) and Scopes the
-	// OAuth scopes it accepts (X-Accepted-OAuth-Scopes, classic tokens).
-	Permissions, Scopes string
+	// OAuth scopes it accepts (X-Accepted-OAuth-Scopes, classic tokens);
+	// TokenScopes the scopes the classic token has (X-OAuth-Scopes; empty
+	// for fine-grained tokens).
+	Permissions, Scopes, TokenScopes string
 }
 
 func (e *Error) Error() string {
@@ -78,6 +80,9 @@ func (e *Error) Error() string {
 	}
 	if e.Scopes != "" {
 		s += " (accepted scopes: " + e.Scopes + ")"
+	}
+	if e.TokenScopes != "" {
+		s += " (the token has scopes: " + e.TokenScopes + ")"
 	}
 	return s
 }
@@ -164,7 +169,8 @@ func (c *Client) get(ctx context.Context, u string, v any) (http.Header, error) 
 		var msg struct{ Message string }
 		_ = json.Unmarshal(body, &msg)
 		apiErr := &Error{Method: http.MethodGet, Path: path, Status: resp.StatusCode, Message: msg.Message,
-			Permissions: resp.Header.Get("X-Accepted-GitHub-Permissions"), Scopes: resp.Header.Get("X-Accepted-OAuth-Scopes")}
+			Permissions: resp.Header.Get("X-Accepted-GitHub-Permissions"), Scopes: resp.Header.Get("X-Accepted-OAuth-Scopes"),
+			TokenScopes: resp.Header.Get("X-OAuth-Scopes")}
 		wait, retry := retryAfter(resp, attempt)
 		if !retry || attempt >= attempts {
 			if retry {

@@ -4,6 +4,9 @@
 // aggregates across resources as its worst value (the lowest of a fact
 // where more is better, the highest of one where less is better), the
 // worst resource is named, and the report gets one table per resource.
+// Given the task's gates, it also says which resource fails which gate:
+// a gate reads the aggregated (worst) value, so one failing resource
+// fails it, and the report names every one that does.
 package posture
 
 import (
@@ -108,8 +111,10 @@ type Worst struct {
 // Aggregate folds the resources' facts into the task's output: for each
 // metric the worst value across resources (a metric some resource lacks
 // is left out), a summary naming the worst resource of each metric, a
-// table of the worst values and one table per resource.
-func Aggregate(facts []Fact, what string, resources []Resource) (task.Output, []Worst) {
+// table of the worst values and one table per resource, with each
+// resource's verdict on every gate over one of its facts, and a table of
+// the gates naming the resources that fail them.
+func Aggregate(facts []Fact, what string, resources []Resource, gates []plan.Gate) (task.Output, []Worst) {
 	out := task.Output{Metrics: map[string]float64{}}
 	names := map[string]bool{}
 	for _, r := range resources {
@@ -156,11 +161,40 @@ func Aggregate(facts []Fact, what string, resources []Resource) (task.Output, []
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s = %s (worst: %s)", w.Metric, Format(w.Value, unitOf(facts, w.Metric)), w.Resource)
+		if i := slices.IndexFunc(resources, func(r Resource) bool { return r.ID == w.Resource }); i >= 0 && resources[i].Notes[w.Metric] != "" {
+			fmt.Fprintf(&b, ": %s", resources[i].Notes[w.Metric])
+		}
+	}
+	byGate := plan.Table{Title: "Gates by resource", Columns: []string{"gate", "fails for", "passes for", "not reported by"}}
+	for _, g := range gates {
+		if g.Pass.Unresolved() || !slices.ContainsFunc(worst, func(w Worst) bool { return w.Metric == g.Metric }) {
+			continue
+		}
+		var fails, passes, missing []string
+		for _, r := range resources {
+			v, ok := r.Facts[g.Metric]
+			switch {
+			case !ok:
+				missing = append(missing, r.ID)
+			case g.Pass.Holds(v):
+				passes = append(passes, r.ID)
+			default:
+				fails = append(fails, r.ID+" ("+Format(v, unitOf(facts, g.Metric))+")")
+			}
+		}
+		name := g.Metric + " " + g.Pass.String()
+		byGate.Rows = append(byGate.Rows, []string{name, strings.Join(fails, ", "), strings.Join(passes, ", "), strings.Join(missing, ", ")})
+		if len(fails) > 0 {
+			fmt.Fprintf(&b, "\ngate %s fails for %d of %d: %s", name, len(fails), len(resources), strings.Join(fails, ", "))
+		}
 	}
 	out.Output = b.String()
 	out.Tables = append(out.Tables, summary)
+	if len(byGate.Rows) > 0 {
+		out.Tables = append(out.Tables, byGate)
+	}
 	for _, r := range resources {
-		t := plan.Table{Title: r.Kind + " " + r.ID, Columns: []string{"resource", "fact", "value", "note"}}
+		t := plan.Table{Title: r.Kind + " " + r.ID, Columns: []string{"resource", "fact", "value", "gates", "note"}}
 		keys := map[string]bool{}
 		for m := range r.Facts {
 			keys[m] = true
@@ -174,7 +208,18 @@ func Aggregate(facts []Fact, what string, resources []Resource) (task.Output, []
 			if ok {
 				val = Format(v, unitOf(facts, m))
 			}
-			t.Rows = append(t.Rows, []string{r.ID, m, val, r.Notes[m]})
+			var verdicts []string
+			for _, g := range gates {
+				if g.Metric != m || g.Pass.Unresolved() || !ok {
+					continue
+				}
+				verdict := "fails "
+				if g.Pass.Holds(v) {
+					verdict = "passes "
+				}
+				verdicts = append(verdicts, verdict+g.Pass.String())
+			}
+			t.Rows = append(t.Rows, []string{r.ID, m, val, strings.Join(verdicts, "; "), r.Notes[m]})
 		}
 		out.Tables = append(out.Tables, t)
 	}

@@ -18,6 +18,12 @@
 //     dependabot_alerts, metadata) answer 403 "Resource not accessible by
 //     personal access token" with X-Accepted-GitHub-Permissions, as
 //     GitHub does for a token lacking it;
+//   - with Classic set (a classic personal access token), every answer
+//     carries X-OAuth-Scopes (the token's scopes), and a call needing a
+//     denied permission answers 404 "Not Found" with
+//     X-Accepted-OAuth-Scopes "repo" instead of 403, as GitHub hides what
+//     a classic token may not read (branch protection without admin
+//     rights, private contents without the repo scope);
 //   - Throttle(n) answers the next n requests 429 with Retry-After
 //     RetryAfter seconds (or 403 with X-RateLimit-Remaining 0 and
 //     X-RateLimit-Reset when RateLimit403 is set).
@@ -91,6 +97,9 @@ type Server struct {
 	// RateLimit403 throttles the primary-rate-limit way instead.
 	RetryAfter   int
 	RateLimit403 bool
+	// Classic, when not nil, makes the token a classic one with these
+	// scopes (see the package comment).
+	Classic []string
 
 	mu       sync.Mutex
 	repos    []*Repo
@@ -139,6 +148,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, r.URL.RequestURI())
+	if s.Classic != nil {
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.Classic, ", "))
+	}
 	auth := r.Header.Get("Authorization")
 	if auth != "Bearer "+s.Token && auth != "token "+s.Token {
 		message(w, 401, "Bad credentials")
@@ -185,6 +197,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 func (s *Server) need(w http.ResponseWriter, permission string) bool {
 	if !s.denied[permission] {
 		return true
+	}
+	if s.Classic != nil {
+		w.Header().Set("X-Accepted-OAuth-Scopes", "repo")
+		message(w, 404, "Not Found")
+		return false
 	}
 	w.Header().Set("X-Accepted-GitHub-Permissions", permission+"=read")
 	message(w, 403, "Resource not accessible by personal access token")
