@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"regexp"
 	"slices"
 	"strings"
@@ -213,6 +214,13 @@ func (c *Checker) classify(err error, region string) error {
 	var signing *v4.SigningError
 	if errors.As(err, &signing) || strings.Contains(err.Error(), "get identity: get credentials") {
 		return task.Failed(task.Output{}, true, "aws-posture: no AWS credentials for %s in %s (the default chain found none: environment, shared files, SSO, instance role): %v", call, region, err)
+	}
+	// A well-formed region that does not exist fails at the DNS lookup
+	// of its regional endpoint, which would otherwise read as a network
+	// error retried until the task times out.
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return task.Failed(task.Output{}, true, "aws-posture: %s in %s: the endpoint host %s does not exist: check that %s is an AWS region enabled for the account (or the endpoint parameter): %v", call, region, dns.Name, region, err)
 	}
 	var api smithy.APIError
 	if errors.As(err, &api) && slices.Contains(deniedCodes, api.ErrorCode()) {

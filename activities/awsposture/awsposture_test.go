@@ -1,6 +1,8 @@
 package awsposture_test
 
 import (
+	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -206,8 +208,12 @@ func TestAuroraClusters(t *testing.T) {
 	now := time.Now()
 	f.AddDBCluster(
 		awsfake.DBCluster{ID: "orders", Region: "us-east-1", BackupRetentionDays: 14, LatestRestorable: now.Add(-5 * time.Minute), Encrypted: true,
-			KMSKeyID: "arn:aws:kms:us-east-1:123456789012:key/orders", DeletionProtection: true, MultiAZ: true, Members: 3, Tags: map[string]string{"env": "prod"}},
-		awsfake.DBCluster{ID: "reports", Region: "us-east-1", BackupRetentionDays: 1, Encrypted: true, Members: 1, Tags: map[string]string{"env": "prod"}},
+			KMSKeyID: "arn:aws:kms:us-east-1:123456789012:key/orders", DeletionProtection: true, MultiAZ: true, Members: 3, Tags: map[string]string{"env": "prod"},
+			AutoMinorUpgrade: new(true), GlobalCluster: "orders-global"},
+		awsfake.DBCluster{ID: "reports", Region: "us-east-1", BackupRetentionDays: 1, Encrypted: true, Members: 1, Tags: map[string]string{"env": "prod"},
+			AutoMinorUpgrade: new(false), Replicas: []string{"reports-reader"}},
+		awsfake.DBCluster{ID: "ledger", Region: "us-east-1", BackupRetentionDays: 7, Encrypted: true, Members: 2, Tags: map[string]string{"env": "audit"},
+			Replicas: []string{"arn:aws:rds:eu-west-1:123456789012:cluster:ledger-dr"}},
 		awsfake.DBCluster{ID: "dev", Region: "us-east-1", Tags: map[string]string{"env": "dev"}},
 	)
 	f.Throttle("DescribeDBClusters", 1)
@@ -217,7 +223,7 @@ func TestAuroraClusters(t *testing.T) {
 	}
 	tasktest.MustMetrics(t, m, map[string]float64{
 		"resources": 2, "aurora.backup_retention": 86400, "aurora.encrypted": 1, "aurora.deletion_protection": 0,
-		"aurora.multi_az": 0, "aurora.instances": 1,
+		"aurora.multi_az": 0, "aurora.instances": 1, "aurora.auto_minor_upgrade": 0, "aurora.cross_region_copy": 0,
 	}, 0, "aurora.pitr_lag")
 	for _, want := range []string{"aurora.instances = 1 (worst: reports)", "aurora.pitr_lag: not reported by reports", "2 DB clusters checked"} {
 		if !strings.Contains(output, want) {
@@ -227,9 +233,29 @@ func TestAuroraClusters(t *testing.T) {
 	if len(tables) != 3 || tables[1].Title != "DB cluster orders" || !strings.Contains(fmtTable(tables[1]), "KMS key arn:aws:kms:us-east-1:123456789012:key/orders") {
 		t.Errorf("tables %+v: want the worst values and one per cluster, the KMS key noted", tables)
 	}
-	// Three pages of one cluster each, the first throttled once and retried.
-	if n := f.Count("DescribeDBClusters"); n != 4 {
-		t.Errorf("DescribeDBClusters served %d times, want 4: %v", n, f.Calls())
+	// Four pages of one cluster each, the first throttled once and retried.
+	if n := f.Count("DescribeDBClusters"); n != 5 {
+		t.Errorf("DescribeDBClusters served %d times, want 5: %v", n, f.Calls())
+	}
+
+	// A replica cluster in another region is a cross-region copy (one in
+	// the same region, as reports has, is not); a cluster not stating
+	// AutoMinorVersionUpgrade leaves the fact unreported.
+	m, output, _, err = run(t, f, map[string]any{"service": "aurora", "resources": map[string]any{"tags": map[string]any{"env": "audit"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"aurora.cross_region_copy": 1}, 0, "aurora.auto_minor_upgrade")
+	if !strings.Contains(output, "aurora.auto_minor_upgrade: not reported by ledger") {
+		t.Errorf("output:\n%s", output)
+	}
+	m, _, tables, err = run(t, f, map[string]any{"service": "aurora", "resources": map[string]any{"ids": []any{"orders"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"aurora.cross_region_copy": 1, "aurora.auto_minor_upgrade": 1}, 0)
+	if !strings.Contains(fmtTable(tables[1]), "global database orders-global") {
+		t.Errorf("the global database is not noted: %s", fmtTable(tables[1]))
 	}
 
 	f.Deny("DescribeDBClusters")
@@ -314,4 +340,37 @@ func fmtTable(tb plan.Table) string {
 		b.WriteString(strings.Join(row, " | ") + "\n")
 	}
 	return b.String()
+}
+
+// TestThrottlingBeyondMaxAttempts: throttling that outlasts the SDK's
+// retryer is a retryable task error naming the call and the region (the
+// activity's own retry policy takes over), never a pass.
+func TestThrottlingBeyondMaxAttempts(t *testing.T) {
+	f := start(t)
+	f.AddDBInstance(awsfake.DBInstance{ID: "orders", Region: "us-east-1", BackupRetentionDays: 7})
+	f.Throttle("DescribeDBInstances", 10)
+	_, _, _, err := run(t, f, map[string]any{"service": "rds", "maxAttempts": 2, "regions": []any{"us-east-1"}, "resources": map[string]any{"ids": []any{"orders"}}})
+	tasktest.MustKind(t, err, tasktest.Retryable, "DescribeDBInstances in us-east-1", "Throttling", "exceeded maximum number of attempts, 2")
+	if n := f.Count("DescribeDBInstances"); n != 2 {
+		t.Errorf("DescribeDBInstances served %d times, want 2 (maxAttempts)", n)
+	}
+}
+
+// TestUnknownRegion: a well-formed region that does not exist fails at
+// once, naming the region, rather than as a network error retried until
+// the task times out. The endpoint host is under .invalid (RFC 6761),
+// which no resolver answers.
+func TestUnknownRegion(t *testing.T) {
+	awstest.Credentials(t)
+	if _, err := net.LookupHost("rds.xx-nowhere-9.invalid"); !isNotFound(err) {
+		t.Skipf("this machine's resolver does not answer NXDOMAIN for .invalid (%v); the test needs one", err)
+	}
+	_, err := tasktest.Run(t, awsposture.New(nil).Type(), map[string]any{"service": "rds", "maxAttempts": 1, "regions": []any{"xx-nowhere-9"},
+		"endpointURL": "http://rds.xx-nowhere-9.invalid", "resources": map[string]any{"ids": []any{"orders"}}})
+	tasktest.MustKind(t, err, tasktest.Kind("non-retryable TaskFailed"), "DescribeDBInstances in xx-nowhere-9: the endpoint host rds.xx-nowhere-9.invalid does not exist: check that xx-nowhere-9 is an AWS region")
+}
+
+func isNotFound(err error) bool {
+	var dns *net.DNSError
+	return errors.As(err, &dns) && dns.IsNotFound
 }

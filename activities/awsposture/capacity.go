@@ -52,6 +52,27 @@ func (c *Checker) aurora(ctx context.Context, cfg aws.Config, p params) ([]postu
 			r.SetBool("aurora.deletion_protection", aws.ToBool(db.DeletionProtection))
 			r.SetBool("aurora.multi_az", aws.ToBool(db.MultiAZ))
 			r.Set("aurora.instances", float64(len(db.DBClusterMembers)))
+			if db.AutoMinorVersionUpgrade != nil {
+				r.SetBool("aurora.auto_minor_upgrade", *db.AutoMinorVersionUpgrade)
+			} else {
+				r.Note("aurora.auto_minor_upgrade", "the cluster does not report AutoMinorVersionUpgrade")
+			}
+			// A copy in another region: a global database's secondary
+			// cluster or a cross-region read replica cluster (replica
+			// identifiers of other regions are ARNs naming their region).
+			var copies []string
+			if g := aws.ToString(db.GlobalClusterIdentifier); g != "" {
+				copies = append(copies, "global database "+g)
+			}
+			for _, rep := range db.ReadReplicaIdentifiers {
+				if region := arnRegion(rep); region != "" && region != cfg.Region {
+					copies = append(copies, "replica "+rep)
+				}
+			}
+			r.SetBool("aurora.cross_region_copy", len(copies) > 0)
+			if len(copies) > 0 {
+				r.Note("aurora.cross_region_copy", strings.Join(copies, "; "))
+			}
 			out = append(out, r)
 		}
 	}
@@ -229,4 +250,13 @@ func serviceScaling(ctx context.Context, scaling *applicationautoscaling.Client,
 		r.Note("ecs.scaling_policies", strings.Join(names, ", "))
 	}
 	return nil
+}
+
+// arnRegion is the region an ARN names, or "" for anything else.
+func arnRegion(s string) string {
+	parts := strings.SplitN(s, ":", 5)
+	if len(parts) < 5 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[3]
 }

@@ -45,6 +45,8 @@ var Facts = []posture.Fact{
 	posture.Declare("aurora.encrypted", plan.UnitCount, posture.More, "DB clusters: 1 when storage is encrypted (the KMS key is noted), else 0."),
 	posture.Declare("aurora.deletion_protection", plan.UnitCount, posture.More, "DB clusters: 1 when deletion protection is on, else 0."),
 	posture.Declare("aurora.multi_az", plan.UnitCount, posture.More, "DB clusters: 1 when the cluster has instances in more than one Availability Zone, else 0."),
+	posture.Declare("aurora.auto_minor_upgrade", plan.UnitCount, posture.More, "DB clusters: 1 when minor version upgrades are applied automatically (the cluster's AutoMinorVersionUpgrade), else 0; not reported by a cluster that does not state it, so a gate on it fails."),
+	posture.Declare("aurora.cross_region_copy", plan.UnitCount, posture.More, "DB clusters: 1 when the data has a copy in another region that survives the loss of this one: the cluster belongs to a global database, or has a read replica cluster in another region (both noted), else 0."),
 	posture.Declare("aurora.instances", plan.UnitCount, posture.More, "DB clusters: how many DB instances the cluster has (a cluster of one has no failover target)."),
 	posture.Declare("s3.encryption", plan.UnitCount, posture.More, "S3: 1 when the bucket has a default encryption rule, else 0."),
 	posture.Declare("s3.versioning", plan.UnitCount, posture.More, "S3: 1 when versioning is Enabled, else 0 (never enabled or Suspended)."),

@@ -20,6 +20,13 @@ type DBCluster struct {
 	// Members is how many DB instances the cluster has.
 	Members int
 	Tags    map[string]string
+	// AutoMinorUpgrade is AutoMinorVersionUpgrade; nil leaves it out of
+	// the answer, as for clusters whose engine does not report it.
+	AutoMinorUpgrade *bool
+	// GlobalCluster names the global database the cluster belongs to;
+	// Replicas are the ARNs of its cross-region read replica clusters.
+	GlobalCluster string
+	Replicas      []string
 }
 
 // ARN is the cluster's ARN.
@@ -84,7 +91,18 @@ func (s *Server) describeDBClusters(form url.Values, region string) (string, *ap
 		for i := range d.Members {
 			fmt.Fprintf(b, "<DBClusterMember><DBInstanceIdentifier>%s-%d</DBInstanceIdentifier><IsClusterWriter>%t</IsClusterWriter></DBClusterMember>", esc(d.ID), i+1, i == 0)
 		}
-		b.WriteString("</DBClusterMembers><TagList>" + tagXML(d.Tags) + "</TagList></DBCluster>")
+		b.WriteString("</DBClusterMembers>")
+		if d.AutoMinorUpgrade != nil {
+			fmt.Fprintf(b, "<AutoMinorVersionUpgrade>%t</AutoMinorVersionUpgrade>", *d.AutoMinorUpgrade)
+		}
+		if d.GlobalCluster != "" {
+			fmt.Fprintf(b, "<GlobalClusterIdentifier>%s</GlobalClusterIdentifier>", esc(d.GlobalCluster))
+		}
+		b.WriteString("<ReadReplicaIdentifiers>")
+		for _, r := range d.Replicas {
+			fmt.Fprintf(b, "<ReadReplicaIdentifier>%s</ReadReplicaIdentifier>", esc(r))
+		}
+		b.WriteString("</ReadReplicaIdentifiers><TagList>" + tagXML(d.Tags) + "</TagList></DBCluster>")
 	})
 }
 
