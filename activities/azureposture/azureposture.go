@@ -38,6 +38,7 @@ type (
 	vaultReader interface {
 		Vaults(ctx context.Context, resourceGroup string) ([]azure.Vault, error)
 		Secrets(ctx context.Context, vaultURI string) ([]azure.Secret, error)
+		Keys(ctx context.Context, vaultURI string) ([]azure.Key, error)
 	}
 )
 
@@ -90,18 +91,21 @@ type params struct {
 	resourceGroup string
 	endpoint      string
 	maxAttempts   int
-	secrets       bool
+	secrets, keys bool
 }
 
 func parse(p task.Params) (params, error) {
 	o := params{service: p.String("service"), subscription: strings.TrimSpace(p.String("subscription")),
 		resourceGroup: strings.TrimSpace(p.Object("resources").String("resourceGroup")),
-		endpoint:      strings.TrimSpace(p.String("endpointURL")), maxAttempts: p.Int("maxAttempts"), secrets: p.Bool("secrets")}
+		endpoint:      strings.TrimSpace(p.String("endpointURL")), maxAttempts: p.Int("maxAttempts"), secrets: p.Bool("secrets"), keys: p.Bool("keys")}
 	if !slices.Contains(services, o.service) {
 		return params{}, task.InvalidParams("service %q: want postgresql, storage, appservice or keyvault", o.service)
 	}
 	if o.secrets && o.service != serviceKeyVault {
 		return params{}, task.InvalidParams("secrets: only with service keyvault, not %s", o.service)
+	}
+	if o.keys && o.service != serviceKeyVault {
+		return params{}, task.InvalidParams("keys: only with service keyvault, not %s", o.service)
 	}
 	if !guid.MatchString(o.subscription) {
 		return params{}, task.InvalidParams("subscription %q: want a subscription ID (a GUID like 00000000-0000-0000-0000-000000000000)", o.subscription)

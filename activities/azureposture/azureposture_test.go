@@ -372,6 +372,76 @@ func TestKeyVaultSecrets(t *testing.T) {
 	tasktest.MustKind(t, err, deniedKind, "GetSecrets in subscription "+subscription+" was denied (Forbidden): the identity needs Microsoft.KeyVault/vaults/secrets/readMetadata/action (the Key Vault Reader role has it")
 }
 
+// TestKeyVaultKeyRotation reads keys and their rotation policies through
+// the real azkeys client against armfake's Key Vault data plane (a
+// protocol-level fake, not Key Vault: challenge authentication, paging,
+// the default notify-only policy of a key without one, an RBAC denial).
+func TestKeyVaultKeyRotation(t *testing.T) {
+	f := armfake.Start(t, subscription)
+	f.PageSize = 1
+	f.AddVault(
+		armfake.Vault{Name: "orders-kv", ResourceGroup: "orders", Keys: []armfake.Key{
+			{Name: "cmk", Policy: &armfake.RotationPolicy{RotateAfterCreate: "P90D"}},
+			{Name: "signing", Policy: &armfake.RotationPolicy{RotateBeforeExpiry: "P30D", Expiry: "P1Y"}},
+			{Name: "legacy", Disabled: true},
+			{Name: "tls-cert", Managed: true},
+		}},
+		armfake.Vault{Name: "billing-kv", ResourceGroup: "billing", Keys: []armfake.Key{
+			{Name: "jwt", Policy: &armfake.RotationPolicy{RotateAfterCreate: "P30D"}},
+			{Name: "manual"},
+		}},
+	)
+	m, output, tables, err := run(t, f, map[string]any{"service": "keyvault", "keys": true, "resources": map[string]any{"ids": []any{"orders-kv", "billing-kv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// orders-kv rotates its keys at most every 335 days (signing: a year
+	// less 30 days); billing-kv has one key that never rotates.
+	tasktest.MustMetrics(t, m, map[string]float64{"resources": 2, "keyvault.keys.without_rotation": 1, "keyvault.keys.rotation_interval": 335 * 86400}, 0)
+	text := tablesText(tables)
+	for _, want := range []string{"key signing", "2 enabled keys; not rotated: manual", "keyvault.keys.without_rotation = 1 (worst: billing-kv)"} {
+		if !strings.Contains(text+output, want) {
+			t.Errorf("lacks %q:\n%s\n%s", want, output, text)
+		}
+	}
+	// Policies are read for enabled, unmanaged keys only.
+	if n := f.Count("GetKeyRotationPolicy"); n != 4 {
+		t.Errorf("GetKeyRotationPolicy served %d times, want 4: %v", n, f.Calls())
+	}
+
+	f.AddVault(armfake.Vault{Name: "manual-kv", ResourceGroup: "billing", Keys: []armfake.Key{{Name: "a"}}})
+	m, output, _, err = run(t, f, map[string]any{"service": "keyvault", "keys": true, "resources": map[string]any{"ids": []any{"manual-kv"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasktest.MustMetrics(t, m, map[string]float64{"keyvault.keys.without_rotation": 1}, 0, "keyvault.keys.rotation_interval")
+	if !strings.Contains(output, "keyvault.keys.rotation_interval: not reported by manual-kv") {
+		t.Errorf("output:\n%s", output)
+	}
+
+	_, _, _, err = run(t, f, map[string]any{"service": "storage", "keys": true, "resources": map[string]any{"ids": []any{"x"}}})
+	tasktest.MustKind(t, err, tasktest.Invalid, "keys: only with service keyvault")
+
+	f.Deny("GetKeyRotationPolicy")
+	_, _, _, err = run(t, f, map[string]any{"service": "keyvault", "keys": true, "resources": map[string]any{"ids": []any{"orders-kv"}}})
+	tasktest.MustKind(t, err, deniedKind, "GetKeyRotationPolicy in subscription "+subscription+" was denied (Forbidden): the identity needs Microsoft.KeyVault/vaults/keys/rotationpolicy/read (the Key Vault Reader role has it")
+}
+
+func TestISODuration(t *testing.T) {
+	day := 24 * time.Hour
+	for in, want := range map[string]time.Duration{"P90D": 90 * day, "P1Y": 365 * day, "P2M": 60 * day, "P1W": 7 * day, "PT12H": 12 * time.Hour, "P1DT1H30M": day + 90*time.Minute} {
+		got, err := azureposture.ISODuration(in)
+		if err != nil || got != want {
+			t.Errorf("%s: got %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "P", "90D", "PT", "P1.5D", "P-1D"} {
+		if _, err := azureposture.ISODuration(bad); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
 // TestThrottlingIsBounded: throttled past maxAttempts, the task fails
 // retryably (the engine may try it again later), without the token.
 func TestThrottlingIsBounded(t *testing.T) {

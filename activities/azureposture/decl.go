@@ -56,6 +56,8 @@ var Facts = []posture.Fact{
 	posture.Declare("keyvault.secrets.without_expiry", plan.UnitCount, posture.Less, "Key vault, with `secrets`: enabled secrets without an expiry date (certificate-managed secrets left out)."),
 	posture.Declare("keyvault.secrets.expires_in", plan.UnitSeconds, posture.More, "Key vault, with `secrets`: time until the first enabled secret expires (negative once one has); not reported by a vault none of whose secrets expires, so a gate on it fails."),
 	posture.Declare("keyvault.secrets.rotated_age", plan.UnitSeconds, posture.Less, "Key vault, with `secrets`: age of the oldest current version of an enabled secret (now − its created time): how long since the stalest secret was rotated; not reported by a vault without secrets."),
+	posture.Declare("keyvault.keys.without_rotation", plan.UnitCount, posture.Less, "Key vault, with `keys`: enabled keys (certificate-managed ones left out) whose rotation policy has no Rotate action (the default policy only notifies)."),
+	posture.Declare("keyvault.keys.rotation_interval", plan.UnitSeconds, posture.Less, "Key vault, with `keys`: the longest time a key goes between automatic rotations (the Rotate action's timeAfterCreate, or its policy's expiryTime less timeBeforeExpiry); not reported by a vault none of whose keys rotates, so a gate on it fails."),
 	posture.Declare("resources", plan.UnitCount, posture.More, "How many resources were checked (always at least 1: selecting none is an error)."),
 }
 
@@ -72,6 +74,7 @@ var Decl = plan.TaskType{
 		{Name: "service", Type: plan.TypeString, Required: true, Enum: services, Doc: "Which resources to read: `postgresql` (PostgreSQL flexible servers), `storage` (storage accounts), `appservice` (App Service web, API and function apps) or `keyvault` (key vaults)."},
 		{Name: "subscription", Type: plan.TypeString, Required: true, Doc: "The subscription ID (a GUID) whose resources are read."},
 		selectionParam(),
+		{Name: "keys", Type: plan.TypeBool, Default: false, Doc: "With `keyvault`: also list each vault's keys and read their rotation policies through the Key Vault data plane (metadata only) for the keyvault.keys.* facts. Needs Microsoft.KeyVault/vaults/keys/read and keys/rotationpolicy/read (the Key Vault Reader role) or an access policy granting List and Get on keys."},
 		{Name: "secrets", Type: plan.TypeBool, Default: false, Doc: "With `keyvault`: also list each vault's secrets through the Key Vault data plane (metadata only, never values) for the keyvault.secrets.* facts. Needs Microsoft.KeyVault/vaults/secrets/readMetadata/action (the Key Vault Reader role) or an access policy granting List on secrets."},
 		{Name: "endpointURL", Type: plan.TypeString, Doc: "Azure Resource Manager endpoint to send every call to instead of https://management.azure.com (a sovereign cloud's, Azure Stack Hub's, a test fake); empty: Azure's public cloud."},
 		{Name: "maxAttempts", Type: plan.TypeInt, Default: 4, Doc: "Attempts per ARM call by the SDK's retry policy (throttling, 429 with Retry-After, and transient errors are retried with backoff)."},

@@ -3,6 +3,7 @@ package azureposture
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -243,6 +244,16 @@ func readVaults(ctx context.Context, arm vaultReader, p params, now time.Time) (
 			}
 			secretFacts(&r, secrets, now)
 		}
+		if p.keys {
+			progress(ctx, len(out), len(vaults), "keys of "+v.Name)
+			keys, err := arm.Keys(ctx, v.URI)
+			if err != nil {
+				return nil, err
+			}
+			if err := keyFacts(&r, keys); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, r)
 	}
 	return out, nil
@@ -283,4 +294,78 @@ func secretFacts(r *posture.Resource, secrets []azure.Secret, now time.Time) {
 	if _, ok := r.Facts["keyvault.secrets.rotated_age"]; !ok {
 		r.Note("keyvault.secrets.rotated_age", "no enabled secrets")
 	}
+}
+
+// keyFacts sets the keyvault.keys facts of a vault's keys: enabled ones,
+// certificate-managed ones left out.
+func keyFacts(r *posture.Resource, keys []azure.Key) error {
+	without, checked := 0, 0
+	var unrotated []string
+	for _, k := range keys {
+		if !k.Enabled || k.Managed {
+			continue
+		}
+		checked++
+		var every time.Duration
+		switch {
+		case k.RotateAfterCreate != "":
+			d, err := isoDuration(k.RotateAfterCreate)
+			if err != nil {
+				return task.Failed(task.Output{}, true, "azure-posture: key %s of %s: rotation policy timeAfterCreate: %v", k.Name, r.ID, err)
+			}
+			every = d
+		case k.RotateBeforeExpiry != "" && k.Expiry != "":
+			before, err := isoDuration(k.RotateBeforeExpiry)
+			if err != nil {
+				return task.Failed(task.Output{}, true, "azure-posture: key %s of %s: rotation policy timeBeforeExpiry: %v", k.Name, r.ID, err)
+			}
+			expiry, err := isoDuration(k.Expiry)
+			if err != nil {
+				return task.Failed(task.Output{}, true, "azure-posture: key %s of %s: rotation policy expiryTime: %v", k.Name, r.ID, err)
+			}
+			every = expiry - before
+		default:
+			without++
+			unrotated = append(unrotated, k.Name)
+			continue
+		}
+		if v, ok := r.Facts["keyvault.keys.rotation_interval"]; !ok || every.Seconds() > v {
+			r.Set("keyvault.keys.rotation_interval", every.Seconds())
+			r.Note("keyvault.keys.rotation_interval", "key "+k.Name)
+		}
+	}
+	r.Set("keyvault.keys.without_rotation", float64(without))
+	note := fmt.Sprintf("%d enabled keys", checked)
+	if len(unrotated) > 0 {
+		note += "; not rotated: " + strings.Join(unrotated, ", ")
+	}
+	r.Note("keyvault.keys.without_rotation", note)
+	if _, ok := r.Facts["keyvault.keys.rotation_interval"]; !ok {
+		r.Note("keyvault.keys.rotation_interval", "no enabled key rotates automatically")
+	}
+	return nil
+}
+
+var isoPeriod = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$`)
+
+// isoDuration reads an ISO 8601 duration as Key Vault writes them (P90D,
+// P1Y, P2M, PT12H); a year counts 365 days and a month 30.
+func isoDuration(s string) (time.Duration, error) {
+	m := isoPeriod.FindStringSubmatch(strings.ToUpper(s))
+	if m == nil || s == "P" || strings.HasSuffix(strings.ToUpper(s), "T") {
+		return 0, fmt.Errorf("%q is not an ISO 8601 duration (like P90D)", s)
+	}
+	day := 24 * time.Hour
+	units := []time.Duration{365 * day, 30 * day, 7 * day, day, time.Hour, time.Minute, time.Second}
+	var d time.Duration
+	for i, u := range units {
+		if m[i+1] != "" {
+			n, err := strconv.Atoi(m[i+1])
+			if err != nil {
+				return 0, fmt.Errorf("%q: %w", s, err)
+			}
+			d += time.Duration(n) * u
+		}
+	}
+	return d, nil
 }

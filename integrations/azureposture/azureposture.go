@@ -27,6 +27,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/monitor/armmonitor"
 	pg "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/postgresql/armpostgresqlflexibleservers"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/storage/armstorage"
+	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azkeys"
 	"github.com/Azure/azure-sdk-for-go/sdk/security/keyvault/azsecrets"
 )
 
@@ -685,7 +686,7 @@ func (c *Client) Secrets(ctx context.Context, vaultURI string) ([]Secret, error)
 			}
 			s := Secret{Enabled: true, Managed: deref(p.Managed)}
 			if p.ID != nil {
-				s.Name = secretName(string(*p.ID))
+				s.Name = itemName(string(*p.ID), "/secrets/")
 			}
 			if a := p.Attributes; a != nil {
 				s.Enabled = a.Enabled == nil || *a.Enabled
@@ -697,12 +698,83 @@ func (c *Client) Secrets(ctx context.Context, vaultURI string) ([]Secret, error)
 	return out, nil
 }
 
-// secretName reads NAME from VAULT/secrets/NAME[/VERSION].
-func secretName(id string) string {
-	i := strings.LastIndex(id, "/secrets/")
+// Key is the metadata of a key and its rotation policy.
+type Key struct {
+	Name             string
+	Enabled, Managed bool
+	// Rotate is the rotation policy's Rotate action: after how long
+	// from creation (RotateAfterCreate) or how long before the key
+	// expires (RotateBeforeExpiry, with Expiry the policy's expiry
+	// time), as ISO 8601 durations; all empty without a Rotate action.
+	RotateAfterCreate, RotateBeforeExpiry, Expiry string
+}
+
+// Keys lists the keys of a vault and reads each enabled key's rotation
+// policy through the Key Vault data plane (metadata only).
+func (c *Client) Keys(ctx context.Context, vaultURI string) ([]Key, error) {
+	opts := azkeys.ClientOptions{ClientOptions: c.secretsOpts.ClientOptions, DisableChallengeResourceVerification: c.secretsOpts.DisableChallengeResourceVerification}
+	client, err := azkeys.NewClient(vaultURI, c.cred, &opts)
+	if err != nil {
+		return nil, err
+	}
+	denied := func(err error, op, action string) error {
+		e := wrap(err, op, action)
+		if ae, ok := e.(*Error); ok {
+			ae.Role = "the Key Vault Reader role has it, or an access policy granting List and Get on keys"
+		}
+		return e
+	}
+	var out []Key
+	pager := client.NewListKeyPropertiesPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, denied(err, "GetKeys", "Microsoft.KeyVault/vaults/keys/read")
+		}
+		for _, p := range page.Value {
+			if p == nil || p.KID == nil {
+				continue
+			}
+			k := Key{Name: itemName(string(*p.KID), "/keys/"), Enabled: true, Managed: deref(p.Managed)}
+			if a := p.Attributes; a != nil {
+				k.Enabled = a.Enabled == nil || *a.Enabled
+			}
+			out = append(out, k)
+		}
+	}
+	for i, k := range out {
+		if !k.Enabled || k.Managed {
+			continue
+		}
+		pol, err := client.GetKeyRotationPolicy(ctx, k.Name, nil)
+		if notFound(err) {
+			continue // no policy: no rotation
+		}
+		if err != nil {
+			return nil, denied(err, "GetKeyRotationPolicy", "Microsoft.KeyVault/vaults/keys/rotationpolicy/read")
+		}
+		if a := pol.Attributes; a != nil {
+			out[i].Expiry = deref(a.ExpiryTime)
+		}
+		for _, la := range pol.LifetimeActions {
+			if la == nil || la.Action == nil || la.Trigger == nil || !strings.EqualFold(str(la.Action.Type), "rotate") {
+				continue
+			}
+			out[i].RotateAfterCreate, out[i].RotateBeforeExpiry = deref(la.Trigger.TimeAfterCreate), deref(la.Trigger.TimeBeforeExpiry)
+		}
+	}
+	return out, nil
+}
+
+// itemName reads NAME from VAULT/secrets/NAME[/VERSION] (kind
+// "/secrets/") or VAULT/keys/NAME[/VERSION] ("/keys/"): the vault's URI
+// may have a path of its own, so the SDK's ID parsers, which assume none,
+// are not used.
+func itemName(id, kind string) string {
+	i := strings.LastIndex(id, kind)
 	if i < 0 {
 		return id
 	}
-	name, _, _ := strings.Cut(id[i+len("/secrets/"):], "/")
+	name, _, _ := strings.Cut(id[i+len(kind):], "/")
 	return name
 }

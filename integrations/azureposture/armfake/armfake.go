@@ -25,11 +25,12 @@
 //     naming the action and scope.
 //
 // The Key Vault data plane of each vault is served at its vaultUri,
-// URL/vaults/NAME/ (Get Secrets: challenge authentication, a 401 with a
+// URL/vaults/NAME/ (Get Secrets, Get Keys, Get Key Rotation Policy, a
+// key without a policy answering the default one: challenge authentication, a 401 with a
 // WWW-Authenticate challenge first, then the bearer Token; api-version
-// required; paged with nextLink; Throttle and Deny apply to the
-// operation "GetSecrets", a denial being 403 Forbidden ForbiddenByRbac
-// naming Microsoft.KeyVault/vaults/secrets/readMetadata/action).
+// required; lists paged with nextLink; Throttle and Deny apply to the
+// operations "GetSecrets", "GetKeys" and "GetKeyRotationPolicy", a
+// denial being 403 Forbidden ForbiddenByRbac naming the data action).
 //
 // It also serves an App Service managed identity endpoint (IDENTITY_ENDPOINT
 // / IDENTITY_HEADER, api-version 2019-08-01) at /msi/token issuing Token,
@@ -43,6 +44,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -134,8 +136,26 @@ type Vault struct {
 	PurgeProtection bool
 	// RetentionDays 0 leaves softDeleteRetentionInDays out.
 	RetentionDays int
-	// Secrets are served by the vault's data plane.
+	// Secrets and Keys are served by the vault's data plane.
 	Secrets []Secret
+	Keys    []Key
+}
+
+// Key is a key as the Key Vault data plane lists it, with its rotation
+// policy.
+type Key struct {
+	Name              string
+	Disabled, Managed bool
+	// Policy nil: the key has none, and Get Key Rotation Policy answers
+	// the default one (notify 30 days before expiry, no rotation).
+	Policy *RotationPolicy
+}
+
+// RotationPolicy is a key rotation policy: a Rotate action after
+// RotateAfterCreate or RotateBeforeExpiry (ISO 8601 durations, one of
+// them), and the expiry time set on new versions.
+type RotationPolicy struct {
+	RotateAfterCreate, RotateBeforeExpiry, Expiry string
 }
 
 // Secret is a secret's current version, as the Key Vault data plane
@@ -258,7 +278,7 @@ type route struct {
 	action     string
 }
 
-var vaultPath = regexp.MustCompile(`^/vaults/([^/]+)/secrets$`)
+var vaultPath = regexp.MustCompile(`^/vaults/([^/]+)/(secrets|keys|keys/([^/]+)/rotationpolicy)$`)
 
 const sub = `^/subscriptions/([^/]+)`
 const rg = `(?:/resourceGroups/([^/]+))?`
@@ -281,7 +301,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if m := vaultPath.FindStringSubmatch(r.URL.Path); m != nil {
-		s.secrets(w, r, m[1])
+		s.dataPlane(w, r, m[1], m[2], m[3])
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+Token {
@@ -648,8 +668,9 @@ func (s *Server) identity(w http.ResponseWriter, r *http.Request) {
 		"resource": q.Get("resource"), "token_type": "Bearer"})
 }
 
-// secrets is a vault's Get Secrets operation.
-func (s *Server) secrets(w http.ResponseWriter, r *http.Request, vault string) {
+// dataPlane serves a vault's Get Secrets, Get Keys and Get Key Rotation
+// Policy operations.
+func (s *Server) dataPlane(w http.ResponseWriter, r *http.Request, vault, what, key string) {
 	if r.URL.Query().Get("api-version") == "" {
 		armhttp.Error(w, 400, "BadParameter", "The request is missing the api-version.")
 		return
@@ -661,7 +682,13 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, vault string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	const op = "GetSecrets"
+	op, action := "GetSecrets", "Microsoft.KeyVault/vaults/secrets/readMetadata/action"
+	switch {
+	case key != "":
+		op, action = "GetKeyRotationPolicy", "Microsoft.KeyVault/vaults/keys/rotationpolicy/read"
+	case what == "keys":
+		op, action = "GetKeys", "Microsoft.KeyVault/vaults/keys/read"
+	}
 	var v *Vault
 	for i := range s.vaults {
 		if strings.EqualFold(s.vaults[i].Name, vault) {
@@ -684,22 +711,63 @@ func (s *Server) secrets(w http.ResponseWriter, r *http.Request, vault string) {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(403)
 		json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": "Forbidden",
-			"message":    "Caller is not authorized to perform action on resource. Caller: appid=shipshape-test. Action: 'Microsoft.KeyVault/vaults/secrets/readMetadata/action'. Resource: '" + s.id(v.ResourceGroup, "Microsoft.KeyVault/vaults", v.Name) + "'. Assignment: (not found).",
+			"message":    "Caller is not authorized to perform action on resource. Caller: appid=shipshape-test. Action: '" + action + "'. Resource: '" + s.id(v.ResourceGroup, "Microsoft.KeyVault/vaults", v.Name) + "'. Assignment: (not found).",
 			"innererror": map[string]any{"code": "ForbiddenByRbac"}}})
 		return
 	}
 	s.calls = append(s.calls, op)
 	var items []any
-	for _, sec := range v.Secrets {
-		attrs := map[string]any{"enabled": !sec.Disabled, "created": sec.Created.Unix(), "updated": sec.Created.Unix(), "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
-		if !sec.Expires.IsZero() {
-			attrs["exp"] = sec.Expires.Unix()
+	switch op {
+	case "GetSecrets":
+		for _, sec := range v.Secrets {
+			attrs := map[string]any{"enabled": !sec.Disabled, "created": sec.Created.Unix(), "updated": sec.Created.Unix(), "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}
+			if !sec.Expires.IsZero() {
+				attrs["exp"] = sec.Expires.Unix()
+			}
+			item := map[string]any{"id": s.URL + "/vaults/" + v.Name + "/secrets/" + sec.Name, "attributes": attrs, "tags": map[string]string{}}
+			if sec.Managed {
+				item["managed"] = true
+			}
+			items = append(items, item)
 		}
-		item := map[string]any{"id": s.URL + "/vaults/" + v.Name + "/secrets/" + sec.Name, "attributes": attrs, "tags": map[string]string{}}
-		if sec.Managed {
-			item["managed"] = true
+	case "GetKeys":
+		for _, k := range v.Keys {
+			item := map[string]any{"kid": s.URL + "/vaults/" + v.Name + "/keys/" + k.Name,
+				"attributes": map[string]any{"enabled": !k.Disabled, "created": 1700000000, "updated": 1700000000, "recoveryLevel": "Recoverable+Purgeable", "recoverableDays": 90}, "tags": map[string]string{}}
+			if k.Managed {
+				item["managed"] = true
+			}
+			items = append(items, item)
 		}
-		items = append(items, item)
+	case "GetKeyRotationPolicy":
+		i := slices.IndexFunc(v.Keys, func(k Key) bool { return strings.EqualFold(k.Name, key) })
+		if i < 0 {
+			armhttp.Error(w, 404, "KeyNotFound", "A key with (name/id) %s was not found in this key vault.", key)
+			return
+		}
+		id := s.URL + "/vaults/" + v.Name + "/keys/" + v.Keys[i].Name + "/rotationpolicy"
+		p := v.Keys[i].Policy
+		if p == nil {
+			armhttp.WriteJSON(w, 200, map[string]any{"id": id, "lifetimeActions": []any{
+				map[string]any{"trigger": map[string]any{"timeBeforeExpiry": "P30D"}, "action": map[string]any{"type": "Notify"}}},
+				"attributes": map[string]any{}})
+			return
+		}
+		trigger := map[string]any{}
+		if p.RotateAfterCreate != "" {
+			trigger["timeAfterCreate"] = p.RotateAfterCreate
+		}
+		if p.RotateBeforeExpiry != "" {
+			trigger["timeBeforeExpiry"] = p.RotateBeforeExpiry
+		}
+		attrs := map[string]any{"created": 1700000000, "updated": 1700000000}
+		if p.Expiry != "" {
+			attrs["expiryTime"] = p.Expiry
+		}
+		armhttp.WriteJSON(w, 200, map[string]any{"id": id, "attributes": attrs, "lifetimeActions": []any{
+			map[string]any{"trigger": trigger, "action": map[string]any{"type": "Rotate"}},
+			map[string]any{"trigger": map[string]any{"timeBeforeExpiry": "P30D"}, "action": map[string]any{"type": "Notify"}}}})
+		return
 	}
 	s.page(w, r, items)
 }

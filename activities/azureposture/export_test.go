@@ -1,0 +1,4 @@
+package azureposture
+
+// ISODuration is isoDuration, for the tests.
+var ISODuration = isoDuration
