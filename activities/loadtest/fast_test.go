@@ -91,8 +91,14 @@ func TestClientsMeasureAlike(t *testing.T) {
 // TestClientsNameErrorsAlike: a refused connection and a timeout are
 // grouped under the same words by both clients.
 func TestClientsNameErrorsAlike(t *testing.T) {
+	// The slow server answers only after 10 s (or once the client gives
+	// up), so that no response can beat the 100 ms timeout however late
+	// a loaded machine fires its timer.
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		time.Sleep(300 * time.Millisecond)
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
 	}))
 	defer slow.Close()
 	closed := httptest.NewServer(http.NotFoundHandler())
