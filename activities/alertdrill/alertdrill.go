@@ -83,7 +83,7 @@ var Decl = plan.TaskType{
 		{Name: "webhook", Type: plan.TypeString, Safety: plan.SafetyHost, Doc: "A URL showing what the webhook receiver got (an HTTP GET of a receiver's log or inbox): the alert counts as delivered once its body contains the drill's ID. Empty: delivered means routed, as Alertmanager reports it."},
 		{Name: "ackVia", Type: plan.TypeStringList, Doc: "What acknowledges the alert: `silence` (an active silence in Alertmanager matching the alert's labels, made after it fired; its `createdBy` is the responder) and `nats` (a message on `shipshape.alerts.<run>.ack`, read from the worker's event stream). Empty: both."},
 		{Name: "allowedResponders", Type: plan.TypeStringList, Doc: "The only responders whose acknowledgement counts (a silence's `createdBy`, a NATS message's `responder`), compared exactly as approvals compare approvers; others are reported and ignored. Empty: anyone."},
-		{Name: "ackTimeout", Type: plan.TypeDuration, Default: "15m", Doc: "How long to wait for an acknowledgement after firing. Keep it below the task's `timeout`."},
+		{Name: "ackTimeout", Type: plan.TypeDuration, Default: "15m", Doc: "How long to wait for an acknowledgement after firing. The task's `timeout` must be at least this: validation refuses a shorter one."},
 		{Name: "interval", Type: plan.TypeDuration, Default: "10s", Doc: "How often the drill re-posts the alert and looks for delivery and acknowledgement (a workflow timer between polls); at least 1s, and at most 900 polls per `ackTimeout` (each poll adds 11 events to the drill's history, which stays below Temporal's 10,240-event warning): for a wait of a day, poll every 2 minutes."},
 		{Name: "silenceOnAck", Type: plan.TypeBool, Default: true, Doc: "On an acknowledgement from NATS, silence the alert (createdBy `" + CreatedBy + "`) so its receivers stop repeating it, as a pager's acknowledge does; the drill expires that silence at the end."},
 	},
@@ -97,6 +97,11 @@ var Decl = plan.TaskType{
 	MaxAttempts: 3,
 	Workflow:    true,
 	Check:       check,
+	// The wait for an acknowledgement must fit in the task's timeout:
+	// validation refuses a timeout shorter than ackTimeout.
+	Runs: func(with map[string]any) (time.Duration, string) {
+		return task.Params(with).Duration("ackTimeout"), "ackTimeout"
+	},
 }
 
 // maxPolls bounds the polls of one drill: each adds 11 events to its

@@ -24,6 +24,7 @@ import (
 	"github.com/shipshape-dev/shipshape/integrations/alertmanager/amtest"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents"
 	"github.com/shipshape-dev/shipshape/integrations/natsevents/natstest"
+	"github.com/shipshape-dev/shipshape/plan"
 )
 
 const runID = "drills-20261203-120000-abcd"
@@ -345,6 +346,33 @@ func TestCheck(t *testing.T) {
 	}
 	if p := alertdrill.Decl.Check(map[string]any{"alertmanager": "http://am:9093", "alertname": "Drill", "interval": "10s", "ackTimeout": "15m"}); len(p) != 0 {
 		t.Errorf("defaults: %+v", p)
+	}
+}
+
+// TestAckTimeoutWithinTimeout: a task timeout shorter than ackTimeout
+// would cut the wait short: validation refuses it, naming both.
+func TestAckTimeoutWithinTimeout(t *testing.T) {
+	catalog := plan.Catalog{alertdrill.Name: alertdrill.Decl}
+	doc := `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: t}
+spec:
+  allowedHosts: [am]
+  phases:
+    - name: p
+      tasks:
+        - name: drill
+          uses: alert-drill
+          timeout: 10m
+          with: {alertmanager: "http://am:9093", alertname: Drill, ackTimeout: 30m, interval: 10s}
+`
+	_, err := plan.Parse("plan.yaml", []byte(doc), catalog, nil)
+	if err == nil || !strings.Contains(err.Error(), "timeout") || !strings.Contains(err.Error(), "shorter than the 30m0s the task runs for (with.ackTimeout)") || !strings.Contains(err.Error(), "plan.yaml:11") {
+		t.Fatalf("error %v: want timeout refused at plan.yaml:12, naming ackTimeout", err)
+	}
+	ok := strings.Replace(doc, "timeout: 10m", "timeout: 45m", 1)
+	if _, err := plan.Parse("plan.yaml", []byte(ok), catalog, nil); err != nil {
+		t.Fatalf("timeout above ackTimeout: %v", err)
 	}
 }
 

@@ -67,7 +67,8 @@ func TestCloudWatchAgainstFake(t *testing.T) {
 	}
 
 	_, err = run(t, start, map[string]any{"source": "cloudwatch", "query": "errors / requests", "cloudwatch": cw("AWS/Nope")})
-	tasktest.MustKind(t, err, tasktest.CheckFailed, "no data", "onEmpty fail")
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "no data", "onEmpty fail", "errors = AWS/Nope HTTPCode_Target_5XX_Count {LoadBalancer=app/web/1} Sum",
+		"CloudWatch answers a namespace, metric name or dimension that does not exist with no data")
 
 	_, err = run(t, start, base(map[string]any{"query": "errors ^ 2"}))
 	tasktest.MustKind(t, err, tasktest.Invalid, `query "errors ^ 2"`, "AWS/ApplicationELB HTTPCode_Target_5XX_Count", "InvalidParameterValue")

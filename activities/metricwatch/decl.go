@@ -57,7 +57,7 @@ const (
 var Decl = plan.TaskType{
 	Name: Name,
 	Summary: "Queries a metrics source and gates on what production does: once (`mode: now`), over a past range (`window`), or by sampling every `interval` for `duration` (`watch`, durable: workflow timers between samples, continue-as-new on long watches, minutes to days). " +
-		"Source `prometheus` is any Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics, Grafana Cloud); source `cloudwatch` is Amazon CloudWatch's GetMetricData with metric math. " +
+		"Source `prometheus` is any Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir, VictoriaMetrics, Grafana Cloud); source `cloudwatch` is Amazon CloudWatch's GetMetricData with metric math; source `azure-monitor` is a resource's Azure Monitor platform metric (through Azure Resource Manager, DefaultAzureCredential). " +
 		"Each sample is checked against `threshold` (or the task's gates on `watch.last`); `failureLimit` and `consecutiveFailureLimit` say how many failed samples fail the task, and a gate written with abortOnFail stops a watch as soon as it can no longer pass (a maximum, a minimum or a count that already broke it), and fails with its value. " +
 		"An empty result follows `onEmpty` (default: it fails the sample: an empty query never passes silently); query errors are counted apart. " +
 		"With `slo` it measures availability, the error budget left and multi-window burn rates instead. " +

@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -298,6 +300,30 @@ func queryText(p task.Params) string {
 			text += " where " + f
 		}
 		return strings.TrimSpace(text)
+	}
+	if p.String("source") == SourceCloudWatch {
+		// The expression names metric IDs: say what each one is, so an
+		// empty result (CloudWatch's answer to a namespace, metric or
+		// dimension that does not exist) names what was asked for.
+		var defs []string
+		for _, m := range p.Object("cloudwatch").Objects("metrics") {
+			def := m.String("id") + " = " + m.String("namespace") + " " + m.String("metric")
+			if dims := m.StringMap("dimensions"); len(dims) > 0 {
+				var kv []string
+				for _, k := range slices.Sorted(maps.Keys(dims)) {
+					kv = append(kv, k+"="+dims[k])
+				}
+				def += " {" + strings.Join(kv, ", ") + "}"
+			}
+			stat := m.String("stat")
+			if stat == "" {
+				stat = "Average"
+			}
+			defs = append(defs, def+" "+stat)
+		}
+		if len(defs) > 0 {
+			return p.String("query") + " where " + strings.Join(defs, "; ")
+		}
 	}
 	return p.String("query")
 }

@@ -25,7 +25,10 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/integrations/prometheus"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore"
+	"github.com/shipshape-dev/shipshape/integrations/secretstore/local"
 	"github.com/shipshape-dev/shipshape/internal/promtest"
+	"github.com/shipshape-dev/shipshape/internal/secretref"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -360,4 +363,75 @@ func TestAuthAndTLS(t *testing.T) {
 	}
 	_, err = run(t, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "bearerTokenEnv": "MW_UNSET_VARIABLE"})
 	tasktest.MustKind(t, err, tasktest.Invalid, "bearerTokenEnv", "MW_UNSET_VARIABLE")
+}
+
+// TestBasicAuthFromSecretReference: a Prometheus behind a proxy wanting
+// basic authentication (as Grafana Cloud and Mimir gateways do): the
+// password comes from a secret reference (local://) or the worker's
+// environment, a bearer token from a secret reference works too, and no
+// credential shows in errors or output.
+func TestBasicAuthFromSecretReference(t *testing.T) {
+	exp := promtest.NewExporter(t)
+	exp.Set("app_up", 1)
+	prom := promtest.Start(t, exp.URL)
+	prom.WaitFor(t, "app_up")
+	target, _ := url.Parse(prom.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	const user, password, token = "tenant-42", "basic-pa55word-value", "bearer-from-store-value"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		if !(ok && u == user && p == password) && r.Header.Get("Authorization") != "Bearer "+token {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	store, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for name, v := range map[string]string{"prom-password": password, "prom-token": token, "prom-stale": "old-" + password} {
+		if _, err := store.Put(ctx, name, "v1", []byte(v+"\n"), secretstore.Current); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := metricwatch.Config{Secrets: secretref.Stores{Dir: dir}}
+	noLeak := func(what string, out task.Output, err error) {
+		t.Helper()
+		for _, s := range []string{password, token} {
+			if err != nil && strings.Contains(err.Error(), s) || strings.Contains(out.Output, s) {
+				t.Errorf("%s: a credential leaks: %v\n%s", what, err, out.Output)
+			}
+		}
+	}
+
+	out, err := runWith(t, cfg, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "username": user, "password": "local://prom-password"})
+	noLeak("password reference", out, err)
+	if err != nil || out.Metrics[metricwatch.MetricLast] != 1 {
+		t.Fatalf("basic auth with a password reference: %v, %v", err, out.Metrics)
+	}
+	t.Setenv("MW_PROM_PASSWORD", password)
+	out, err = runWith(t, cfg, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "username": user, "passwordEnv": "MW_PROM_PASSWORD"})
+	noLeak("passwordEnv", out, err)
+	if err != nil || out.Metrics[metricwatch.MetricLast] != 1 {
+		t.Fatalf("basic auth with passwordEnv: %v, %v", err, out.Metrics)
+	}
+	out, err = runWith(t, cfg, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "bearerToken": "local://prom-token"})
+	noLeak("bearer reference", out, err)
+	if err != nil || out.Metrics[metricwatch.MetricLast] != 1 {
+		t.Fatalf("bearer token reference: %v, %v", err, out.Metrics)
+	}
+
+	out, err = runWith(t, cfg, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "username": user, "password": "local://prom-stale"})
+	noLeak("wrong password", out, err)
+	if err == nil || !strings.Contains(err.Error(), "basic authentication") {
+		t.Errorf("wrong password: %v: want an error saying the credentials were refused", err)
+	}
+	_, err = runWith(t, cfg, time.Time{}, map[string]any{"url": srv.URL, "query": "app_up", "username": user, "password": "local://no-such-secret"})
+	if err == nil || !strings.Contains(err.Error(), "local://no-such-secret") {
+		t.Errorf("missing secret: %v: want an error naming the reference", err)
+	}
 }

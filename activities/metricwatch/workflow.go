@@ -238,6 +238,9 @@ func (w *watch) finish() (task.Output, error) {
 	outcome, why := w.Stats.Verdict(w.rules)
 	switch outcome {
 	case LimitBroken:
+		if w.Stats.Empty > 0 && w.rules.OnEmpty == EmptyFail && w.in.Params.String("source") == SourceCloudWatch {
+			why += ": CloudWatch answers a namespace, metric name or dimension that does not exist with no data, so check them"
+		}
 		return out, taskrun.AppError(task.CheckFailed(out, "query %q: %s", queryText(w.in.Params), why))
 	case TooManyErrors:
 		return out, taskrun.AppError(task.Failed(out, true, "query %q on %s: %s", queryText(w.in.Params), sourceName(w.in.Params), why))
