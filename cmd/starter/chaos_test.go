@@ -601,51 +601,94 @@ spec:
 // none twice (the series' slots strictly increase), and slots the watch
 // could not run in are skipped, not sampled after the fact.
 func TestChaosWatchWorkerKilled(t *testing.T) {
+	prom := watchPrometheus(t)
+	c := startCluster(t)
+	file := writePlan(t, watchPlan)
+	for i := range chaosRuns() {
+		runWatchWithFault(t, c, file, prom, fmt.Sprintf("chaos-watch-%d", i), func() {
+			_ = c.worker.Process.Signal(syscall.SIGKILL)
+			_ = c.worker.Wait()
+			c.startWorker(t)
+		})
+	}
+}
+
+// TestChaosWatchTemporalKilled: the Temporal dev server is SIGKILLed at a
+// random moment of the same watch and started again on its port and
+// database. The watch's timers and samples live in its history, so it
+// resumes and passes as undisturbed, each slot sampled at most once.
+func TestChaosWatchTemporalKilled(t *testing.T) {
+	prom := watchPrometheus(t)
+	port := freeAddr(t)[len("127.0.0.1:"):]
+	opts := devenv.TemporalOptions{DBFile: filepath.Join(t.TempDir(), "temporal.db")}
+	opts.Port, _ = strconv.Atoi(port)
+	c := startClusterWith(t, opts)
+	file := writePlan(t, watchPlan)
+	for i := range chaosRuns() {
+		runWatchWithFault(t, c, file, prom, fmt.Sprintf("chaos-watch-temporal-%d", i), func() {
+			if err := syscall.Kill(c.temporal.PID(), syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			c.temporal.Stop() // reaps the killed process
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			opts.CLI = temporalCLI(t)
+			restarted, err := devenv.StartTemporal(ctx, opts)
+			if err != nil {
+				t.Fatalf("restart temporal: %v", err)
+			}
+			c.temporal = restarted
+		})
+	}
+}
+
+// watchPrometheus is a real Prometheus scraping an exporter whose error
+// ratio stays at 0.01 %, its 5 s rate ready.
+func watchPrometheus(t *testing.T) *promtest.Server {
 	exp := promtest.NewExporter(t)
 	exp.Traffic(t, map[string]float64{`http_requests_total{code="200"}`: 9999, `http_requests_total{code="500"}`: 1})
 	prom := promtest.Start(t, exp.URL)
 	prom.WaitFor(t, "http_requests_total")
 	time.Sleep(6 * time.Second) // the 5s rate has points
-	c := startCluster(t)
-	file := writePlan(t, watchPlan)
-	for i := range chaosRuns() {
-		runID := fmt.Sprintf("chaos-watch-%d", i)
-		ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-		r := starter(t, ctx, append([]string{"run", "--detach", "--run-id", runID, "--set", "vars.prometheus=" + prom.URL}, c.args(file)...)...)
-		if r.code != 0 {
-			cancel()
-			t.Fatalf("start %s: %s", runID, r.stderr)
-		}
-		time.Sleep(2*time.Second + time.Duration(rand.Int64N(int64(8*time.Second))))
-		_ = c.worker.Process.Signal(syscall.SIGKILL)
-		_ = c.worker.Wait()
-		c.startWorker(t)
-		rep := starter(t, ctx, append([]string{"report", "--format", "json"}, c.args(runID)...)...)
-		cancel()
-		var res plan.RunResult
-		if err := json.Unmarshal([]byte(rep.stdout), &res); err != nil {
-			t.Fatalf("report %s: %v\n%s", runID, err, rep.stderr)
-		}
-		tr := res.Task("production", "error-ratio")
-		if res.Result != plan.StatusPass || tr == nil {
-			t.Errorf("%s: result %s, task %+v: want pass as undisturbed", runID, res.Result, tr)
-			continue
-		}
-		m := tr.Metrics
-		if m["watch.query_errors"] != 0 || m["watch.samples"] < 3 || m["watch.samples"] > 13 {
-			t.Errorf("%s: metrics %v", runID, m)
-		}
-		if len(tr.Series) != 1 || len(tr.Series[0].X) != int(m["watch.samples"]) {
-			t.Errorf("%s: series %+v, want one point per sample", runID, tr.Series)
-			continue
-		}
-		xs := tr.Series[0].X
-		for j := 1; j < len(xs); j++ {
-			if xs[j] <= xs[j-1] {
-				t.Errorf("%s: slot %v sampled after %v: a sample twice or out of order", runID, xs[j], xs[j-1])
-			}
-		}
-		line := fmt.Sprintf("watch-kill %s: %v samples of 13 slots, query errors %v", runID, m["watch.samples"], m["watch.query_errors"])
-		t.Log(line)
+	return prom
+}
+
+// runWatchWithFault starts watchPlan, injects fault 2 to 10 s into its
+// 12 s watch, and checks the run ends as undisturbed: passed, no query
+// error, one point per sample, slots strictly increasing.
+func runWatchWithFault(t *testing.T, c *cluster, file string, prom *promtest.Server, runID string, fault func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	r := starter(t, ctx, append([]string{"run", "--detach", "--run-id", runID, "--set", "vars.prometheus=" + prom.URL}, c.args(file)...)...)
+	if r.code != 0 {
+		t.Fatalf("start %s: %s", runID, r.stderr)
 	}
+	time.Sleep(2*time.Second + time.Duration(rand.Int64N(int64(8*time.Second))))
+	fault()
+	rep := starter(t, ctx, append([]string{"report", "--format", "json"}, c.args(runID)...)...)
+	var res plan.RunResult
+	if err := json.Unmarshal([]byte(rep.stdout), &res); err != nil {
+		t.Fatalf("report %s: %v\n%s", runID, err, rep.stderr)
+	}
+	tr := res.Task("production", "error-ratio")
+	if res.Result != plan.StatusPass || tr == nil {
+		t.Errorf("%s: result %s, task %+v: want pass as undisturbed", runID, res.Result, tr)
+		return
+	}
+	m := tr.Metrics
+	if m["watch.query_errors"] != 0 || m["watch.samples"] < 3 || m["watch.samples"] > 13 {
+		t.Errorf("%s: metrics %v", runID, m)
+	}
+	if len(tr.Series) != 1 || len(tr.Series[0].X) != int(m["watch.samples"]) {
+		t.Errorf("%s: series %+v, want one point per sample", runID, tr.Series)
+		return
+	}
+	xs := tr.Series[0].X
+	for j := 1; j < len(xs); j++ {
+		if xs[j] <= xs[j-1] {
+			t.Errorf("%s: slot %v sampled after %v: a sample twice or out of order", runID, xs[j], xs[j-1])
+		}
+	}
+	t.Logf("%s: %v samples of 13 slots, query errors %v", runID, m["watch.samples"], m["watch.query_errors"])
 }
