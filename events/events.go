@@ -54,11 +54,20 @@ const (
 	// verified its scratch database and keeps it up for outside checks;
 	// its data carries the connection, the password by reference.
 	DrillReady Type = typePrefix + "drill.ready"
+	// AlertFired, AlertAcknowledged and AlertRefused follow an alert
+	// drill (task type alert-drill): its synthetic alert fired, an
+	// allowed responder acknowledged it, or an acknowledgement was
+	// refused (its responder not allowed), as approval.refused does for
+	// approvals; their data is the drill's own (alertdrill.EventData).
+	AlertFired        Type = typePrefix + "alert.fired"
+	AlertAcknowledged Type = typePrefix + "alert.acknowledged"
+	AlertRefused      Type = typePrefix + "alert.refused"
 )
 
 // Types lists every event type in documentation order.
 var Types = []Type{RunStarted, RunFinished, PhaseStarted, PhaseFinished, TaskStarted,
-	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, ApprovalRefused, DrillStarted, DrillReady, DrillFinished}
+	TaskProgress, TaskFinished, GateEvaluated, ApprovalRequested, ApprovalResolved, ApprovalRefused, DrillStarted, DrillReady, DrillFinished,
+	AlertFired, AlertAcknowledged, AlertRefused}
 
 // Short is the type without its "dev.shipshape." prefix, e.g. "task.finished".
 func (t Type) Short() string { return strings.TrimPrefix(string(t), typePrefix) }

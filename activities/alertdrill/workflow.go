@@ -12,6 +12,7 @@ import (
 
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/events"
 	"github.com/shipshape-dev/shipshape/plan"
 )
 
@@ -42,6 +43,49 @@ type drill struct {
 	how       string
 	ack       *Ack
 	refused   []string
+	// pub publishes the drill's alert.* events; nil in histories from
+	// before them.
+	pub     *taskrun.Lane
+	subject string
+}
+
+// eventsChange is the workflow.GetVersion change ID of the drill's
+// alert.* events: histories from before them replay without a lane.
+const eventsChange = "alert-drill.events"
+
+// EventData is the data of the alert.fired, alert.acknowledged and
+// alert.refused events (events.AlertFired, …) a drill publishes on its
+// run's lane, so a chat bot can follow the drill without parsing task
+// progress.
+type EventData struct {
+	Phase string `json:"phase"`
+	Task  string `json:"task"`
+	// Drill is the value of the alert's shipshape_drill label.
+	Drill     string `json:"drill"`
+	Alertname string `json:"alertname"`
+	// FiredAt is when the alert fired (RFC 3339).
+	FiredAt time.Time `json:"firedAt"`
+	// Responder and Via say who acknowledged (alert.acknowledged) or
+	// whose acknowledgement was refused (alert.refused), and how:
+	// "silence" or "nats"; Silence names the silence.
+	Responder string `json:"responder,omitempty"`
+	Via       string `json:"via,omitempty"`
+	Silence   string `json:"silence,omitempty"`
+	// TTA is the time to acknowledge in seconds (alert.acknowledged).
+	TTA *float64 `json:"tta,omitempty"`
+	// Why says why an acknowledgement was refused (alert.refused).
+	Why string `json:"why,omitempty"`
+}
+
+// emit publishes one of the drill's events, when it has a lane.
+func (d *drill) emit(ctx workflow.Context, typ events.Type, data EventData) {
+	if d.pub == nil {
+		return
+	}
+	in := d.step.Task
+	data.Phase, data.Task, data.Drill = in.Phase, in.Task, d.step.Drill
+	data.Alertname, data.FiredAt = task.Params(in.Params).String("alertname"), d.step.FiredAt
+	d.pub.Emit(ctx, typ, d.subject, data)
 }
 
 // Workflow runs an alert-drill task: fire the alert, then poll — on
@@ -52,8 +96,12 @@ type drill struct {
 // not, failed, cancelled, the task's timeout.
 func Workflow(ctx workflow.Context, in task.Input) (task.Output, error) {
 	d := &drill{
-		step: Step{Task: in, Drill: in.RunID + "/" + in.Phase + "/" + in.Task},
-		out:  task.Output{Metrics: map[string]float64{"alert.delivered": 0, "alert.acknowledged": 0, "alert.refused": 0}, Attempt: 1},
+		step:    Step{Task: in, Drill: in.RunID + "/" + in.Phase + "/" + in.Task},
+		out:     task.Output{Metrics: map[string]float64{"alert.delivered": 0, "alert.acknowledged": 0, "alert.refused": 0}, Attempt: 1},
+		subject: in.Phase + "/" + in.Task,
+	}
+	if workflow.GetVersion(ctx, eventsChange, workflow.DefaultVersion, 1) == 1 {
+		d.pub = taskrun.NewLane(ctx, in.RunID, in.Plan)
 	}
 
 	// The task's timeout bounds the drill's work; resolving comes after.
@@ -87,6 +135,10 @@ func Workflow(ctx workflow.Context, in task.Input) (task.Output, error) {
 		}
 	}
 
+	if d.pub != nil {
+		closing, _ := workflow.NewDisconnectedContext(ctx)
+		d.pub.Close(closing)
+	}
 	d.table()
 	d.out.Output = strings.Join(d.lines, "\n")
 	switch {
@@ -124,6 +176,7 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 		return "fire", err
 	}
 	fired := workflow.Now(ctx)
+	d.emit(ctx, events.AlertFired, EventData{})
 	d.note(fmt.Sprintf("fired %s (%s=%s) at %s", p.String("alertname"), DrillLabel, d.step.Drill, d.step.FiredAt.Format(time.RFC3339)))
 
 	ackTimeout, interval := p.Duration("ackTimeout"), max(p.Duration("interval"), time.Second)
@@ -141,7 +194,7 @@ func (d *drill) run(ctx workflow.Context) (string, error) {
 			d.note("poll failed: " + taskrun.CauseMessage(err))
 		} else {
 			failures = 0
-			d.merge(r)
+			d.merge(ctx, r)
 		}
 		if d.ack != nil {
 			break
@@ -179,7 +232,7 @@ func isInvalid(err error) bool {
 	return errors.As(err, &appErr) && appErr.Type() == task.ErrInvalidParams
 }
 
-func (d *drill) merge(r PollResult) {
+func (d *drill) merge(ctx workflow.Context, r PollResult) {
 	for _, rc := range r.Receivers {
 		if !slices.Contains(d.receivers, rc) {
 			d.receivers = append(d.receivers, rc)
@@ -194,6 +247,10 @@ func (d *drill) merge(r PollResult) {
 		if !slices.Contains(d.refused, ref) {
 			d.refused = append(d.refused, ref)
 			d.note("acknowledgement ignored: " + ref + " is not an allowed responder")
+			who, how, _ := strings.Cut(ref, " (")
+			via, silence, _ := strings.Cut(strings.TrimSuffix(how, ")"), " ")
+			d.emit(ctx, events.AlertRefused, EventData{Responder: who, Via: via, Silence: silence,
+				Why: who + " is not in allowedResponders"})
 		}
 	}
 	d.out.Metrics["alert.refused"] = float64(len(d.refused))
@@ -207,6 +264,8 @@ func (d *drill) merge(r PollResult) {
 			how = "silence " + r.Ack.Silence
 		}
 		d.note(fmt.Sprintf("acknowledged by %s (%s) after %s", r.Ack.By, how, tta.Round(time.Millisecond)))
+		secs := tta.Seconds()
+		d.emit(ctx, events.AlertAcknowledged, EventData{Responder: r.Ack.By, Via: r.Ack.Via, Silence: r.Ack.Silence, TTA: &secs})
 	}
 }
 

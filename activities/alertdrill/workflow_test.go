@@ -2,9 +2,12 @@ package alertdrill_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,12 +20,21 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/alertdrill"
 	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
+	"github.com/shipshape-dev/shipshape/events"
 )
 
 // runMocked runs the Workflow with its steps replaced: poll answers each
 // poll (numbered from 1). It returns the output, the error and whether
 // the alert was resolved.
 func runMocked(t *testing.T, poll func(n int) (alertdrill.PollResult, error)) (task.Output, error, bool) {
+	t.Helper()
+	out, err, resolved, _ := runMockedEvents(t, poll)
+	return out, err, resolved
+}
+
+// runMockedEvents is runMocked that also returns the events the drill
+// published, in order.
+func runMockedEvents(t *testing.T, poll func(n int) (alertdrill.PollResult, error)) (task.Output, error, bool, []events.Event) {
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
@@ -43,6 +55,14 @@ func runMocked(t *testing.T, poll func(n int) (alertdrill.PollResult, error)) (t
 		resolved.Store(true)
 		return alertdrill.ResolveResult{Message: "alert resolved"}, nil
 	}, activity.RegisterOptions{Name: alertdrill.Resolve})
+	var mu sync.Mutex
+	var published []events.Event
+	env.RegisterActivityWithOptions(func(_ context.Context, in taskrun.PublishEventsInput) error {
+		mu.Lock()
+		defer mu.Unlock()
+		published = append(published, in.Events...)
+		return nil
+	}, activity.RegisterOptions{Name: taskrun.PublishEventsName})
 	p := task.Params{"alertmanager": "http://am:9093", "alertname": "Drill", "severity": "critical", "ackVia": []any{"silence"},
 		"ackTimeout": "10m", "interval": "10s"}
 	env.ExecuteWorkflow(alertdrill.Workflow, task.Input{RunID: runID, Phase: "alerting", Task: "page", Uses: alertdrill.Name, Params: p, Timeout: time.Hour})
@@ -53,7 +73,51 @@ func runMocked(t *testing.T, poll func(n int) (alertdrill.PollResult, error)) (t
 	} else if o, ok := taskrun.OutputOf(err); ok {
 		out = o
 	}
-	return out, err, resolved.Load()
+	mu.Lock()
+	defer mu.Unlock()
+	return out, err, resolved.Load(), published
+}
+
+// TestWorkflowPublishesAlertEvents: the drill publishes alert.fired, an
+// alert.refused for an acknowledgement by someone not allowed (as
+// approval.refused does for approvals), and alert.acknowledged with the
+// time to acknowledge, on its own lane.
+func TestWorkflowPublishesAlertEvents(t *testing.T) {
+	_, err, _, evs := runMockedEvents(t, func(n int) (alertdrill.PollResult, error) {
+		if n == 1 {
+			return alertdrill.PollResult{Delivered: true, How: "received at the webhook", Refused: []string{"mallory (nats)", "eve (silence s9)"}}, nil
+		}
+		return alertdrill.PollResult{Delivered: true, Ack: &alertdrill.Ack{By: "oncall", Via: "silence", Silence: "s1",
+			At: time.Date(2026, 12, 3, 12, 1, 30, 0, time.UTC)}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	var data []alertdrill.EventData
+	for _, e := range evs {
+		types = append(types, e.Type.Short())
+		var d alertdrill.EventData
+		if err := json.Unmarshal(e.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if e.Subject != "alerting/page" || d.Drill != runID+"/alerting/page" || d.Alertname != "Drill" || d.FiredAt.IsZero() {
+			t.Errorf("event %s: subject %q, data %+v", e.ID, e.Subject, d)
+		}
+		data = append(data, d)
+	}
+	if want := []string{"alert.fired", "alert.refused", "alert.refused", "alert.acknowledged"}; !slices.Equal(types, want) {
+		t.Fatalf("events %v, want %v", types, want)
+	}
+	if d := data[1]; d.Responder != "mallory" || d.Via != "nats" || !strings.Contains(d.Why, "allowedResponders") {
+		t.Errorf("refused: %+v", d)
+	}
+	if d := data[2]; d.Responder != "eve" || d.Via != "silence" || d.Silence != "s9" {
+		t.Errorf("refused: %+v", d)
+	}
+	if d := data[3]; d.Responder != "oncall" || d.Via != "silence" || d.Silence != "s1" || d.TTA == nil || *d.TTA != 90 {
+		t.Errorf("acknowledged: %+v", d)
+	}
 }
 
 // TestWorkflowRidesOutFailedPolls: polls that fail now and then (an
