@@ -40,7 +40,7 @@ func TestPostureExampleDev(t *testing.T) {
 		Policies: []string{"cpu-60"}, Tags: prod})
 	gh := githubfake.Start(t, token)
 	gh.AddRepo(&githubfake.Repo{Owner: "acme", Name: "api", DefaultBranch: "main",
-		Files:      []string{".github/CODEOWNERS", ".github/dependabot.yml", "SECURITY.md", ".github/pull_request_template.md"},
+		Files:      []string{".github/CODEOWNERS", ".github/dependabot.yml", "SECURITY.md", ".github/pull_request_template.md", ".github/ISSUE_TEMPLATE/bug.yml"},
 		Protection: map[string]githubfake.Protection{"main": {RequiredReviews: 2, RequiredChecks: []string{"test"}}},
 		Statuses:   map[string][]string{"main": {"success"}},
 		CheckRuns:  map[string][]githubfake.CheckRun{"main": {{Name: "test", Status: "completed", Conclusion: "success"}}},
@@ -72,7 +72,7 @@ func TestPostureExampleDev(t *testing.T) {
 	if repo == nil || repo.Metrics["repo.branch.required_reviews"] != 2 || repo.Metrics["repo.dependabot_alerts.low"] != 1 {
 		t.Errorf("repository: %+v", repo)
 	}
-	for _, f := range []string{"report.md", "report.json"} {
+	for _, f := range []string{"report.md", "report.json", "report.html"} {
 		data, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)
@@ -80,6 +80,11 @@ func TestPostureExampleDev(t *testing.T) {
 		if strings.Contains(string(data), token) || strings.Contains(string(data), "shipshape-test-secret") {
 			t.Errorf("%s leaks a credential", f)
 		}
+	}
+	// The worker runs in the starter's process in --dev: its logs, and
+	// the starter's, are on stderr.
+	if strings.Contains(res.stdout+res.stderr, token) || strings.Contains(res.stdout+res.stderr, "shipshape-test-secret") {
+		t.Errorf("the starter's or worker's output leaks a credential")
 	}
 
 	bad := good
