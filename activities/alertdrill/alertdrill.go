@@ -38,6 +38,11 @@ const (
 const (
 	ViaSilence = "silence"
 	ViaNATS    = "nats"
+	// DeliveryRouted, DeliveryWebhook and DeliveryStream are what proves
+	// the alert reached a receiver (parameter delivery).
+	DeliveryRouted  = "routed"
+	DeliveryWebhook = "webhook"
+	DeliveryStream  = "stream"
 )
 
 // DrillLabel is the label that marks the drill's alert, valued with the
@@ -81,6 +86,7 @@ var Decl = plan.TaskType{
 		{Name: "annotations", Type: plan.TypeStringMap, Doc: "More annotations; the drill sets `summary` and `description` (saying it is a drill and how to acknowledge it) unless given here."},
 		{Name: "receiver", Type: plan.TypeString, Doc: "The Alertmanager receiver the alert must be routed to (by name) to count as delivered; empty: any."},
 		{Name: "webhook", Type: plan.TypeString, Safety: plan.SafetyHost, Doc: "A URL showing what the webhook receiver got (an HTTP GET of a receiver's log or inbox): the alert counts as delivered once its body contains the drill's ID. Empty: delivered means routed, as Alertmanager reports it."},
+		{Name: "delivery", Type: plan.TypeString, Enum: []string{DeliveryRouted, DeliveryWebhook, DeliveryStream}, Doc: "What proves the alert reached a receiver: `routed`, Alertmanager routes it to the receiver (it says nothing of the notification's fate); `webhook`, the record at `webhook` contains the drill's ID; `stream`, the worker's own webhook receiver (`/hooks/alertmanager` on its `--metrics-addr`, or any POST handler recording on `shipshape.alerts.<run>.delivered`) got Alertmanager's notification: point a receiver's webhook_config at it. Empty: `webhook` when `webhook` is set, else `routed`."},
 		{Name: "ackVia", Type: plan.TypeStringList, Doc: "What acknowledges the alert: `silence` (an active silence in Alertmanager matching the alert's labels, made after it fired; its `createdBy` is the responder) and `nats` (a message on `shipshape.alerts.<run>.ack`, read from the worker's event stream). Empty: both."},
 		{Name: "allowedResponders", Type: plan.TypeStringList, Doc: "The only responders whose acknowledgement counts (a silence's `createdBy`, a NATS message's `responder`), compared exactly as approvals compare approvers; others are reported and ignored. Empty: anyone."},
 		{Name: "ackTimeout", Type: plan.TypeDuration, Default: "15m", Doc: "How long to wait for an acknowledgement after firing. The task's `timeout` must be at least this: validation refuses a shorter one."},
@@ -146,6 +152,16 @@ func check(with map[string]any) []plan.ParamProblem {
 	if p.String("alertname") == "" {
 		problems = append(problems, plan.ParamProblem{Param: "alertname", Msg: "must not be empty"})
 	}
+	switch webhook := p.String("webhook"); p.String("delivery") {
+	case DeliveryWebhook:
+		if webhook == "" {
+			problems = append(problems, plan.ParamProblem{Param: "webhook", Msg: "delivery: webhook needs the URL of the receiver's record"})
+		}
+	case DeliveryRouted, DeliveryStream:
+		if webhook != "" {
+			problems = append(problems, plan.ParamProblem{Param: "webhook", Msg: "only with delivery: webhook, not " + p.String("delivery")})
+		}
+	}
 	return problems
 }
 
@@ -175,6 +191,9 @@ type Config struct {
 	// Stream is where NATS acknowledgements are read; nil: a drill that
 	// asks for them fails, saying the worker reads no event stream.
 	Stream Stream
+	// Events records deliveries from the webhook receiver (Hook) on the
+	// event stream; nil: the worker serves no receiver.
+	Events HookPublisher
 	// Getenv reads tokenEnv; nil: os.Getenv.
 	Getenv func(string) string
 }
@@ -200,10 +219,29 @@ func New(cfg Config) *Activities {
 
 // Type is the task type: its declaration, the Workflow and its steps.
 func (a *Activities) Type() task.Type {
-	return task.Type{Decl: Decl, Workflow: Workflow, Activities: map[string]any{
+	t := task.Type{Decl: Decl, Workflow: Workflow, Activities: map[string]any{
 		Fire:    a.Fire,
 		Poll:    a.Poll,
 		Silence: a.Silence,
 		Resolve: a.Resolve,
 	}}
+	if a.cfg.Events != nil {
+		t.Hooks = map[string]http.Handler{HookName: Hook(a.cfg.Events, a.cfg.Logger)}
+	}
+	return t
+}
+
+// HookName names the Alertmanager webhook receiver among the type's
+// hooks: the worker serves it at /hooks/alert-drill/alertmanager.
+const HookName = "alertmanager"
+
+// deliveryMode is the delivery parameter, or what it means when empty.
+func deliveryMode(p task.Params) string {
+	if m := p.String("delivery"); m != "" {
+		return m
+	}
+	if p.String("webhook") != "" {
+		return DeliveryWebhook
+	}
+	return DeliveryRouted
 }

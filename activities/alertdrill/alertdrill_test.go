@@ -253,6 +253,63 @@ func TestAlertDrillNATSAck(t *testing.T) {
 	assertResolved(t, am, false)
 }
 
+// TestAlertDrillDeliveredToHook: the real Alertmanager's webhook
+// receiver posts to the worker's hook (Hook), which records the drill's
+// alert on shipshape.alerts.<run>.delivered; a drill with delivery:
+// stream counts it delivered from there, at the receiver named. A record
+// of an earlier firing (another startsAt) counts for nothing.
+func TestAlertDrillDeliveredToHook(t *testing.T) {
+	ns := natstest.MustStart(t)
+	stream := natsevents.New(natsevents.Config{URL: ns.URL()})
+	if err := stream.Init(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stream.Close)
+	hook := httptest.NewServer(alertdrill.Hook(stream, slog.New(slog.DiscardHandler)))
+	t.Cleanup(hook.Close)
+	am := amtest.MustStartWith(t, hook.URL+"/hooks/alertmanager")
+	stale, _ := json.Marshal(alertdrill.Delivery{Drill: drillID, Receiver: amtest.Receiver, Status: "firing", StartsAt: time.Now().Add(-time.Hour).UTC()})
+	if err := stream.Publish(context.Background(), alertdrill.DeliveredSubject(runID), "stale", stale); err != nil {
+		t.Fatal(err)
+	}
+	am.OnNotify(func(body []byte) {
+		if firing(body) {
+			silence(t, am, "oncall")
+		}
+	})
+	out, err := runDrill(t, params(am, map[string]any{"delivery": "stream", "receiver": amtest.Receiver, "webhook": nil}), stream, 0)
+	if err != nil {
+		t.Fatalf("drill: %v", err)
+	}
+	if out.Metrics["alert.delivered"] != 1 || !strings.Contains(out.Output, "received by "+amtest.Receiver+" (Alertmanager webhook to the worker's hook)") {
+		t.Errorf("metrics %v: want delivered through the hook\n%s", out.Metrics, out.Output)
+	}
+
+	// Without the hook's record, nothing is delivered.
+	out, err = runDrill(t, params(amtest.MustStart(t), map[string]any{"delivery": "stream", "webhook": nil, "ackTimeout": "3s", "interval": "1s"}), stream, 0)
+	if err == nil || out.Metrics["alert.delivered"] != 0 {
+		t.Errorf("drill without a hook: %v, metrics %v: want not delivered", err, out.Metrics)
+	}
+
+	// The hook refuses what is not a notification, and GETs.
+	resp, err := http.Post(hook.URL, "application/json", strings.NewReader("not json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad body: %s, want 400", resp.Status)
+	}
+	resp, err = http.Get(hook.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %s, want 405", resp.Status)
+	}
+}
+
 // TestAlertDrillNATSStrangerOnly: only a stranger acknowledges on NATS:
 // the drill times out.
 func TestAlertDrillNATSStrangerOnly(t *testing.T) {

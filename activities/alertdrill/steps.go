@@ -254,11 +254,14 @@ func (a *Activities) delivery(ctx context.Context, am *alertmanager.Client, s St
 		return nil
 	}
 	webhook := s.Task.Params.String("webhook")
-	if webhook == "" {
+	switch deliveryMode(s.Task.Params) {
+	case DeliveryRouted:
 		if routed {
 			r.Delivered, r.How = true, "routed to "+strings.Join(r.Receivers, ", ")+" (Alertmanager)"
 		}
 		return nil
+	case DeliveryStream:
+		return a.streamDelivery(ctx, s, receiver, r)
 	}
 	body, err := a.get(ctx, webhook)
 	if err != nil {
@@ -267,6 +270,32 @@ func (a *Activities) delivery(ctx context.Context, am *alertmanager.Client, s St
 	escaped := strings.ReplaceAll(s.Drill, "/", `\/`)
 	if strings.Contains(body, s.Drill) || strings.Contains(body, escaped) {
 		r.Delivered, r.How = true, "received at the webhook"
+	}
+	return nil
+}
+
+// streamDelivery looks on DeliveredSubject for the webhook receiver's
+// record (Hook) of this drill's alert, firing, at the given receiver
+// (empty: any).
+func (a *Activities) streamDelivery(ctx context.Context, s Step, receiver string, r *PollResult) error {
+	if a.cfg.Stream == nil {
+		return task.InvalidParams("delivery: stream: this worker reads no event stream (start it with NATS)")
+	}
+	subject := DeliveredSubject(s.Task.RunID)
+	err := a.cfg.Stream.Consume(ctx, natsevents.ConsumeOptions{FilterSubject: subject}, func(m natsevents.Message) error {
+		var d Delivery
+		if err := json.Unmarshal(m.Data, &d); err != nil {
+			a.cfg.Logger.Warn("alert drill: malformed delivery record ignored", "subject", m.Subject, "seq", m.Sequence, "error", err.Error())
+			return nil
+		}
+		if r.Delivered || d.Drill != s.Drill || d.Status != "firing" || !d.StartsAt.Equal(s.FiredAt) || receiver != "" && d.Receiver != receiver {
+			return nil
+		}
+		r.Delivered, r.How = true, "received by "+d.Receiver+" (Alertmanager webhook to the worker's hook)"
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read deliveries on %s: %w", subject, err)
 	}
 	return nil
 }

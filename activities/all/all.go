@@ -115,7 +115,7 @@ func Types(cfg Config) []task.Type {
 	types = append(types, azureposture.New(cfg.Logger, cfg.AzurePosture).Type())
 	types = append(types, repoposture.New(cfg.Logger, cfg.HTTPClient).Type())
 	types = append(types, metricwatch.New(metricwatch.Config{Logger: cfg.Logger, Events: cfg.Events, Secrets: secrets, HTTPClient: cfg.HTTPClient}).Type())
-	types = append(types, alertdrill.New(alertdrill.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Stream: cfg.EventReader}).Type())
+	types = append(types, alertdrill.New(alertdrill.Config{Logger: cfg.Logger, HTTPClient: cfg.HTTPClient, Stream: cfg.EventReader, Events: cfg.Events}).Type())
 	return types
 }
 

@@ -5,6 +5,8 @@ package main_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -97,4 +99,66 @@ func ackBySilence(t *testing.T, ctx context.Context, am *amtest.Server, client *
 		}
 	})
 	return drills
+}
+
+// TestAlertDrillDeliveredThroughWorkerHook: a real Alertmanager's webhook
+// receiver posts to the worker's own receiver
+// (/hooks/alert-drill/alertmanager on --metrics-addr), which records the
+// notification on the event stream; a drill with `delivery: stream` counts
+// its alert delivered from there, without any receiver log to read.
+func TestAlertDrillDeliveredThroughWorkerHook(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := startCluster(t)
+	c.stopWorker() // replaced by one serving its hooks
+	addr := freeAddr(t)
+	worker := exec.Command(workerBin, c.args("--stop-timeout", "5s", "--metrics-addr", addr)...)
+	worker.Stdout, worker.Stderr = c.logs, c.logs
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.worker = worker
+	waitFor(t, 30*time.Second, func() bool { return httpStatus("http://"+addr+"/readyz") == http.StatusOK })
+	am := amtest.MustStartWith(t, "http://"+addr+"/hooks/alert-drill/alertmanager")
+	client := alertmanager.New(alertmanager.Config{URL: am.URL})
+	ackBySilence(t, ctx, am, client)
+	file := writePlan(t, `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: hook-drill}
+spec:
+  vars: {alertmanager: ""}
+  allowedHosts: [127.0.0.1]
+  phases:
+    - name: alerting
+      tasks:
+        - name: page
+          uses: alert-drill
+          timeout: 5m
+          with:
+            alertmanager: ${vars.alertmanager}
+            delivery: stream
+            receiver: `+amtest.Receiver+`
+            allowedResponders: [oncall]
+            ackTimeout: 2m
+            interval: 1s
+          gates:
+            - {metric: alert.delivered, pass: "== 1", key: true}
+            - {metric: alert.acknowledged, pass: "== 1"}
+`)
+	res := starter(t, ctx, append([]string{"run", "--run-id", "hook-drill-1", "--set", "vars.alertmanager=" + am.URL}, c.args(file)...)...)
+	if res.code != 0 {
+		t.Fatalf("exit code %d, want 0\nstdout:\n%s\nstderr:\n%s\nworker:\n%s", res.code, res.stdout, res.stderr, c.logs.String())
+	}
+	rep := starter(t, ctx, append([]string{"report", "--format", "json"}, c.args("hook-drill-1")...)...)
+	var r plan.RunResult
+	if err := json.Unmarshal([]byte(rep.stdout), &r); err != nil {
+		t.Fatalf("report: %v\n%s", err, rep.stderr)
+	}
+	tr := r.Task("alerting", "page")
+	if tr == nil || tr.Metrics["alert.delivered"] != 1 || !strings.Contains(tr.Output, "(Alertmanager webhook to the worker's hook)") {
+		t.Fatalf("task %+v: want delivered through the worker's hook", tr)
+	}
+	if !strings.Contains(c.logs.String(), "/hooks/alert-drill/alertmanager") {
+		t.Errorf("the worker does not log the receiver it serves:\n%s", c.logs.String())
+	}
 }

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities/all"
+	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/internal/host"
 	"github.com/shipshape-dev/shipshape/internal/telemetry"
 )
@@ -55,6 +58,9 @@ type workerTelemetry struct {
 	tracer   *sdktrace.TracerProvider
 	tracing  interceptor.Interceptor
 	fatal    chan error
+	// hooks serves the task types' webhook receivers under /hooks/,
+	// mounted once the types exist (mountHooks).
+	hooks *http.ServeMux
 }
 
 // start sets up metrics (always, so interceptors are the same with and
@@ -62,7 +68,7 @@ type workerTelemetry struct {
 // traces when the environment asks for it. The logger it returns adds
 // trace IDs to records logged with a traced context.
 func (f *telemetryFlags) start(ctx context.Context, logger *slog.Logger) (*workerTelemetry, *slog.Logger, error) {
-	t := &workerTelemetry{logger: logger, registry: prometheus.NewRegistry(), fatal: make(chan error, 1)}
+	t := &workerTelemetry{logger: logger, registry: prometheus.NewRegistry(), fatal: make(chan error, 1), hooks: http.NewServeMux()}
 	t.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	var err error
 	if t.metrics, err = telemetry.NewMetrics(t.registry, all.Catalog()); err != nil {
@@ -85,7 +91,10 @@ func (f *telemetryFlags) start(ctx context.Context, logger *slog.Logger) (*worke
 		logger.Info("tracing on: spans exported over OTLP")
 	}
 	if f.metricsAddr != "" {
-		t.server, err = telemetry.Listen(f.metricsAddr, telemetry.Handler(t.registry, &t.ready, logger))
+		mux := http.NewServeMux()
+		mux.Handle("/", telemetry.Handler(t.registry, &t.ready, logger))
+		mux.Handle("/hooks/", t.hooks)
+		t.server, err = telemetry.Listen(f.metricsAddr, mux)
 		switch {
 		case err != nil && f.explicit():
 			t.close()
@@ -104,6 +113,20 @@ func (f *telemetryFlags) start(ctx context.Context, logger *slog.Logger) (*worke
 		logger.Info("serving /metrics, /healthz, /readyz", slog.String("addr", t.server.Addr()))
 	}
 	return t, logger, nil
+}
+
+// mountHooks serves each task type's hooks at /hooks/<type>/<name> on
+// the metrics endpoint (when it is on).
+func (t *workerTelemetry) mountHooks(types []task.Type) {
+	for _, typ := range types {
+		for _, name := range slices.Sorted(maps.Keys(typ.Hooks)) {
+			path := "/hooks/" + typ.Name() + "/" + name
+			t.hooks.Handle(path, typ.Hooks[name])
+			if t.server != nil {
+				t.logger.Info("serving a webhook receiver", slog.String("path", path), slog.String("addr", t.server.Addr()))
+			}
+		}
+	}
 }
 
 // explicit says whether the metrics address was asked for, rather than

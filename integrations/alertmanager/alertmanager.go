@@ -245,3 +245,24 @@ func unwrapURLError(err error) error {
 	}
 	return err
 }
+
+// Notification is the body Alertmanager's webhook receiver POSTs
+// (webhook_config, payload version 4): one group of alerts for one
+// receiver.
+type Notification struct {
+	Version  string `json:"version"`
+	Receiver string `json:"receiver"`
+	// Status is the group's: firing or resolved.
+	Status string              `json:"status"`
+	Alerts []NotificationAlert `json:"alerts"`
+}
+
+// NotificationAlert is one alert of a Notification.
+type NotificationAlert struct {
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels"`
+	Annotations map[string]string `json:"annotations"`
+	StartsAt    time.Time         `json:"startsAt"`
+	EndsAt      time.Time         `json:"endsAt"`
+	Fingerprint string            `json:"fingerprint"`
+}

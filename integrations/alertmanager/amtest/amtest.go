@@ -76,6 +76,13 @@ func (s *Server) Received() [][]byte {
 // when the binary is missing.
 func MustStart(tb testing.TB) *Server {
 	tb.Helper()
+	return MustStartWith(tb)
+}
+
+// MustStartWith is MustStart with more webhook URLs on the receiver,
+// which Alertmanager notifies as it does the recording one.
+func MustStartWith(tb testing.TB, webhooks ...string) *Server {
+	tb.Helper()
 	bin := Binary()
 	if bin == "" {
 		testenv.Missing(tb, "Alertmanager (prometheus-alertmanager)", "apt-get install prometheus-alertmanager")
@@ -119,6 +126,9 @@ receivers:
       - url: %s/hook
         send_resolved: true
 `, Receiver, Receiver, hook.URL)
+	for _, u := range webhooks {
+		config += fmt.Sprintf("      - url: %s\n        send_resolved: true\n", u)
+	}
 	cfgFile := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
 		tb.Fatal(err)
