@@ -219,21 +219,23 @@ func New(cfg Config) *Activities {
 
 // Type is the task type: its declaration, the Workflow and its steps.
 func (a *Activities) Type() task.Type {
-	t := task.Type{Decl: Decl, Workflow: Workflow, Activities: map[string]any{
+	return task.Type{Decl: Decl, Workflow: Workflow, Activities: map[string]any{
 		Fire:    a.Fire,
 		Poll:    a.Poll,
 		Silence: a.Silence,
 		Resolve: a.Resolve,
 	}}
-	if a.cfg.Events != nil {
-		t.Hooks = map[string]http.Handler{HookName: Hook(a.cfg.Events, a.cfg.Logger)}
-	}
-	return t
 }
 
-// HookName names the Alertmanager webhook receiver among the type's
-// hooks: the worker serves it at /hooks/alert-drill/alertmanager.
-const HookName = "alertmanager"
+// Hooks are the HTTP endpoints the worker serves for the task type, by
+// name: the Alertmanager webhook receiver (Hook), when the worker has an
+// event stream to record deliveries on.
+func (a *Activities) Hooks() map[string]http.Handler {
+	if a.cfg.Events == nil {
+		return nil
+	}
+	return map[string]http.Handler{"alertmanager": Hook(a.cfg.Events, a.cfg.Logger)}
+}
 
 // deliveryMode is the delivery parameter, or what it means when empty.
 func deliveryMode(p task.Params) string {

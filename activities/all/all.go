@@ -119,6 +119,23 @@ func Types(cfg Config) []task.Type {
 	return types
 }
 
+// Hooks are the HTTP endpoints task types serve, by path below /hooks/
+// ("<type>/<name>"): receivers of outside systems' webhooks, which the
+// worker serves on its metrics address.
+func Hooks(cfg Config) map[string]http.Handler {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	out := map[string]http.Handler{}
+	add := func(typ string, hooks map[string]http.Handler) {
+		for name, h := range hooks {
+			out[typ+"/"+name] = h
+		}
+	}
+	add(alertdrill.Name, alertdrill.New(alertdrill.Config{Logger: cfg.Logger, Events: cfg.Events}).Hooks())
+	return out
+}
+
 // DefaultScratchDir is the scratch directory of a worker that names none
 // (SHIPSHAPE_SCRATCH_DIR, else a directory under the system's temporary
 // directory), for the worker's and the starter's flags.

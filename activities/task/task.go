@@ -9,7 +9,6 @@ package task
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/plan"
@@ -112,10 +111,6 @@ type Type struct {
 	Workflow any
 	// Activities are the activities Workflow calls, by registered name.
 	Activities map[string]any
-	// Hooks are HTTP endpoints the worker serves for this type, each at
-	// /hooks/<type>/<name> on its --metrics-addr: receivers of outside
-	// systems' webhooks (an alert drill's Alertmanager receiver).
-	Hooks map[string]http.Handler
 }
 
 // Name is the task type's name, as plans write it in `uses`.

@@ -85,9 +85,9 @@ func Main(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer cl.Close()
-	types := all.Types(all.Config{Logger: logger, Events: events, EventReader: events, ScratchDir: *scratchDir, SecretsDir: *secretsDir})
-	obs.mountHooks(types)
-	w := host.NewWorker(cl, types, taskrun.Options{Logger: logger, Events: events, FileRoots: splitList(*fileRoots)}, obs.workerOptions(host.WorkerOptions{
+	cfg := all.Config{Logger: logger, Events: events, EventReader: events, ScratchDir: *scratchDir, SecretsDir: *secretsDir}
+	obs.mountHooks(all.Hooks(cfg))
+	w := host.NewWorker(cl, all.Types(cfg), taskrun.Options{Logger: logger, Events: events, FileRoots: splitList(*fileRoots)}, obs.workerOptions(host.WorkerOptions{
 		StopTimeout: *stopTimeout, MaxConcurrentActivities: *maxActivities,
 	}))
 	logger.Info("worker starting", slog.String("temporal", temporal.Address), slog.String("namespace", temporal.Namespace),

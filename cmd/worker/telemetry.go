@@ -23,7 +23,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/shipshape-dev/shipshape/activities/all"
-	"github.com/shipshape-dev/shipshape/activities/task"
 	"github.com/shipshape-dev/shipshape/internal/host"
 	"github.com/shipshape-dev/shipshape/internal/telemetry"
 )
@@ -115,16 +114,13 @@ func (f *telemetryFlags) start(ctx context.Context, logger *slog.Logger) (*worke
 	return t, logger, nil
 }
 
-// mountHooks serves each task type's hooks at /hooks/<type>/<name> on
-// the metrics endpoint (when it is on).
-func (t *workerTelemetry) mountHooks(types []task.Type) {
-	for _, typ := range types {
-		for _, name := range slices.Sorted(maps.Keys(typ.Hooks)) {
-			path := "/hooks/" + typ.Name() + "/" + name
-			t.hooks.Handle(path, typ.Hooks[name])
-			if t.server != nil {
-				t.logger.Info("serving a webhook receiver", slog.String("path", path), slog.String("addr", t.server.Addr()))
-			}
+// mountHooks serves the task types' hooks at /hooks/<path> on the
+// metrics endpoint (when it is on).
+func (t *workerTelemetry) mountHooks(hooks map[string]http.Handler) {
+	for _, path := range slices.Sorted(maps.Keys(hooks)) {
+		t.hooks.Handle("/hooks/"+path, hooks[path])
+		if t.server != nil {
+			t.logger.Info("serving a webhook receiver", slog.String("path", "/hooks/"+path), slog.String("addr", t.server.Addr()))
 		}
 	}
 }
