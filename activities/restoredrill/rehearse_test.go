@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +22,7 @@ import (
 	"github.com/shipshape-dev/shipshape/activities/taskrun"
 	"github.com/shipshape-dev/shipshape/activities/tasktest"
 	"github.com/shipshape-dev/shipshape/events"
+	"github.com/shipshape-dev/shipshape/integrations/postgres/pgtest"
 	"github.com/shipshape-dev/shipshape/internal/testenv"
 	"github.com/shipshape-dev/shipshape/plan"
 )
@@ -210,6 +212,57 @@ func TestDrillRehearsalStopsAtAHangingStep(t *testing.T) {
 	tasktest.MustKind(t, err, tasktest.CheckFailed, "did not finish within the step's timeout (2s)")
 	if out.Metrics["rehearse.hangs.exit"] != 128+15 || time.Since(started) > time.Minute {
 		t.Errorf("hanging step: %v after %s", out.Metrics, time.Since(started))
+	}
+	if data := d.finished(t); data.Status != "fail" || data.Step != "rehearse" || !data.TornDown {
+		t.Errorf("drill.finished %+v", data)
+	}
+}
+
+// TestRehearsalReachesOnlyTheCopy: a step that connects the default way
+// (libpq's environment, as migration tools do) reaches the scratch copy,
+// never the source, though the worker's own environment names the
+// source; a migration that fails halfway shows how far it got, leaves the
+// source untouched, and its output, echoing the scratch database's URL
+// and password, reaches the report with the password removed.
+func TestRehearsalReachesOnlyTheCopy(t *testing.T) {
+	needPsql(t)
+	c, src, storeDir := seededBackup(t, "custom")
+	// After the backup: a table only the source has.
+	pgtest.Exec(t, src, "CREATE TABLE only_in_source (id int PRIMARY KEY)")
+	t.Setenv("DATABASE_URL", src)
+	t.Setenv("PGPORT", strconv.Itoa(c.Port))
+	d := newRealDrill(t)
+	out, err := d.run(t, map[string]any{"storage": storeDir, "source": src, "rehearse": []any{
+		map[string]any{"name": "probe", "sql": "SELECT count(*) FROM pg_tables WHERE tablename = 'only_in_source'", "expect": "0"},
+		map[string]any{"name": "probe-env", "run": []any{"sh", "-c",
+			`test "$(psql -XAtc "SELECT to_regclass('only_in_source') IS NULL")" = t`}},
+		map[string]any{"name": "half", "run": []any{"sh", "-c",
+			`psql -X -q -c "ALTER TABLE pgbench_accounts ADD COLUMN half int" && echo "step 2 failed on $DATABASE_URL with PGPASSWORD=$PGPASSWORD" && exit 3`}},
+	}})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "rehearse: 1 of 3 steps failed", "half: run (sh) exited with code 3")
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
+		"rehearse.probe.exit": 0, "rehearse.probe-env.exit": 0, "rehearse.half.exit": 3, "rehearse.failed": 1, "rehearse.columns_added": 1,
+	}, 0)
+	// The copy's password is removed from what the step printed: the URL
+	// and the variable show xxxxx.
+	text := out.Output + err.Error()
+	for _, tb := range out.Tables {
+		for _, row := range tb.Rows {
+			text += strings.Join(row, " ")
+		}
+	}
+	if !strings.Contains(text, "PGPASSWORD=xxxxx") {
+		t.Errorf("the step's output is not in the report with its password removed:\n%s", text)
+	}
+	for _, m := range regexp.MustCompile(`postgres(?:ql)?://[^:/@\s]+:([^@\s]+)@`).FindAllStringSubmatch(text, -1) {
+		if m[1] != "xxxxx" {
+			t.Errorf("a database password in the report: %q", m[0])
+		}
+	}
+	// The source is untouched: the half-applied migration ran on the copy.
+	got, perr := exec.Command("psql", src, "-XAtc", "SELECT count(*) FROM information_schema.columns WHERE table_name = 'pgbench_accounts' AND column_name = 'half'").CombinedOutput()
+	if perr != nil || strings.TrimSpace(string(got)) != "0" {
+		t.Errorf("the source has the rehearsed column: %s %v", got, perr)
 	}
 	if data := d.finished(t); data.Status != "fail" || data.Step != "rehearse" || !data.TornDown {
 		t.Errorf("drill.finished %+v", data)
