@@ -129,7 +129,7 @@ var Decl = plan.TaskType{
 	},
 	Metrics: []plan.Metric{
 		{Name: "drill.rto", Unit: plan.UnitSeconds, Doc: "Recovery time: from the drill's start until the restore was verified (absent when it was not)."},
-		{Name: "drill.rpo", Unit: plan.UnitSeconds, Doc: "Recovery point: the drill's start minus the end of the backup restored."},
+		{Name: "drill.rpo", Unit: plan.UnitSeconds, Doc: "Recovery point objective as measured: the data a restore to this point would lose. For a stored backup, the drill's start minus the end of the backup restored (with recoveryPoint, the point chosen minus the end of the backup restored for it); for a point-in-time restore (RDS, Azure flexible server), with `latest` the drill's start minus the latest restorable time (RDS reports it; Azure does not, and its latest point is taken as 10 minutes before now), and with a chosen point 0, since the restore reaches that point exactly."},
 		{Name: "drill.fetch.duration", Unit: plan.UnitSeconds, Doc: "Downloading and hash-checking the backup."},
 		{Name: "drill.restore.duration", Unit: plan.UnitSeconds, Doc: "pg_restore's run, with the unpacking it needs first."},
 		{Name: "drill.verify.duration", Unit: plan.UnitSeconds, Doc: "Checksums and assertions."},

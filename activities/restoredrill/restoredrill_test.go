@@ -503,6 +503,50 @@ func TestDrillAzureFlexibleTarget(t *testing.T) {
 	}
 }
 
+// TestDrillAzureRecoveryPoint: recoveryPoint on an Azure flexible server
+// target (the real ARM client against armtest, a protocol-level fake, not
+// Azure) chooses a point within the server's restore window, from its
+// earliest restore date to 10 minutes ago: a duration ago, a random
+// point, or a timestamp; a timestamp before the window fails naming it.
+func TestDrillAzureRecoveryPoint(t *testing.T) {
+	fake := armtest.Start(t, "127.0.0.1")
+	earliest := time.Now().Add(-3 * 24 * time.Hour)
+	fake.AddServer("rg-prod", "prod-pg", "westeurope", "pgadmin", earliest)
+	server := "/subscriptions/sub-1/resourceGroups/rg-prod/providers/Microsoft.DBforPostgreSQL/flexibleServers/prod-pg"
+	sel := func(point string) (restoredrill.Backup, error) {
+		d := newDrill(t, map[string]any{"database": "app", "recoveryPoint": point,
+			"target": map[string]any{"kind": "azure-postgres-flexible", "server": server, "port": float64(5432), "sslmode": "disable"}})
+		d.cfg.AzurePG = func(sub string) (*azurepg.Client, error) {
+			return azurepg.New(sub, armtest.Credential(), fake.ClientOptions())
+		}
+		var b restoredrill.Backup
+		err := d.do(restoredrill.Select, &b)
+		return b, err
+	}
+	b, err := sel("2h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ago := time.Since(b.Point); ago < 119*time.Minute || ago > 121*time.Minute || !b.Finished.Equal(b.Point) {
+		t.Errorf("2h: point %s (%s ago), finished %s", b.Point, ago, b.Finished)
+	}
+	for range 5 {
+		b, err := sel("random")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Point.Before(earliest.Add(-time.Second)) || time.Since(b.Point) < 9*time.Minute {
+			t.Errorf("random: point %s outside the window %s … 10m ago", b.Point, earliest)
+		}
+	}
+	at := time.Now().Add(-30 * time.Hour).UTC().Truncate(time.Second)
+	if b, err := sel(at.Format(time.RFC3339)); err != nil || !b.Point.Equal(at) {
+		t.Errorf("timestamp: %+v, %v", b, err)
+	}
+	_, err = sel(time.Now().Add(-10 * 24 * time.Hour).UTC().Format(time.RFC3339))
+	tasktest.MustKind(t, err, tasktest.Invalid, "restore points of prod-pg")
+}
+
 // TestLeftoversOfADrillThatNeverResumes stops a drill with a validation
 // window after it filed its password, as a run terminated during the
 // window would: the cluster, the drill's directory and the secret are

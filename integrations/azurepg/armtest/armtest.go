@@ -193,6 +193,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) body(sub string, sv *server) map[string]any {
 	props := map[string]any{"state": sv.state, "administratorLogin": sv.admin, "version": "15", "fullyQualifiedDomainName": s.Host}
+	if !sv.earliest.IsZero() {
+		// As Azure reports a server's backups: the restore window starts
+		// at earliestRestoreDate.
+		props["backup"] = map[string]any{"backupRetentionDays": 7, "geoRedundantBackup": "Disabled",
+			"earliestRestoreDate": sv.earliest.UTC().Format(time.RFC3339)}
+	}
 	return map[string]any{
 		"id":   "/subscriptions/" + sub + "/resourceGroups/" + sv.rg + "/providers/Microsoft.DBforPostgreSQL/flexibleServers/" + sv.name,
 		"name": sv.name, "type": "Microsoft.DBforPostgreSQL/flexibleServers", "location": sv.location, "tags": sv.tags, "properties": props,
