@@ -69,6 +69,30 @@ func mustSwitched(t *testing.T, m map[string]float64, phase string) {
 	}
 }
 
+// TestRollbackProbeCountsErrors: the light probe load meets the switch's
+// 503 gap, long enough here (1.5 s at 20 requests a second) that it must
+// see errors, and they are counted: the metric is a measurement, not a
+// figure the drill could leave at 0.
+func TestRollbackProbeCountsErrors(t *testing.T) {
+	svc := startService(t, "v2", 1500*time.Millisecond)
+	with := endpoints(svc, "v1")
+	with["trigger"] = webhook(t, svc, "v1")
+	with["probeURL"] = svc.URL + "/"
+	r := &tasktest.Runner{Types: []task.Type{drillType(rollbackdrill.Config{})}}
+	out, err := r.Run(t, rollbackdrill.Name, with)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := out.Metrics
+	req, errs := m["rollback.probe.requests"], m["rollback.probe.errors"]
+	if errs < 5 || errs > req || m["rollback.probe.error_ratio"] != errs/req {
+		t.Errorf("probe: %v requests, %v errors, ratio %v: want at least 5 errors during the 1.5 s gap", req, errs, m["rollback.probe.error_ratio"])
+	}
+	if m["rollback.unhealthy_time"] < 1.4 {
+		t.Errorf("unhealthy for %v s, want the 1.5 s gap", m["rollback.unhealthy_time"])
+	}
+}
+
 // TestRollbackArgvThenWebhook rolls a local service from v2 back to v1
 // with a command (it writes the version the service switches to), then
 // forward again with a webhook: both timed through the service's
