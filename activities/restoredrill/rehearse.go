@@ -176,13 +176,16 @@ func (d *Drill) Schema(ctx context.Context, in SchemaStep) (Result, error) {
 	res := Result{Metrics: map[string]float64{
 		"rehearse.tables_added":        float64(len(diff.TablesAdded)),
 		"rehearse.tables_dropped":      float64(len(diff.TablesDropped)),
+		"rehearse.tables_altered":      float64(len(diff.TablesAlter)),
 		"rehearse.columns_added":       float64(len(diff.ColumnsAdded)),
 		"rehearse.columns_dropped":     float64(len(diff.ColumnsDropped)),
 		"rehearse.columns_altered":     float64(len(diff.ColumnsAlter)),
 		"rehearse.indexes_added":       float64(len(diff.IndexesAdded)),
 		"rehearse.indexes_dropped":     float64(len(diff.IndexesDropped)),
+		"rehearse.indexes_altered":     float64(len(diff.IndexesAlter)),
 		"rehearse.constraints_added":   float64(len(diff.ConstraintsAdded)),
 		"rehearse.constraints_dropped": float64(len(diff.ConstraintsDropped)),
+		"rehearse.constraints_altered": float64(len(diff.ConstraintsAlter)),
 		"schema.fk_without_index":      float64(len(probs.FKWithoutIndex)),
 		"schema.tables_without_pk":     float64(len(probs.TablesWithoutPK)),
 		"schema.invalid_indexes":       float64(len(probs.InvalidIndexes)),
@@ -192,10 +195,10 @@ func (d *Drill) Schema(ctx context.Context, in SchemaStep) (Result, error) {
 		what string
 		list []string
 	}{
-		{"tables added", diff.TablesAdded}, {"tables dropped", diff.TablesDropped},
+		{"tables added", diff.TablesAdded}, {"tables dropped", diff.TablesDropped}, {"tables altered", diff.TablesAlter},
 		{"columns added", diff.ColumnsAdded}, {"columns dropped", diff.ColumnsDropped}, {"columns altered", diff.ColumnsAlter},
-		{"indexes added", diff.IndexesAdded}, {"indexes dropped", diff.IndexesDropped},
-		{"constraints added", diff.ConstraintsAdded}, {"constraints dropped", diff.ConstraintsDropped},
+		{"indexes added", diff.IndexesAdded}, {"indexes dropped", diff.IndexesDropped}, {"indexes altered", diff.IndexesAlter},
+		{"constraints added", diff.ConstraintsAdded}, {"constraints dropped", diff.ConstraintsDropped}, {"constraints altered", diff.ConstraintsAlter},
 		{"foreign keys without an index", probs.FKWithoutIndex}, {"tables without a primary key", probs.TablesWithoutPK},
 		{"invalid indexes", probs.InvalidIndexes},
 	} {
@@ -206,10 +209,11 @@ func (d *Drill) Schema(ctx context.Context, in SchemaStep) (Result, error) {
 	if len(changes.Rows) > 0 {
 		res.Tables = []plan.Table{changes}
 	}
-	res.Message = fmt.Sprintf("schema after the rehearsal: %d tables added, %d dropped; %d columns added, %d dropped, %d altered; %d indexes added, %d dropped; "+
-		"%d foreign keys without an index, %d tables without a primary key, %d invalid indexes",
-		len(diff.TablesAdded), len(diff.TablesDropped), len(diff.ColumnsAdded), len(diff.ColumnsDropped), len(diff.ColumnsAlter),
-		len(diff.IndexesAdded), len(diff.IndexesDropped), len(probs.FKWithoutIndex), len(probs.TablesWithoutPK), len(probs.InvalidIndexes))
+	res.Message = fmt.Sprintf("schema after the rehearsal: %d tables added, %d dropped, %d altered; %d columns added, %d dropped, %d altered; %d indexes added, %d dropped, %d altered; "+
+		"%d constraints added, %d dropped, %d altered; %d foreign keys without an index, %d tables without a primary key, %d invalid indexes",
+		len(diff.TablesAdded), len(diff.TablesDropped), len(diff.TablesAlter), len(diff.ColumnsAdded), len(diff.ColumnsDropped), len(diff.ColumnsAlter),
+		len(diff.IndexesAdded), len(diff.IndexesDropped), len(diff.IndexesAlter), len(diff.ConstraintsAdded), len(diff.ConstraintsDropped), len(diff.ConstraintsAlter),
+		len(probs.FKWithoutIndex), len(probs.TablesWithoutPK), len(probs.InvalidIndexes))
 	return res, nil
 }
 

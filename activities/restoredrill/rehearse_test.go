@@ -145,6 +145,9 @@ func TestDrillRehearsesAMigration(t *testing.T) {
 		"rehearse.failed":              0,
 		"rehearse.tables_added":        1,
 		"rehearse.tables_dropped":      0,
+		"rehearse.tables_altered":      3, // pgbench_accounts, pgbench_tellers, docs
+		"rehearse.indexes_altered":     0,
+		"rehearse.constraints_altered": 0,
 		"rehearse.columns_added":       3, // note, notes.id, notes.account
 		"rehearse.columns_dropped":     0,
 		"rehearse.columns_altered":     1,

@@ -3,7 +3,10 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"maps"
+	"regexp"
 	"slices"
+	"strings"
 )
 
 // Catalog is a database's schema as its catalog describes it, outside
@@ -76,15 +79,18 @@ func pairs(ctx context.Context, q Querier, sql string) (map[string]string, error
 
 // CatalogDiff counts what changed between two catalogs.
 type CatalogDiff struct {
-	TablesAdded, TablesDropped                 []string
-	ColumnsAdded, ColumnsDropped, ColumnsAlter []string
-	IndexesAdded, IndexesDropped               []string
-	ConstraintsAdded, ConstraintsDropped       []string
+	// TablesAlter are tables of both catalogs whose columns, indexes or
+	// constraints changed in any way.
+	TablesAdded, TablesDropped, TablesAlter                []string
+	ColumnsAdded, ColumnsDropped, ColumnsAlter             []string
+	IndexesAdded, IndexesDropped, IndexesAlter             []string
+	ConstraintsAdded, ConstraintsDropped, ConstraintsAlter []string
 }
 
-// Diff is what changed from before to after. An index or a constraint
-// whose definition changed counts as dropped and added; a column whose
-// type, nullability or default changed, as altered.
+// Diff is what changed from before to after: objects added, dropped, and
+// altered (a column whose type, nullability or default changed; an index
+// or constraint whose definition changed; a table that is in both whose
+// columns, indexes or constraints changed).
 func Diff(before, after Catalog) CatalogDiff {
 	var d CatalogDiff
 	set := func(s []string) map[string]string {
@@ -96,12 +102,47 @@ func Diff(before, after Catalog) CatalogDiff {
 	}
 	d.TablesAdded, d.TablesDropped, _ = diffMaps(set(before.Tables), set(after.Tables))
 	d.ColumnsAdded, d.ColumnsDropped, d.ColumnsAlter = diffMaps(before.Columns, after.Columns)
-	var changed []string
-	d.IndexesAdded, d.IndexesDropped, changed = diffMaps(before.Indexes, after.Indexes)
-	d.IndexesAdded, d.IndexesDropped = sorted(append(d.IndexesAdded, changed...)), sorted(append(d.IndexesDropped, changed...))
-	d.ConstraintsAdded, d.ConstraintsDropped, changed = diffMaps(before.Constraints, after.Constraints)
-	d.ConstraintsAdded, d.ConstraintsDropped = sorted(append(d.ConstraintsAdded, changed...)), sorted(append(d.ConstraintsDropped, changed...))
+	d.IndexesAdded, d.IndexesDropped, d.IndexesAlter = diffMaps(before.Indexes, after.Indexes)
+	d.ConstraintsAdded, d.ConstraintsDropped, d.ConstraintsAlter = diffMaps(before.Constraints, after.Constraints)
+
+	// A table is altered when something of it changed and it was there
+	// before and after.
+	kept := map[string]bool{}
+	for _, t := range before.Tables {
+		kept[t] = slices.Contains(after.Tables, t)
+	}
+	altered := map[string]bool{}
+	for _, names := range [][]string{d.ColumnsAdded, d.ColumnsDropped, d.ColumnsAlter, d.ConstraintsAdded, d.ConstraintsDropped, d.ConstraintsAlter} {
+		for _, n := range names {
+			if i := strings.LastIndexByte(n, '.'); i > 0 && kept[n[:i]] {
+				altered[n[:i]] = true
+			}
+		}
+	}
+	for _, names := range []struct {
+		list []string
+		defs map[string]string
+	}{{d.IndexesAdded, after.Indexes}, {d.IndexesAlter, after.Indexes}, {d.IndexesDropped, before.Indexes}} {
+		for _, n := range names.list {
+			if t := indexTable(names.defs[n]); kept[t] {
+				altered[t] = true
+			}
+		}
+	}
+	d.TablesAlter = sorted(slices.Collect(maps.Keys(altered)))
 	return d
+}
+
+// indexOn finds the table in an index definition as pg_get_indexdef
+// writes it: "CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING …".
+var indexOn = regexp.MustCompile(` ON (?:ONLY )?(\S+) USING `)
+
+// indexTable is the table an index definition is on, or "".
+func indexTable(def string) string {
+	if m := indexOn.FindStringSubmatch(def); m != nil {
+		return strings.ReplaceAll(m[1], `"`, "")
+	}
+	return ""
 }
 
 func diffMaps(before, after map[string]string) (added, dropped, changed []string) {
