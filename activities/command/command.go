@@ -61,7 +61,7 @@ const (
 // Decl declares the command task type.
 var Decl = plan.TaskType{
 	Name:    Name,
-	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS: a JSON object of name to number (nested objects are flattened with dots), a metric optionally written with its unit as {\"value\": 162, \"unit\": \"KiB\"} (s, ms, m, h, B, KB, KiB, MB, MiB, GB, GiB, %, ratio, count) and stored in base units. A build-time gate is one on command.duration: `{metric: command.duration, pass: \"< 60s\"}`.",
+	Summary: "Runs a command (smoke test, load test, migration dry-run…) and reports its exit code, duration and the metrics it writes to $SHIPSHAPE_METRICS: a JSON object of name to number (nested objects are flattened with dots), a metric optionally written with its unit as {\"value\": 162, \"unit\": \"KiB\"} (s, ms, m, h, B, KB, KiB, MB, MiB, GB, GiB, %, ratio, count) and stored in base units; or named metrics, {\"name\": \"bundle\", \"value\": 162000, \"unit\": \"bytes\"} (unit optional), alone, in a list, or one a line appended by a script. A build-time gate is one on command.duration: `{metric: command.duration, pass: \"< 60s\"}`.",
 	Params: []plan.Param{
 		{Name: "argv", Type: plan.TypeStringList, Required: true, Safety: plan.SafetyShellScript, Doc: "The program and its arguments, run without a shell (the program is looked up in PATH); `${vars.…}` values reach it as arguments, never as code. With `shell: true`, exactly one string: the shell script, which may not contain `${vars.…}` (a value would run as code): pass vars in `env` and write `\"$NAME\"` in the script."},
 		{Name: "shell", Type: plan.TypeBool, Default: false, Doc: "Run the single string of `argv` with `/bin/sh -c`."},
@@ -361,20 +361,64 @@ func readCommandMetrics(file string, metrics map[string]float64, units map[strin
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	// The file holds JSON values one after another (usually one): an
+	// object of metric name to number (or to {"value", "unit"}, or to a
+	// nested object), a named metric {"name": N, "value": V, "unit": U}
+	// (unit optional), or a list of named metrics. A script may append
+	// one named metric a line.
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	var doc any
-	if err := dec.Decode(&doc); err != nil {
-		return fmt.Errorf("want a JSON object of metric name to number: %v", err)
+	for i := 1; ; i++ {
+		var doc any
+		err := dec.Decode(&doc)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("value %d: want a JSON object of metric name to number, or named metrics: %v", i, err)
+		}
+		switch v := doc.(type) {
+		case map[string]any:
+			if _, named := v["name"].(string); named {
+				err = namedMetric(v, metrics, units)
+			} else {
+				err = flattenMetrics("", v, metrics, units)
+			}
+		case []any:
+			for j, e := range v {
+				m, ok := e.(map[string]any)
+				if !ok {
+					return fmt.Errorf("value %d, item %d: want a named metric {\"name\", \"value\", \"unit\"}, got %s", i, j+1, jsonKind(e))
+				}
+				if err = namedMetric(m, metrics, units); err != nil {
+					break
+				}
+			}
+		default:
+			err = fmt.Errorf("value %d: want a JSON object of metric name to number, or named metrics, got %s", i, jsonKind(doc))
+		}
+		if err != nil {
+			return err
+		}
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
-		return fmt.Errorf("want a JSON object of metric name to number, got %s", jsonKind(doc))
+}
+
+// namedMetric reads a metric written {"name": N, "value": V} with an
+// optional "unit".
+func namedMetric(m map[string]any, metrics map[string]float64, units map[string]plan.Unit) error {
+	name, _ := m["name"].(string)
+	for k := range m {
+		if k != "name" && k != "value" && k != "unit" {
+			return fmt.Errorf("metric %q: unknown field %q (want name, value, unit)", name, k)
+		}
 	}
-	if dec.More() {
-		return errors.New("want one JSON object, found more after it")
+	if _, ok := m["value"]; !ok {
+		return fmt.Errorf("metric %q: no value", name)
 	}
-	return flattenMetrics("", obj, metrics, units)
+	if _, ok := m["unit"]; ok {
+		return flattenMetrics("", map[string]any{name: map[string]any{"value": m["value"], "unit": m["unit"]}}, metrics, units)
+	}
+	return flattenMetrics("", map[string]any{name: m["value"]}, metrics, units)
 }
 
 // unitScale maps the units a command may give a metric in to the base unit

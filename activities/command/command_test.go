@@ -97,9 +97,9 @@ func TestCommand(t *testing.T) {
 		wantMetrics: map[string]float64{"command.exit_code": 0},
 	}, {
 		name:    "a metrics file that is not a JSON object",
-		with:    map[string]any{"shell": true, "argv": []any{`echo '[1, 2]' > "$SHIPSHAPE_METRICS"`}},
+		with:    map[string]any{"shell": true, "argv": []any{`echo '"fast"' > "$SHIPSHAPE_METRICS"`}},
 		want:    tasktest.CheckFailed,
-		wantErr: []string{"want a JSON object of metric name to number, got an array"},
+		wantErr: []string{"want a JSON object of metric name to number, or named metrics, got a string"},
 	}, {
 		name:    "the command's own metrics are reserved",
 		with:    map[string]any{"shell": true, "argv": []any{`echo '{"command": {"exit_code": 0}}' > "$SHIPSHAPE_METRICS"; exit 1`}},
@@ -333,5 +333,31 @@ func TestCommandMetricUnits(t *testing.T) {
 	}
 	if got := report.FormatUnit("bundle", out.Units["bundle"], out.Metrics["bundle"]); got != "162KiB" {
 		t.Errorf("bundle shows as %q, want 162KiB", got)
+	}
+
+	// Named metrics: one object, a list, or one a line.
+	out, err = runTask(t, command.Name, map[string]any{"shell": true, "argv": []any{
+		`echo '{"name": "bundle", "value": 162000, "unit": "bytes"}' >> "$SHIPSHAPE_METRICS";` +
+			`echo '[{"name": "build.time", "value": 41.5, "unit": "s"}, {"name": "type_errors", "value": 0}]' >> "$SHIPSHAPE_METRICS";` +
+			`echo '{"name": "coverage", "value": 81, "unit": "%"}' >> "$SHIPSHAPE_METRICS"`,
+	}})
+	tasktest.MustKind(t, err, tasktest.None)
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"bundle": 162000, "build.time": 41.5, "type_errors": 0, "coverage": 0.81}, 1e-9)
+	if out.Units["bundle"] != plan.UnitBytes || out.Units["build.time"] != plan.UnitSeconds || out.Units["coverage"] != plan.UnitRatio || out.Units["type_errors"] != "" {
+		t.Errorf("units %v", out.Units)
+	}
+	if got := report.FormatUnit("bundle", out.Units["bundle"], out.Metrics["bundle"]); got != "158KiB" {
+		t.Errorf("bundle shows as %q, want 158KiB", got)
+	}
+	for script, want := range map[string]string{
+		`echo '{"name": "a", "value": 1, "colour": "red"}' > "$SHIPSHAPE_METRICS"`:          `unknown field "colour"`,
+		`echo '{"name": "a"}' > "$SHIPSHAPE_METRICS"`:                                       `metric "a": no value`,
+		`echo '[1, 2]' > "$SHIPSHAPE_METRICS"`:                                              "item 1: want a named metric",
+		`echo '{"name": "a", "value": 1} {"name": "a", "value": 2}' > "$SHIPSHAPE_METRICS"`: "metric a is written twice",
+	} {
+		_, err := runTask(t, command.Name, map[string]any{"shell": true, "argv": []any{script}})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", script, err, want)
+		}
 	}
 }

@@ -65,7 +65,7 @@ func TestPythonS3ProgrammeDev(t *testing.T) {
 	out := t.TempDir()
 	res := starter(t, ctx, "run", "--dev", "--approve-all", "--state-dir", t.TempDir(), "--demo-addr", demo,
 		"--set", "vars.apiURL=http://"+demo, "--set", "vars.databaseURL="+db, "--set", "vars.backups="+backups,
-		"--set", "vars.prometheus="+prom, "--set", "vars.osvDB="+osv, "--set", "vars.watchFor=6s",
+		"--set", "vars.prometheus="+prom, "--set", "vars.osvDB="+osv, "--set", "vars.watchFor=6s", "--set", "vars.watchEvery=2s", "--set", "vars.watchTimeout=10m",
 		"--report-dir", out, "examples/programmes/python-s3.yaml")
 	t.Logf("stdout:\n%s\nstderr:\n%s", res.stdout, res.stderr)
 	r := readReport(t, out)
@@ -181,7 +181,7 @@ func TestGoAzureProgrammeDev(t *testing.T) {
 	res := starter(t, ctx, "run", "--dev", "--approve-all", "--state-dir", t.TempDir(), "--demo-addr", demo,
 		"--set", "vars.apiURL=http://"+demo, "--set", "vars.databaseURL="+db, "--set", "vars.backups="+t.TempDir(),
 		"--set", "vars.osvDB="+osv, "--set", "vars.tlsAddress="+front, "--set", "vars.caFile="+ca.CertFile,
-		"--set", "vars.jwks="+filepath.Join(t.TempDir(), "jwks.json"), "--set", "vars.prometheus="+prom, "--set", "vars.watchFor=6s",
+		"--set", "vars.jwks="+filepath.Join(t.TempDir(), "jwks.json"), "--set", "vars.prometheus="+prom, "--set", "vars.watchFor=6s", "--set", "vars.watchEvery=2s", "--set", "vars.watchTimeout=10m",
 		"--set", "vars.subscription="+subscription, "--set", "vars.armEndpoint="+arm.URL,
 		"--set", "vars.rollbackCommand="+script, "--set", "vars.versionURL="+svc.URL+"/version", "--set", "vars.healthURL="+svc.URL+"/healthz",
 		"--report-dir", out, "examples/programmes/go-azure.yaml")
