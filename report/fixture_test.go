@@ -18,7 +18,7 @@ func value(v float64) *float64 { return &v }
 // something of every kind a report shows: gates that pass, warn and fail, key
 // gates, a task that errored without gates and one that errored with them,
 // an approved and a rejected (timed out) approval, phases skipped because a
-// need blocked them (their tasks' gates failed as the workflow fails them),
+// need blocked them (their tasks' gates not run, as the workflow skips them),
 // tables, an output tail full of backticks, and artifacts. Its score, result
 // and error come from plan.Score, as the workflow's do.
 func MustFixture(tb testing.TB) *plan.RunResult {
@@ -195,7 +195,7 @@ func MustFixture(tb testing.TB) *plan.RunResult {
 					Uses:    "command",
 					Status:  plan.StatusSkipped,
 					Metrics: map[string]float64{},
-					Gates: plan.FailGates([]plan.Gate{
+					Gates: plan.SkipGates([]plan.Gate{
 						{Metric: "http.latency.p95", Pass: plan.Threshold{Op: "<", Value: 0.3, Text: "< 300ms"}, Weight: 1},
 					}, "skipped: task smoke/migrate ended error"),
 				}},
@@ -227,5 +227,6 @@ func MustFixture(tb testing.TB) *plan.RunResult {
 		},
 	}
 	r.Score, r.Result, r.Error = plan.Score(r)
+	r.NotRun = plan.NotRun(r)
 	return r
 }

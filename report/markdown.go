@@ -233,8 +233,13 @@ func writeTaskTable(b *bytes.Buffer, tasks []plan.TaskResult) {
 				name, status = "", ""
 			}
 			gate := escapeText(string(g.Status))
-			if g.Reason != "" {
-				gate += ": " + escapeText(g.Reason)
+			reason := g.Reason
+			if g.Status == plan.StatusSkipped {
+				// A skipped gate did not run: it neither passed nor failed.
+				gate, reason = "not run", strings.TrimPrefix(reason, "skipped: ")
+			}
+			if reason != "" {
+				gate += ": " + escapeText(reason)
 			}
 			key := ""
 			if g.Key {

@@ -393,3 +393,35 @@ func TestWriteDirNamesTheFileItCannotWrite(t *testing.T) {
 		t.Error("WriteDir under a regular file returned no error")
 	}
 }
+
+// TestWarningRunSaysWhy: a run whose score passes but whose key gate met
+// only its warning threshold is a WARNING (plan.Score caps it), and every
+// report opens by saying so, naming the gate, before any detail.
+func TestWarningRunSaysWhy(t *testing.T) {
+	r := &plan.RunResult{Plan: "p", RunID: "p-1", Scoring: plan.Scoring{Pass: 90, Warning: 75},
+		Phases: []plan.PhaseResult{{Name: "quality", Status: plan.StatusWarning, Tasks: []plan.TaskResult{{
+			Name: "coverage", Uses: "coverage", Status: plan.StatusWarning, Metrics: map[string]float64{"coverage.lines": 0.78},
+			Gates: []plan.GateResult{
+				{Metric: "coverage.lines", Value: value(0.78), Pass: ">= 80%", Warning: ">= 70%", Status: plan.StatusWarning, Weight: 1, Key: true},
+				{Metric: "tests.failed", Value: value(0), Pass: "== 0", Status: plan.StatusPass, Weight: 10},
+			},
+		}}}},
+	}
+	r.Score, r.Result, r.Error = plan.Score(r)
+	if r.Result != plan.StatusWarning || r.Score < 90 {
+		t.Fatalf("score %v result %s: want a passing score capped at WARNING", r.Score, r.Result)
+	}
+	want := "key gate only at warning: coverage.lines of quality/coverage"
+	for name, render := range map[string]func(io.Writer, *plan.RunResult) error{"text": report.Text, "markdown": report.Markdown, "html": report.HTML} {
+		out := string(MustRender(t, render, r))
+		i := strings.Index(out, want)
+		if i < 0 {
+			t.Errorf("%s does not say why the run is a WARNING (%q):\n%s", name, want, out)
+			continue
+		}
+		// Before the details: the reason comes before the phase's table.
+		if j := strings.Index(out, "tests.failed"); j >= 0 && j < i {
+			t.Errorf("%s gives details before the reason", name)
+		}
+	}
+}

@@ -200,8 +200,8 @@ func (p *textPrinter) taskRow(t plan.TaskResult) taskRow {
 		row.details = strings.Join(shown, ", ")
 	}
 	for _, g := range t.Gates {
-		// A skipped task's gates all fail for the reason its phase line
-		// already gives; repeating it per gate hides what did fail.
+		// A skipped task's gates did not run, for the reason its phase
+		// line already gives; repeating it per gate hides what did fail.
 		if g.Status == plan.StatusPass || t.Status == plan.StatusSkipped {
 			continue
 		}
