@@ -150,6 +150,10 @@ func (r *RunResult) metric(phase, task, metric string) (float64, bool) {
 	return v, ok
 }
 
+// MissingBaseline says why a relative gate has no baseline (it will be
+// skipped and left out of the score), or "" when it has all it needs.
+func (g Gate) MissingBaseline() string { return g.missingBaseline() }
+
 // missingBaseline says why a gate has no baseline, or "" when it has all
 // it needs.
 func (g Gate) missingBaseline() string {

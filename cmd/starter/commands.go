@@ -54,6 +54,18 @@ func validateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			continue
 		}
 		fmt.Fprintf(stdout, "%s: ok: plan %s, %d phases, %d tasks\n", file, p.Metadata.Name, len(p.Spec.Phases), p.TaskCount())
+		// Not an error (the first runs of a plan have no baseline), but
+		// said, so that nobody counts on a gate that will not run.
+		for _, ph := range p.Spec.Phases {
+			for _, t := range ph.Tasks {
+				for _, g := range t.Gates {
+					if why := g.MissingBaseline(); g.Relative() && why != "" {
+						fmt.Fprintf(stdout, "%s:%d: notice: %s/%s gate %s %s: %s; it will be skipped and left out of the score until a baseline exists\n",
+							file, g.Pos.Line, ph.Name, t.Name, g.Metric, g.Pass.String(), why)
+					}
+				}
+			}
+		}
 	}
 	return failed
 }

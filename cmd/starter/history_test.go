@@ -56,6 +56,24 @@ func TestValidateChecksNamedBaselines(t *testing.T) {
 	}
 }
 
+// TestValidateNoticesGatesWithoutBaseline: a relative gate of a plan with
+// no passing run yet is valid (the first runs have none), and validate
+// says, at the gate's line, that it will be skipped until one exists.
+func TestValidateNoticesGatesWithoutBaseline(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "plan.yaml")
+	body := strings.Replace(relativePlanYAML, "              baseline: api-1\n", "", 1)
+	if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"validate", "--history-dir", filepath.Join(dir, "history"), file}, &stdout, &stderr)
+	want := file + ":12: notice: perf/bench gate command.duration <= baseline * 1.1: no baseline"
+	if code != exitPass || !strings.Contains(stdout.String(), want) || !strings.Contains(stdout.String(), "it will be skipped and left out of the score") {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s\nwant exit %d and %q", code, stdout.String(), stderr.String(), exitPass, want)
+	}
+}
+
 // TestHistoryListsRuns lists a plan's kept runs newest first, with the
 // score change and the gated metrics, failed ones first.
 func TestHistoryListsRuns(t *testing.T) {

@@ -201,10 +201,12 @@ func TestGoAzureProgrammeDev(t *testing.T) {
 		}
 	}
 	checks := map[string]func(m map[string]float64) bool{
-		"security/dependencies":     func(m map[string]float64) bool { return m["vulns.high"] == 0 && m["sbom.components"] >= 3 },
-		"security/front-door-tls":   func(m map[string]float64) bool { return m["tls.chain_valid"] == 1 },
-		"security/jwt-key-rotation": func(m map[string]float64) bool { return m["rotation.steps"] == 4 },
-		"security/db-password-age":  func(m map[string]float64) bool { return m["secret.age"] < 3600 },
+		"testing/integration-coverage[api]": func(m map[string]float64) bool { return m["coverage.statements"] == 0.75 },
+		"testing/integration-coverage[web]": func(m map[string]float64) bool { return m["coverage.lines"] == 0.75 },
+		"security/dependencies":             func(m map[string]float64) bool { return m["vulns.high"] == 0 && m["sbom.components"] >= 3 },
+		"security/front-door-tls":           func(m map[string]float64) bool { return m["tls.chain_valid"] == 1 },
+		"security/jwt-key-rotation":         func(m map[string]float64) bool { return m["rotation.steps"] == 4 },
+		"security/db-password-age":          func(m map[string]float64) bool { return m["secret.age"] < 3600 },
 		"change/migration-rehearsal": func(m map[string]float64) bool {
 			return m["rehearse.failed"] == 0 && m["rehearse.migrate-up.reversible"] == 1
 		},
