@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/shipshape-dev/shipshape/internal/svgchart"
@@ -211,3 +212,30 @@ var trendPage = template.Must(template.New("trend.html").Funcs(template.FuncMap{
 </body>
 </html>
 `))
+
+// previousCell is what the plan's previous run had for a gate, for the
+// "Previous run" column: the metric's earlier value and its change, and
+// the gate's earlier status when it changed; "unchanged", or "new task".
+func previousCell(c *plan.Comparison, task, metric string) string {
+	if c == nil {
+		return ""
+	}
+	if slices.Contains(c.OnlyAfter, task) {
+		return "new task"
+	}
+	var parts []string
+	for _, m := range c.Metrics {
+		if m.Task == task && m.Metric == metric {
+			parts = append(parts, fmt.Sprintf("%s (%s)", FormatUnit(m.Metric, m.Unit, m.Before), changeText(m)))
+		}
+	}
+	for _, g := range c.Gates {
+		if g.Task == task && g.Metric == metric {
+			parts = append(parts, fmt.Sprintf("was %s", g.Before))
+		}
+	}
+	if len(parts) == 0 {
+		return "unchanged"
+	}
+	return strings.Join(parts, "; ")
+}

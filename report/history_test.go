@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,6 +69,40 @@ func TestReportsCompareWithThePreviousRun(t *testing.T) {
 			}
 		}
 	}
+	// Markdown and HTML have a "Previous run" column in the gate tables:
+	// the gate that changed says what it was, a moved metric its earlier
+	// value and change.
+	var move *plan.MetricMove
+	for i, m := range r.Compared.Metrics {
+		phase, task, _ := strings.Cut(m.Task, "/")
+		if tr := r.Task(phase, task); tr != nil && slices.ContainsFunc(tr.Gates, func(g plan.GateResult) bool { return g.Metric == m.Metric }) {
+			move = &r.Compared.Metrics[i]
+			break
+		}
+	}
+	if move == nil {
+		t.Fatalf("the fixture moves no gated metric: %+v", r.Compared.Metrics)
+	}
+	for name, render := range map[string]func(*bytes.Buffer) error{
+		"markdown": func(b *bytes.Buffer) error { return report.Markdown(b, r) },
+		"html":     func(b *bytes.Buffer) error { return report.HTML(b, r) },
+	} {
+		var b bytes.Buffer
+		if err := render(&b); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, want := range []string{"Previous run", "was " + string(gate.Before), report.FormatUnit(move.Metric, move.Unit, move.Before) + " ("} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s gate table lacks %q", name, want)
+			}
+		}
+	}
+	var plain bytes.Buffer
+	if err := report.Markdown(&plain, MustFixture(t)); err != nil || strings.Contains(plain.String(), "Previous run") {
+		t.Errorf("a run without a previous one has a Previous run column (%v)", err)
+	}
+
 	var b bytes.Buffer
 	if err := report.JSON(&b, r); err != nil {
 		t.Fatal(err)

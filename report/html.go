@@ -104,7 +104,9 @@ type htmlTaskDetail struct {
 
 type htmlGate struct {
 	Phase, Task, Metric, Value, Threshold, Status, Weight, Reason string
-	Key                                                           bool
+	// Previous is what the plan's previous run had (with a comparison).
+	Previous string
+	Key      bool
 }
 
 type htmlTable struct {
@@ -171,7 +173,9 @@ func buildHTMLView(r *plan.RunResult, opts HTMLOptions) *htmlView {
 		for _, t := range ph.Tasks {
 			for _, g := range t.Gates {
 				counts[g.Status]++
-				v.Gates = append(v.Gates, htmlGateOf(ph.Name, t.Name, g))
+				hg := htmlGateOf(ph.Name, t.Name, g)
+				hg.Previous = previousCell(r.Compared, ph.Name+"/"+t.Name, g.Metric)
+				v.Gates = append(v.Gates, hg)
 			}
 			if c, ok := chartsOf(ph.Name, t, opts); ok {
 				v.Charts = append(v.Charts, c)
@@ -627,9 +631,9 @@ var htmlPage = template.Must(template.New("report.html").Funcs(template.FuncMap{
 <section id="gates">
 <h2>Gates</h2>
 {{if .Gates}}<table id="gates-table">
-<thead><tr><th>Phase</th><th>Task</th><th>Metric</th><th>Value</th><th>Threshold</th><th>Status</th><th>Weight</th><th>Key</th><th>Reason</th></tr></thead>
+<thead><tr><th>Phase</th><th>Task</th><th>Metric</th><th>Value</th><th>Threshold</th><th>Status</th><th>Weight</th><th>Key</th><th>Reason</th>{{if .Compared}}<th>Previous run</th>{{end}}</tr></thead>
 <tbody>
-{{range .Gates}}<tr class="gate-row status-row-{{.Status}}"><td><code>{{.Phase}}</code></td><td><code>{{.Task}}</code></td><td><code>{{.Metric}}</code></td><td class="num">{{.Value}}</td><td><code>{{.Threshold}}</code></td><td class="status status-{{.Status}}">{{.Status}}</td><td class="num">{{.Weight}}</td><td>{{if .Key}}key{{end}}</td><td>{{.Reason}}</td></tr>
+{{range .Gates}}<tr class="gate-row status-row-{{.Status}}"><td><code>{{.Phase}}</code></td><td><code>{{.Task}}</code></td><td><code>{{.Metric}}</code></td><td class="num">{{.Value}}</td><td><code>{{.Threshold}}</code></td><td class="status status-{{.Status}}">{{.Status}}</td><td class="num">{{.Weight}}</td><td>{{if .Key}}key{{end}}</td><td>{{.Reason}}</td>{{if $.Compared}}<td class="previous">{{.Previous}}</td>{{end}}</tr>
 {{end}}</tbody>
 </table>{{else}}<p>No gates.</p>{{end}}
 </section>

@@ -31,7 +31,7 @@ func Markdown(w io.Writer, r *plan.RunResult) error {
 	writePhaseSummary(&b, r)
 	writeCompared(&b, r)
 	for i := range r.Phases {
-		writePhase(&b, &r.Phases[i])
+		writePhase(&b, &r.Phases[i], r.Compared)
 	}
 	return writeAll(w, &b)
 }
@@ -153,7 +153,7 @@ func phaseDuration(ph *plan.PhaseResult) string {
 	return "—"
 }
 
-func writePhase(b *bytes.Buffer, ph *plan.PhaseResult) {
+func writePhase(b *bytes.Buffer, ph *plan.PhaseResult, compared *plan.Comparison) {
 	fmt.Fprintf(b, "### %s · %s\n\n", codeSpan(ph.Name), escapeText(string(ph.Status)))
 	var facts []string
 	if len(ph.Needs) > 0 {
@@ -180,7 +180,7 @@ func writePhase(b *bytes.Buffer, ph *plan.PhaseResult) {
 		writeApproval(b, ph)
 	}
 	if len(ph.Tasks) > 0 {
-		writeTaskTable(b, ph.Tasks)
+		writeTaskTable(b, ph.Name, ph.Tasks, compared)
 		writeErrors(b, ph.Tasks)
 		writeTables(b, ph.Tasks)
 		writeOutputs(b, ph.Tasks)
@@ -212,9 +212,14 @@ func writeApproval(b *bytes.Buffer, ph *plan.PhaseResult) {
 	fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n\n", escapeText(string(a.Decision)), by, at, timedOut, escapeText(a.Reason))
 }
 
-func writeTaskTable(b *bytes.Buffer, tasks []plan.TaskResult) {
-	b.WriteString("| Task | Status | Metric | Value | Threshold | Gate | Weight | Key |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|\n")
+func writeTaskTable(b *bytes.Buffer, phase string, tasks []plan.TaskResult, compared *plan.Comparison) {
+	// With a previous run to compare with, each gate says what it had.
+	prev, prevHead, prevRule, noGates := "", "", "", "| | | | | |"
+	if compared != nil {
+		prevHead, prevRule, noGates = " Previous run |", "---|", "| | | | | | |"
+	}
+	b.WriteString("| Task | Status | Metric | Value | Threshold | Gate | Weight | Key |" + prevHead + "\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|" + prevRule + "\n")
 	for _, t := range tasks {
 		name := codeCell(t.Name)
 		if t.Uses != "" {
@@ -225,7 +230,7 @@ func writeTaskTable(b *bytes.Buffer, tasks []plan.TaskResult) {
 			status += fmt.Sprintf(", %d attempts", t.Attempts)
 		}
 		if len(t.Gates) == 0 {
-			fmt.Fprintf(b, "| %s | %s | no gates | | | | | |\n", name, status)
+			fmt.Fprintf(b, "| %s | %s | no gates %s\n", name, status, noGates)
 			continue
 		}
 		for i, g := range t.Gates {
@@ -249,9 +254,12 @@ func writeTaskTable(b *bytes.Buffer, tasks []plan.TaskResult) {
 			if g.Warning != "" {
 				threshold += " (warning " + codeCell(g.Warning) + ")"
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n",
+			if compared != nil {
+				prev = " " + escapeText(previousCell(compared, phase+"/"+t.Name, g.Metric)) + " |"
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s |%s\n",
 				name, status, codeCell(g.Metric), escapeText(valueText(g)),
-				threshold, gate, formatNumber(g.Weight), key)
+				threshold, gate, formatNumber(g.Weight), key, prev)
 		}
 	}
 	b.WriteString("\n")
