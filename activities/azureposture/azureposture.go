@@ -173,7 +173,7 @@ func (c *Checker) Run(ctx context.Context, in task.Input) (task.Output, error) {
 	switch p.service {
 	case servicePostgres:
 		what = "PostgreSQL flexible servers"
-		resources, err = readPostgres(ctx, client, p)
+		resources, err = readPostgres(ctx, client, p, c.now())
 	case serviceStorage:
 		what = "storage accounts"
 		resources, err = readStorage(ctx, client, p)

@@ -53,7 +53,8 @@ func TestPostgresAgainstFakeARMWithPagingAndThrottling(t *testing.T) {
 	f.AddPostgres(
 		armfake.Postgres{Name: "orders-pg", ResourceGroup: "orders", Tags: prod, RetentionDays: 35, GeoRedundantBackup: true, HA: "ZoneRedundant", AutoGrow: true},
 		armfake.Postgres{Name: "scratch-pg", ResourceGroup: "dev", Tags: map[string]string{"env": "dev"}, RetentionDays: 1, PublicAccess: true},
-		armfake.Postgres{Name: "billing-pg", ResourceGroup: "billing", Tags: map[string]string{"env": "prod", "team": "pay"}, RetentionDays: 14, HA: "Disabled", AutoGrow: true},
+		armfake.Postgres{Name: "billing-pg", ResourceGroup: "billing", Tags: map[string]string{"env": "prod", "team": "pay"}, RetentionDays: 14, HA: "Disabled", AutoGrow: true,
+			EarliestRestore: time.Now().Add(-2 * 24 * time.Hour)}, // created two days ago: PITR reaches two days back, not 14
 	)
 	f.Throttle("Servers_List", 1)
 	m, output, tables, err := run(t, f, map[string]any{"service": "postgresql", "resources": map[string]any{"tags": map[string]any{"env": "prod"}}})
@@ -64,6 +65,9 @@ func TestPostgresAgainstFakeARMWithPagingAndThrottling(t *testing.T) {
 		"resources": 2, "postgres.backup_retention": 14 * 86400, "postgres.geo_redundant_backup": 0,
 		"postgres.high_availability": 0, "postgres.public_network_access": 0, "postgres.storage_autogrow": 1,
 	}, 0)
+	if w := m["postgres.pitr_window"]; w < 2*86400-120 || w > 2*86400+120 {
+		t.Errorf("postgres.pitr_window = %v, want two days (billing-pg's earliest restore point)", w)
+	}
 	for _, want := range []string{"2 PostgreSQL flexible servers checked", "postgres.backup_retention = 1209600 s (14.0 days) (worst: billing-pg)", "postgres.high_availability = 0 (worst: billing-pg)"} {
 		if !strings.Contains(output, want) {
 			t.Errorf("output lacks %q:\n%s", want, output)

@@ -29,6 +29,7 @@ var services = []string{servicePostgres, serviceStorage, serviceAppService, serv
 // Facts are the metrics azure-posture reports and how each aggregates.
 var Facts = []posture.Fact{
 	posture.Declare("postgres.backup_retention", plan.UnitSeconds, posture.More, "PostgreSQL flexible server: how long backups are kept (backup.backupRetentionDays, in seconds)."),
+	posture.Declare("postgres.pitr_window", plan.UnitSeconds, posture.More, "PostgreSQL flexible server: how far back a point-in-time restore can reach now (now − backup.earliestRestoreDate): the retention once the server is older than it, less for a new server. Not reported when Azure states no earliest restore point, so a gate on it fails."),
 	posture.Declare("postgres.geo_redundant_backup", plan.UnitCount, posture.More, "PostgreSQL flexible server: 1 when backups are geo-redundant (copied to the paired region), else 0."),
 	posture.Declare("postgres.high_availability", plan.UnitCount, posture.More, "PostgreSQL flexible server: 1 when high availability is on (mode ZoneRedundant or SameZone, named in the report), else 0."),
 	posture.Declare("postgres.storage_autogrow", plan.UnitCount, posture.More, "PostgreSQL flexible server: 1 when storage grows by itself before it fills up (storage.autoGrow Enabled; the size is in the report), else 0."),

@@ -14,7 +14,7 @@ import (
 )
 
 // readPostgres lists the flexible servers and reads the selected ones.
-func readPostgres(ctx context.Context, arm postgresReader, p params) ([]posture.Resource, error) {
+func readPostgres(ctx context.Context, arm postgresReader, p params, now time.Time) ([]posture.Resource, error) {
 	servers, err := arm.PostgresServers(ctx, p.resourceGroup)
 	if err != nil {
 		return nil, err
@@ -36,6 +36,12 @@ func readPostgres(ctx context.Context, arm postgresReader, p params) ([]posture.
 			r.Note("postgres.storage_autogrow", fmt.Sprintf("%d GB %s", storage.SizeGB, storage.Tier))
 		}
 		r.Set("postgres.backup_retention", days(s.BackupRetentionDays))
+		if !s.EarliestRestore.IsZero() {
+			r.Set("postgres.pitr_window", max(now.Sub(s.EarliestRestore), 0).Seconds())
+			r.Note("postgres.pitr_window", "earliest restore point "+s.EarliestRestore.UTC().Format(time.RFC3339))
+		} else {
+			r.Note("postgres.pitr_window", "Azure states no earliest restore point")
+		}
 		r.SetBool("postgres.geo_redundant_backup", s.GeoRedundantBackup)
 		r.SetBool("postgres.high_availability", s.HighAvailability != "" && !strings.EqualFold(s.HighAvailability, "Disabled"))
 		r.Note("postgres.high_availability", s.HighAvailability)

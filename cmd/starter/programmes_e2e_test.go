@@ -211,6 +211,7 @@ func TestGoAzureProgrammeDev(t *testing.T) {
 			return m["rehearse.failed"] == 0 && m["rehearse.migrate-up.reversible"] == 1
 		},
 		"posture/blob-lifecycle":    func(m map[string]float64) bool { return m["storage.lifecycle.cool_after"] == 30*86400 },
+		"posture/database":          func(m map[string]float64) bool { return m["postgres.pitr_window"] > 34*86400 },
 		"rollback/previous-version": func(m map[string]float64) bool { return m["rollback.healthy"] == 1 },
 		"observability/uptime":      func(m map[string]float64) bool { return m["slo.availability"] >= 0.999 },
 		"recovery/restore-drill":    func(m map[string]float64) bool { return m["drill.verify.mismatches"] == 0 },

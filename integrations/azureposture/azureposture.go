@@ -220,6 +220,9 @@ type PostgresServer struct {
 	State, Version      string
 	BackupRetentionDays int
 	GeoRedundantBackup  bool
+	// EarliestRestore is the oldest point a point-in-time restore can
+	// reach (backup.earliestRestoreDate); zero when Azure does not say.
+	EarliestRestore time.Time
 	// HighAvailability is the HA mode: Disabled, ZoneRedundant or
 	// SameZone.
 	HighAvailability    string
@@ -286,6 +289,7 @@ func (c *Client) PostgresServers(ctx context.Context, resourceGroup string) ([]P
 				if b := p.Backup; b != nil {
 					v.BackupRetentionDays = int(deref(b.BackupRetentionDays))
 					v.GeoRedundantBackup = str(b.GeoRedundantBackup) == string(pg.GeoRedundantBackupEnumEnabled)
+					v.EarliestRestore = deref(b.EarliestRestoreDate)
 				}
 				if h := p.HighAvailability; h != nil && h.Mode != nil {
 					v.HighAvailability = string(*h.Mode)

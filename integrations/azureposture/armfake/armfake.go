@@ -80,6 +80,9 @@ type Postgres struct {
 	// AutoGrow is storage autogrow, served only by Servers_Get at
 	// api-version 2024-08-01 (the 2021-06-01 list has no such field).
 	AutoGrow bool
+	// EarliestRestore is backup.earliestRestoreDate; zero: now less the
+	// retention (a server older than its retention).
+	EarliestRestore time.Time
 }
 
 // StorageAccount is a storage account with its blob service and
@@ -504,6 +507,10 @@ func (s *Server) pgBody(p Postgres) map[string]any {
 	if retention == 0 {
 		retention = 7 // the service's default
 	}
+	earliest := p.EarliestRestore
+	if earliest.IsZero() {
+		earliest = time.Now().Add(-time.Duration(retention) * 24 * time.Hour)
+	}
 	haBody := map[string]any{"mode": ha}
 	if ha != "Disabled" {
 		haBody["state"] = "Healthy"
@@ -514,7 +521,7 @@ func (s *Server) pgBody(p Postgres) map[string]any {
 		"sku": map[string]any{"name": "Standard_D2ds_v4", "tier": "GeneralPurpose"},
 		"properties": map[string]any{
 			"state": "Ready", "version": "15", "fullyQualifiedDomainName": p.Name + ".postgres.database.azure.com",
-			"backup":           map[string]any{"backupRetentionDays": retention, "geoRedundantBackup": geo, "earliestRestoreDate": time.Now().Add(-time.Duration(retention) * 24 * time.Hour).UTC().Format(time.RFC3339)},
+			"backup":           map[string]any{"backupRetentionDays": retention, "geoRedundantBackup": geo, "earliestRestoreDate": earliest.UTC().Format(time.RFC3339)},
 			"highAvailability": haBody,
 			"network":          map[string]any{"publicNetworkAccess": public},
 			"storage":          map[string]any{"storageSizeGB": 128},
