@@ -2,6 +2,7 @@ package restoredrill_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os/exec"
 	"path/filepath"
@@ -269,6 +270,35 @@ func TestRehearsalReachesOnlyTheCopy(t *testing.T) {
 	}
 	if data := d.finished(t); data.Status != "fail" || data.Step != "rehearse" || !data.TornDown {
 		t.Errorf("drill.finished %+v", data)
+	}
+}
+
+// TestRehearsalFindsInvalidIndexesAndIrreversibleSteps: a CREATE INDEX
+// CONCURRENTLY that fails leaves an invalid index, which the schema check
+// counts; a step whose down fails is not reversible, fails, and stops the
+// rehearsal.
+func TestRehearsalFindsInvalidIndexesAndIrreversibleSteps(t *testing.T) {
+	needPsql(t)
+	_, src, storeDir := seededBackup(t, "custom")
+	d := newRealDrill(t)
+	out, err := d.run(t, map[string]any{"storage": storeDir, "source": src, "rehearse": []any{
+		// bid repeats across accounts: the unique index fails and stays, invalid.
+		map[string]any{"name": "unique-bid", "run": []any{"sh", "-c",
+			`psql -X -q -c "CREATE UNIQUE INDEX CONCURRENTLY accounts_bid ON pgbench_accounts (bid)" 2>/dev/null; exit 0`}},
+		map[string]any{"name": "irreversible", "run": psql(`CREATE TABLE ledger (id int PRIMARY KEY)`),
+			"down": psql(`DROP TABLE ledger; SELECT 1/0`), "up": psql(`CREATE TABLE ledger (id int PRIMARY KEY)`)},
+		map[string]any{"name": "after", "run": []any{"true"}},
+	}})
+	tasktest.MustKind(t, err, tasktest.CheckFailed, "irreversible: run (psql) exited 0", "down (psql) exited with code 1: ERROR:  division by zero")
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
+		"rehearse.unique-bid.exit": 0, "schema.invalid_indexes": 1, "rehearse.indexes_added": 2, // accounts_bid (invalid), ledger_pkey
+		"rehearse.irreversible.reversible": 0, "rehearse.irreversible.exit": 1, "rehearse.failed": 2,
+	}, 0, "rehearse.after.exit")
+	if out.Metrics["rehearse.irreversible.down.exit"] == 0 {
+		t.Errorf("down's exit: %v", out.Metrics)
+	}
+	if tb := table(out, "Schema changes"); tb == nil || !strings.Contains(fmt.Sprint(tb.Rows), "accounts_bid") {
+		t.Errorf("schema table %+v: want the invalid index named", tb)
 	}
 }
 

@@ -94,7 +94,8 @@ type ClusterOptions struct {
 
 // Cluster is a PostgreSQL cluster made by StartCluster: its own data
 // directory, listening on a random loopback port with password
-// (SCRAM-SHA-256) authentication, and a Unix socket in its directory.
+// (SCRAM-SHA-256) authentication, and a Unix socket in its directory (none
+// when that path would be too long for a socket).
 type Cluster struct {
 	Dir       string `json:"dir"`
 	Host      string `json:"host"`
@@ -182,8 +183,15 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	// page writes, synchronous commit), minimal WAL (a COPY into a table
 	// created in the same transaction, as pg_restore does, writes none),
 	// few checkpoints, and room to build indexes.
+	// The Unix socket lives in the cluster's directory unless its path
+	// would pass the kernel's limit (107 bytes, sun_path): then the
+	// cluster listens on TCP only, which is all Shipshape connects by.
+	socketDir := dir
+	if len(dir)+len("/.s.PGSQL.65535") > 107 {
+		socketDir = "''"
+	}
 	opt := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off"+
-		" -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB", port, dir)
+		" -c wal_level=minimal -c max_wal_senders=0 -c max_wal_size=4GB -c checkpoint_timeout=30min -c maintenance_work_mem=256MB", port, socketDir)
 	keys := make([]string, 0, len(opts.Settings))
 	for k := range opts.Settings {
 		keys = append(keys, k)
