@@ -188,7 +188,7 @@ func (a *Activities) run(ctx context.Context, in task.Input) ([]byte, []plan.Art
 
 	dir, keep := "", in.ArtifactDir != ""
 	if keep {
-		dir = filepath.Join(in.ArtifactDir, safeName(in.Phase), safeName(in.Task))
+		dir = filepath.Dir(filepath.Join(in.ArtifactDir, filepath.FromSlash(in.ArtifactPath("_"))))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, nil, fmt.Errorf("artifact dir: %w", err)
 		}
@@ -264,9 +264,9 @@ func (a *Activities) run(ctx context.Context, in task.Input) ([]byte, []plan.Art
 	var artifacts []plan.Artifact
 	if keep {
 		if _, err := os.Stat(filepath.Join(dir, "lighthouse.report.html")); err == nil {
-			artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse report", Path: filepath.Join(dir, "lighthouse.report.html"), MediaType: "text/html"})
+			artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse report", Path: in.ArtifactPath("lighthouse.report.html"), MediaType: "text/html"})
 		}
-		artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse result (JSON)", Path: filepath.Join(dir, "lighthouse.report.json"), MediaType: "application/json"})
+		artifacts = append(artifacts, plan.Artifact{Name: "Lighthouse result (JSON)", Path: in.ArtifactPath("lighthouse.report.json"), MediaType: "application/json"})
 	}
 	return raw, artifacts, nil
 }
@@ -276,20 +276,6 @@ func tail(s string, n int) string {
 	s = strings.TrimSpace(s)
 	if len(s) > n {
 		s = "…" + strings.ToValidUTF8(s[len(s)-n:], "")
-	}
-	return s
-}
-
-// safeName makes a phase or task name a single path element.
-func safeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == 0 {
-			return '_'
-		}
-		return r
-	}, s)
-	if s == "" || s == "." || s == ".." {
-		return "_"
 	}
 	return s
 }

@@ -97,7 +97,12 @@ func TestAuditLocalPage(t *testing.T) {
 	if len(out.Artifacts) == 0 || out.Artifacts[0].MediaType != "text/html" {
 		t.Fatalf("artifacts %+v, want the HTML report first", out.Artifacts)
 	}
-	html, err := os.ReadFile(out.Artifacts[0].Path)
+	// Artifact paths are relative to the run's artifact directory, as
+	// reports and `starter evidence` read them.
+	if filepath.IsAbs(out.Artifacts[0].Path) {
+		t.Errorf("artifact path %s is absolute", out.Artifacts[0].Path)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, out.Artifacts[0].Path))
 	if err != nil || !strings.Contains(string(html), "Lighthouse") {
 		t.Errorf("HTML report: %v", err)
 	}

@@ -308,13 +308,8 @@ func queryText(p task.Params) string {
 		var defs []string
 		for _, m := range p.Object("cloudwatch").Objects("metrics") {
 			def := m.String("id") + " = " + m.String("namespace") + " " + m.String("metric")
-			if dims := m.StringMap("dimensions"); len(dims) > 0 {
-				var kv []string
-				for _, k := range slices.Sorted(maps.Keys(dims)) {
-					kv = append(kv, k+"="+dims[k])
-				}
-				def += " {" + strings.Join(kv, ", ") + "}"
-			}
+			// The dimensions are sorted: the same text on every replay.
+			def += dimensionsText(m) //workflowcheck:ignore
 			stat := m.String("stat")
 			if stat == "" {
 				stat = "Average"
@@ -326,4 +321,18 @@ func queryText(p task.Params) string {
 		}
 	}
 	return p.String("query")
+}
+
+// dimensionsText writes a CloudWatch metric's dimensions, sorted:
+// " {LoadBalancer=app/web/1}", or "" without any.
+func dimensionsText(m task.Params) string {
+	dims := m.StringMap("dimensions")
+	if len(dims) == 0 {
+		return ""
+	}
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(dims)) {
+		kv = append(kv, k+"="+dims[k])
+	}
+	return " {" + strings.Join(kv, ", ") + "}"
 }

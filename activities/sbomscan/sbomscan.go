@@ -503,16 +503,16 @@ func renderScanFiles(inv sbom.Inventory, match advisoryMatch, v scanVerdict, p s
 func writeScanFiles(in task.Input, p sbomScanParams, files []scanFile) ([]plan.Artifact, error) {
 	var artifacts []plan.Artifact
 	if in.ArtifactDir != "" {
-		rel := filepath.Join(safeName(in.Phase), safeName(in.Task))
-		dir := filepath.Join(in.ArtifactDir, rel)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("artifact dir: %w", err)
-		}
 		for _, f := range files {
-			if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
+			rel := in.ArtifactPath(f.name)
+			file := filepath.Join(in.ArtifactDir, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				return nil, fmt.Errorf("artifact dir: %w", err)
+			}
+			if err := os.WriteFile(file, f.data, 0o644); err != nil {
 				return nil, fmt.Errorf("write artifact: %w", err)
 			}
-			artifacts = append(artifacts, plan.Artifact{Name: f.name, Path: filepath.ToSlash(filepath.Join(rel, f.name)), MediaType: f.mediaType})
+			artifacts = append(artifacts, plan.Artifact{Name: f.name, Path: rel, MediaType: f.mediaType})
 		}
 	}
 	if p.outputDir != "" {
@@ -533,20 +533,6 @@ func writeScanFiles(in task.Input, p sbomScanParams, files []scanFile) ([]plan.A
 		}
 	}
 	return artifacts, nil
-}
-
-// safeName makes a phase or task name a single path segment.
-func safeName(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == 0 {
-			return '_'
-		}
-		return r
-	}, s)
-	if s == "" || s == "." || s == ".." {
-		return "_"
-	}
-	return s
 }
 
 func findingTables(found []vulndb.Finding, v scanVerdict) []plan.Table {

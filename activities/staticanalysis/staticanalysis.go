@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -152,6 +153,9 @@ func (a *Analyzer) Run(ctx context.Context, in task.Input) (task.Output, error) 
 		Output:  summary(tally, files, baselineFile, r.display),
 		Tables:  tally.Tables(show, r.display),
 	}
+	if out.Artifacts, err = keepFindings(in, files, r.display); err != nil {
+		return task.Output{}, err
+	}
 	a.logger.InfoContext(ctx, "static analysis read",
 		slog.String("task", in.Task), slog.Int("files", len(files)), slog.Int("findings", tally.Total),
 		slog.Int("errors", tally.ByLevel[LevelError]), slog.Int("new", tally.New))
@@ -287,4 +291,38 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// keepFindings copies the findings files read into the run's artifact
+// directory (when it keeps artifacts), so the report links them and
+// `starter evidence` bundles them: the SARIF an auditor asks for is the
+// one the gate read.
+func keepFindings(in task.Input, files []string, display func(string) string) ([]plan.Artifact, error) {
+	if in.ArtifactDir == "" {
+		return nil, nil
+	}
+	var artifacts []plan.Artifact
+	for i, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, fmt.Errorf("keep %s: %w", display(file), err)
+		}
+		name := fmt.Sprintf("findings-%d-%s", i+1, filepath.Base(file))
+		rel := in.ArtifactPath(name)
+		dst := filepath.Join(in.ArtifactDir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, fmt.Errorf("artifact dir: %w", err)
+		}
+		if err := os.WriteFile(dst, data, 0o644); err != nil {
+			return nil, fmt.Errorf("keep %s: %w", display(file), err)
+		}
+		media := "application/json"
+		if strings.HasSuffix(strings.ToLower(file), ".sarif") || strings.HasSuffix(strings.ToLower(file), ".sarif.json") {
+			media = "application/sarif+json"
+		} else if !json.Valid(data) {
+			media = "text/plain"
+		}
+		artifacts = append(artifacts, plan.Artifact{Name: "findings: " + display(file), Path: rel, MediaType: media})
+	}
+	return artifacts, nil
 }

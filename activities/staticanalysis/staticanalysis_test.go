@@ -1,6 +1,7 @@
 package staticanalysis_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -310,5 +311,36 @@ func TestExamplePlan(t *testing.T) {
 	}
 	if uses == 0 {
 		t.Errorf("%s has no task that uses %s", file, staticanalysis.Name)
+	}
+}
+
+// TestKeepsTheFindingsFilesItRead: with an artifact directory, the files
+// the gate read are kept with the run, linked as artifacts (SARIF by its
+// media type), so reports link them and `starter evidence` bundles them.
+func TestKeepsTheFindingsFilesItRead(t *testing.T) {
+	dir := t.TempDir()
+	r := tasktest.Runner{Types: []task.Type{staticanalysis.New(nil).Type()}, ArtifactDir: dir, Task: "lint"}
+	out, err := r.Run(t, staticanalysis.Name, map[string]any{"dir": "testdata", "files": []any{"sarif/*.sarif"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Artifacts) == 0 {
+		t.Fatal("no artifacts")
+	}
+	for _, a := range out.Artifacts {
+		if a.MediaType != "application/sarif+json" || !strings.HasPrefix(a.Path, "phase/lint/findings-") || !strings.HasPrefix(a.Name, "findings: sarif/") {
+			t.Errorf("artifact %+v", a)
+		}
+		kept, err := os.ReadFile(filepath.Join(dir, a.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		orig, _ := os.ReadFile(filepath.Join("testdata", strings.TrimPrefix(a.Name, "findings: ")))
+		if !bytes.Equal(kept, orig) {
+			t.Errorf("%s is not the file read", a.Path)
+		}
+	}
+	if out, _ := run(t, map[string]any{"files": []any{"sarif/*.sarif"}}); len(out.Artifacts) != 0 {
+		t.Errorf("without an artifact directory: artifacts %+v", out.Artifacts)
 	}
 }

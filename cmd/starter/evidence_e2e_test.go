@@ -18,16 +18,25 @@ import (
 
 // TestEvidenceBundle runs a plan, then `starter evidence` writes one
 // archive holding its reports, the plan as it ran (vars resolved), its
-// event log and MANIFEST.sha256, whose sums match every file.
+// event log, the artifacts its tasks kept (the SBOM and vulnerability
+// SARIF a scan wrote, the SARIF a lint gate read) and MANIFEST.sha256,
+// whose sums match every file.
 func TestEvidenceBundle(t *testing.T) {
 	c := startCluster(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	abs := func(rel string) string {
+		p, err := filepath.Abs(filepath.Join("..", "..", rel))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	file := writePlan(t, `apiVersion: shipshape.dev/v1
 kind: ReadinessPlan
 metadata: {name: evidence}
 spec:
-  vars: {greeting: hello}
+  vars: {greeting: hello, sarif: "", sbom: "", db: ""}
   phases:
     - name: build
       tasks:
@@ -35,12 +44,24 @@ spec:
           uses: command
           with: {argv: [echo, "${vars.greeting}"]}
           gates: [{metric: command.exit_code, pass: "== 0"}]
+    - name: checks
+      tasks:
+        - name: lint
+          uses: static-analysis
+          with: {files: ["${vars.sarif}"]}
+        - name: sbom
+          uses: sbom-scan
+          with: {sboms: ["${vars.sbom}"], db: "${vars.db}"}
 `)
-	if r := starter(t, ctx, append([]string{"run", "--run-id", "evidence-1", "--set", "vars.greeting=audited"}, c.args(file)...)...); r.code != 0 {
+	reports := t.TempDir()
+	if r := starter(t, ctx, append([]string{"run", "--run-id", "evidence-1", "--report-dir", reports, "--set", "vars.greeting=audited",
+		"--set", "vars.sarif=" + abs("activities/staticanalysis/testdata/sarif/golangci-lint.sarif"),
+		"--set", "vars.sbom=" + abs("activities/sbomscan/testdata/cyclonedx.json"), "--set", "vars.db=" + abs("activities/sbomscan/testdata/vulndb")},
+		c.args(file)...)...); r.code > 1 {
 		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
 	}
 	out := filepath.Join(t.TempDir(), "evidence.tar.gz")
-	if r := starter(t, ctx, append([]string{"evidence", "evidence-1", "--out", out}, c.args()...)...); r.code != 0 {
+	if r := starter(t, ctx, append([]string{"evidence", "evidence-1", "--out", out, "--artifact-dir", reports}, c.args()...)...); r.code != 0 {
 		t.Fatalf("evidence: exit %d: %s", r.code, r.stderr)
 	}
 	f, err := os.Open(out)
@@ -69,6 +90,18 @@ spec:
 		if len(files[name]) == 0 {
 			t.Errorf("the archive has no %s (files: %d)", name, len(files))
 		}
+	}
+	for _, name := range []string{"artifacts/checks/sbom/sbom.cdx.json", "artifacts/checks/sbom/vulnerabilities.sarif", "artifacts/checks/lint/findings-1-golangci-lint.sarif"} {
+		if len(files[name]) == 0 {
+			var names []string
+			for n := range files {
+				names = append(names, n)
+			}
+			t.Errorf("the archive has no %s (files: %v)", name, names)
+		}
+	}
+	if orig, _ := os.ReadFile(abs("activities/staticanalysis/testdata/sarif/golangci-lint.sarif")); string(orig) != string(files["artifacts/checks/lint/findings-1-golangci-lint.sarif"]) {
+		t.Errorf("the bundled SARIF is not the one the lint gate read")
 	}
 	if !strings.Contains(string(files["plan.json"]), `"audited"`) {
 		t.Errorf("plan.json is not the plan as it ran (vars resolved):\n%s", files["plan.json"])
