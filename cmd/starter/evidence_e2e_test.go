@@ -54,7 +54,7 @@ spec:
           with: {sboms: ["${vars.sbom}"], db: "${vars.db}"}
 `)
 	reports := t.TempDir()
-	if r := starter(t, ctx, append([]string{"run", "--run-id", "evidence-1", "--report-dir", reports, "--set", "vars.greeting=audited",
+	if r := starter(t, ctx, append([]string{"run", "--run-id", "evidence-1", "--artifact-dir", reports, "--set", "vars.greeting=audited",
 		"--set", "vars.sarif=" + abs("activities/staticanalysis/testdata/sarif/golangci-lint.sarif"),
 		"--set", "vars.sbom=" + abs("activities/sbomscan/testdata/cyclonedx.json"), "--set", "vars.db=" + abs("activities/sbomscan/testdata/vulndb")},
 		c.args(file)...)...); r.code > 1 {
