@@ -328,21 +328,8 @@ func TestSampleProgress(t *testing.T) {
 // wants a bearer token: the token comes from the worker's environment,
 // the CA from caFile, and the token never shows in errors or output.
 func TestAuthAndTLS(t *testing.T) {
-	exp := promtest.NewExporter(t)
-	exp.Set("app_up", 1)
-	prom := promtest.Start(t, exp.URL)
-	prom.WaitFor(t, "app_up")
-	target, _ := url.Parse(prom.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	const token = "s3cr3t-token-value"
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bearer "+token {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+	srv := guardedPrometheus(t, true, func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer "+token })
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
 		t.Fatal(err)
@@ -371,22 +358,11 @@ func TestAuthAndTLS(t *testing.T) {
 // environment, a bearer token from a secret reference works too, and no
 // credential shows in errors or output.
 func TestBasicAuthFromSecretReference(t *testing.T) {
-	exp := promtest.NewExporter(t)
-	exp.Set("app_up", 1)
-	prom := promtest.Start(t, exp.URL)
-	prom.WaitFor(t, "app_up")
-	target, _ := url.Parse(prom.URL)
-	proxy := httputil.NewSingleHostReverseProxy(target)
 	const user, password, token = "tenant-42", "basic-pa55word-value", "bearer-from-store-value"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := guardedPrometheus(t, false, func(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
-		if !(ok && u == user && p == password) && r.Header.Get("Authorization") != "Bearer "+token {
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
+		return ok && u == user && p == password || r.Header.Get("Authorization") == "Bearer "+token
+	})
 	dir := t.TempDir()
 	store, err := local.Open(dir)
 	if err != nil {
@@ -434,4 +410,32 @@ func TestBasicAuthFromSecretReference(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "local://no-such-secret") {
 		t.Errorf("missing secret: %v: want an error naming the reference", err)
 	}
+}
+
+// guardedPrometheus is a real Prometheus (its app_up series set to 1)
+// behind a proxy, over TLS or not, that answers 401 to requests allow
+// refuses, as an authenticating gateway does.
+func guardedPrometheus(t *testing.T, tls bool, allow func(*http.Request) bool) *httptest.Server {
+	t.Helper()
+	exp := promtest.NewExporter(t)
+	exp.Set("app_up", 1)
+	prom := promtest.Start(t, exp.URL)
+	prom.WaitFor(t, "app_up")
+	target, _ := url.Parse(prom.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !allow(r) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	})
+	srv := httptest.NewUnstartedServer(h)
+	if tls {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv
 }

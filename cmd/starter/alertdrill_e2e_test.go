@@ -5,8 +5,6 @@ package main_test
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -110,16 +108,8 @@ func TestAlertDrillDeliveredThroughWorkerHook(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	c := startCluster(t)
-	c.stopWorker() // replaced by one serving its hooks
-	addr := freeAddr(t)
-	worker := exec.Command(workerBin, c.args("--stop-timeout", "5s", "--metrics-addr", addr)...)
-	worker.Stdout, worker.Stderr = c.logs, c.logs
-	if err := worker.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c.worker = worker
-	waitFor(t, 30*time.Second, func() bool { return httpStatus("http://"+addr+"/readyz") == http.StatusOK })
-	am := amtest.MustStartWith(t, "http://"+addr+"/hooks/alert-drill/alertmanager")
+	base := c.serveWorker(t)
+	am := amtest.MustStartWith(t, base+"/hooks/alert-drill/alertmanager")
 	client := alertmanager.New(alertmanager.Config{URL: am.URL})
 	ackBySilence(t, ctx, am, client)
 	file := writePlan(t, `apiVersion: shipshape.dev/v1

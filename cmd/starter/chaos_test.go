@@ -441,20 +441,7 @@ func TestChaosTemporalKilled(t *testing.T) {
 	identical, dupEvents := 0, 0
 	for i := range runs {
 		runID := fmt.Sprintf("chaos-temporal-%d", i)
-		out := runChaos(t, c, file, runID, span, func() {
-			if err := syscall.Kill(c.temporal.PID(), syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			c.temporal.Stop() // reaps the killed process
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			opts.CLI = temporalCLI(t)
-			restarted, err := devenv.StartTemporal(ctx, opts)
-			if err != nil {
-				t.Fatalf("restart temporal: %v", err)
-			}
-			c.temporal = restarted
-		})
+		out := runChaos(t, c, file, runID, span, func() { killTemporal(t, c, opts) })
 		if got := verdict(out.result); got == want {
 			identical++
 		} else {
@@ -613,6 +600,24 @@ func TestChaosWatchWorkerKilled(t *testing.T) {
 	}
 }
 
+// killTemporal SIGKILLs c's Temporal dev server and starts it again on
+// the same port and database.
+func killTemporal(t *testing.T, c *cluster, opts devenv.TemporalOptions) {
+	t.Helper()
+	if err := syscall.Kill(c.temporal.PID(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	c.temporal.Stop() // reaps the killed process
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opts.CLI = temporalCLI(t)
+	restarted, err := devenv.StartTemporal(ctx, opts)
+	if err != nil {
+		t.Fatalf("restart temporal: %v", err)
+	}
+	c.temporal = restarted
+}
+
 // TestChaosWatchTemporalKilled: the Temporal dev server is SIGKILLed at a
 // random moment of the same watch and started again on its port and
 // database. The watch's timers and samples live in its history, so it
@@ -625,20 +630,7 @@ func TestChaosWatchTemporalKilled(t *testing.T) {
 	c := startClusterWith(t, opts)
 	file := writePlan(t, watchPlan)
 	for i := range chaosRuns() {
-		runWatchWithFault(t, c, file, prom, fmt.Sprintf("chaos-watch-temporal-%d", i), func() {
-			if err := syscall.Kill(c.temporal.PID(), syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			c.temporal.Stop() // reaps the killed process
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			defer cancel()
-			opts.CLI = temporalCLI(t)
-			restarted, err := devenv.StartTemporal(ctx, opts)
-			if err != nil {
-				t.Fatalf("restart temporal: %v", err)
-			}
-			c.temporal = restarted
-		})
+		runWatchWithFault(t, c, file, prom, fmt.Sprintf("chaos-watch-temporal-%d", i), func() { killTemporal(t, c, opts) })
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -350,6 +351,23 @@ func (c *cluster) startWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.worker = cmd
+}
+
+// serveWorker replaces c's worker with one serving its HTTP endpoint
+// (metrics, health, hooks) on a free address, ready; it returns the base URL.
+func (c *cluster) serveWorker(t *testing.T) string {
+	t.Helper()
+	c.stopWorker()
+	addr := freeAddr(t)
+	worker := exec.Command(workerBin, c.args("--stop-timeout", "5s", "--metrics-addr", addr)...)
+	worker.Stdout, worker.Stderr = c.logs, c.logs
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c.worker = worker
+	base := "http://" + addr
+	waitFor(t, 30*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusOK })
+	return base
 }
 
 func (c *cluster) stopWorker() {

@@ -35,16 +35,7 @@ import (
 // every metric the Grafana dashboard queries is exported.
 func TestWorkerMetrics(t *testing.T) {
 	c := startCluster(t)
-	c.stopWorker() // replaced by one serving metrics
-	addr := freeAddr(t)
-	worker := exec.Command(workerBin, c.args("--stop-timeout", "5s", "--metrics-addr", addr)...)
-	worker.Stdout, worker.Stderr = c.logs, c.logs
-	if err := worker.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c.worker = worker
-	base := "http://" + addr
-	waitFor(t, 30*time.Second, func() bool { return httpStatus(base+"/readyz") == http.StatusOK })
+	base := c.serveWorker(t)
 	if got := httpStatus(base + "/healthz"); got != http.StatusOK {
 		t.Errorf("/healthz: %d", got)
 	}
