@@ -37,6 +37,10 @@ func TestServiceExampleDev(t *testing.T) {
 	if compile == nil || bundle == nil || bundle.Status != plan.StatusPass || bundle.StartedAt.Before(compile.FinishedAt) {
 		t.Errorf("compile %+v, bundle-size %+v: want bundle-size to pass, started after compile finished", compile, bundle)
 	}
+	// The bundle's size was written as a named metric with its unit.
+	if bundle != nil && (bundle.Metrics["bundle"] != 162000 || bundle.Units["bundle"] != plan.UnitBytes) {
+		t.Errorf("bundle-size metrics %v units %v: want bundle = 162000 bytes", bundle.Metrics, bundle.Units)
+	}
 	if ph := r.Phase("production-rollout"); ph == nil || ph.Status != plan.StatusSkipped {
 		t.Errorf("production-rollout %+v, want skipped by its when", ph)
 	}
