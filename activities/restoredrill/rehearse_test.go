@@ -302,6 +302,37 @@ func TestRehearsalFindsInvalidIndexesAndIrreversibleSteps(t *testing.T) {
 	}
 }
 
+// TestRehearsalThenValidationWindow: with keepFor, the copy is kept up
+// for outside checks after the rehearsal, so the window shows the migrated
+// schema: drill.ready comes after the rehearsal's steps, and teardown
+// after the window.
+func TestRehearsalThenValidationWindow(t *testing.T) {
+	needPsql(t)
+	_, src, storeDir := seededBackup(t, "custom")
+	d := newRealDrill(t)
+	out, err := d.run(t, map[string]any{"storage": storeDir, "source": src, "keepFor": "10m", "rehearse": []any{
+		map[string]any{"name": "migrate", "run": psql(`ALTER TABLE pgbench_accounts ADD COLUMN tier int`)},
+	}})
+	if err != nil {
+		t.Fatalf("drill: %v\n%s", err, out.Output)
+	}
+	tasktest.MustMetrics(t, out.Metrics, map[string]float64{"rehearse.migrate.exit": 0, "rehearse.columns_added": 1, "drill.kept": 600}, 0)
+	var types []string
+	for _, e := range d.sink.all() {
+		types = append(types, e.Type.Short())
+	}
+	if strings.Join(types, ",") != "drill.started,drill.ready,drill.finished" {
+		t.Errorf("events %v", types)
+	}
+	rehearsed, kept := strings.Index(out.Output, "rehearse migrate"), strings.Index(out.Output, "kept up for outside checks until")
+	if rehearsed < 0 || kept < 0 || kept < rehearsed {
+		t.Errorf("the window does not follow the rehearsal:\n%s", out.Output)
+	}
+	if data := d.finished(t); data.Status != "pass" || !data.TornDown {
+		t.Errorf("drill.finished %+v", data)
+	}
+}
+
 // TestRehearseParams: names fit metrics, a step runs or asserts, and the
 // plan cannot point the scratch database's variables elsewhere.
 func TestRehearseParams(t *testing.T) {
