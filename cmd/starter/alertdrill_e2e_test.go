@@ -112,29 +112,7 @@ func TestAlertDrillDeliveredThroughWorkerHook(t *testing.T) {
 	am := amtest.MustStartWith(t, base+"/hooks/alert-drill/alertmanager")
 	client := alertmanager.New(alertmanager.Config{URL: am.URL})
 	ackBySilence(t, ctx, am, client)
-	file := writePlan(t, `apiVersion: shipshape.dev/v1
-kind: ReadinessPlan
-metadata: {name: hook-drill}
-spec:
-  vars: {alertmanager: ""}
-  allowedHosts: [127.0.0.1]
-  phases:
-    - name: alerting
-      tasks:
-        - name: page
-          uses: alert-drill
-          timeout: 5m
-          with:
-            alertmanager: ${vars.alertmanager}
-            delivery: stream
-            receiver: `+amtest.Receiver+`
-            allowedResponders: [oncall]
-            ackTimeout: 2m
-            interval: 1s
-          gates:
-            - {metric: alert.delivered, pass: "== 1", key: true}
-            - {metric: alert.acknowledged, pass: "== 1"}
-`)
+	file := writePlan(t, hookDrillPlan)
 	res := starter(t, ctx, append([]string{"run", "--run-id", "hook-drill-1", "--set", "vars.alertmanager=" + am.URL}, c.args(file)...)...)
 	if res.code != 0 {
 		t.Fatalf("exit code %d, want 0\nstdout:\n%s\nstderr:\n%s\nworker:\n%s", res.code, res.stdout, res.stderr, c.logs.String())
@@ -150,5 +128,52 @@ spec:
 	}
 	if !strings.Contains(c.logs.String(), "/hooks/alert-drill/alertmanager") {
 		t.Errorf("the worker does not log the receiver it serves:\n%s", c.logs.String())
+	}
+}
+
+// hookDrillPlan drills with delivery: stream, its receiver named.
+const hookDrillPlan = `apiVersion: shipshape.dev/v1
+kind: ReadinessPlan
+metadata: {name: hook-drill}
+spec:
+  vars: {alertmanager: ""}
+  allowedHosts: [127.0.0.1]
+  phases:
+    - name: alerting
+      tasks:
+        - name: page
+          uses: alert-drill
+          timeout: 5m
+          with:
+            alertmanager: ${vars.alertmanager}
+            delivery: stream
+            receiver: drill-webhook
+            allowedResponders: [oncall]
+            ackTimeout: 2m
+            interval: 1s
+          gates:
+            - {metric: alert.delivered, pass: "== 1", key: true}
+            - {metric: alert.acknowledged, pass: "== 1"}
+`
+
+// TestAlertDrillHooksInDevMode: `starter run --dev --hooks-addr` serves
+// the webhook receivers as a worker does, so a drill with delivery:
+// stream works in dev mode against a real Alertmanager.
+func TestAlertDrillHooksInDevMode(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	hooks := freeAddr(t)
+	am := amtest.MustStartWith(t, "http://"+hooks+"/hooks/alert-drill/alertmanager")
+	ackBySilence(t, ctx, am, alertmanager.New(alertmanager.Config{URL: am.URL}))
+	out := t.TempDir()
+	res := starter(t, ctx, "run", "--dev", "--state-dir", t.TempDir(), "--demo-addr", freeAddr(t), "--hooks-addr", hooks,
+		"--set", "vars.alertmanager="+am.URL, "--report-dir", out, writePlan(t, hookDrillPlan))
+	if res.code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", res.code, res.stdout, res.stderr)
+	}
+	r := readReport(t, out)
+	tr := r.Task("alerting", "page")
+	if tr == nil || tr.Metrics["alert.delivered"] != 1 || !strings.Contains(tr.Output, "(Alertmanager webhook to the worker's hook)") {
+		t.Fatalf("task %+v: want delivered through the dev worker's hook", tr)
 	}
 }

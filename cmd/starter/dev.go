@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"go.temporal.io/sdk/client"
@@ -30,12 +35,17 @@ type devEnv struct {
 	events   *natsevents.Client
 	client   client.Client
 	worker   worker.Worker
+	hooks    *http.Server
 }
 
 type devOptions struct {
 	stateDir string
 	demoAddr string
-	logger   *slog.Logger
+	// hooksAddr, when set, is where the in-process worker serves the task
+	// types' webhook receivers (/hooks/…), as a worker does on its
+	// --metrics-addr.
+	hooksAddr string
+	logger    *slog.Logger
 }
 
 func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err error) {
@@ -82,11 +92,33 @@ func startDev(ctx context.Context, opts devOptions, c *conn) (_ *devEnv, err err
 	if env.client, err = c.dial(ctx, opts.logger); err != nil {
 		return nil, err
 	}
-	env.worker = host.NewWorker(env.client, all.Types(all.Config{Logger: opts.logger, Events: env.events, EventReader: env.events}), taskrun.Options{Logger: opts.logger, Events: env.events}, host.WorkerOptions{})
+	cfg := all.Config{Logger: opts.logger, Events: env.events, EventReader: env.events}
+	env.worker = host.NewWorker(env.client, all.Types(cfg), taskrun.Options{Logger: opts.logger, Events: env.events}, host.WorkerOptions{})
 	if err := env.worker.Start(); err != nil {
 		return nil, fmt.Errorf("start in-process worker: %w", err)
 	}
+	if opts.hooksAddr != "" {
+		if env.hooks, err = serveHooks(opts.hooksAddr, all.Hooks(cfg), opts.logger); err != nil {
+			return nil, err
+		}
+	}
 	return env, nil
+}
+
+// serveHooks serves webhook receivers at /hooks/<path> on addr.
+func serveHooks(addr string, hooks map[string]http.Handler, logger *slog.Logger) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--hooks-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	for _, path := range slices.Sorted(maps.Keys(hooks)) {
+		mux.Handle("/hooks/"+path, hooks[path])
+		logger.Info("serving a webhook receiver", slog.String("url", "http://"+ln.Addr().String()+"/hooks/"+path))
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return srv, nil
 }
 
 // devStopGrace is how long dev mode lets the Temporal dev server stop
@@ -98,6 +130,9 @@ const devStopGrace = 0
 
 // Close stops everything in reverse order of start.
 func (e *devEnv) Close() {
+	if e.hooks != nil {
+		_ = e.hooks.Close()
+	}
 	if e.worker != nil {
 		e.worker.Stop()
 	}

@@ -43,6 +43,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		dev           = fs.Bool("dev", false, "start Temporal, NATS, a worker and the demo service on this machine (state in --state-dir)")
 		stateDir      = fs.String("state-dir", ".shipshape", "where --dev keeps Temporal's and NATS's state between runs")
 		demoAddr      = fs.String("demo-addr", devenv.DefaultDemoAddr, "where --dev serves the demo service")
+		hooksAddr     = fs.String("hooks-addr", "", "with --dev, serve the task types' webhook receivers (/hooks/alert-drill/alertmanager) on this address, as a worker does on --metrics-addr")
 		reportDir     = fs.String("report-dir", "", "write report.json, report.md and junit.xml here")
 		artifactDir   = fs.String("artifact-dir", "", "where tasks write files kept with the run (default with --dev: STATE-DIR/artifacts/RUN)")
 		detach        = fs.Bool("detach", false, "only start the run and print its ID")
@@ -75,7 +76,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	var cl client.Client
 	if *dev {
 		fmt.Fprintf(stderr, "dev mode: starting Temporal dev server, NATS (JetStream) and a worker; state in %s\n", *stateDir)
-		env, err := startDev(ctx, devOptions{stateDir: *stateDir, demoAddr: *demoAddr, logger: logger}, &c)
+		env, err := startDev(ctx, devOptions{stateDir: *stateDir, demoAddr: *demoAddr, hooksAddr: *hooksAddr, logger: logger}, &c)
 		if err != nil {
 			return err
 		}
