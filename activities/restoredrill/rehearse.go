@@ -299,6 +299,11 @@ func (d *Drill) rehearseCommands(ctx context.Context, in RehearseStep, dst postg
 		return StepResult{}, err
 	}
 	existing := d.tablesBefore(in.Step.ID)
+	// The schema change this step made: the catalog before it and after.
+	before, err := readCatalog(ctx, dst)
+	if err != nil {
+		return StepResult{}, err
+	}
 	deadline := time.Now().Add(stepTimeout(st))
 	type part struct {
 		what string
@@ -351,6 +356,13 @@ func (d *Drill) rehearseCommands(ctx context.Context, in RehearseStep, dst postg
 		res.Metrics["rehearse."+name+".reversible"] = boolMetric(!res.Failed)
 	}
 	res.Metrics["rehearse."+name+".lock_max"] = res.LockMax
+	if after, err := readCatalog(ctx, dst); err == nil {
+		diff := postgres.Diff(before, after)
+		res.Metrics["rehearse."+name+".schema_changes"] = float64(diff.Count())
+		notes = append(notes, "schema: "+diff.Summary())
+	} else {
+		notes = append(notes, "schema after the step not read: "+dst.Redact(err).Error())
+	}
 	res.Message = strings.Join(notes, "; ")
 	if res.LockTable != "" {
 		res.Message += fmt.Sprintf("; %s held ACCESS EXCLUSIVE for %.1f s", res.LockTable, res.LockMax)
@@ -553,4 +565,14 @@ func (w *lockWatch) longest() (float64, string) {
 		}
 	}
 	return held.Seconds(), table
+}
+
+// readCatalog reads the catalog of the database dst names.
+func readCatalog(ctx context.Context, dst postgres.Source) (postgres.Catalog, error) {
+	conn, err := dst.Connect(ctx)
+	if err != nil {
+		return postgres.Catalog{}, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return postgres.ReadCatalog(ctx, conn)
 }

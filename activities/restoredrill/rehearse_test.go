@@ -134,31 +134,38 @@ func TestDrillRehearsesAMigration(t *testing.T) {
 		t.Fatalf("drill: %v\n%s", err, out.Output)
 	}
 	tasktest.MustMetrics(t, out.Metrics, map[string]float64{
-		"drill.verify.mismatches":      0,
-		"rehearse.env.exit":            0,
-		"rehearse.add-note.exit":       0,
-		"rehearse.notes.exit":          0,
-		"rehearse.index.exit":          0,
-		"rehearse.index.reversible":    1,
-		"rehearse.index.down.exit":     0,
-		"rehearse.no-notes.exit":       0,
-		"rehearse.no-notes.value":      0,
-		"rehearse.failed":              0,
-		"rehearse.tables_added":        1,
-		"rehearse.tables_dropped":      0,
-		"rehearse.tables_altered":      3, // pgbench_accounts, pgbench_tellers, docs
-		"rehearse.indexes_altered":     0,
-		"rehearse.constraints_altered": 0,
-		"rehearse.columns_added":       3, // note, notes.id, notes.account
-		"rehearse.columns_dropped":     0,
-		"rehearse.columns_altered":     1,
-		"rehearse.indexes_added":       1,
-		"rehearse.indexes_dropped":     0,
-		"rehearse.constraints_added":   1,
-		"rehearse.constraints_dropped": 0,
-		"schema.fk_without_index":      1,
-		"schema.tables_without_pk":     2, // pgbench_history, notes
-		"schema.invalid_indexes":       0,
+		"drill.verify.mismatches":   0,
+		"rehearse.env.exit":         0,
+		"rehearse.add-note.exit":    0,
+		"rehearse.notes.exit":       0,
+		"rehearse.index.exit":       0,
+		"rehearse.index.reversible": 1,
+		"rehearse.index.down.exit":  0,
+		"rehearse.no-notes.exit":    0,
+		"rehearse.no-notes.value":   0,
+		"rehearse.failed":           0,
+		"rehearse.tables_added":     1,
+		"rehearse.tables_dropped":   0,
+		"rehearse.tables_altered":   3, // pgbench_accounts, pgbench_tellers, docs
+		// Each step's own change: the note column; the notes table, its
+		// two columns and foreign key, and a column altered; the index
+		// (dropped and made again by down and up, so one added).
+		"rehearse.env.schema_changes":      0,
+		"rehearse.add-note.schema_changes": 1,
+		"rehearse.notes.schema_changes":    5,
+		"rehearse.index.schema_changes":    1,
+		"rehearse.indexes_altered":         0,
+		"rehearse.constraints_altered":     0,
+		"rehearse.columns_added":           3, // note, notes.id, notes.account
+		"rehearse.columns_dropped":         0,
+		"rehearse.columns_altered":         1,
+		"rehearse.indexes_added":           1,
+		"rehearse.indexes_dropped":         0,
+		"rehearse.constraints_added":       1,
+		"rehearse.constraints_dropped":     0,
+		"schema.fk_without_index":          1,
+		"schema.tables_without_pk":         2, // pgbench_history, notes
+		"schema.invalid_indexes":           0,
 	}, 0)
 	if l := out.Metrics["rehearse.add-note.lock_max"]; l < 0.8 || l > 3 {
 		t.Errorf("the ALTER TABLE's lock: %v s, want about 1", l)
@@ -168,6 +175,9 @@ func TestDrillRehearsesAMigration(t *testing.T) {
 	}
 	if out.Metrics["rehearse.add-note.duration"] < 1 {
 		t.Errorf("add-note took %v s", out.Metrics["rehearse.add-note.duration"])
+	}
+	if !strings.Contains(out.Output, "schema: +1 column") || !strings.Contains(out.Output, "schema: +1 table, +2 columns, ~1 column, +1 constraint") {
+		t.Errorf("the steps' schema changes are not in the output:\n%s", out.Output)
 	}
 	if !strings.Contains(out.Output, "public.pgbench_accounts held ACCESS EXCLUSIVE") {
 		t.Errorf("output:\n%s", out.Output)

@@ -142,6 +142,7 @@ var Decl = plan.TaskType{
 		{Name: "rehearse.<step>.duration", Unit: plan.UnitSeconds, Doc: "How long rehearsal step <step> took."},
 		{Name: "rehearse.<step>.exit", Unit: plan.UnitAny, Doc: "Its command's exit code (the first that failed of run, down and up; 128+n when signal n ended it, as at its timeout); for an assertion, 0 when it held, 1 when not."},
 		{Name: "rehearse.<step>.lock_max", Unit: plan.UnitSeconds, Doc: "The longest time a table that existed before the rehearsal was held ACCESS EXCLUSIVE while the step's commands ran (sampled from pg_locks every 100 ms)."},
+		{Name: "rehearse.<step>.schema_changes", Unit: plan.UnitCount, Doc: "Tables, columns, indexes and constraints a command step added, dropped or altered (the catalog before and after it; with down and up, after up); what they are is in the report."},
 		{Name: "rehearse.<step>.reversible", Unit: plan.UnitAny, Doc: "1 when the step's run, down and up all exited 0, else 0 (steps with down and up)."},
 		{Name: "rehearse.<step>.value", Unit: plan.UnitAny, Doc: "An assertion step's number."},
 		{Name: "rehearse.lock_max", Unit: plan.UnitSeconds, Doc: "The longest ACCESS EXCLUSIVE lock of any step (rehearse.<step>.lock_max's maximum)."},

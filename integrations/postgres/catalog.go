@@ -133,6 +133,47 @@ func Diff(before, after Catalog) CatalogDiff {
 	return d
 }
 
+// Count is how many objects were added, dropped or altered, tables
+// altered left out (their columns, indexes or constraints are counted).
+func (d CatalogDiff) Count() int {
+	n := 0
+	for _, l := range [][]string{d.TablesAdded, d.TablesDropped, d.ColumnsAdded, d.ColumnsDropped, d.ColumnsAlter,
+		d.IndexesAdded, d.IndexesDropped, d.IndexesAlter, d.ConstraintsAdded, d.ConstraintsDropped, d.ConstraintsAlter} {
+		n += len(l)
+	}
+	return n
+}
+
+// Summary says what changed in a few words: "+1 table, +3 columns, ~1
+// column, -1 index"; "no change" when nothing did.
+func (d CatalogDiff) Summary() string {
+	var parts []string
+	for _, c := range []struct {
+		sign, what string
+		list       []string
+	}{
+		{"+", "table", d.TablesAdded}, {"-", "table", d.TablesDropped},
+		{"+", "column", d.ColumnsAdded}, {"-", "column", d.ColumnsDropped}, {"~", "column", d.ColumnsAlter},
+		{"+", "index", d.IndexesAdded}, {"-", "index", d.IndexesDropped}, {"~", "index", d.IndexesAlter},
+		{"+", "constraint", d.ConstraintsAdded}, {"-", "constraint", d.ConstraintsDropped}, {"~", "constraint", d.ConstraintsAlter},
+	} {
+		if n := len(c.list); n > 0 {
+			what := c.what
+			if n > 1 {
+				what += "s"
+				if c.what == "index" {
+					what = "indexes"
+				}
+			}
+			parts = append(parts, fmt.Sprintf("%s%d %s", c.sign, n, what))
+		}
+	}
+	if len(parts) == 0 {
+		return "no change"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // indexOn finds the table in an index definition as pg_get_indexdef
 // writes it: "CREATE [UNIQUE] INDEX name ON [ONLY] schema.table USING …".
 var indexOn = regexp.MustCompile(` ON (?:ONLY )?(\S+) USING `)

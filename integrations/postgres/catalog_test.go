@@ -47,3 +47,16 @@ func TestDiff(t *testing.T) {
 		t.Errorf("indexTable: %q", got)
 	}
 }
+
+func TestDiffSummary(t *testing.T) {
+	d := CatalogDiff{TablesAdded: []string{"a"}, ColumnsAdded: []string{"a.x", "a.y"}, ColumnsAlter: []string{"b.z"}, IndexesDropped: []string{"i", "j"}}
+	if got, want := d.Summary(), "+1 table, +2 columns, ~1 column, -2 indexes"; got != want {
+		t.Errorf("Summary() = %q, want %q", got, want)
+	}
+	if d.Count() != 6 {
+		t.Errorf("Count() = %d, want 6", d.Count())
+	}
+	if got := (CatalogDiff{}).Summary(); got != "no change" {
+		t.Errorf("empty: %q", got)
+	}
+}
