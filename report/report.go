@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shipshape-dev/shipshape/internal/atomicfile"
@@ -75,19 +76,43 @@ func relativeArtifacts(dir string, r *plan.RunResult) *plan.RunResult {
 	if err != nil {
 		return r
 	}
+	return mapArtifacts(r, func(p string) string {
+		if !filepath.IsAbs(p) {
+			return p
+		}
+		if rel, err := filepath.Rel(base, p); err == nil {
+			return filepath.ToSlash(rel)
+		}
+		return p
+	})
+}
+
+// InArtifactDir returns r with its artifacts' relative paths (relative
+// to the run's artifact directory, as tasks write them) joined to dir, so
+// that reports written anywhere else link them. An empty dir leaves r.
+func InArtifactDir(r *plan.RunResult, dir string) *plan.RunResult {
+	if dir == "" {
+		return r
+	}
+	return mapArtifacts(r, func(p string) string {
+		if p == "" || filepath.IsAbs(p) || strings.Contains(p, "://") {
+			return p
+		}
+		return filepath.Join(dir, filepath.FromSlash(p))
+	})
+}
+
+// mapArtifacts returns a copy of r with fn applied to every artifact's
+// path; r is not changed.
+func mapArtifacts(r *plan.RunResult, fn func(string) string) *plan.RunResult {
 	out := *r
 	out.Phases = slices.Clone(r.Phases)
 	for i := range out.Phases {
 		tasks := slices.Clone(out.Phases[i].Tasks)
 		for j := range tasks {
 			artifacts := slices.Clone(tasks[j].Artifacts)
-			for k, a := range artifacts {
-				if !filepath.IsAbs(a.Path) {
-					continue
-				}
-				if rel, err := filepath.Rel(base, a.Path); err == nil {
-					artifacts[k].Path = filepath.ToSlash(rel)
-				}
+			for k := range artifacts {
+				artifacts[k].Path = fn(artifacts[k].Path)
 			}
 			tasks[j].Artifacts = artifacts
 		}

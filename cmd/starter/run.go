@@ -140,7 +140,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	if *reportDir != "" {
-		if err := report.WriteDir(*reportDir, res); err != nil {
+		// Tasks name their files relative to the run's artifact directory;
+		// the reports link them from wherever they are written.
+		if err := report.WriteDir(*reportDir, report.InArtifactDir(res, artifacts)); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "report written to %s\n", *reportDir)
