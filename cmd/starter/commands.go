@@ -214,6 +214,11 @@ func reportCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 				return err
 			}
 		}
+		// Tasks name their files relative to the run's artifact directory,
+		// which the run's input records: link them from there.
+		if in, err := runs.Input(ctx, c.Client, pos[0], c.opts...); err == nil {
+			res = report.InArtifactDir(res, in.ArtifactDir)
+		}
 		w := stdout
 		if *out != "" {
 			f, err := os.Create(*out)
