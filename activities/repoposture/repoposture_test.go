@@ -96,16 +96,25 @@ func TestWellKeptAndNeglectedRepos(t *testing.T) {
 		}
 		return plan.Gate{Metric: metric, Pass: th, Weight: 1}
 	}
+	// A gate with a warning threshold: a value that meets only it is
+	// "at warning", not failed.
+	high := gate("repo.dependabot_alerts.high", "== 0")
+	warn, err := plan.ParseGateThreshold("<= 2", plan.UnitCount)
+	if err != nil {
+		t.Fatal(err)
+	}
+	high.Warning = &warn
 	both := &githubfake.Repo{Owner: "acme", Name: "web", DefaultBranch: "main", Topics: []string{"production"}, Files: []string{"README.md"}}
 	f.AddRepo(both)
 	runner := tasktest.Runner{Types: []task.Type{repoposture.New(nil, nil).Type()},
-		Gates: []plan.Gate{gate("repo.files.missing", "== 0"), gate("repo.dependabot_alerts.critical", "== 0"), gate("repo.dependabot", ">= 1")}}
+		Gates: []plan.Gate{gate("repo.files.missing", "== 0"), gate("repo.dependabot_alerts.critical", "== 0"), gate("repo.dependabot", ">= 1"), high}}
 	out, err := runner.Run(t, "repo-posture", map[string]any{"apiURL": f.URL, "tokenEnv": "SHIPSHAPE_TEST_GH", "resources": map[string]any{"org": "acme", "topics": []any{"production"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"gate repo.files.missing == 0 fails for 2 of 3: acme/legacy (4), acme/web (4)",
-		"gate repo.dependabot_alerts.critical == 0 fails for 1 of 3: acme/legacy (1)", "gate repo.dependabot >= 1 fails for 1 of 3: acme/web (0)"} {
+		"gate repo.dependabot_alerts.critical == 0 fails for 1 of 3: acme/legacy (1)", "gate repo.dependabot >= 1 fails for 1 of 3: acme/web (0)",
+		"gate repo.dependabot_alerts.high == 0 only at warning for 1 of 3: acme/legacy (2)"} {
 		if !strings.Contains(out.Output, want) {
 			t.Errorf("output lacks %q:\n%s", want, out.Output)
 		}
@@ -113,7 +122,8 @@ func TestWellKeptAndNeglectedRepos(t *testing.T) {
 	var byGate, perRepo bool
 	for _, tb := range out.Tables {
 		if tb.Title == "Gates by resource" {
-			byGate = len(tb.Rows) == 3 && tb.Rows[0][0] == "repo.files.missing == 0" && tb.Rows[0][2] == "acme/api"
+			byGate = len(tb.Rows) == 4 && tb.Rows[0][0] == "repo.files.missing == 0" && tb.Rows[0][3] == "acme/api" &&
+				tb.Rows[3][2] == "acme/legacy (2)"
 		}
 		if tb.Title == "Repository acme/web" {
 			for _, row := range tb.Rows {

@@ -165,27 +165,33 @@ func Aggregate(facts []Fact, what string, resources []Resource, gates []plan.Gat
 			fmt.Fprintf(&b, ": %s", resources[i].Notes[w.Metric])
 		}
 	}
-	byGate := plan.Table{Title: "Gates by resource", Columns: []string{"gate", "fails for", "passes for", "not reported by"}}
+	byGate := plan.Table{Title: "Gates by resource", Columns: []string{"gate", "fails for", "at warning for", "passes for", "not reported by"}}
 	for _, g := range gates {
 		if g.Pass.Unresolved() || !slices.ContainsFunc(worst, func(w Worst) bool { return w.Metric == g.Metric }) {
 			continue
 		}
-		var fails, passes, missing []string
+		var fails, warns, passes, missing []string
 		for _, r := range resources {
 			v, ok := r.Facts[g.Metric]
+			shown := r.ID + " (" + Format(v, unitOf(facts, g.Metric)) + ")"
 			switch {
 			case !ok:
 				missing = append(missing, r.ID)
-			case g.Pass.Holds(v):
+			case verdict(g, v) == "passes":
 				passes = append(passes, r.ID)
+			case verdict(g, v) == "at warning":
+				warns = append(warns, shown)
 			default:
-				fails = append(fails, r.ID+" ("+Format(v, unitOf(facts, g.Metric))+")")
+				fails = append(fails, shown)
 			}
 		}
 		name := g.Metric + " " + g.Pass.String()
-		byGate.Rows = append(byGate.Rows, []string{name, strings.Join(fails, ", "), strings.Join(passes, ", "), strings.Join(missing, ", ")})
+		byGate.Rows = append(byGate.Rows, []string{name, strings.Join(fails, ", "), strings.Join(warns, ", "), strings.Join(passes, ", "), strings.Join(missing, ", ")})
 		if len(fails) > 0 {
 			fmt.Fprintf(&b, "\ngate %s fails for %d of %d: %s", name, len(fails), len(resources), strings.Join(fails, ", "))
+		}
+		if len(warns) > 0 {
+			fmt.Fprintf(&b, "\ngate %s only at warning for %d of %d: %s", name, len(warns), len(resources), strings.Join(warns, ", "))
 		}
 	}
 	out.Output = b.String()
@@ -213,11 +219,7 @@ func Aggregate(facts []Fact, what string, resources []Resource, gates []plan.Gat
 				if g.Metric != m || g.Pass.Unresolved() || !ok {
 					continue
 				}
-				verdict := "fails "
-				if g.Pass.Holds(v) {
-					verdict = "passes "
-				}
-				verdicts = append(verdicts, verdict+g.Pass.String())
+				verdicts = append(verdicts, verdict(g, v)+" "+g.Pass.String())
 			}
 			t.Rows = append(t.Rows, []string{r.ID, m, val, strings.Join(verdicts, "; "), r.Notes[m]})
 		}
@@ -335,4 +337,17 @@ func SelectionParam(idDoc string) plan.Param {
 			{Name: "ids", Type: plan.TypeStringList, Doc: idDoc},
 			{Name: "tags", Type: plan.TypeStringMap, Doc: "Tag filter: key → value (`*`: any value)."},
 		}}
+}
+
+// verdict is what gate g says of one resource's value: "passes",
+// "at warning" (the pass threshold not met, the warning one met) or
+// "fails".
+func verdict(g plan.Gate, v float64) string {
+	switch {
+	case g.Pass.Holds(v):
+		return "passes"
+	case g.Warning != nil && !g.Warning.Unresolved() && g.Warning.Holds(v):
+		return "at warning"
+	}
+	return "fails"
 }
