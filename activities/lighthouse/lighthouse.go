@@ -188,7 +188,7 @@ func (a *Activities) run(ctx context.Context, in task.Input) ([]byte, []plan.Art
 
 	dir, keep := "", in.ArtifactDir != ""
 	if keep {
-		dir = filepath.Dir(filepath.Join(in.ArtifactDir, filepath.FromSlash(in.ArtifactPath("_"))))
+		dir = in.ArtifactFolder()
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return nil, nil, fmt.Errorf("artifact dir: %w", err)
 		}

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -511,13 +510,9 @@ func seriesTable(series []Second) plan.Table {
 	return t
 }
 
-// writeLoadCharts writes the two SVG charts under the run's artifact
-// directory, in a folder of the phase and task.
+// writeLoadCharts keeps the two SVG charts with the run, in the task's
+// artifact folder.
 func writeLoadCharts(in task.Input, res *Result) ([]plan.Artifact, error) {
-	dir := filepath.Join(in.ArtifactDir, in.Phase, in.Task)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
 	charts := []struct {
 		name, file string
 		svg        []byte
@@ -527,11 +522,11 @@ func writeLoadCharts(in task.Input, res *Result) ([]plan.Artifact, error) {
 	}
 	var out []plan.Artifact
 	for _, c := range charts {
-		path := filepath.Join(dir, c.file)
-		if err := os.WriteFile(path, c.svg, 0o644); err != nil {
+		rel, err := in.KeepFile(c.file, c.svg)
+		if err != nil {
 			return out, err
 		}
-		out = append(out, plan.Artifact{Name: c.name, Path: path, MediaType: "image/svg+xml"})
+		out = append(out, plan.Artifact{Name: c.name, Path: rel, MediaType: "image/svg+xml"})
 	}
 	return out, nil
 }

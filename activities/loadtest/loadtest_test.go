@@ -269,10 +269,11 @@ func TestLoadTestCharts(t *testing.T) {
 		t.Fatalf("artifacts %+v, want 2 charts", out.Artifacts)
 	}
 	for _, a := range out.Artifacts {
-		if a.MediaType != "image/svg+xml" || !strings.HasPrefix(a.Path, dir) {
+		// Named relative to the run's artifact directory, where it is.
+		if a.MediaType != "image/svg+xml" || filepath.IsAbs(a.Path) {
 			t.Errorf("artifact %+v", a)
 		}
-		data, err := os.ReadFile(a.Path)
+		data, err := os.ReadFile(filepath.Join(dir, a.Path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +281,7 @@ func TestLoadTestCharts(t *testing.T) {
 			t.Errorf("%s is not an SVG document: %v", filepath.Base(a.Path), err)
 		}
 	}
-	if svg, _ := os.ReadFile(out.Artifacts[0].Path); strings.Count(string(svg), "<polyline") != 3 {
+	if svg, _ := os.ReadFile(filepath.Join(dir, out.Artifacts[0].Path)); strings.Count(string(svg), "<polyline") != 3 {
 		t.Errorf("latency chart lacks its p50, p95 and p99 lines")
 	}
 }

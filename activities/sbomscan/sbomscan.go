@@ -504,13 +504,9 @@ func writeScanFiles(in task.Input, p sbomScanParams, files []scanFile) ([]plan.A
 	var artifacts []plan.Artifact
 	if in.ArtifactDir != "" {
 		for _, f := range files {
-			rel := in.ArtifactPath(f.name)
-			file := filepath.Join(in.ArtifactDir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-				return nil, fmt.Errorf("artifact dir: %w", err)
-			}
-			if err := os.WriteFile(file, f.data, 0o644); err != nil {
-				return nil, fmt.Errorf("write artifact: %w", err)
+			rel, err := in.KeepFile(f.name, f.data)
+			if err != nil {
+				return nil, err
 			}
 			artifacts = append(artifacts, plan.Artifact{Name: f.name, Path: rel, MediaType: f.mediaType})
 		}

@@ -307,14 +307,9 @@ func keepFindings(in task.Input, files []string, display func(string) string) ([
 		if err != nil {
 			return nil, fmt.Errorf("keep %s: %w", display(file), err)
 		}
-		name := fmt.Sprintf("findings-%d-%s", i+1, filepath.Base(file))
-		rel := in.ArtifactPath(name)
-		dst := filepath.Join(in.ArtifactDir, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return nil, fmt.Errorf("artifact dir: %w", err)
-		}
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return nil, fmt.Errorf("keep %s: %w", display(file), err)
+		rel, err := in.KeepFile(fmt.Sprintf("findings-%d-%s", i+1, filepath.Base(file)), data)
+		if err != nil {
+			return nil, err
 		}
 		media := "application/json"
 		if strings.HasSuffix(strings.ToLower(file), ".sarif") || strings.HasSuffix(strings.ToLower(file), ".sarif.json") {
